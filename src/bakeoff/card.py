@@ -1,0 +1,198 @@
+"""The problem card (bakeoff.toml): schema, loading and validation.
+
+>>> card = Card.model_validate({"problem": {"task": "regression"}, "data": {"source": "d.csv", "target": "y"}})
+>>> card.evaluate.metric, card.budget.total_seconds
+('rmse', 300.0)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import model_validator
+
+from .duration import parse_duration
+from .errors import ConfigError
+from .metrics import DEFAULT_METRIC, get_metric
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SUPPORTED_TASKS = ("classification", "regression")
+_UNION_TAGS = {"str", "SqlSource", "float", "int", "bool", "function-before[_source_shape(), union[str,SqlSource]]"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(_Section):
+    name: str = "bake-off"
+    task: Literal["classification", "regression", "forecast", "customer"] = "classification"
+    question: str = ""
+
+    @field_validator("task")
+    @classmethod
+    def _task_supported(cls, task: str) -> str:
+        if task not in SUPPORTED_TASKS:
+            raise ValueError(f"task {task!r} is not supported yet; use classification or regression")
+        return task
+
+
+class SqlSource(_Section):
+    url: str
+    query: str
+
+
+class Data(_Section):
+    source: Union[str, SqlSource]
+    target: str
+    positive: Optional[Union[str, int, bool]] = None
+    id: str = ""
+    time: str = ""
+    drop: list[str] = Field(default_factory=list)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_shape(cls, source):
+        if isinstance(source, dict) and set(source) != {"url", "query"}:
+            raise ValueError('a SQL source needs exactly url and query, e.g. '
+                             '{ url = "postgresql://host/db", query = "SELECT * FROM t" }')
+        if not isinstance(source, (str, dict)):
+            raise ValueError('write a file path ("data.csv") or { url = "...", query = "..." }')
+        return source
+
+
+class Evaluate(_Section):
+    metric: str = ""
+    folds: int = Field(5, ge=2, le=20)
+    holdout: float = Field(0.2, ge=0.0, lt=0.9)
+    tolerance: float = Field(0.005, ge=0.0)
+    seed: int = 0
+    bootstrap: int = Field(500, ge=50, le=10000)
+
+
+class Budget(_Section):
+    total: Union[str, float] = "5m"
+    per_candidate: Union[str, float] = "60s"
+    trials: int = Field(20, ge=1, le=1000)
+    workers: int = Field(0, ge=0)
+
+    @field_validator("total", "per_candidate")
+    @classmethod
+    def _is_duration(cls, value):
+        parse_duration(value)
+        return value
+
+    @property
+    def total_seconds(self) -> float:
+        return parse_duration(self.total)
+
+    @property
+    def per_candidate_seconds(self) -> float:
+        return min(parse_duration(self.per_candidate), self.total_seconds)
+
+
+class Business(_Section):
+    value_true_positive: float = 0.0
+    cost_false_positive: float = 0.0
+    cost_false_negative: float = 0.0
+    predictions_per_month: float = Field(0.0, ge=0)
+    compute_cost_per_hour: float = Field(0.0, ge=0)
+
+
+class Ladder(_Section):
+    only: list[str] = Field(default_factory=list)
+    skip: list[str] = Field(default_factory=list)
+    extra: list[str] = Field(default_factory=list)
+
+
+class Store(_Section):
+    tracking_uri: str = ""
+    url: str = ""
+
+
+class Engine(_Section):
+    kind: Literal["local", "spark"] = "local"
+    master: str = ""
+
+
+class Card(_Section):
+    problem: Problem = Field(default_factory=Problem)
+    data: Data
+    evaluate: Evaluate = Field(default_factory=Evaluate)
+    budget: Budget = Field(default_factory=Budget)
+    business: Optional[Business] = None
+    ladder: Ladder = Field(default_factory=Ladder)
+    store: Store = Field(default_factory=Store)
+    engine: Engine = Field(default_factory=Engine)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> "Card":
+        if not self.evaluate.metric:
+            self.evaluate.metric = DEFAULT_METRIC[self.problem.task]
+        try:
+            get_metric(self.evaluate.metric, self.problem.task)
+        except ValueError as err:
+            raise ValueError(f"[evaluate] metric: {err}") from None
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        """The card's folder: relative paths and the default store resolve against it."""
+        return self._base_dir
+
+    def with_base_dir(self, base_dir: Path) -> "Card":
+        self._base_dir = Path(base_dir).resolve()
+        return self
+
+
+def load_card(path: str | Path) -> Card:
+    """Read and validate a bakeoff.toml; any problem is one ConfigError line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"problem card {path} not found; create one with `bakeoff init DATA.csv --target COLUMN`")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path} is not valid TOML ({err}); fix the syntax at that line") from err
+    return card_from_dict(raw).with_base_dir(path.parent)
+
+
+def card_from_dict(raw: dict) -> Card:
+    """Validate a card given as a dict (as parsed from TOML)."""
+    try:
+        return Card.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err)) from err
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """One line for the first problem pydantic found, naming the key and the fix."""
+    first = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+    loc = [str(part) for part in first["loc"] if str(part) not in _UNION_TAGS]
+    message = first["msg"].removeprefix("Value error, ")
+    if not loc:
+        return message
+    section, key = (f"[{loc[0]}]", ".".join(loc[1:])) if len(loc) > 1 else ("the card", ".".join(loc))
+    if first["type"] == "extra_forbidden":
+        fields = _fields_of(loc[:-1])
+        return f"unknown key {key!r} in {section}; valid keys are {', '.join(fields)}"
+    if first["type"] == "missing":
+        return f"{section} is missing {key!r}; add it, e.g. {key} = ..."
+    return f"{section} {key}: {message}"
+
+
+def _fields_of(loc: list[str]) -> list[str]:
+    model: type[BaseModel] = Card
+    for part in loc:
+        annotation = model.model_fields[part].annotation
+        model = next((a for a in getattr(annotation, "__args__", (annotation,))
+                      if isinstance(a, type) and issubclass(a, BaseModel)), model)
+    return list(model.model_fields)

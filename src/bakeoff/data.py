@@ -1,0 +1,329 @@
+"""Data: loading (CSV, Parquet, SQL), cleaning, fingerprint, target checks, splits.
+
+Everything here is plain pandas/numpy; a problem the user can fix raises DataError.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .card import Card, SqlSource
+from .errors import DataError
+
+_MAX_CATEGORIES_SHARE = 0.5  # a text column with more distinct values than this share of rows is an id
+
+
+@dataclass
+class Loaded:
+    frame: pd.DataFrame
+    sha256: str
+    description: str
+
+
+@dataclass
+class Dataset:
+    """Features and target ready for the ladder, with the split already made."""
+
+    task: str
+    X: pd.DataFrame
+    y: np.ndarray  # class codes 0..k-1 for classification, floats for regression
+    classes: list[str]  # class labels, positive class last for binary; [] for regression
+    train_index: np.ndarray
+    holdout_index: np.ndarray
+    folds: list[tuple[np.ndarray, np.ndarray]]  # positions within the training part
+    sha256: str
+    rows: int
+    columns: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def X_train(self) -> pd.DataFrame:
+        return self.X.iloc[self.train_index]
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return self.y[self.train_index]
+
+
+def load_frame(source: str | SqlSource, base_dir: Path) -> Loaded:
+    """Read the card's [data] source into a DataFrame with its sha256."""
+    if isinstance(source, SqlSource):
+        return _load_sql(source)
+    path = (base_dir / source).resolve()
+    if not path.is_file():
+        raise DataError(f"data file {path} not found; check [data] source (relative paths start at the card's folder)")
+    try:
+        frame = _read_file(path)
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as err:
+        raise DataError(f"cannot read {path.name} ({type(err).__name__}: {str(err).splitlines()[0]}); "
+                        "give a UTF-8 CSV with a header row, or a Parquet file") from err
+    if frame.empty or frame.shape[1] < 2:
+        raise DataError(f"{path.name} has no data rows or fewer than two columns; give a table with a header, "
+                        "a target column and at least one feature")
+    return Loaded(frame, hashlib.sha256(path.read_bytes()).hexdigest(), str(path))
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    try:
+        return pd.read_csv(path, sep=None if path.suffix.lower() in (".tsv", ".txt") else ",",
+                           engine="python" if path.suffix.lower() in (".tsv", ".txt") else "c")
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def _load_sql(source: SqlSource) -> Loaded:
+    url = source.url
+    try:
+        if url.startswith("duckdb://"):
+            frame = _query_duckdb(url.removeprefix("duckdb://").removeprefix("/"), source.query)
+        else:
+            frame = _query_sqlalchemy(url, source.query)
+    except DataError:
+        raise
+    except Exception as err:  # drivers raise their own types; all mean the same to the user
+        raise DataError(f"the query on {_redact(url)} failed ({type(err).__name__}: "
+                        f"{str(err).splitlines()[0]}); check [data] source url and query") from err
+    if frame.empty:
+        raise DataError(f"the query on {_redact(url)} returned no rows; check [data] source query")
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values.tobytes()).hexdigest()
+    return Loaded(frame, digest, f"{_redact(url)}: {source.query}")
+
+
+def _query_duckdb(path: str, query: str) -> pd.DataFrame:
+    import duckdb
+
+    if path and path != ":memory:" and not Path(path).is_file():
+        raise DataError(f"DuckDB file {path} not found; check [data] source url (duckdb:///path/to/file.db)")
+    with duckdb.connect(path or ":memory:", read_only=bool(path) and path != ":memory:") as con:
+        return con.execute(query).df()
+
+
+def _query_sqlalchemy(url: str, query: str) -> pd.DataFrame:
+    import sqlalchemy
+
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as con:
+            return pd.read_sql_query(sqlalchemy.text(query), con)
+    finally:
+        engine.dispose()
+
+
+def _redact(url: str) -> str:
+    """The URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+    return url
+
+
+def suggest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"columns are {', '.join(options[:30])}"
+
+
+def infer_task(target: pd.Series) -> str:
+    """'regression' for a numeric target with many distinct values, else 'classification'."""
+    values = target.dropna()
+    numeric = pd.to_numeric(values, errors="coerce")
+    if values.dtype == bool or numeric.isna().any():
+        return "classification"
+    if numeric.nunique() <= 10 and np.allclose(numeric, numeric.round()):
+        return "classification"
+    return "regression"
+
+
+def clean_features(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Coerce numeric text, expand dates, drop identifier-like text; say what was done in notes."""
+    out = {}
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column):
+            out[name] = column.astype(float)
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            out.update(_expand_date(name, column, notes))
+        elif pd.api.types.is_numeric_dtype(column):
+            out[name] = column.astype(float)
+        else:
+            out.update(_clean_text(name, column.astype("object"), notes))
+    cleaned = pd.DataFrame(out, index=frame.index)
+    constant = [c for c in cleaned.columns if cleaned[c].nunique(dropna=False) <= 1]
+    if constant:
+        notes.append(f"dropped constant column(s) {', '.join(constant)}")
+    return cleaned.drop(columns=constant)
+
+
+def _clean_text(name: str, column: pd.Series, notes: list[str]) -> dict[str, pd.Series]:
+    stripped = column.where(column.isna(), column.astype(str).str.strip())
+    blank = stripped.isna() | (stripped == "")
+    numeric = pd.to_numeric(stripped.where(~blank), errors="coerce")
+    unparsed = int((numeric.isna() & ~blank).sum())
+    if (~blank).sum() and unparsed <= 0.01 * (~blank).sum():
+        if blank.sum() or unparsed:
+            notes.append(f"{name}: numbers stored as text; {int(blank.sum()) + unparsed} blank or "
+                         "non-numeric value(s) read as missing")
+        return {name: numeric.astype(float)}
+    dates = _parse_dates(stripped.where(~blank))
+    if dates is not None:
+        return _expand_date(name, dates, notes)
+    if stripped.nunique() > max(50, _MAX_CATEGORIES_SHARE * len(stripped)):
+        notes.append(f"{name}: dropped, {stripped.nunique()} distinct text values look like an identifier")
+        return {}
+    return {name: stripped.where(~blank, None).astype("object")}
+
+
+def _parse_dates(values: pd.Series) -> pd.Series | None:
+    sample = values.dropna().astype(str).head(200)
+    if sample.empty or not sample.str.contains(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).all():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    return parsed if parsed.notna().sum() >= 0.95 * values.notna().sum() else None
+
+
+def _expand_date(name: str, dates: pd.Series, notes: list[str]) -> dict[str, pd.Series]:
+    notes.append(f"{name}: date expanded into year, month, day of month and day of week")
+    dates = pd.to_datetime(dates)
+    return {f"{name}_year": dates.dt.year.astype(float), f"{name}_month": dates.dt.month.astype(float),
+            f"{name}_day": dates.dt.day.astype(float), f"{name}_weekday": dates.dt.dayofweek.astype(float)}
+
+
+def prepare(card: Card, loaded: Loaded | None = None) -> Dataset:
+    """Load the card's data and turn it into a split Dataset, or raise DataError."""
+    loaded = loaded or load_frame(card.data.source, card.base_dir)
+    frame, notes = loaded.frame, []
+    _check_columns_exist(card, list(frame.columns))
+    frame = frame[frame[card.data.target].notna()]
+    if len(frame) < len(loaded.frame):
+        notes.append(f"dropped {len(loaded.frame) - len(frame)} row(s) with no target")
+    if card.data.time:
+        frame = frame.sort_values(card.data.time, kind="stable")
+    frame = frame.reset_index(drop=True)
+    y, classes = encode_target(frame[card.data.target], card)
+    unused = [card.data.target, card.data.id, card.data.time, *card.data.drop]
+    X = clean_features(frame.drop(columns=[c for c in unused if c]), notes)
+    if X.shape[1] == 0:
+        raise DataError("no usable feature columns are left; give the data at least one feature besides target and id")
+    check_leakage(X, y, card)
+    train_index, holdout_index = holdout_split(y, card)
+    _check_class_sizes(y[train_index], classes, card)
+    folds = cv_folds(y[train_index], card)
+    return Dataset(card.problem.task, X, y, classes, train_index, holdout_index, folds,
+                   loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes)
+
+
+def _check_columns_exist(card: Card, columns: list[str]) -> None:
+    named = {"target": card.data.target, "id": card.data.id, "time": card.data.time}
+    named.update({f"drop": c for c in card.data.drop})
+    for key, name in named.items():
+        if name and name not in columns:
+            raise DataError(f"[data] {key} column {name!r} is not in the data; {suggest(name, columns)}")
+
+
+def encode_target(target: pd.Series, card: Card) -> tuple[np.ndarray, list[str]]:
+    """Class codes (positive class last for binary) or floats, with the class labels."""
+    name = card.data.target
+    if target.nunique() < 2:
+        raise DataError(f"target {name!r} has a single value ({target.iloc[0]!r}); nothing to predict, "
+                        "choose another [data] target")
+    if card.problem.task == "regression":
+        values = pd.to_numeric(target, errors="coerce")
+        if values.isna().any():
+            raise DataError(f"target {name!r} is not numeric (e.g. {target[values.isna()].iloc[0]!r}); "
+                            'set [problem] task = "classification" or pick a numeric target')
+        return values.to_numpy(float), []
+    labels = target.astype(str).str.strip()
+    classes = sorted(labels.unique())
+    if len(classes) == 2:
+        positive = _positive_label(classes, card.data.positive, name)
+        classes = [c for c in classes if c != positive] + [positive]
+    if len(classes) > 50:
+        raise DataError(f"target {name!r} has {len(classes)} classes; for a numeric target set "
+                        '[problem] task = "regression"')
+    codes = pd.Categorical(labels, categories=classes).codes
+    return codes.astype(int), classes
+
+
+def _positive_label(classes: list[str], positive, name: str) -> str:
+    if positive is not None:
+        wanted = str(positive).strip()
+        if str(positive) == "True" or str(positive) == "False":
+            wanted = str(positive)
+        if wanted not in classes:
+            raise DataError(f"[data] positive = {positive!r} is not a value of {name!r}; "
+                            f"use one of {', '.join(map(repr, classes))}")
+        return wanted
+    for guess in ("1", "1.0", "Yes", "yes", "True", "true", "Y", "y"):
+        if guess in classes:
+            return guess
+    return classes[-1]
+
+
+def check_leakage(X: pd.DataFrame, y: np.ndarray, card: Card) -> None:
+    """Refuse a feature that is a copy (or a relabelling) of the target."""
+    for name in X.columns:
+        column = X[name]
+        if column.isna().any():
+            continue
+        if card.problem.task == "regression":
+            leaks = pd.api.types.is_numeric_dtype(column) and column.std() > 0 and \
+                abs(np.corrcoef(column.to_numpy(float), y)[0, 1]) > 0.9999
+        else:
+            leaks = column.nunique() < 0.5 * len(column) and \
+                pd.Series(y).groupby(column.astype(str).to_numpy()).nunique().max() == 1
+        if leaks:
+            raise DataError(f"feature {name!r} is a copy of the target {card.data.target!r} (it predicts it "
+                            f"perfectly); remove it with [data] drop = [{name!r}]")
+
+
+def holdout_split(y: np.ndarray, card: Card) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the training part and of the untouched holdout (the last rows when time-ordered)."""
+    rows = np.arange(len(y))
+    n_holdout = int(round(card.evaluate.holdout * len(y)))
+    if n_holdout == 0:
+        return rows, rows[:0]
+    if card.data.time:
+        return rows[:-n_holdout], rows[-n_holdout:]
+    from sklearn.model_selection import train_test_split
+
+    stratify = y if card.problem.task == "classification" and np.bincount(y).min() >= 2 else None
+    train, holdout = train_test_split(rows, test_size=n_holdout, random_state=card.evaluate.seed,
+                                      stratify=stratify)
+    return np.sort(train), np.sort(holdout)
+
+
+def _check_class_sizes(y_train: np.ndarray, classes: list[str], card: Card) -> None:
+    if not classes:
+        return
+    counts = np.bincount(y_train, minlength=len(classes))
+    smallest = int(counts.argmin())
+    if counts[smallest] < card.evaluate.folds:
+        raise DataError(f"class {classes[smallest]!r} has only {counts[smallest]} training row(s), fewer than "
+                        f"the {card.evaluate.folds} folds; set [evaluate] folds lower or collect more rows")
+
+
+def cv_folds(y_train: np.ndarray, card: Card) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K folds over the training part: stratified, plain, or forward-chained when time-ordered."""
+    from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
+
+    k, seed = card.evaluate.folds, card.evaluate.seed
+    if card.data.time:
+        splitter = TimeSeriesSplit(n_splits=k)
+    elif card.problem.task == "classification":
+        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    else:
+        splitter = KFold(n_splits=k, shuffle=True, random_state=seed)
+    return [(train, val) for train, val in splitter.split(np.zeros(len(y_train)), y_train)]

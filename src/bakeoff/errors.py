@@ -1,0 +1,27 @@
+"""The errors bakeoff raises, each mapped to an exit code by the CLI.
+
+    BakeoffError              anything the user can fix; exit 2
+    ├── ConfigError           the problem card or a command-line option
+    ├── DataError             the data: missing file, bad target, leakage
+    └── CandidateError        an unknown or broken candidate name/class
+
+Messages are one line: what is wrong, then what to do instead.
+"""
+
+
+class BakeoffError(Exception):
+    """A problem the user caused and can fix; the CLI prints it as one line, exit 2."""
+
+    exit_code = 2
+
+
+class ConfigError(BakeoffError):
+    """The problem card or an option is invalid."""
+
+
+class DataError(BakeoffError):
+    """The data cannot be used as given."""
+
+
+class CandidateError(BakeoffError):
+    """A candidate name or class is unknown or does not follow the Candidate contract."""

@@ -1,0 +1,84 @@
+"""The one small contract every candidate on the ladder follows.
+
+A Candidate holds hyperparameters only; `fit` returns a Fitted model that predicts,
+counts its learned parameters and describes itself in plain words.
+
+Example: a candidate of your own, named in the card as `[ladder] extra = ["my_module:Median"]`
+
+    class Median(Candidate):
+        name, rung, family, tasks = "median", 0, "baseline", ("regression",)
+
+        def fit(self, X, y):
+            return MedianFitted(float(np.median(y)))
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+
+class Fitted(ABC):
+    """A trained model. Classification models predict class codes 0..k-1."""
+
+    @abstractmethod
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Class codes (classification) or values (regression), one per row."""
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """An (n_rows, n_classes) array of class probabilities; classification only."""
+        raise NotImplementedError(f"{type(self).__name__} gives no probabilities")
+
+    @property
+    def n_params(self) -> int:
+        """How many numbers the model learned (coefficients, thresholds, leaf values)."""
+        return 0
+
+    def describe(self) -> str:
+        """The model in plain words, for the report."""
+        return ""
+
+    def to_sql(self) -> str | None:
+        """The model as one SQL expression, or None when it cannot run as SQL."""
+        return None
+
+
+class Candidate(ABC):
+    """One approach on the complexity ladder; construct with hyperparameters only."""
+
+    name: ClassVar[str]
+    rung: ClassVar[int]
+    family: ClassVar[str]
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
+    summary: ClassVar[str] = ""
+    sql_exportable: ClassVar[bool] = False
+
+    def __init__(self, *, task: str = "classification", seed: int = 0, n_classes: int = 2,
+                 **params: Any):
+        self.task, self.seed, self.n_classes, self.params = task, seed, n_classes, params
+
+    def search_space(self, trial) -> dict[str, Any]:
+        """Hyperparameters to try, drawn from an Optuna trial; {} means nothing to tune."""
+        return {}
+
+    def with_params(self, **params: Any) -> "Candidate":
+        """A copy of this candidate with other hyperparameters."""
+        return type(self)(task=self.task, seed=self.seed, n_classes=self.n_classes, **params)
+
+    @abstractmethod
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> Fitted:
+        """Learn from features X and target y (class codes or values)."""
+
+
+def full_proba(proba: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarray:
+    """Widen probabilities over the classes a model saw to all n_classes columns.
+
+    >>> full_proba(np.array([[0.3, 0.7]]), np.array([0, 2]), 3).tolist()
+    [[0.3, 0.0, 0.7]]
+    """
+    out = np.zeros((len(proba), n_classes))
+    out[:, np.asarray(seen, int)] = proba
+    return out

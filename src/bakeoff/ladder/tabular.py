@@ -1,0 +1,207 @@
+"""The tabular ladder: rung 0 baseline to rung 5 neural net, all sklearn-compatible."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .sklearn_base import SklearnCandidate, SklearnFitted, tree_nodes
+
+
+class Constant(SklearnCandidate):
+    name, rung, family = "constant", 0, "baseline"
+    summary = "always predicts the training majority class or mean: the baseline to beat"
+    sql_exportable = True
+
+    def estimator(self):
+        from sklearn.dummy import DummyClassifier, DummyRegressor
+
+        return DummyClassifier(strategy="prior") if self.is_classifier else DummyRegressor()
+
+    def count_params(self, model) -> int:
+        return self.n_classes - 1 if self.is_classifier else 1
+
+    def describe_model(self, fitted) -> str:
+        if self.is_classifier:
+            share = ", ".join(f"{p:.1%}" for p in fitted.model.class_prior_)
+            return f"Gives every row the training class shares ({share})."
+        return f"Predicts {float(fitted.model.constant_.ravel()[0]):,.4g} for every row."
+
+
+class Rules(SklearnCandidate):
+    name, rung, family = "rules", 1, "rules"
+    summary = "a few if-else rules (a tree at most 3 questions deep)"
+    scale = False
+    sql_exportable = True
+
+    def search_space(self, trial):
+        return {"max_depth": trial.suggest_int("max_depth", 1, 3),
+                "min_samples_leaf": trial.suggest_int("min_samples_leaf", 5, 200, log=True)}
+
+    def estimator(self):
+        return _tree(self, {"max_depth": 3, "min_samples_leaf": 20} | self.params)
+
+    def count_params(self, model) -> int:
+        return tree_nodes(model)
+
+    def describe_model(self, fitted) -> str:
+        from sklearn.tree import export_text
+
+        return export_text(fitted.model, feature_names=fitted.feature_names, decimals=2)
+
+
+class Linear(SklearnCandidate):
+    name, rung, family = "linear", 2, "linear"
+    summary = "a regularised logistic or linear regression: one weight per input"
+    sql_exportable = True
+
+    def search_space(self, trial):
+        if self.is_classifier:
+            return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
+        return {"alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True)}
+
+    def estimator(self):
+        from sklearn.linear_model import LogisticRegression, Ridge
+
+        if self.is_classifier:
+            return LogisticRegression(max_iter=2000, **({"C": 1.0} | self.params))
+        return Ridge(**({"alpha": 1.0} | self.params))
+
+    def count_params(self, model) -> int:
+        return int(np.size(model.coef_) + np.size(model.intercept_))
+
+    def describe_model(self, fitted) -> str:
+        coef = np.atleast_2d(fitted.model.coef_)[-1]
+        order = np.argsort(-np.abs(coef))[:8]
+        unit = "log-odds" if self.is_classifier else "units"
+        lines = [f"{fitted.feature_names[i]}: {coef[i]:+.3f} {unit} per standard deviation" for i in order]
+        return "Largest weights:\n" + "\n".join(lines)
+
+
+class DecisionTree(SklearnCandidate):
+    name, rung, family = "decision_tree", 3, "tree"
+    summary = "one decision tree of up to 12 levels"
+    scale = False
+    sql_exportable = True
+
+    def search_space(self, trial):
+        return {"max_depth": trial.suggest_int("max_depth", 2, 12),
+                "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 200, log=True)}
+
+    def estimator(self):
+        return _tree(self, {"max_depth": 6, "min_samples_leaf": 20} | self.params)
+
+    def count_params(self, model) -> int:
+        return tree_nodes(model)
+
+
+class NaiveBayes(SklearnCandidate):
+    name, rung, family = "naive_bayes", 3, "bayes"
+    tasks = ("classification",)
+    summary = "Gaussian naive Bayes: per-class averages of every input"
+    sql_exportable = True
+
+    def search_space(self, trial):
+        return {"var_smoothing": trial.suggest_float("var_smoothing", 1e-11, 1e-1, log=True)}
+
+    def estimator(self):
+        from sklearn.naive_bayes import GaussianNB
+
+        return GaussianNB(**self.params)
+
+    def count_params(self, model) -> int:
+        return int(model.theta_.size + model.var_.size + model.class_prior_.size)
+
+
+class Knn(SklearnCandidate):
+    name, rung, family = "knn", 3, "neighbours"
+    summary = "k nearest neighbours: answers from the most similar training rows"
+
+    def search_space(self, trial):
+        return {"n_neighbors": trial.suggest_int("n_neighbors", 3, 100, log=True),
+                "weights": trial.suggest_categorical("weights", ["uniform", "distance"])}
+
+    def estimator(self):
+        from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+        make = KNeighborsClassifier if self.is_classifier else KNeighborsRegressor
+        return make(**({"n_neighbors": 25} | self.params))
+
+    def count_params(self, model) -> int:
+        return int(model.n_samples_fit_ * model.n_features_in_)
+
+
+class RandomForest(SklearnCandidate):
+    name, rung, family = "random_forest", 4, "ensemble"
+    summary = "a random forest: hundreds of trees voting"
+    scale = False
+
+    def search_space(self, trial):
+        return {"n_estimators": trial.suggest_int("n_estimators", 50, 400, log=True),
+                "max_depth": trial.suggest_int("max_depth", 3, 20),
+                "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 50, log=True),
+                "max_features": trial.suggest_float("max_features", 0.1, 1.0)}
+
+    def estimator(self):
+        from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+        make = RandomForestClassifier if self.is_classifier else RandomForestRegressor
+        params = {"n_estimators": 200, "min_samples_leaf": 3} | self.params
+        return make(random_state=self.seed, n_jobs=1, **params)
+
+    def count_params(self, model) -> int:
+        return sum(tree_nodes(tree) for tree in model.estimators_)
+
+
+class LightGBM(SklearnCandidate):
+    name, rung, family = "lightgbm", 4, "ensemble"
+    summary = "LightGBM gradient boosting: hundreds of small trees, each fixing the last"
+    scale = False
+
+    def search_space(self, trial):
+        return {"n_estimators": trial.suggest_int("n_estimators", 30, 600, log=True),
+                "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+                "num_leaves": trial.suggest_int("num_leaves", 4, 64, log=True),
+                "min_child_samples": trial.suggest_int("min_child_samples", 5, 100, log=True),
+                "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+                "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+                "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True)}
+
+    def estimator(self):
+        import lightgbm
+
+        make = lightgbm.LGBMClassifier if self.is_classifier else lightgbm.LGBMRegressor
+        params = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15} | self.params
+        return make(random_state=self.seed, n_jobs=1, verbose=-1, subsample_freq=1, **params)
+
+    def count_params(self, model) -> int:
+        frame = model.booster_.trees_to_dataframe()
+        return int(2 * frame["split_feature"].notna().sum() + frame["split_feature"].isna().sum())
+
+
+class Mlp(SklearnCandidate):
+    name, rung, family = "mlp", 5, "neural"
+    summary = "a small neural network (multi-layer perceptron)"
+
+    def search_space(self, trial):
+        return {"hidden_layer_sizes": (trial.suggest_int("width", 8, 128, log=True),),
+                "alpha": trial.suggest_float("alpha", 1e-5, 1e-1, log=True),
+                "learning_rate_init": trial.suggest_float("learning_rate_init", 1e-4, 1e-2, log=True)}
+
+    def estimator(self):
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+        make = MLPClassifier if self.is_classifier else MLPRegressor
+        params = {"hidden_layer_sizes": (32,)} | self.params
+        return make(random_state=self.seed, max_iter=300, early_stopping=True, **params)
+
+    def count_params(self, model) -> int:
+        return int(sum(w.size for w in model.coefs_) + sum(b.size for b in model.intercepts_))
+
+
+def _tree(candidate: SklearnCandidate, params: dict):
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    make = DecisionTreeClassifier if candidate.is_classifier else DecisionTreeRegressor
+    return make(random_state=candidate.seed, **params)
+
+

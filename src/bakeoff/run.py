@@ -1,0 +1,186 @@
+"""The bake-off: each candidate fits in its own worker process under the time budget.
+
+Candidates start simplest first, so cheap rungs are never starved by expensive ones. A
+worker that overruns its slice is killed (`timeout`); one that raises or dies (out of
+memory, segfault) is recorded `failed`; the bake-off goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import signal
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .data import Dataset
+from .evaluate import Evaluation
+from .ladder.base import Candidate
+
+_POLL_SECONDS = 0.05
+_MIN_SLICE_SECONDS = 1.0
+_PRELOAD = ["bakeoff.evaluate", "bakeoff.ladder.registry", "bakeoff.ladder.tabular",
+            "bakeoff.ladder.one_rule", "sklearn.pipeline", "optuna"]
+
+
+@dataclass(frozen=True)
+class RaceSettings:
+    metric: str
+    total_seconds: float
+    per_candidate_seconds: float
+    trials: int
+    seed: int
+    workers: int
+    search_dir: Path | None = None
+
+
+@dataclass
+class Outcome:
+    """What happened to one candidate; `evaluation` is set when status is ok."""
+
+    name: str
+    rung: int
+    family: str
+    status: str  # ok | timeout | failed | skipped
+    error: str | None = None
+    evaluation: Evaluation | None = None
+    wall_seconds: float = 0.0
+
+
+class Observer(Protocol):
+    def started(self, candidate: type[Candidate], seconds: float) -> None: ...
+    def finished(self, outcome: Outcome) -> None: ...
+
+
+class _Silent:
+    def started(self, candidate, seconds):
+        pass
+
+    def finished(self, outcome):
+        pass
+
+
+@dataclass
+class _Running:
+    cls: type[Candidate]
+    process: multiprocessing.Process
+    started: float
+    seconds: float
+    result_path: Path
+
+
+def race(candidates: list[type[Candidate]], dataset: Dataset, settings: RaceSettings,
+         observer: Observer | None = None) -> list[Outcome]:
+    """Evaluate every candidate in a worker process; outcomes in the order given."""
+    observer = observer or _Silent()
+    context = _context()
+    deadline = time.monotonic() + settings.total_seconds
+    outcomes: dict[str, Outcome] = {}
+    with tempfile.TemporaryDirectory(prefix="bakeoff-") as scratch:
+        data_path = Path(scratch) / "dataset.pkl"
+        data_path.write_bytes(pickle.dumps(dataset, protocol=pickle.HIGHEST_PROTOCOL))
+        pending, running = list(candidates), []
+        while pending or running:
+            while pending and len(running) < settings.workers:
+                cls = pending.pop(0)
+                remaining = deadline - time.monotonic()
+                if remaining < _MIN_SLICE_SECONDS:
+                    outcomes[cls.name] = _finish(observer, cls, "skipped", "the total budget was used up "
+                                                 "before it could start; raise [budget] total")
+                    continue
+                job = _start(context, cls, data_path, settings, min(settings.per_candidate_seconds, remaining))
+                observer.started(cls, job.seconds)
+                running.append(job)
+            time.sleep(_POLL_SECONDS)
+            for job in [j for j in running if _is_done(j)]:
+                running.remove(job)
+                outcomes[job.cls.name] = _collect(job)
+                observer.finished(outcomes[job.cls.name])
+    return [outcomes[c.name] for c in candidates]
+
+
+def _context():
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _start(context, cls, data_path: Path, settings: RaceSettings, seconds: float) -> _Running:
+    result_path = data_path.with_name(f"{cls.name}.result.pkl")
+    spec = f"{cls.__module__}:{cls.__qualname__}"
+    process = context.Process(target=_work, name=f"bakeoff-{cls.name}", daemon=True,
+                              args=(spec, str(settings.search_dir or ""), str(data_path), settings,
+                                    seconds, str(result_path)))
+    process.start()
+    return _Running(cls, process, time.monotonic(), seconds, result_path)
+
+
+def _is_done(job: _Running) -> bool:
+    if not job.process.is_alive():
+        return True
+    if time.monotonic() - job.started > job.seconds:
+        job.process.kill()
+        job.process.join()
+        job.result_path.unlink(missing_ok=True)
+        return True
+    return False
+
+
+def _collect(job: _Running) -> Outcome:
+    cls, wall = job.cls, time.monotonic() - job.started
+    job.process.join()
+    if job.result_path.exists():
+        result = pickle.loads(job.result_path.read_bytes())
+        if isinstance(result, Evaluation):
+            return Outcome(cls.name, cls.rung, cls.family, "ok", None, result, wall)
+        return Outcome(cls.name, cls.rung, cls.family, "failed", result, None, wall)
+    code = job.process.exitcode
+    if code == -signal.SIGKILL and wall >= job.seconds:
+        reason = f"still running after its {job.seconds:.0f} s slice; stopped (raise [budget] per_candidate)"
+        return Outcome(cls.name, cls.rung, cls.family, "timeout", reason, None, wall)
+    return Outcome(cls.name, cls.rung, cls.family, "failed", _death_reason(code), None, wall)
+
+
+def _death_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"its worker process died with {name}{hint}"
+    return f"its worker process exited with code {code} before reporting a result"
+
+
+def _finish(observer: Observer, cls, status: str, error: str) -> Outcome:
+    outcome = Outcome(cls.name, cls.rung, cls.family, status, error)
+    observer.finished(outcome)
+    return outcome
+
+
+def _work(spec: str, search_dir: str, data_path: str, settings: RaceSettings, seconds: float,
+          result_path: str) -> None:
+    """Worker process body: evaluate one candidate and write its result file atomically."""
+    from .evaluate import evaluate
+    from .ladder.registry import load_class
+    from .metrics import METRICS
+
+    try:
+        dataset = pickle.loads(Path(data_path).read_bytes())
+        cls = load_class(spec, Path(search_dir) if search_dir else None)
+        candidate = cls(task=dataset.task, seed=settings.seed, n_classes=len(dataset.classes))
+        result = evaluate(candidate, dataset, METRICS[settings.metric], seconds=seconds,
+                          trials=settings.trials)
+    except Exception as err:  # any failure of user or library code is this candidate's failure
+        last = traceback.extract_tb(err.__traceback__)[-1]
+        result = f"{type(err).__name__}: {err} (at {Path(last.filename).name}:{last.lineno})"
+    tmp = Path(result_path + ".tmp")
+    try:
+        tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception as err:  # an unpicklable model
+        tmp.write_bytes(pickle.dumps(f"its result could not be saved: {type(err).__name__}: {err}"))
+    os.replace(tmp, result_path)
