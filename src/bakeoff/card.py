@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .duration import parse_duration
 from .errors import ConfigError
@@ -50,9 +57,9 @@ class SqlSource(_Section):
 
 
 class Data(_Section):
-    source: Union[str, SqlSource]
+    source: str | SqlSource
     target: str
-    positive: Optional[Union[str, int, bool]] = None
+    positive: str | int | bool | None = None
     id: str = ""
     time: str = ""
     drop: list[str] = Field(default_factory=list)
@@ -78,8 +85,8 @@ class Evaluate(_Section):
 
 
 class Budget(_Section):
-    total: Union[str, float] = "5m"
-    per_candidate: Union[str, float] = "60s"
+    total: str | float = "5m"
+    per_candidate: str | float = "60s"
     trials: int = Field(20, ge=1, le=1000)
     workers: int = Field(0, ge=0)
 
@@ -127,14 +134,14 @@ class Card(_Section):
     data: Data
     evaluate: Evaluate = Field(default_factory=Evaluate)
     budget: Budget = Field(default_factory=Budget)
-    business: Optional[Business] = None
+    business: Business | None = None
     ladder: Ladder = Field(default_factory=Ladder)
     store: Store = Field(default_factory=Store)
     engine: Engine = Field(default_factory=Engine)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
     @model_validator(mode="after")
-    def _metric_fits_task(self) -> "Card":
+    def _metric_fits_task(self) -> Card:
         if not self.evaluate.metric:
             self.evaluate.metric = DEFAULT_METRIC[self.problem.task]
         try:
@@ -148,7 +155,7 @@ class Card(_Section):
         """The card's folder: relative paths and the default store resolve against it."""
         return self._base_dir
 
-    def with_base_dir(self, base_dir: Path) -> "Card":
+    def with_base_dir(self, base_dir: Path) -> Card:
         self._base_dir = Path(base_dir).resolve()
         return self
 

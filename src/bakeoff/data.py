@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +15,7 @@ import pandas as pd
 
 from .card import Card, SqlSource
 from .errors import DataError
-
-_MAX_CATEGORIES_SHARE = 0.5  # a text column with more distinct values than this share of rows is an id
+from .schema import apply_schema, infer_schema
 
 
 @dataclass
@@ -35,6 +33,7 @@ class Dataset:
     X: pd.DataFrame
     y: np.ndarray  # class codes 0..k-1 for classification, floats for regression
     classes: list[str]  # class labels, positive class last for binary; [] for regression
+    schema: dict[str, str]  # raw column -> number | category | date, see schema.py
     train_index: np.ndarray
     holdout_index: np.ndarray
     folds: list[tuple[np.ndarray, np.ndarray]]  # positions within the training part
@@ -145,62 +144,6 @@ def infer_task(target: pd.Series) -> str:
     return "regression"
 
 
-def clean_features(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """Coerce numeric text, expand dates, drop identifier-like text; say what was done in notes."""
-    out = {}
-    for name in frame.columns:
-        column = frame[name]
-        if pd.api.types.is_bool_dtype(column):
-            out[name] = column.astype(float)
-        elif pd.api.types.is_datetime64_any_dtype(column):
-            out.update(_expand_date(name, column, notes))
-        elif pd.api.types.is_numeric_dtype(column):
-            out[name] = column.astype(float)
-        else:
-            out.update(_clean_text(name, column.astype("object"), notes))
-    cleaned = pd.DataFrame(out, index=frame.index)
-    constant = [c for c in cleaned.columns if cleaned[c].nunique(dropna=False) <= 1]
-    if constant:
-        notes.append(f"dropped constant column(s) {', '.join(constant)}")
-    return cleaned.drop(columns=constant)
-
-
-def _clean_text(name: str, column: pd.Series, notes: list[str]) -> dict[str, pd.Series]:
-    stripped = column.where(column.isna(), column.astype(str).str.strip())
-    blank = stripped.isna() | (stripped == "")
-    numeric = pd.to_numeric(stripped.where(~blank), errors="coerce")
-    unparsed = int((numeric.isna() & ~blank).sum())
-    if (~blank).sum() and unparsed <= 0.01 * (~blank).sum():
-        if blank.sum() or unparsed:
-            notes.append(f"{name}: numbers stored as text; {int(blank.sum()) + unparsed} blank or "
-                         "non-numeric value(s) read as missing")
-        return {name: numeric.astype(float)}
-    dates = _parse_dates(stripped.where(~blank))
-    if dates is not None:
-        return _expand_date(name, dates, notes)
-    if stripped.nunique() > max(50, _MAX_CATEGORIES_SHARE * len(stripped)):
-        notes.append(f"{name}: dropped, {stripped.nunique()} distinct text values look like an identifier")
-        return {}
-    return {name: stripped.where(~blank, None).astype("object")}
-
-
-def _parse_dates(values: pd.Series) -> pd.Series | None:
-    sample = values.dropna().astype(str).head(200)
-    if sample.empty or not sample.str.contains(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).all():
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    return parsed if parsed.notna().sum() >= 0.95 * values.notna().sum() else None
-
-
-def _expand_date(name: str, dates: pd.Series, notes: list[str]) -> dict[str, pd.Series]:
-    notes.append(f"{name}: date expanded into year, month, day of month and day of week")
-    dates = pd.to_datetime(dates)
-    return {f"{name}_year": dates.dt.year.astype(float), f"{name}_month": dates.dt.month.astype(float),
-            f"{name}_day": dates.dt.day.astype(float), f"{name}_weekday": dates.dt.dayofweek.astype(float)}
-
-
 def prepare(card: Card, loaded: Loaded | None = None) -> Dataset:
     """Load the card's data and turn it into a split Dataset, or raise DataError."""
     loaded = loaded or load_frame(card.data.source, card.base_dir)
@@ -214,21 +157,22 @@ def prepare(card: Card, loaded: Loaded | None = None) -> Dataset:
     frame = frame.reset_index(drop=True)
     y, classes = encode_target(frame[card.data.target], card)
     unused = [card.data.target, card.data.id, card.data.time, *card.data.drop]
-    X = clean_features(frame.drop(columns=[c for c in unused if c]), notes)
+    raw = frame.drop(columns=[c for c in unused if c])
+    schema = infer_schema(raw, notes)
+    X = apply_schema(raw, schema)
     if X.shape[1] == 0:
         raise DataError("no usable feature columns are left; give the data at least one feature besides target and id")
     check_leakage(X, y, card)
     train_index, holdout_index = holdout_split(y, card)
     _check_class_sizes(y[train_index], classes, card)
     folds = cv_folds(y[train_index], card)
-    return Dataset(card.problem.task, X, y, classes, train_index, holdout_index, folds,
+    return Dataset(card.problem.task, X, y, classes, schema, train_index, holdout_index, folds,
                    loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes)
 
 
 def _check_columns_exist(card: Card, columns: list[str]) -> None:
     named = {"target": card.data.target, "id": card.data.id, "time": card.data.time}
-    named.update({f"drop": c for c in card.data.drop})
-    for key, name in named.items():
+    for key, name in [*named.items(), *(("drop", c) for c in card.data.drop)]:
         if name and name not in columns:
             raise DataError(f"[data] {key} column {name!r} is not in the data; {suggest(name, columns)}")
 

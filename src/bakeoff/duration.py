@@ -6,7 +6,7 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 
 
-def parse_duration(text: str | int | float) -> float:
+def parse_duration(text: str | float) -> float:
     """Seconds in a budget string; a bare number means seconds.
 
     >>> parse_duration("1h30m"), parse_duration("45s"), parse_duration(2)

@@ -13,7 +13,7 @@ import numpy as np
 from .cost import measure_serving
 from .data import Dataset
 from .ladder.base import Candidate, Fitted
-from .metrics import Metric
+from .metrics import Metric, bootstrap_indices, bootstrap_scores, percentile_interval
 from .tune import predictions, tune
 
 
@@ -24,6 +24,8 @@ class Evaluation:
     oof: np.ndarray  # out-of-fold predictions for the training rows (NaN where unscored)
     scored: np.ndarray  # bool mask of training rows that have an out-of-fold prediction
     cv_score: float
+    bootstrap: np.ndarray  # the score on each shared bootstrap resample of the scored rows
+    score_ci: tuple[float, float]
     holdout_pred: np.ndarray | None
     holdout_score: float | None
     fit_seconds: float
@@ -62,7 +64,7 @@ def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric):
 
 
 def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds: float,
-             trials: int) -> Evaluation:
+             trials: int, resamples: int = 500) -> Evaluation:
     """Everything the bake-off records about one candidate, within about `seconds`."""
     start = time.monotonic()
     X, y = dataset.X_train, dataset.y_train
@@ -75,13 +77,16 @@ def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds:
                   trials=trials, seconds=tuning_seconds, refits_after=refits) if tuning_seconds > 0 else {}
     tuned = candidate.with_params(**params)
     oof, scored, cv_score = cross_validate(tuned, dataset, metric)
+    indices = bootstrap_indices(int(scored.sum()), resamples, candidate.seed)
+    boot = bootstrap_scores(metric, dataset.y_train[scored], oof[scored], indices)
     fit_start = time.perf_counter()
     fitted = tuned.fit(X, y)
     fit_seconds = time.perf_counter() - fit_start
     holdout_pred, holdout_score = _holdout(fitted, dataset, metric)
     serving = measure_serving(lambda rows: predictions(fitted, rows, dataset.task), X, fitted,
                               seed=candidate.seed)
-    return Evaluation(candidate.name, params, oof, scored, cv_score, holdout_pred, holdout_score,
+    return Evaluation(candidate.name, params, oof, scored, cv_score, boot, percentile_interval(boot),
+                      holdout_pred, holdout_score,
                       fit_seconds, serving.predict_us_per_row, serving.latency_ms_p50,
                       serving.model_bytes, fitted.n_params, bool(type(candidate).sql_exportable),
                       fitted.describe(), fitted)

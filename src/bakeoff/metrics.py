@@ -6,8 +6,8 @@ Classification scores take `proba`, an (n, n_classes) array of class probabiliti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -128,3 +128,21 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(samples, [tail, 100 - tail])
     return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Interval:
+    score_ci: tuple[float, float]
+    diff_ci: tuple[float, float]  # paired interval of (this score - reference score)
+
+
+def paired_intervals(samples: dict[str, np.ndarray], reference: str,
+                     level: float = 0.95) -> dict[str, Interval]:
+    """Intervals of each candidate's score and of its difference to `reference`.
+
+    `samples` holds each candidate's bootstrap scores on the same resampled rows (the
+    shared, seeded `bootstrap_indices`), so the differences are paired.
+    """
+    base = samples[reference]
+    return {name: Interval(percentile_interval(s, level), percentile_interval(s - base, level))
+            for name, s in samples.items()}

@@ -36,6 +36,7 @@ class RaceSettings:
     trials: int
     seed: int
     workers: int
+    resamples: int = 500
     search_dir: Path | None = None
 
 
@@ -174,7 +175,7 @@ def _work(spec: str, search_dir: str, data_path: str, settings: RaceSettings, se
         cls = load_class(spec, Path(search_dir) if search_dir else None)
         candidate = cls(task=dataset.task, seed=settings.seed, n_classes=len(dataset.classes))
         result = evaluate(candidate, dataset, METRICS[settings.metric], seconds=seconds,
-                          trials=settings.trials)
+                          trials=settings.trials, resamples=settings.resamples)
     except Exception as err:  # any failure of user or library code is this candidate's failure
         last = traceback.extract_tb(err.__traceback__)[-1]
         result = f"{type(err).__name__}: {err} (at {Path(last.filename).name}:{last.lineno})"

@@ -64,7 +64,7 @@ class Candidate(ABC):
         """Hyperparameters to try, drawn from an Optuna trial; {} means nothing to tune."""
         return {}
 
-    def with_params(self, **params: Any) -> "Candidate":
+    def with_params(self, **params: Any) -> Candidate:
         """A copy of this candidate with other hyperparameters."""
         return type(self)(task=self.task, seed=self.seed, n_classes=self.n_classes, **params)
 

@@ -19,8 +19,17 @@ ENTRY_POINT_GROUP = "bakeoff.candidates"
 
 def builtin() -> dict[str, type[Candidate]]:
     from .one_rule import OneRule
-    from .tabular import (Constant, DecisionTree, Knn, LightGBM, Linear, Mlp, NaiveBayes,
-                          RandomForest, Rules)
+    from .tabular import (
+        Constant,
+        DecisionTree,
+        Knn,
+        LightGBM,
+        Linear,
+        Mlp,
+        NaiveBayes,
+        RandomForest,
+        Rules,
+    )
 
     classes = [Constant, OneRule, Rules, Linear, DecisionTree, NaiveBayes, Knn, RandomForest,
                LightGBM, Mlp]

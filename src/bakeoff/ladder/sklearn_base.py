@@ -14,7 +14,7 @@ from .preprocess import make_preprocessor
 class SklearnFitted(Fitted):
     """A fitted sklearn Pipeline (preprocessing + model) and the candidate that made it."""
 
-    def __init__(self, pipeline, candidate: "SklearnCandidate"):
+    def __init__(self, pipeline, candidate: SklearnCandidate):
         self.pipeline, self.candidate = pipeline, candidate
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .sklearn_base import SklearnCandidate, SklearnFitted, tree_nodes
+from .sklearn_base import SklearnCandidate, tree_nodes
 
 
 class Constant(SklearnCandidate):

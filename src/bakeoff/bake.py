@@ -1,0 +1,109 @@
+"""The library entry point: card in, run folder (result.json, report, models) and MLflow runs out.
+
+>>> from bakeoff import load_card, bake        # doctest: +SKIP
+>>> outcome = bake(load_card("examples/telco_churn/bakeoff.toml"))
+>>> outcome.result["recommended"]
+'linear'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .bundle import ModelBundle, save_bundle, write_atomic
+from .card import Card
+from .data import Dataset, prepare
+from .ladder.registry import available, select
+from .metrics import get_metric
+from .provenance import collect
+from .result import summarise
+from .run import Observer, RaceSettings, race
+
+
+@dataclass
+class BakeOutcome:
+    result: dict
+    run_dir: Path
+    tracking_uri: str | None
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def store_dir(card: Card) -> Path:
+    return card.base_dir / ".bakeoff"
+
+
+def bake(card: Card, *, out: Path | None = None, observer: Observer | None = None,
+         command: list[str] | None = None, track: bool = True) -> BakeOutcome:
+    """Run the bake-off a card describes. Bad input raises before anything is written."""
+    dataset = prepare(card)
+    candidates = select(available(card.ladder.extra, card.base_dir), card.problem.task,
+                        card.ladder.only, card.ladder.skip)
+    metric = get_metric(card.evaluate.metric, card.problem.task)
+    settings = RaceSettings(metric.name, card.budget.total_seconds, card.budget.per_candidate_seconds,
+                            card.budget.trials, card.evaluate.seed,
+                            card.budget.workers or min(2, os.cpu_count() or 1),
+                            card.evaluate.bootstrap, card.base_dir)
+    run_id = new_run_id()
+    outcomes = race(candidates, dataset, settings, observer)
+    provenance = collect(card.base_dir, dataset.sha256, dataset.rows, dataset.columns,
+                         card.evaluate.seed, command)
+    result = summarise(run_id, outcomes, dataset, metric, card, provenance)
+    run_dir = _write_run_folder(Path(out or card.base_dir) / "runs" / run_id, result, outcomes, dataset, card)
+    outcome = BakeOutcome(result, run_dir, None)
+    if track:
+        track_outcome(outcome, card)
+    return outcome
+
+
+def _write_run_folder(run_dir: Path, result: dict, outcomes, dataset: Dataset, card: Card) -> Path:
+    """Build the folder beside its final place, then move it there in one step."""
+    from .report import render_report
+
+    staging = run_dir.with_name(f".{run_dir.name}.partial")
+    try:
+        for outcome in outcomes:
+            if outcome.evaluation is not None and outcome.evaluation.fitted is not None:
+                bundle = ModelBundle(outcome.name, dataset.task, outcome.evaluation.fitted,
+                                     dataset.schema, dataset.classes, card.data.target)
+                save_bundle(bundle, staging / "models" / f"{outcome.name}.pkl")
+        write_atomic(staging / "result.json", json.dumps(result, indent=2))
+        write_atomic(staging / "report.html", render_report(result))
+        write_atomic(staging / "card.json", card.model_dump_json(indent=2))
+        os.replace(staging, run_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return run_dir
+
+
+def card_params(card: Card) -> dict:
+    flat = {}
+    for section, values in card.model_dump(mode="json").items():
+        for key, value in (values or {}).items():
+            flat[f"{section}.{key}"] = json.dumps(value) if isinstance(value, (dict, list)) else value
+    return flat
+
+
+def track_outcome(outcome: BakeOutcome, card: Card, on_candidate=None) -> None:
+    """Log a finished run to MLflow and write the model URIs into its result.json."""
+    from .track import log_bakeoff, tracking_uri
+
+    result, run_dir = outcome.result, outcome.run_dir
+    uri = tracking_uri(card.store.tracking_uri, store_dir(card))
+    parent_id, model_uris = log_bakeoff(result, run_dir, card_params(card), uri=uri,
+                                        experiment=card.problem.name, store_dir=store_dir(card),
+                                        on_candidate=on_candidate or (lambda name: None))
+    result["mlflow_run_id"] = parent_id
+    result["tracking_uri"] = uri
+    for row in result["candidates"]:
+        row["model_uri"] = model_uris.get(row["name"])
+    write_atomic(run_dir / "result.json", json.dumps(result, indent=2))
+    outcome.tracking_uri = uri

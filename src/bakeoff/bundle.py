@@ -1,0 +1,57 @@
+"""A fitted candidate packed with what it needs to score raw rows: the schema and labels."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .ladder.base import Fitted
+from .schema import apply_schema
+
+
+@dataclass
+class ModelBundle:
+    name: str
+    task: str
+    fitted: Fitted
+    schema: dict[str, str]
+    classes: list[str]
+    target: str
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The input rows with `prediction` and, for classification, probability column(s)."""
+        X = apply_schema(frame, self.schema)
+        out = frame.copy()
+        if self.task == "regression":
+            out["prediction"] = self.fitted.predict(X)
+            return out
+        proba = self.fitted.predict_proba(X)
+        out["prediction"] = np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
+        if len(self.classes) == 2:
+            out["probability"] = proba[:, 1]
+        else:
+            for i, label in enumerate(self.classes):
+                out[f"probability_{label}"] = proba[:, i]
+        return out
+
+
+def save_bundle(bundle: ModelBundle, path: Path) -> None:
+    write_atomic(path, pickle.dumps(bundle, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def load_bundle(path: Path) -> ModelBundle:
+    return pickle.loads(Path(path).read_bytes())
+
+
+def write_atomic(path: Path, content: bytes | str) -> None:
+    """Write a file so that readers see the old content or the new, never half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(content.encode() if isinstance(content, str) else content)
+    os.replace(tmp, path)

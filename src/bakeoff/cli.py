@@ -1,0 +1,140 @@
+"""The `bakeoff` command: thin commands that call the library and render with rich."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import BakeoffError, ConfigError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Run from complexity: race simple and complex models, keep the simplest that is as good.")
+
+Out = Annotated[Optional[Path], typer.Option("--out", help="Folder for runs/<id>/ (default: the card's folder, or . for a CSV).")]
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False):
+    """bakeoff: a timeboxed bake-off on a complexity ladder."""
+
+
+@app.command()
+def run(
+    source: Annotated[Path, typer.Argument(help="A bakeoff.toml problem card, or a CSV/Parquet file.")],
+    target: Annotated[Optional[str], typer.Option(help="Target column (quick start without a card).")] = None,
+    task: Annotated[Optional[str], typer.Option(help="classification or regression (default: inferred).")] = None,
+    metric: Annotated[Optional[str], typer.Option(help="Metric, e.g. roc_auc or rmse.")] = None,
+    budget: Annotated[Optional[str], typer.Option(help="Total time budget, e.g. 2m.")] = None,
+    per_candidate: Annotated[Optional[str], typer.Option(help="Time slice per candidate, e.g. 30s.")] = None,
+    only: Annotated[Optional[str], typer.Option(help="Comma-separated candidates to run.")] = None,
+    skip: Annotated[Optional[str], typer.Option(help="Comma-separated candidates to leave out.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    out: Out = None,
+    no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+):
+    """Run the bake-off and write runs/<id>/result.json and report.html.
+
+    Example: bakeoff run examples/telco_churn/bakeoff.toml
+    Example: bakeoff run houses.csv --target price --budget 2m
+    """
+    from .quickstart import card_for
+
+    overrides = {"task": task, "metric": metric, "total": budget, "per_candidate": per_candidate,
+                 "only": only, "skip": skip, "seed": seed}
+    card = card_for(source, target, overrides)
+    from .live import run_live
+
+    code = run_live(card, out=out if out is not None else (None if source.suffix == ".toml" else Path.cwd()),
+                    track=not no_track)
+    raise typer.Exit(code)
+
+
+@app.command()
+def init(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
+    target: Annotated[str, typer.Option(help="The column to predict.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the card.")] = Path("bakeoff.toml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing card.")] = False,
+):
+    """Write a commented bakeoff.toml for DATA to edit.
+
+    Example: bakeoff init churn.csv --target Churn
+    """
+    from .bundle import write_atomic
+    from .quickstart import card_text
+
+    if output.exists() and not force:
+        raise ConfigError(f"{output} already exists; pass --force to overwrite it or -o to write elsewhere")
+    write_atomic(output, card_text(data, target, output.parent))
+    typer.echo(f"wrote {output}; edit it, then run: bakeoff run {output}")
+
+
+@app.command()
+def predict(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet with the feature columns.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output CSV (default: stdout).")] = None,
+    runs: Annotated[Path, typer.Option(help="Folder that holds runs/ (default: .).")] = Path("."),
+):
+    """Score new rows: the input with `prediction` (and `probability`) columns added.
+
+    Example: bakeoff predict 20261125-161230-ab12cd linear new.csv -o scored.csv
+    """
+    from .bundle import write_atomic
+    from .predict import score_file
+
+    scored = score_file(run_id, candidate, data, runs)
+    if output is None:
+        scored.to_csv(sys.stdout, index=False)
+        return
+    write_atomic(output, scored.to_csv(index=False))
+    typer.echo(f"wrote {len(scored)} rows to {output}", err=True)
+
+
+@app.command()
+def candidates():
+    """List the ladder: names, rungs, families, tasks and SQL export.
+
+    Example: bakeoff candidates
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from .ladder.registry import available
+
+    table = Table("rung", "name", "family", "tasks", "SQL", "what it is")
+    for cls in sorted(available().values(), key=lambda c: c.rung):
+        table.add_row(str(cls.rung), cls.name, cls.family, ", ".join(cls.tasks),
+                      "yes" if cls.sql_exportable else "no", cls.summary)
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: user errors become one line on stderr and exit code 2."""
+    import click
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        result = app(args=args, prog_name="bakeoff", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as err:
+        err.show()
+        return 2
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except BakeoffError as err:
+        if "--debug" in args:
+            raise
+        typer.echo(f"error: {err}", err=True)
+        return err.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

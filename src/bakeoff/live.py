@@ -1,0 +1,89 @@
+"""The live view of a bake-off in the terminal (rich), and the closing summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from .bake import bake
+from .card import Card
+from .run import Outcome
+
+_STYLE = {"ok": "green", "timeout": "yellow", "failed": "red", "skipped": "dim", "running": "cyan"}
+
+
+def _fmt(value, spec: str = ".4g") -> str:
+    return "" if value is None else format(value, spec)
+
+
+class LiveTable:
+    """Observer of the race: one row per candidate, updated as it starts and finishes."""
+
+    def __init__(self, metric: str):
+        self.metric, self.rows, self.started_at = metric, {}, {}
+        self.live: Live | None = None
+
+    def started(self, candidate, seconds: float) -> None:
+        self.started_at[candidate.name] = time.monotonic()
+        self.rows[candidate.name] = [str(candidate.rung), candidate.name, "running", "", "", "", "", "", ""]
+        self._refresh()
+
+    def finished(self, outcome: Outcome) -> None:
+        ev = outcome.evaluation
+        status = outcome.status if not outcome.error else f"{outcome.status}: {outcome.error[:70]}"
+        row = [str(outcome.rung), outcome.name, status, "", "", "", "", "", ""]
+        if ev is not None:
+            row[3:] = [_fmt(ev.cv_score), f"{_fmt(ev.score_ci[0])} – {_fmt(ev.score_ci[1])}",
+                       _fmt(ev.fit_seconds, ".3g"), _fmt(ev.predict_us_per_row, ".3g"),
+                       _fmt(ev.latency_ms_p50, ".3g"), f"{ev.model_bytes / 1024:,.1f} KB"]
+        self.rows[outcome.name] = row
+        self._refresh()
+
+    def table(self) -> Table:
+        table = Table("rung", "candidate", "status", self.metric, "95 % interval", "fit s", "µs/row",
+                      "latency ms", "size", title="bake-off")
+        for name, row in self.rows.items():
+            status = row[2].split(":")[0]
+            if status == "running":
+                row = row[:2] + [f"running {time.monotonic() - self.started_at[name]:.0f}s"] + row[3:]
+            table.add_row(*row, style=_STYLE.get(status))
+        return table
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self.table())
+
+
+def run_live(card: Card, *, out: Path | None, track: bool) -> int:
+    """Run with a live table; print the recommendation and where the outputs are. Exit code."""
+    console = Console(stderr=False)
+    view = LiveTable(card.evaluate.metric)
+    with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
+        view.live = live
+        outcome = bake(card, out=out, observer=view, track=False)
+        view.live = None
+    if track:
+        with console.status("logging the runs and models to MLflow…") as spinner:
+            from .bake import track_outcome
+
+            track_outcome(outcome, card, lambda name: spinner.update(f"logging {name} to MLflow…"))
+    _summary(console, outcome, track)
+    return 0 if outcome.result["recommended"] else 1
+
+
+def _summary(console: Console, outcome, track: bool) -> None:
+    result = outcome.result
+    for note in result["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    if result["recommended"]:
+        console.print(f"\n[bold]Recommended: {result['recommended']}[/bold] — {result['reason']}.")
+    else:
+        console.print(f"\n[bold red]No recommendation:[/bold red] {result['reason']}.")
+    console.print(f"result:  {outcome.run_dir / 'result.json'}")
+    console.print(f"report:  {outcome.run_dir / 'report.html'}")
+    if track and outcome.tracking_uri:
+        console.print(f"MLflow:  mlflow ui --backend-store-uri {outcome.tracking_uri}")

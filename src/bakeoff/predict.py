@@ -1,0 +1,38 @@
+"""Score new rows with a candidate from a finished run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .bundle import ModelBundle, load_bundle
+from .data import load_frame
+from .errors import ConfigError
+
+
+def find_run(run_id: str, runs: Path = Path(".")) -> Path:
+    """The run folder for an id (under runs/) or a folder path given directly."""
+    for folder in (Path(run_id), runs / "runs" / run_id, runs / run_id):
+        if (folder / "result.json").is_file():
+            return folder
+    raise ConfigError(f"run {run_id!r} not found under {runs / 'runs'}; pass --runs FOLDER "
+                      "(the folder that holds runs/) or the run folder itself")
+
+
+def load_model(run_dir: Path, candidate: str) -> ModelBundle:
+    result = json.loads((run_dir / "result.json").read_text())
+    name = result.get(candidate) if candidate in ("recommended", "best") else candidate
+    path = run_dir / "models" / f"{name}.pkl"
+    if name is None or not path.is_file():
+        have = sorted(p.stem for p in (run_dir / "models").glob("*.pkl"))
+        raise ConfigError(f"run {run_dir.name} has no fitted candidate {candidate!r}; "
+                          f"use one of {', '.join(have) or '(none finished)'}")
+    return load_bundle(path)
+
+
+def score_file(run_id: str, candidate: str, data: Path, runs: Path = Path(".")) -> pd.DataFrame:
+    bundle = load_model(find_run(run_id, runs), candidate)
+    frame = load_frame(str(data.resolve()), Path.cwd()).frame
+    return bundle.score(frame)

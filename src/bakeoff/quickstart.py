@@ -1,0 +1,117 @@
+"""Cards without writing one: from a data file and a target, or written out for editing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .card import Card, card_from_dict, load_card
+from .data import infer_task, load_frame, suggest
+from .errors import ConfigError, DataError
+from .metrics import DEFAULT_METRIC
+
+_CARD_TEMPLATE = '''# bakeoff problem card: edit, then `bakeoff run {card_name}`
+[problem]
+name = "{name}"
+task = "{task}"                 # classification | regression
+question = "What is {target} going to be?"   # the report's first line, in business words
+
+[data]
+source = "{source}"
+target = "{target}"
+{positive_line}id = "{id}"                      # never used as a feature
+time = ""                     # set a date column and the splits respect time order
+drop = []                     # columns to leave out
+
+[evaluate]
+metric = "{metric}"          # {metrics}
+folds = 5
+holdout = 0.2
+tolerance = 0.005             # a simpler candidate within this of the best is 'as good'
+seed = 0
+
+[budget]
+total = "5m"
+per_candidate = "60s"
+
+# [business]                  # turns scores into money (binary classification)
+# value_true_positive = 50.0
+# cost_false_positive = 5.0
+# predictions_per_month = 100000
+# compute_cost_per_hour = 0.50
+
+# [ladder]
+# skip = ["mlp"]              # names from `bakeoff candidates`
+# extra = ["my_module:MyCandidate"]
+'''
+
+
+def _guess_id(frame: pd.DataFrame, target: str) -> str:
+    for name in frame.columns:
+        looks_like_id = str(name).lower() in ("id", "key") or str(name).lower().endswith(("id", "_id"))
+        if name != target and looks_like_id and frame[name].is_unique:
+            return str(name)
+    return ""
+
+
+def _require_target(frame: pd.DataFrame, target: str | None, source: Path) -> str:
+    if not target:
+        raise ConfigError(f"{source.name} is not a card; give the column to predict with --target")
+    if target not in frame.columns:
+        raise DataError(f"target column {target!r} is not in {source.name}; "
+                        f"{suggest(target, [str(c) for c in frame.columns])}")
+    return target
+
+
+def card_for(source: Path, target: str | None, overrides: dict) -> Card:
+    """The card to run: a .toml loaded, or one built from a data file, with CLI overrides."""
+    if source.suffix.lower() == ".toml":
+        raw = load_card(source).model_dump(mode="json", exclude_none=True)
+        base_dir = source.parent
+        if target:
+            raw["data"]["target"] = target
+    else:
+        loaded = load_frame(str(source.resolve()), Path.cwd())
+        target = _require_target(loaded.frame, target, source)
+        task = overrides.get("task") or infer_task(loaded.frame[target])
+        raw = {"problem": {"name": source.stem, "task": task},
+               "data": {"source": str(source.resolve()), "target": target,
+                        "id": _guess_id(loaded.frame, target)}}
+        base_dir = Path.cwd()
+    return card_from_dict(_apply_overrides(raw, overrides)).with_base_dir(base_dir)
+
+
+def _apply_overrides(raw: dict, overrides: dict) -> dict:
+    places = {"task": ("problem", "task"), "metric": ("evaluate", "metric"),
+              "total": ("budget", "total"), "per_candidate": ("budget", "per_candidate"),
+              "seed": ("evaluate", "seed"), "only": ("ladder", "only"), "skip": ("ladder", "skip")}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in ("only", "skip"):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        section, field = places[key]
+        raw.setdefault(section, {})[field] = value
+    return raw
+
+
+def card_text(data: Path, target: str, card_dir: Path) -> str:
+    """A commented card for `data`, with task, metric, id and positive class filled in."""
+    loaded = load_frame(str(data.resolve()), Path.cwd())
+    target = _require_target(loaded.frame, target, data)
+    task = infer_task(loaded.frame[target])
+    try:
+        source = data.resolve().relative_to(card_dir.resolve())
+    except ValueError:
+        source = data.resolve()
+    values = loaded.frame[target].dropna().astype(str).unique()
+    positive = next((v for v in ("Yes", "yes", "1", "True", "true") if v in values), None)
+    positive_line = f'positive = "{positive}"            # the class the business acts on\n' \
+        if task == "classification" and len(values) == 2 and positive else ""
+    from .metrics import METRICS
+
+    return _CARD_TEMPLATE.format(
+        card_name="bakeoff.toml", name=data.stem, task=task, target=target, source=source,
+        positive_line=positive_line, id=_guess_id(loaded.frame, target),
+        metric=DEFAULT_METRIC[task], metrics=" | ".join(m for m, s in METRICS.items() if s.task == task))

@@ -1,0 +1,33 @@
+"""Render result.json into one self-contained HTML page with jinja2 (autoescaped)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+
+def _figure(value, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "–"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def render_report(result: dict) -> str:
+    import jinja2
+
+    template = resources.files("bakeoff.report").joinpath("plain.html").read_text(encoding="utf-8")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(figure=_figure, size=_size)
+    chosen = next((c for c in result["candidates"] if c["name"] == result["recommended"]), None)
+    return env.from_string(template).render(r=result, chosen=chosen)

@@ -1,0 +1,96 @@
+"""Turn race outcomes into the `result.json` record: intervals, money, the recommendation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .card import Card
+from .cost import best_threshold_value, monthly_compute_cost
+from .data import Dataset
+from .metrics import Interval, Metric, paired_intervals
+from .run import Outcome
+from .select import Contender, best_of, reason, recommend
+
+
+def _finite(value):
+    return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
+
+
+def _money(outcome: Outcome, dataset: Dataset, card: Card) -> tuple[float | None, float | None]:
+    """(monthly value net of compute, monthly compute cost) with a [business] section."""
+    business, ev = card.business, outcome.evaluation
+    if business is None or ev is None:
+        return None, None
+    cost = monthly_compute_cost(ev.predict_us_per_row, ev.fit_seconds,
+                                business.predictions_per_month, business.compute_cost_per_hour)
+    if dataset.task != "classification" or len(dataset.classes) != 2:
+        return None, round(cost, 4)
+    y = dataset.y_train[ev.scored]
+    _, per_row = best_threshold_value(y, ev.oof[ev.scored][:, 1], business.value_true_positive,
+                                      business.cost_false_positive, business.cost_false_negative)
+    return round(per_row * business.predictions_per_month - cost, 2), round(cost, 4)
+
+
+def candidate_row(outcome: Outcome, interval: Interval | None, dataset: Dataset, card: Card) -> dict:
+    ev = outcome.evaluation
+    row = {"name": outcome.name, "family": outcome.family, "rung": outcome.rung,
+           "status": outcome.status, "error": outcome.error, "score": None, "score_ci": None,
+           "holdout_score": None, "fit_seconds": None, "predict_us_per_row": None,
+           "latency_ms_p50": None, "model_bytes": None, "n_params": None, "sql": None,
+           "monthly_value": None, "monthly_cost": None, "model_uri": None,
+           "params": {}, "description": "", "wall_seconds": round(outcome.wall_seconds, 2)}
+    if ev is None:
+        return row
+    monthly_value, monthly_cost = _money(outcome, dataset, card)
+    row.update(score=_finite(ev.cv_score), holdout_score=_finite(ev.holdout_score),
+               score_ci=[_finite(x) for x in interval.score_ci] if interval else None,
+               diff_ci=[_finite(x) for x in interval.diff_ci] if interval else None,
+               fit_seconds=round(ev.fit_seconds, 4), predict_us_per_row=round(ev.predict_us_per_row, 3),
+               latency_ms_p50=round(ev.latency_ms_p50, 3), model_bytes=ev.model_bytes,
+               n_params=ev.n_params, sql=ev.sql, monthly_value=monthly_value,
+               monthly_cost=monthly_cost, params={k: _plain(v) for k, v in ev.params.items()},
+               description=ev.description)
+    return row
+
+
+def _plain(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return list(value) if isinstance(value, tuple) else value
+
+
+def intervals(outcomes: list[Outcome], metric: Metric) -> dict[str, Interval]:
+    ok = [o for o in outcomes if o.status == "ok" and math.isfinite(o.evaluation.cv_score)]
+    if not ok:
+        return {}
+    sign = 1 if metric.higher_is_better else -1
+    reference = max(ok, key=lambda o: sign * o.evaluation.cv_score).name
+    return paired_intervals({o.name: o.evaluation.bootstrap for o in ok}, reference)
+
+
+def summarise(run_id: str, outcomes: list[Outcome], dataset: Dataset, metric: Metric, card: Card,
+              provenance: dict) -> dict:
+    """The whole result.json as a dict."""
+    spans = intervals(outcomes, metric)
+    rows = [candidate_row(o, spans.get(o.name), dataset, card) for o in outcomes]
+    result = {"run_id": run_id, "name": card.problem.name, "question": card.problem.question,
+              "task": dataset.task, "metric": metric.name,
+              "higher_is_better": metric.higher_is_better, "tolerance": card.evaluate.tolerance,
+              "classes": dataset.classes, "candidates": rows, "best": None, "recommended": None,
+              "reason": "no candidate finished; see each candidate's error", "notes": dataset.notes,
+              "provenance": provenance}
+    contenders = [_contender(r) for r in rows if r["status"] == "ok" and r["score"] is not None]
+    if contenders:
+        best = best_of(contenders, metric.higher_is_better)
+        chosen = recommend(contenders, card.evaluate.tolerance, metric.higher_is_better)
+        result.update(best=best.name, recommended=chosen.name,
+                      reason=reason(chosen, best, card.evaluate.tolerance, metric.higher_is_better))
+    return result
+
+
+def _contender(row: dict) -> Contender:
+    diff = tuple(math.nan if x is None else x for x in row.get("diff_ci") or (math.nan, math.nan))
+    return Contender(row["name"], row["rung"], row["n_params"], row["score"], diff, row["fit_seconds"],
+                     row["predict_us_per_row"], row["model_bytes"], bool(row["sql"]))

@@ -1,0 +1,114 @@
+"""The feature schema: which raw columns are numbers, categories or dates, learned once
+from the training data and applied the same way to every new row.
+
+>>> frame = pd.DataFrame({"charges": ["1.5", " ", "3"], "plan": ["a", "b", "a"]})
+>>> schema = infer_schema(frame, notes := [])
+>>> schema, notes
+({'charges': 'number', 'plan': 'category'}, ['charges: numbers stored as text; 1 blank or non-numeric value(s) read as missing'])
+>>> apply_schema(frame, schema)["charges"].tolist()
+[1.5, nan, 3.0]
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+
+from .errors import DataError
+
+NUMBER, CATEGORY, DATE = "number", "category", "date"
+_ID_SHARE = 0.5  # a text column with more distinct values than this share of rows is an id
+_DATE_PARTS = ("year", "month", "day", "weekday")
+
+
+def infer_schema(frame: pd.DataFrame, notes: list[str]) -> dict[str, str]:
+    """Each usable column's kind; what was coerced or dropped is appended to notes."""
+    schema = {}
+    for name in frame.columns:
+        kind = _kind_of(frame[name], str(name), notes)
+        if kind and frame[name].nunique(dropna=False) > 1:
+            schema[str(name)] = kind
+        elif kind:
+            notes.append(f"{name}: dropped, it has a single value")
+    return schema
+
+
+def _kind_of(column: pd.Series, name: str, notes: list[str]) -> str | None:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        notes.append(f"{name}: date expanded into year, month, day of month and day of week")
+        return DATE
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return NUMBER
+    text = _strip(column)
+    numbers = _to_number(text)
+    filled = text.notna().sum()
+    unparsed = int(numbers.isna().sum() - text.isna().sum())
+    if filled and unparsed <= 0.01 * filled:
+        missing = int(numbers.isna().sum() - column.isna().sum())
+        if missing:
+            notes.append(f"{name}: numbers stored as text; {missing} blank or non-numeric value(s) "
+                         "read as missing")
+        return NUMBER
+    if _looks_like_dates(text):
+        notes.append(f"{name}: date expanded into year, month, day of month and day of week")
+        return DATE
+    if text.nunique() > max(50, _ID_SHARE * len(text)):
+        notes.append(f"{name}: dropped, {text.nunique()} distinct text values look like an identifier")
+        return None
+    return CATEGORY
+
+
+def apply_schema(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
+    """The model's input columns from raw rows; a missing column is a DataError naming it."""
+    absent = [name for name in schema if name not in frame.columns]
+    if absent:
+        raise DataError(f"the data lacks column(s) {', '.join(map(repr, absent))} that the model was "
+                        "trained on; add them (blank values are allowed)")
+    out = {}
+    for name, kind in schema.items():
+        if kind == NUMBER:
+            out[name] = _to_number(frame[name])
+        elif kind == CATEGORY:
+            out[name] = _strip(frame[name]).astype("object")
+        else:
+            out.update(_date_parts(name, frame[name]))
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _strip(column: pd.Series) -> pd.Series:
+    """Text with surrounding spaces removed and blanks as missing."""
+    text = column.astype("object").where(column.notna(), None)
+    text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return text.where(text.map(lambda v: v is not None and v != ""), None)
+
+
+def _to_number(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return column.astype(float)
+    return pd.to_numeric(_strip(column), errors="coerce").astype(float)
+
+
+def _looks_like_dates(text: pd.Series) -> bool:
+    sample = text.dropna().astype(str).head(200)
+    if sample.empty or not sample.str.match(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}").all():
+        return False
+    return _parse_dates(text).notna().sum() >= 0.95 * text.notna().sum()
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.to_datetime(_strip(values), errors="coerce", format="mixed")
+
+
+def _date_parts(name: str, column: pd.Series) -> dict[str, pd.Series]:
+    dates = _parse_dates(column)
+    parts = [dates.dt.year, dates.dt.month, dates.dt.day, dates.dt.dayofweek]
+    return {f"{name}_{part}": values.astype(float) for part, values in zip(_DATE_PARTS, parts)}
+
+
+
+

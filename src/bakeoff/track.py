@@ -1,0 +1,93 @@
+"""MLflow adapter: one parent run per bake-off, a nested run per candidate with its model.
+
+The only module that imports mlflow. Default store: a SQLite file under `.bakeoff/`
+next to the card; `MLFLOW_TRACKING_URI`, then the card's [store] tracking_uri, win over it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import mlflow
+import mlflow.pyfunc
+
+from .bundle import load_bundle
+from .provenance import package_versions
+
+
+class BakeoffModel(mlflow.pyfunc.PythonModel):
+    """pyfunc wrapper: raw input rows in, `prediction` (and probabilities) out."""
+
+    def load_context(self, context):
+        self.bundle = load_bundle(context.artifacts["bundle"])
+
+    def predict(self, context, model_input, params=None):
+        scored = self.bundle.score(model_input)
+        return scored[[c for c in scored.columns if c not in model_input.columns]]
+
+
+def tracking_uri(card_uri: str, store_dir: Path) -> str:
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    if card_uri:
+        return card_uri
+    store_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(store_dir / 'mlflow.db').resolve()}"
+
+
+def _experiment_id(name: str, store_dir: Path) -> str:
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    artifacts = (store_dir / "mlartifacts").resolve().as_uri()
+    return mlflow.create_experiment(name, artifact_location=artifacts)
+
+
+def _requirements() -> list[str]:
+    wanted = ("scikit-learn", "lightgbm", "pandas", "numpy", "scipy")
+    return [f"{name}=={version}" for name, version in package_versions(wanted).items()]
+
+
+def log_bakeoff(result: dict, run_dir: Path, card_params: dict, *, uri: str, experiment: str,
+                store_dir: Path, on_candidate=lambda name: None) -> tuple[str, dict[str, str]]:
+    """Log the run and its candidates; returns the parent run id and each model's URI."""
+    mlflow.set_tracking_uri(uri)
+    experiment_id = _experiment_id(experiment, store_dir)
+    model_uris = {}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=result["run_id"]) as parent:
+        mlflow.log_params(card_params)
+        mlflow.set_tags({"bakeoff.run_id": result["run_id"], "bakeoff.recommended": result["recommended"],
+                         "bakeoff.best": result["best"]})
+        mlflow.set_tags({f"provenance.{k}": json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+                         for k, v in result["provenance"].items()})
+        for row in result["candidates"]:
+            on_candidate(row["name"])
+            model_uris[row["name"]] = _log_candidate(row, run_dir, experiment_id, result["metric"])
+        best = next((r for r in result["candidates"] if r["name"] == result["best"]), None)
+        if best and best["score"] is not None:
+            mlflow.log_metric(f"best_{result['metric']}", best["score"])
+        for name in ("result.json", "report.html"):
+            if (run_dir / name).exists():
+                mlflow.log_artifact(str(run_dir / name))
+    return parent.info.run_id, {k: v for k, v in model_uris.items() if v}
+
+
+def _log_candidate(row: dict, run_dir: Path, experiment_id: str, metric: str) -> str | None:
+    with mlflow.start_run(experiment_id=experiment_id, run_name=row["name"], nested=True) as run:
+        mlflow.log_params({"candidate": row["name"], "rung": row["rung"], "family": row["family"],
+                           **{f"hp.{k}": v for k, v in row.get("params", {}).items()}})
+        mlflow.set_tags({"status": row["status"], "error": row["error"] or ""})
+        figures = {metric: row["score"], f"{metric}_ci_low": (row["score_ci"] or [None])[0],
+                   f"{metric}_ci_high": (row["score_ci"] or [None, None])[1],
+                   f"holdout_{metric}": row["holdout_score"]}
+        figures.update({k: row[k] for k in ("fit_seconds", "predict_us_per_row", "latency_ms_p50",
+                                            "model_bytes", "n_params", "monthly_value", "monthly_cost")})
+        mlflow.log_metrics({k: float(v) for k, v in figures.items() if v is not None})
+        bundle = run_dir / "models" / f"{row['name']}.pkl"
+        if row["status"] != "ok" or not bundle.exists():
+            return None
+        mlflow.pyfunc.log_model(name="model", python_model=BakeoffModel(),
+                                artifacts={"bundle": str(bundle)}, pip_requirements=_requirements())
+        return f"runs:/{run.info.run_id}/model"
