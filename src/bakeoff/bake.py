@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -94,7 +95,9 @@ def card_params(card: Card) -> dict:
 
 def track_outcome(outcome: BakeOutcome, card: Card, on_candidate=None) -> None:
     """Log a finished run to MLflow and write the model URIs into its result.json."""
-    from .track import log_bakeoff, tracking_uri
+    with warnings.catch_warnings():  # mlflow advises on import; the user has nothing to act on
+        warnings.simplefilter("ignore")
+        from .track import log_bakeoff, tracking_uri
 
     result, run_dir = outcome.result, outcome.run_dir
     uri = tracking_uri(card.store.tracking_uri, store_dir(card))

@@ -29,23 +29,23 @@ class LiveTable:
 
     def started(self, candidate, seconds: float) -> None:
         self.started_at[candidate.name] = time.monotonic()
-        self.rows[candidate.name] = [str(candidate.rung), candidate.name, "running", "", "", "", "", "", ""]
+        self.rows[candidate.name] = [str(candidate.rung), candidate.name, "running", "", "", "", "", ""]
         self._refresh()
 
     def finished(self, outcome: Outcome) -> None:
         ev = outcome.evaluation
         status = outcome.status if not outcome.error else f"{outcome.status}: {outcome.error[:70]}"
-        row = [str(outcome.rung), outcome.name, status, "", "", "", "", "", ""]
+        row = [str(outcome.rung), outcome.name, status, "", "", "", "", ""]
         if ev is not None:
-            row[3:] = [_fmt(ev.cv_score), f"{_fmt(ev.score_ci[0])} – {_fmt(ev.score_ci[1])}",
+            row[3:] = [f"{ev.cv_score:.4f} [{ev.score_ci[0]:.3f}, {ev.score_ci[1]:.3f}]",
                        _fmt(ev.fit_seconds, ".3g"), _fmt(ev.predict_us_per_row, ".3g"),
-                       _fmt(ev.latency_ms_p50, ".3g"), f"{ev.model_bytes / 1024:,.1f} KB"]
+                       _fmt(ev.latency_ms_p50, ".3g"), f"{ev.model_bytes / 1024:,.0f} KB"]
         self.rows[outcome.name] = row
         self._refresh()
 
     def table(self) -> Table:
-        table = Table("rung", "candidate", "status", self.metric, "95 % interval", "fit s", "µs/row",
-                      "latency ms", "size", title="bake-off")
+        table = Table("rung", "candidate", "status", f"{self.metric} [95 % interval]", "fit s",
+                      "µs/row", "p50 ms", "size", title="bake-off")
         for name, row in self.rows.items():
             status = row[2].split(":")[0]
             if status == "running":
@@ -60,7 +60,9 @@ class LiveTable:
 
 def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     """Run with a live table; print the recommendation and where the outputs are. Exit code."""
-    console = Console(stderr=False)
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 120)
     view = LiveTable(card.evaluate.metric)
     with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
         view.live = live
@@ -77,6 +79,7 @@ def run_live(card: Card, *, out: Path | None, track: bool) -> int:
 
 def _summary(console: Console, outcome, track: bool) -> None:
     result = outcome.result
+    console.print()
     for note in result["notes"]:
         console.print(f"[yellow]note:[/yellow] {note}")
     if result["recommended"]:

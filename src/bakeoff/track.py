@@ -6,12 +6,16 @@ next to the card; `MLFLOW_TRACKING_URI`, then the card's [store] tracking_uri, w
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import warnings
 from pathlib import Path
 
 import mlflow
 import mlflow.pyfunc
+import pandas as pd
 
 from .bundle import load_bundle
 from .provenance import package_versions
@@ -23,7 +27,7 @@ class BakeoffModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context):
         self.bundle = load_bundle(context.artifacts["bundle"])
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         scored = self.bundle.score(model_input)
         return scored[[c for c in scored.columns if c not in model_input.columns]]
 
@@ -50,9 +54,30 @@ def _requirements() -> list[str]:
     return [f"{name}=={version}" for name, version in package_versions(wanted).items()]
 
 
+@contextlib.contextmanager
+def _quiet():
+    """Keep MLflow's progress bars, info logs and advice out of the user's terminal."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logger = logging.getLogger("mlflow")
+    level, logger.level = logger.level, logging.ERROR
+    alembic = logging.getLogger("alembic")
+    alembic_level, alembic.level = alembic.level, logging.ERROR
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            logger.level, alembic.level = level, alembic_level
+
+
 def log_bakeoff(result: dict, run_dir: Path, card_params: dict, *, uri: str, experiment: str,
                 store_dir: Path, on_candidate=lambda name: None) -> tuple[str, dict[str, str]]:
     """Log the run and its candidates; returns the parent run id and each model's URI."""
+    with _quiet():
+        return _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, on_candidate)
+
+
+def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, on_candidate):
     mlflow.set_tracking_uri(uri)
     experiment_id = _experiment_id(experiment, store_dir)
     model_uris = {}
