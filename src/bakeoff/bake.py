@@ -21,7 +21,7 @@ from .bundle import ModelBundle, save_bundle, write_atomic
 from .card import Card
 from .data import Dataset, prepare
 from .ladder.registry import available, select
-from .metrics import get_metric
+from .metrics import Metric, get_metric
 from .provenance import collect
 from .result import summarise
 from .run import Observer, RaceSettings, race
@@ -42,9 +42,19 @@ def store_dir(card: Card) -> Path:
     return card.base_dir / ".bakeoff"
 
 
-def bake(card: Card, *, out: Path | None = None, observer: Observer | None = None,
-         command: list[str] | None = None, track: bool = True) -> BakeOutcome:
-    """Run the bake-off a card describes. Bad input raises before anything is written."""
+@dataclass
+class Plan:
+    """Everything checked and ready before any candidate starts or anything is written."""
+
+    card: Card
+    dataset: Dataset
+    candidates: list
+    metric: Metric
+    settings: RaceSettings
+
+
+def plan(card: Card) -> Plan:
+    """Load and check the data and the ladder; bad input raises here, before anything is written."""
     dataset = prepare(card)
     candidates = select(available(card.ladder.extra, card.base_dir), card.problem.task,
                         card.ladder.only, card.ladder.skip)
@@ -53,13 +63,27 @@ def bake(card: Card, *, out: Path | None = None, observer: Observer | None = Non
                             card.budget.trials, card.evaluate.seed,
                             card.budget.workers or min(2, os.cpu_count() or 1),
                             card.evaluate.bootstrap, card.base_dir)
+    return Plan(card, dataset, candidates, metric, settings)
+
+
+def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None = None,
+            command: list[str] | None = None) -> BakeOutcome:
+    """Race the planned candidates and write the run folder (not yet tracked)."""
+    card, dataset = planned.card, planned.dataset
     run_id = new_run_id()
-    outcomes = race(candidates, dataset, settings, observer)
+    outcomes = race(planned.candidates, dataset, planned.settings, observer)
     provenance = collect(card.base_dir, dataset.sha256, dataset.rows, dataset.columns,
                          card.evaluate.seed, command)
-    result = summarise(run_id, outcomes, dataset, metric, card, provenance)
-    run_dir = _write_run_folder(Path(out or card.base_dir) / "runs" / run_id, result, outcomes, dataset, card)
-    outcome = BakeOutcome(result, run_dir, None)
+    result = summarise(run_id, outcomes, dataset, planned.metric, card, provenance)
+    run_dir = _write_run_folder(Path(out or card.base_dir) / "runs" / run_id, result, outcomes,
+                                dataset, card)
+    return BakeOutcome(result, run_dir, None)
+
+
+def bake(card: Card, *, out: Path | None = None, observer: Observer | None = None,
+         command: list[str] | None = None, track: bool = True) -> BakeOutcome:
+    """Run the bake-off a card describes: plan, race, write the run folder, log to MLflow."""
+    outcome = execute(plan(card), out=out, observer=observer, command=command)
     if track:
         track_outcome(outcome, card)
     return outcome

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from .bake import bake
+from .bake import execute, plan, track_outcome
 from .card import Card
 from .run import Outcome
 
@@ -60,18 +60,17 @@ class LiveTable:
 
 def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     """Run with a live table; print the recommendation and where the outputs are. Exit code."""
+    planned = plan(card)
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 120)
     view = LiveTable(card.evaluate.metric)
     with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
         view.live = live
-        outcome = bake(card, out=out, observer=view, track=False)
+        outcome = execute(planned, out=out, observer=view)
         view.live = None
     if track:
         with console.status("logging the runs and models to MLflow…") as spinner:
-            from .bake import track_outcome
-
             track_outcome(outcome, card, lambda name: spinner.update(f"logging {name} to MLflow…"))
     _summary(console, outcome, track)
     return 0 if outcome.result["recommended"] else 1

@@ -1,0 +1,118 @@
+"""Every mistake a user can make: one line naming the problem and the fix, exit 2,
+no traceback, and nothing written."""
+
+import pandas as pd
+import pytest
+
+
+from conftest import make_classification_frame, run_cli, write_card
+
+CARD = """
+[data]
+source = "data.csv"
+target = "label"
+{data_extra}
+[evaluate]
+folds = 3
+{evaluate_extra}
+[budget]
+total = "{total}"
+per_candidate = "{per_candidate}"
+{extra}
+"""
+
+
+def card(data_extra="", evaluate_extra="", total="60s", per_candidate="10s", extra="") -> str:
+    return CARD.format(data_extra=data_extra, evaluate_extra=evaluate_extra, total=total,
+                       per_candidate=per_candidate, extra=extra)
+
+
+def good_data() -> pd.DataFrame:
+    return make_classification_frame(120)
+
+
+def unchanged(frame):
+    return frame
+
+
+def constant_target(frame):
+    return frame.assign(label="yes")
+
+
+def copied_target(frame):
+    return frame.assign(leak=frame["label"])
+
+
+def relabelled_target(frame):
+    return frame.assign(status=frame["label"].map({"yes": "Churned", "no": "Stayed"}))
+
+
+def rare_class(frame):
+    frame = frame.copy()
+    frame.loc[:1, "label"] = "maybe"  # two rows of a third class, fewer than 3 folds need
+    return frame
+
+
+CASES = {
+    "missing data file": (card().replace("data.csv", "nope.csv"), unchanged, "data file", "nope.csv not found"),
+    "unknown card key": (card(extra="[ladder]\nskipp = ['mlp']"), unchanged, "unknown key 'skipp' in [ladder]", "skip"),
+    "missing target": (card().replace('target = "label"', 'target = "lable"'), unchanged,
+                       "[data] target column 'lable' is not in the data", "did you mean 'label'"),
+    "constant target": (card(), constant_target, "target 'label' has a single value", "choose another"),
+    "too few rows per fold": (card(), rare_class, "class 'maybe' has only", "folds"),
+    "feature copies target": (card(), copied_target, "feature 'leak' is a copy of the target", "drop = ['leak']"),
+    "feature relabels target": (card(), relabelled_target, "feature 'status' is a copy of the target", "drop"),
+    "unknown metric": (card(evaluate_extra='metric = "acc"'), unchanged, "unknown metric 'acc'", "accuracy"),
+    "metric for other task": (card(evaluate_extra='metric = "mae"'), unchanged, "'mae' is for regression", "roc_auc"),
+    "budget in words": (card(total="5 minutes"), unchanged, "[budget] total: got '5 minutes'", '"5m"'),
+    "negative budget": (card(per_candidate="-1s"), unchanged, "[budget] per_candidate: got '-1s'", "more than zero"),
+    "unknown candidate": (card(extra="[ladder]\nonly = ['xgboost']"), unchanged, "unknown candidate 'xgboost'", "see `bakeoff candidates`"),
+    "misspelt candidate": (card(extra="[ladder]\nskip = ['lightgmb']"), unchanged, "unknown candidate 'lightgmb'", "did you mean 'lightgbm'"),
+    "bad extra class": (card(extra="[ladder]\nextra = ['no_such_module:Thing']"), unchanged, "cannot load candidate", "importable"),
+}
+
+
+def assert_clean_refusal(result, folder, *fragments):
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in result.stderr and result.stdout.strip() == ""
+    assert not (folder / "runs").exists() and not (folder / ".bakeoff").exists()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_bad_card_or_data_is_refused_cleanly(name, tmp_path):
+    text, make_data, *fragments = CASES[name]
+    make_data(good_data()).to_csv(tmp_path / "data.csv", index=False)
+    result = run_cli("run", str(write_card(tmp_path, text)), cwd=tmp_path)
+    assert_clean_refusal(result, tmp_path, *fragments)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "no data rows"),
+    (b"label,x1\n", "no data rows"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\xff\xfe\x00", "cannot read data.csv"),
+])
+def test_empty_or_unreadable_csv(tmp_path, content, fragment):
+    (tmp_path / "data.csv").write_bytes(content)
+    result = run_cli("run", str(write_card(tmp_path, card())), cwd=tmp_path)
+    assert_clean_refusal(result, tmp_path, fragment)
+
+
+def test_missing_card_file_points_to_init(tmp_path):
+    result = run_cli("run", "nothere.toml", cwd=tmp_path)
+    assert_clean_refusal(result, tmp_path, "nothere.toml not found", "bakeoff init")
+
+
+def test_quick_start_needs_a_target(tmp_path):
+    good_data().to_csv(tmp_path / "data.csv", index=False)
+    result = run_cli("run", "data.csv", cwd=tmp_path)
+    assert_clean_refusal(result, tmp_path, "--target")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = run_cli("--debug", "run", "nothere.toml", cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" in result.stderr and "ConfigError" in result.stderr
