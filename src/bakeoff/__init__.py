@@ -1,0 +1,33 @@
+"""bakeoff: run from complexity. Race simple and complex models on one problem, keep the
+simplest that is as good as the best.
+
+>>> import bakeoff
+>>> card = bakeoff.load_card("examples/telco_churn/bakeoff.toml")   # doctest: +SKIP
+>>> bakeoff.bake(card).result["recommended"]                          # doctest: +SKIP
+'linear'
+
+Names are imported on first use, so `import bakeoff` stays fast.
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Card": "bakeoff.card", "load_card": "bakeoff.card",
+    "bake": "bakeoff.bake", "plan": "bakeoff.bake", "execute": "bakeoff.bake",
+    "Candidate": "bakeoff.ladder.base", "Fitted": "bakeoff.ladder.base",
+    "BakeoffError": "bakeoff.errors", "ConfigError": "bakeoff.errors", "DataError": "bakeoff.errors",
+    "CandidateError": "bakeoff.errors",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'bakeoff' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,333 @@
+"""Benchmark bakeoff against FLAML and LazyPredict on one fixed train/test split.
+
+Usage:
+    python benchmarks/bakeoff_vs_peers.py DATA.csv --target T --budget 60 \\
+        [--task classification|regression] [--id COL] [--positive LABEL] [--seed 0] \\
+        [--bakeoff-holdout 0.0] [--json FIGURES.json]
+
+The rows are split once, 80/20 (stratified for classification, seeded). All three tools
+see only the training part; every score below is measured on the same test part:
+
+1. bakeoff: a card on train.csv (written to a temporary folder), `bake(track=False)` with
+   `budget` seconds in total; its best and its recommended models are loaded from the run
+   folder and score the test rows. Fit time, predict time and size of the recommended
+   model come from result.json.
+2. FLAML: `AutoML.fit(time_budget=budget)`; fit time is `best_config_train_time`, predict
+   time the best of 3 timings over the test rows, size the pickled final estimator.
+3. LazyPredict: every model it has, fitted on train and scored on test (no time budget).
+
+Metric: ROC AUC of the positive class (binary classification) or RMSE (regression).
+Goals: bakeoff's best within 0.002 of the best peer, its recommended model within 0.005
+(for RMSE these are fractions of the peer's RMSE), and the recommended model at least 100x
+cheaper to fit and 10x cheaper to serve than FLAML's pick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import pickle
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import mean_squared_error, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+BEST_WITHIN, RECOMMENDED_WITHIN = 0.002, 0.005
+FIT_CHEAPER, SERVE_CHEAPER = 100.0, 10.0
+TEST_SHARE = 0.2
+
+
+@dataclass
+class Split:
+    """Raw rows and cleaned features of one train/test split, and what to predict."""
+
+    raw_train: pd.DataFrame
+    raw_test: pd.DataFrame
+    X_train: pd.DataFrame
+    X_test: pd.DataFrame
+    target: str
+    task: str
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="CSV file with a header row")
+    parser.add_argument("--target", required=True, help="column to predict")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds for bakeoff and for FLAML")
+    parser.add_argument("--task", choices=("classification", "regression"), default="classification")
+    parser.add_argument("--id", default="", help="identifier column, never a feature")
+    parser.add_argument("--positive", default=None, help="positive class (default: bakeoff's guess)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bakeoff-holdout", type=float, default=0.0,
+                        help="bakeoff's own holdout share of the training part (0: the test part "
+                             "plays that role and the final models see every training row)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    return parser.parse_args(argv)
+
+
+def quiet() -> None:
+    """Silence the warnings and logs of the peers (and of bakeoff's worker processes)."""
+    os.environ["PYTHONWARNINGS"] = "ignore"
+    warnings.filterwarnings("ignore")
+    for name in ("flaml", "flaml.automl.logger", "lazypredict", "lightgbm"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def clean_features(frame: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
+    """Features for the peers: `drop` removed, text columns of numbers (blanks allowed) as floats."""
+    X = frame.drop(columns=[c for c in drop if c])
+    for name in X.select_dtypes(include="object").columns:
+        text = X[name].astype(str).str.strip().replace("", np.nan).where(X[name].notna())
+        numbers = pd.to_numeric(text, errors="coerce")
+        if numbers.notna().sum() == text.notna().sum():
+            X[name] = numbers
+    return X
+
+
+def make_split(args: argparse.Namespace) -> Split:
+    frame = pd.read_csv(args.data)
+    frame = frame[frame[args.target].notna()].reset_index(drop=True)
+    labels = frame[args.target].astype(str).str.strip()
+    if args.task == "classification" and labels.nunique() != 2:
+        sys.exit(f"{args.target!r} has {labels.nunique()} classes; this benchmark scores binary ROC AUC only")
+    stratify = labels if args.task == "classification" else None
+    train, test = train_test_split(np.arange(len(frame)), test_size=TEST_SHARE,
+                                   random_state=args.seed, stratify=stratify)
+    X = clean_features(frame, [args.target, args.id])
+    return Split(frame.iloc[train], frame.iloc[test], X.iloc[train], X.iloc[test], args.target, args.task)
+
+
+def encode_target(raw: pd.DataFrame, split: Split, positive: str | None) -> np.ndarray:
+    """1 for the positive class and 0 otherwise, or the numeric target for regression."""
+    if split.task == "regression":
+        return pd.to_numeric(raw[split.target]).to_numpy(float)
+    return (raw[split.target].astype(str).str.strip() == positive).to_numpy(int)
+
+
+def test_score(task: str, y_true: np.ndarray, prediction: np.ndarray) -> float:
+    """ROC AUC from positive-class probabilities, or RMSE from predictions."""
+    if task == "classification":
+        return float(roc_auc_score(y_true, prediction))
+    return float(np.sqrt(mean_squared_error(y_true, prediction)))
+
+
+def bakeoff_card(split: Split, args: argparse.Namespace, folder: Path):
+    from bakeoff.card import card_from_dict
+
+    split.raw_train.to_csv(folder / "train.csv", index=False)
+    data = {"source": "train.csv", "target": split.target, "id": args.id}
+    if args.positive is not None:
+        data["positive"] = args.positive
+    raw = {"problem": {"name": f"benchmark {args.data.stem}", "task": split.task}, "data": data,
+           "evaluate": {"seed": args.seed, "holdout": args.bakeoff_holdout},
+           "budget": {"total": args.budget, "per_candidate": args.budget / 3}}
+    return card_from_dict(raw).with_base_dir(folder)
+
+
+def bakeoff_test_score(run_dir: Path, name: str, split: Split, y_test: np.ndarray) -> float:
+    from bakeoff.predict import load_model
+
+    scored = load_model(run_dir, name).score(split.raw_test)
+    column = "probability" if split.task == "classification" else "prediction"
+    return test_score(split.task, y_test, scored[column].to_numpy(float))
+
+
+def run_bakeoff(split: Split, args: argparse.Namespace) -> tuple[dict, str | None]:
+    """bakeoff's figures, and the positive class it used (None for regression)."""
+    from bakeoff.bake import bake
+
+    with tempfile.TemporaryDirectory(prefix="bakeoff-bench-") as tmp:
+        card = bakeoff_card(split, args, Path(tmp))
+        start = time.perf_counter()
+        outcome = bake(card, out=Path(tmp), track=False)
+        wall = time.perf_counter() - start
+        result = outcome.result
+        if result["best"] is None:
+            sys.exit(f"bakeoff finished no candidate: {result['reason']}")
+        positive = result["classes"][-1] if split.task == "classification" else None
+        y_test = encode_target(split.raw_test, split, positive)
+        scores = {which: bakeoff_test_score(outcome.run_dir, which, split, y_test)
+                  for which in ("best", "recommended")}
+    row = next(r for r in result["candidates"] if r["name"] == result["recommended"])
+    figures = {"tool": "bakeoff", "model": result["best"], "test_score": scores["best"],
+               "wall_seconds": wall, "recommended": result["recommended"],
+               "recommended_test_score": scores["recommended"], "fit_seconds": row["fit_seconds"],
+               "predict_us_per_row": row["predict_us_per_row"], "model_bytes": row["model_bytes"],
+               "statuses": {r["name"]: r["status"] for r in result["candidates"]}}
+    return figures, positive
+
+
+def as_categories(X: pd.DataFrame) -> pd.DataFrame:
+    return X.astype({name: "category" for name in X.select_dtypes(include="object").columns})
+
+
+def best_predict_us(predict, X: pd.DataFrame, repeats: int = 3) -> float:
+    """Microseconds per row of the fastest of `repeats` timings of predict(X)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict(X)
+        times.append(time.perf_counter() - start)
+    return min(times) / len(X) * 1e6
+
+
+def run_flaml(split: Split, y_train: np.ndarray, y_test: np.ndarray, args: argparse.Namespace) -> dict:
+    from flaml import AutoML
+
+    n_train = len(split.X_train)
+    X = as_categories(pd.concat([split.X_train, split.X_test]))  # one category vocabulary
+    X_train, X_test = X.iloc[:n_train], X.iloc[n_train:]
+    automl = AutoML()
+    metric = "roc_auc" if split.task == "classification" else "rmse"
+    start = time.perf_counter()
+    automl.fit(X_train, y_train, task=split.task, time_budget=args.budget, metric=metric,
+               seed=args.seed, verbose=0)
+    wall = time.perf_counter() - start
+    if split.task == "classification":
+        predict = lambda rows: automl.predict_proba(rows)[:, 1]  # noqa: E731
+    else:
+        predict = automl.predict
+    return {"tool": "FLAML", "model": automl.best_estimator,
+            "test_score": test_score(split.task, y_test, predict(X_test)), "wall_seconds": wall,
+            "fit_seconds": automl.best_config_train_time,
+            "predict_us_per_row": best_predict_us(predict, X_test),
+            "model_bytes": len(pickle.dumps(automl.model.estimator))}
+
+
+def run_lazypredict(split: Split, y_train: np.ndarray, y_test: np.ndarray, args: argparse.Namespace) -> dict:
+    from lazypredict.Supervised import LazyClassifier, LazyRegressor
+
+    classification = split.task == "classification"
+    lazy = (LazyClassifier if classification else LazyRegressor)(
+        verbose=0, ignore_warnings=True, random_state=args.seed)
+    start = time.perf_counter()
+    table = lazy.fit(split.X_train, split.X_test, y_train, y_test)
+    wall = time.perf_counter() - start
+    table = table[0] if isinstance(table, tuple) else table
+    column = "ROC AUC" if classification else "RMSE"
+    scores = pd.to_numeric(table[column], errors="coerce").dropna()
+    if scores.empty:
+        sys.exit(f"LazyPredict reported no {column} for any model")
+    model = scores.idxmax() if classification else scores.idxmin()
+    return {"tool": "LazyPredict", "model": model, "test_score": float(scores[model]),
+            "wall_seconds": wall, "models_scored": int(len(scores)), "models_run": int(len(table))}
+
+
+def better(a: float, b: float, higher_is_better: bool) -> bool:
+    return a > b if higher_is_better else a < b
+
+
+def within(score: float, peer: float, allowance: float, higher_is_better: bool) -> bool:
+    """At most `allowance` worse than peer: absolute for ROC AUC, a fraction of peer for RMSE."""
+    if higher_is_better:
+        return score >= peer - allowance
+    return score <= peer * (1 + allowance)
+
+
+def ratio(peer: float, ours: float) -> float:
+    return peer / ours if ours > 0 else float("inf")
+
+
+def compare(bake: dict, peers: list[dict], higher_is_better: bool) -> dict:
+    """Score gaps to the best peer, cost ratios against FLAML's pick, and the goals."""
+    best_peer = peers[0]
+    for peer in peers[1:]:
+        if better(peer["test_score"], best_peer["test_score"], higher_is_better):
+            best_peer = peer
+    flaml = next(p for p in peers if p["tool"] == "FLAML")
+    peer_score = best_peer["test_score"]
+    fit = ratio(flaml["fit_seconds"], bake["fit_seconds"])
+    serve = ratio(flaml["predict_us_per_row"], bake["predict_us_per_row"])
+    goals = {
+        f"bakeoff best within {BEST_WITHIN} of best peer":
+            within(bake["test_score"], peer_score, BEST_WITHIN, higher_is_better),
+        f"recommended within {RECOMMENDED_WITHIN} of best peer":
+            within(bake["recommended_test_score"], peer_score, RECOMMENDED_WITHIN, higher_is_better),
+        f"recommended >= {FIT_CHEAPER:g}x cheaper to fit than FLAML's pick": fit >= FIT_CHEAPER,
+        f"recommended >= {SERVE_CHEAPER:g}x cheaper to serve than FLAML's pick": serve >= SERVE_CHEAPER,
+    }
+    return {"best_peer": best_peer["tool"], "best_peer_score": peer_score,
+            "gap_best": bake["test_score"] - peer_score,
+            "gap_recommended": bake["recommended_test_score"] - peer_score,
+            "fit_ratio": fit, "serve_ratio": serve,
+            "size_ratio": ratio(flaml["model_bytes"], bake["model_bytes"]), "goals": goals}
+
+
+def print_scores(tools: list[dict], metric: str) -> None:
+    print(f"\n{'tool':<22}{'model':<34}{'test ' + metric:>14}{'wall s':>10}")
+    for tool in tools:
+        print(f"{tool['tool']:<22}{tool['model']:<34}{tool['test_score']:>14.4f}{tool['wall_seconds']:>10.1f}")
+    bake = tools[0]
+    print(f"{'bakeoff recommended':<22}{bake['recommended']:<34}{bake['recommended_test_score']:>14.4f}"
+          f"{'':>10}")
+
+
+def print_costs(bake: dict, flaml: dict, comparison: dict) -> None:
+    print(f"\n{'final model cost':<24}{'bakeoff ' + bake['recommended']:>26}"
+          f"{'FLAML ' + flaml['model']:>22}{'FLAML/bakeoff':>16}")
+    rows = [("fit seconds", "fit_seconds", "fit_ratio", ".4f"),
+            ("predict us/row", "predict_us_per_row", "serve_ratio", ".2f"),
+            ("model bytes", "model_bytes", "size_ratio", ",.0f")]
+    for label, key, ratio_key, fmt in rows:
+        print(f"{label:<24}{bake[key]:>26{fmt}}{flaml[key]:>22{fmt}}{comparison[ratio_key]:>15.1f}x")
+
+
+def print_goals(comparison: dict, metric: str, higher_is_better: bool) -> None:
+    direction = "higher is better" if higher_is_better else "lower is better"
+    print(f"\nscore gaps to the best peer ({comparison['best_peer']}, {metric}, {direction}):")
+    print(f"  bakeoff best - best peer:        {comparison['gap_best']:+.4f}")
+    print(f"  bakeoff recommended - best peer: {comparison['gap_recommended']:+.4f}")
+    if not higher_is_better:
+        print(f"  (for {metric} the {BEST_WITHIN} and {RECOMMENDED_WITHIN} allowances are fractions "
+              "of the best peer's score; as absolute numbers they are meant for roc_auc)")
+    print("\ngoals:")
+    for goal, passed in comparison["goals"].items():
+        print(f"  {'PASS' if passed else 'MISS'}  {goal}")
+
+
+def environment(args: argparse.Namespace, split: Split) -> dict:
+    import flaml
+    import lazypredict
+
+    return {"data": str(args.data), "target": args.target, "task": args.task, "budget": args.budget,
+            "seed": args.seed, "bakeoff_holdout": args.bakeoff_holdout, "train_rows": len(split.raw_train),
+            "test_rows": len(split.raw_test), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "flaml": flaml.__version__, "lazypredict": lazypredict.__version__,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    quiet()
+    split = make_split(args)
+    print(f"{args.data.name}: {len(split.raw_train)} train / {len(split.raw_test)} test rows, "
+          f"budget {args.budget:g} s, seed {args.seed}, {os.cpu_count()} cpus", flush=True)
+    bake, positive = run_bakeoff(split, args)
+    y_train, y_test = (encode_target(raw, split, positive) for raw in (split.raw_train, split.raw_test))
+    peers = [run_flaml(split, y_train, y_test, args), run_lazypredict(split, y_train, y_test, args)]
+    higher_is_better = split.task == "classification"
+    metric = "roc_auc" if higher_is_better else "rmse"
+    comparison = compare(bake, peers, higher_is_better)
+    print_scores([bake, *peers], metric)
+    print_costs(bake, peers[0], comparison)
+    print_goals(comparison, metric, higher_is_better)
+    if args.json:
+        figures = {"environment": environment(args, split), "metric": metric, "positive": positive,
+                   "tools": [bake, *peers], "comparison": comparison}
+        args.json.write_text(json.dumps(figures, indent=2))
+        print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

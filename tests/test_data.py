@@ -1,0 +1,112 @@
+"""Loading and preparing real, dirty data: coercion, dates, ids, splits, sources."""
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from bakeoff.card import card_from_dict
+from bakeoff.data import load_frame, prepare
+from bakeoff.errors import DataError
+from conftest import TELCO, make_classification_frame
+
+
+def telco_card(**evaluate):
+    return card_from_dict({"data": {"source": str(TELCO), "target": "Churn", "positive": "Yes",
+                                    "id": "customerID"}, "evaluate": evaluate})
+
+
+@pytest.fixture(scope="module")
+def telco_dataset():
+    return prepare(telco_card())
+
+
+def test_telco_blank_total_charges_become_missing_numbers(telco_dataset):
+    # SOURCE.md: TotalCharges holds a single space in 11 rows
+    assert telco_dataset.X["TotalCharges"].dtype == float
+    assert telco_dataset.X["TotalCharges"].isna().sum() == 11
+    assert any("TotalCharges" in note and "11 blank" in note for note in telco_dataset.notes)
+
+
+def test_id_is_never_a_feature_and_target_is_coded_with_positive_last(telco_dataset):
+    assert "customerID" not in telco_dataset.X.columns and "Churn" not in telco_dataset.X.columns
+    assert telco_dataset.classes == ["No", "Yes"]
+    assert telco_dataset.y.sum() == 1869  # SOURCE.md: 1,869 Yes
+
+
+def test_holdout_is_stratified_and_folds_cover_training_rows_once(telco_dataset):
+    d = telco_dataset
+    assert len(d.holdout_index) == round(0.2 * 7043)
+    assert abs(d.y[d.holdout_index].mean() - d.y.mean()) < 0.005
+    assert not set(d.train_index) & set(d.holdout_index)
+    validated = np.concatenate([val for _, val in d.folds])
+    assert sorted(validated) == list(range(len(d.train_index)))
+
+
+def test_same_seed_same_split_other_seed_other_split():
+    a, b, c = prepare(telco_card()), prepare(telco_card()), prepare(telco_card(seed=1))
+    assert np.array_equal(a.holdout_index, b.holdout_index)
+    assert not np.array_equal(a.holdout_index, c.holdout_index)
+
+
+def test_dates_are_expanded_and_time_orders_the_split(tmp_path):
+    frame = make_classification_frame(200)
+    frame["signup"] = pd.date_range("2024-01-01", periods=200, freq="D").strftime("%Y-%m-%d")
+    frame = frame.sample(frac=1, random_state=0)  # the file is not in time order
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    card = card_from_dict({"data": {"source": "d.csv", "target": "label", "time": "signup"},
+                           "evaluate": {"folds": 3}}).with_base_dir(tmp_path)
+    d = prepare(card)
+    assert "signup" not in d.X.columns  # the time column orders the rows, it is not a feature
+    ordered = frame.sort_values("signup").reset_index(drop=True)
+    assert ordered["signup"].iloc[d.holdout_index].min() > ordered["signup"].iloc[d.train_index].max()
+    assert all(train.max() < val.min() for train, val in d.folds)
+
+    card = card_from_dict({"data": {"source": "d.csv", "target": "label"}}).with_base_dir(tmp_path)
+    d = prepare(card)
+    assert {"signup_year", "signup_month", "signup_day", "signup_weekday"} <= set(d.X.columns)
+    assert any("signup: date expanded" in note for note in d.notes)
+
+
+def test_identifier_like_text_is_dropped_with_a_note(tmp_path):
+    frame = make_classification_frame(300).assign(ref=[f"R{i:05d}" for i in range(300)])
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    d = prepare(card_from_dict({"data": {"source": "d.csv", "target": "label"}}).with_base_dir(tmp_path))
+    assert "ref" not in d.X.columns and any(note.startswith("ref: dropped") for note in d.notes)
+
+
+def test_regression_target_must_be_numeric(tmp_path):
+    make_classification_frame(100).to_csv(tmp_path / "d.csv", index=False)
+    card = card_from_dict({"problem": {"task": "regression"},
+                           "data": {"source": "d.csv", "target": "label"}}).with_base_dir(tmp_path)
+    with pytest.raises(DataError, match='not numeric .* task = "classification"'):
+        prepare(card)
+
+
+def test_csv_parquet_and_duckdb_give_the_same_rows(tmp_path):
+    frame = make_classification_frame(150)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.to_parquet(tmp_path / "d.parquet")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("CREATE TABLE customers AS SELECT * FROM frame")
+    sources = ["d.csv", "d.parquet", {"url": f"duckdb:///{tmp_path / 'w.duckdb'}",
+                                      "query": "SELECT * FROM customers"}]
+    loaded = [load_frame(card_from_dict({"data": {"source": s, "target": "label"}}).data.source, tmp_path)
+              for s in sources]
+    for other in loaded[1:]:
+        pd.testing.assert_frame_equal(loaded[0].frame, other.frame, check_dtype=False)
+
+
+def test_file_fingerprint_is_the_sha256_of_its_bytes(tmp_path):
+    import hashlib
+
+    make_classification_frame(50).to_csv(tmp_path / "d.csv", index=False)
+    assert load_frame("d.csv", tmp_path).sha256 == hashlib.sha256((tmp_path / "d.csv").read_bytes()).hexdigest()
+
+
+def test_bad_sql_names_the_url_without_its_password(tmp_path):
+    with pytest.raises(DataError) as err:
+        load_frame(card_from_dict({"data": {"source": {"url": "sqlite:///" + str(tmp_path / "x.db"),
+                                                       "query": "SELECT * FROM missing"}, "target": "y"}}
+                                  ).data.source, tmp_path)
+    assert "the query on sqlite:///" in str(err.value) and "no such table" in str(err.value)

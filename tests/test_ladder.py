@@ -1,0 +1,99 @@
+"""One contract for every candidate on the ladder, plus what each family must learn."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bakeoff.ladder.base import Fitted
+from bakeoff.ladder.one_rule import OneRule
+from bakeoff.ladder.registry import available, builtin, select
+from bakeoff.ladder.tabular import Constant, Linear, Rules
+from bakeoff.errors import CandidateError
+from conftest import make_classification_frame
+
+FRAME = make_classification_frame(300)
+X, Y = FRAME.drop(columns="label"), (FRAME["label"] == "yes").to_numpy(int)
+Y_REG = 2.0 * X["x1"].to_numpy() - X["x2"].to_numpy() + np.where(X["colour"] == "red", 3.0, 0.0)
+CASES = [(cls, task) for cls in builtin().values() for task in cls.tasks]
+
+
+def fit(cls, task, seed=0):
+    y = Y if task == "classification" else Y_REG
+    return cls(task=task, seed=seed, n_classes=2 if task == "classification" else 0).fit(X, y)
+
+
+@pytest.mark.parametrize("cls, task", CASES, ids=[f"{c.name}-{t}" for c, t in CASES])
+def test_contract(cls, task):
+    fitted = fit(cls, task)
+    assert isinstance(fitted, Fitted)
+    pred = fitted.predict(X)
+    assert pred.shape == (len(X),)
+    if task == "classification":
+        proba = fitted.predict_proba(X)
+        assert proba.shape == (len(X), 2)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        assert np.array_equal(pred, proba.argmax(axis=1))
+    assert np.array_equal(fit(cls, task).predict(X), pred)  # same seed, same model
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).predict(X), pred)
+    assert fitted.n_params > 0 and isinstance(fitted.describe(), str)
+    assert cls.rung in range(6) and cls.summary
+
+
+@pytest.mark.parametrize("cls, task", CASES, ids=[f"{c.name}-{t}" for c, t in CASES])
+def test_unseen_categories_and_missing_values_still_predict(cls, task):
+    fitted = fit(cls, task)
+    odd = X.head(3).assign(colour=["purple", None, "red"], x1=[np.nan, 0.0, 1.0])
+    assert np.isfinite(fitted.predict(odd).astype(float)).all()
+
+
+def test_linear_learns_one_weight_per_input_plus_intercept():
+    fitted = fit(Linear, "regression")
+    # 3 numbers + 3 one-hot colours + intercept
+    assert fitted.n_params == 3 + 3 + 1
+    pred = fitted.predict(X)
+    assert np.corrcoef(pred, Y_REG)[0, 1] > 0.99  # the target is linear in these inputs
+
+
+def test_constant_predicts_the_training_share_and_mean():
+    assert np.allclose(fit(Constant, "classification").predict_proba(X)[:, 1], Y.mean())
+    assert np.allclose(fit(Constant, "regression").predict(X), Y_REG.mean())
+
+
+def test_one_rule_by_hand():
+    # Only `plan` explains the label; one_rule must find it and learn each group's share.
+    frame = pd.DataFrame({"plan": ["a"] * 10 + ["b"] * 10, "noise": np.arange(20) % 3})
+    y = np.array([1] * 8 + [0] * 2 + [0] * 9 + [1])
+    fitted = OneRule(task="classification", n_classes=2).fit(frame, y)
+    assert fitted.rule.column == "plan"
+    # Laplace-smoothed shares: (8+1)/(10+2) and (1+1)/(10+2)
+    np.testing.assert_allclose(fitted.predict_proba(frame.iloc[[0, 10]])[:, 1], [9 / 12, 2 / 12])
+    assert "if plan is a: positive with probability 75%" in fitted.describe()
+
+
+def test_rules_stay_three_questions_deep_and_read_as_if_else():
+    fitted = Rules(task="classification", n_classes=2, max_depth=3, min_samples_leaf=1).fit(X, Y)
+    assert fitted.model.get_depth() <= 3
+    assert "x1 <=" in fitted.describe()
+
+
+def test_registry_selects_by_task_only_and_skip_in_rung_order():
+    names = [c.name for c in select(available(), "regression")]
+    assert "naive_bayes" not in names and names[0] == "constant"
+    rungs = [c.rung for c in select(available(), "classification")]
+    assert rungs == sorted(rungs)
+    assert [c.name for c in select(available(), "classification", only=["lightgbm", "linear"])] == \
+        ["linear", "lightgbm"]
+    assert "mlp" not in [c.name for c in select(available(), "classification", skip=["mlp"])]
+
+
+def test_registry_refuses_duplicates_and_non_candidates(tmp_path):
+    (tmp_path / "mine.py").write_text(
+        "from bakeoff import Candidate\n"
+        "class Linear2(Candidate):\n    name, rung, family = 'linear', 2, 'linear'\n"
+        "class NotOne:\n    pass\n")
+    with pytest.raises(CandidateError, match="two candidates are called 'linear'"):
+        available(["mine:Linear2"], tmp_path)
+    with pytest.raises(CandidateError, match="not a subclass of bakeoff.Candidate"):
+        available(["mine:NotOne"], tmp_path)
