@@ -1,0 +1,62 @@
+"""Candidates that misbehave on purpose, for the timebox and fault-isolation tests.
+
+Named in cards as `[ladder] extra = ["misbehaving:Sleeper", ...]`.
+"""
+
+import ctypes
+import os
+import signal
+import time
+
+import numpy as np
+
+from bakeoff import Candidate, Fitted
+
+
+class _Prior(Fitted):
+    def __init__(self, share):
+        self.share = share
+
+    def predict(self, X):
+        return np.full(len(X), int(self.share >= 0.5))
+
+    def predict_proba(self, X):
+        return np.tile([1 - self.share, self.share], (len(X), 1))
+
+
+class Sleeper(Candidate):
+    name, rung, family, summary = "sleeper", 5, "misbehaving", "sleeps far past its slice"
+
+    def fit(self, X, y):
+        time.sleep(3600)
+
+
+class Raiser(Candidate):
+    name, rung, family, summary = "raiser", 3, "misbehaving", "raises in fit"
+
+    def fit(self, X, y):
+        raise RuntimeError("boom: this candidate always fails")
+
+
+class SelfKiller(Candidate):
+    name, rung, family, summary = "self_killer", 3, "misbehaving", "kills its own process, like the OOM killer"
+
+    def fit(self, X, y):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Segfaulter(Candidate):
+    name, rung, family, summary = "segfaulter", 3, "misbehaving", "crashes the interpreter"
+
+    def fit(self, X, y):
+        ctypes.string_at(0)
+
+
+class Prior(Candidate):
+    """A well-behaved custom candidate: the training share of the positive class."""
+
+    name, rung, family, summary = "prior", 0, "custom", "the training share"
+    tasks = ("classification",)
+
+    def fit(self, X, y):
+        return _Prior(float(np.mean(y)))

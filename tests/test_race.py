@@ -1,0 +1,58 @@
+"""Timebox and fault isolation: a candidate that hangs, raises or dies does not stop the bake-off."""
+
+import time
+
+import pytest
+
+from bakeoff.bake import plan
+from bakeoff.card import card_from_dict
+from bakeoff.run import race
+from conftest import make_classification_frame
+
+HERE = __import__("pathlib").Path(__file__).parent
+
+
+def planned(tmp_path, total, per_candidate, only, workers=2):
+    make_classification_frame(300).to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
+    extra = [f"misbehaving:{c}" for c in ("Sleeper", "Raiser", "SelfKiller", "Segfaulter", "Prior")]
+    card = card_from_dict({
+        "data": {"source": "d.csv", "target": "label"},
+        "evaluate": {"folds": 3, "bootstrap": 100},
+        "budget": {"total": total, "per_candidate": per_candidate, "trials": 2, "workers": workers},
+        "ladder": {"only": only, "extra": extra}}).with_base_dir(tmp_path)
+    return plan(card)
+
+
+def test_hanging_raising_and_dying_candidates_are_recorded_and_the_race_goes_on(tmp_path):
+    p = planned(tmp_path, "2m", "6s", ["constant", "sleeper", "raiser", "self_killer", "segfaulter",
+                                       "linear", "prior"])
+    outcomes = {o.name: o for o in race(p.candidates, p.dataset, p.settings)}
+    assert outcomes["sleeper"].status == "timeout" and "6 s slice" in outcomes["sleeper"].error
+    assert outcomes["raiser"].status == "failed"
+    assert "RuntimeError: boom: this candidate always fails" in outcomes["raiser"].error
+    assert outcomes["self_killer"].status == "failed" and "SIGKILL" in outcomes["self_killer"].error
+    assert outcomes["segfaulter"].status == "failed" and "SIGSEGV" in outcomes["segfaulter"].error
+    for name in ("constant", "linear", "prior"):
+        assert outcomes[name].status == "ok", outcomes[name].error
+    # a constant per fold ranks nothing: pooled out-of-fold AUC sits at chance
+    assert outcomes["prior"].evaluation.cv_score == pytest.approx(0.5, abs=0.05)
+
+
+def test_total_budget_is_enforced_and_cheap_rungs_run_first(tmp_path):
+    # One worker, 4 s in all: constant (rung 0) runs before the sleeper (rung 5) is given the rest
+    # of the budget and stopped; linear, queued after the sleeper, finds the budget spent.
+    p = planned(tmp_path, "5s", "5s", ["sleeper", "constant", "linear"], workers=1)
+    p.candidates.sort(key=lambda c: (c.rung != 0, c.name != "sleeper"))  # constant, sleeper, linear
+    start = time.monotonic()
+    outcomes = {o.name: o for o in race(p.candidates, p.dataset, p.settings)}
+    elapsed = time.monotonic() - start
+    assert outcomes["constant"].status == "ok"
+    assert outcomes["sleeper"].status == "timeout"
+    assert outcomes["linear"].status == "skipped" and "total budget" in outcomes["linear"].error
+    assert elapsed < 5 + 10  # the budget plus generous slack: a sleeper left running would take an hour
+
+
+def test_plan_puts_simplest_rungs_first(tmp_path):
+    p = planned(tmp_path, "1m", "5s", ["sleeper", "lightgbm", "constant", "linear"])
+    assert [c.name for c in p.candidates] == ["constant", "linear", "lightgbm", "sleeper"]
