@@ -1,0 +1,167 @@
+"""`bakeoff run` on real Telco data as a user runs it: live table, result.json, report,
+predictions, MLflow runs, provenance."""
+
+import hashlib
+import json
+import shutil
+import subprocess
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from bakeoff.card import load_card
+from bakeoff.data import prepare
+from conftest import QUICK_TELCO_CARD, only_run, read_result, run_cli, write_card
+
+HERE = __import__("pathlib").Path(__file__).parent
+BUSINESS = """
+[business]
+value_true_positive = 30.0
+cost_false_positive = 20.0
+predictions_per_month = 100000
+compute_cost_per_hour = 0.5
+[ladder]
+extra = ["misbehaving:Raiser"]
+"""
+ROW_KEYS = {"name", "family", "rung", "status", "error", "score", "score_ci", "holdout_score",
+            "fit_seconds", "predict_us_per_row", "latency_ms_p50", "model_bytes", "n_params", "sql",
+            "monthly_value", "monthly_cost", "model_uri"}
+
+
+def git(folder, *args):
+    return subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def telco_run(tmp_path_factory, telco):
+    folder = tmp_path_factory.mktemp("telco")
+    blanks = telco[telco["TotalCharges"].str.strip() == ""]
+    pd.concat([blanks, telco.drop(blanks.index).sample(1489, random_state=1)]).to_csv(folder / "telco.csv", index=False)
+    shutil.copy(HERE / "misbehaving.py", folder)
+    write_card(folder, QUICK_TELCO_CARD + BUSINESS)
+    git(folder, "init", "-q")
+    git(folder, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "data",
+        "--allow-empty")
+    git(folder, "add", "telco.csv", "bakeoff.toml")
+    git(folder, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "card")
+    result = run_cli("run", "bakeoff.toml", cwd=folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_dir = only_run(folder)
+    return folder, run_dir, read_result(run_dir), result.stdout
+
+
+def test_result_json_follows_the_contract(telco_run):
+    _, _, result, _ = telco_run
+    assert result["task"] == "classification" and result["metric"] == "roc_auc" and result["higher_is_better"]
+    names = [row["name"] for row in result["candidates"]]
+    assert names[:4] == ["constant", "one_rule", "rules", "linear"] and "raiser" in names
+    for row in result["candidates"]:
+        assert ROW_KEYS <= set(row)
+        assert row["status"] in ("ok", "timeout", "failed", "skipped")
+    raiser = next(r for r in result["candidates"] if r["name"] == "raiser")
+    assert raiser["status"] == "failed" and "boom" in raiser["error"] and raiser["score"] is None
+    ok = [r for r in result["candidates"] if r["status"] == "ok"]
+    assert len(ok) == len(names) - 1
+    for row in ok:
+        low, high = row["score_ci"]
+        assert low <= row["score"] <= high
+        assert row["fit_seconds"] > 0 and row["predict_us_per_row"] > 0 and row["model_bytes"] > 0
+    assert {result["best"], result["recommended"]} <= set(names) and result["reason"]
+
+
+def test_recommendation_follows_the_rule(telco_run):
+    _, _, result, _ = telco_run
+    ok = [r for r in result["candidates"] if r["status"] == "ok"]
+    best = max(ok, key=lambda r: r["score"])
+    assert result["best"] == best["name"]
+    as_good = [r for r in ok if best["score"] - r["score"] <= result["tolerance"]
+               or r["diff_ci"][0] <= 0 <= r["diff_ci"][1]]
+    simplest = min(as_good, key=lambda r: (r["rung"], r["n_params"]))
+    assert result["recommended"] == simplest["name"]
+
+
+def test_holdout_scores_match_an_independent_rescoring(telco_run):
+    folder, run_dir, result, _ = telco_run
+    dataset = prepare(load_card(folder / "bakeoff.toml"))
+    holdout = pd.read_csv(folder / "telco.csv").iloc[dataset.holdout_index]
+    holdout.to_csv(folder / "holdout.csv", index=False)
+    for name in ("linear", "lightgbm"):
+        done = run_cli("predict", run_dir.name, name, "holdout.csv", "-o", f"{name}.csv", cwd=folder)
+        assert done.returncode == 0, done.stderr
+        scored = pd.read_csv(folder / f"{name}.csv")
+        truth = (holdout["Churn"] == "Yes").to_numpy()
+        row = next(r for r in result["candidates"] if r["name"] == name)
+        assert roc_auc_score(truth, scored["probability"]) == pytest.approx(row["holdout_score"], abs=1e-12)
+
+
+def test_predict_and_mlflow_pyfunc_give_the_same_predictions(telco_run):
+    folder, run_dir, result, _ = telco_run
+    rows = pd.read_csv(folder / "telco.csv").head(40).drop(columns="Churn")
+    rows.to_csv(folder / "new.csv", index=False)
+    done = run_cli("predict", run_dir.name, "recommended", "new.csv", "-o", "scored.csv", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_csv(folder / "scored.csv")
+    assert list(scored.columns) == list(rows.columns) + ["prediction", "probability"]
+    assert set(scored["prediction"]) <= {"Yes", "No"}
+    assert ((scored["probability"] >= 0.5) == (scored["prediction"] == "Yes")).all()
+    row = next(r for r in result["candidates"] if r["name"] == result["recommended"])
+    mlflow.set_tracking_uri(result["tracking_uri"])
+    from_mlflow = mlflow.pyfunc.load_model(row["model_uri"]).predict(rows)
+    np.testing.assert_allclose(from_mlflow["probability"].to_numpy(), scored["probability"].to_numpy(), rtol=1e-12)
+
+
+def test_mlflow_has_a_parent_run_and_one_nested_run_per_candidate(telco_run):
+    folder, _, result, _ = telco_run
+    assert result["tracking_uri"] == f"sqlite:///{(folder / '.bakeoff' / 'mlflow.db').resolve()}"
+    client = mlflow.MlflowClient(result["tracking_uri"])
+    parent = client.get_run(result["mlflow_run_id"])
+    assert parent.data.tags["bakeoff.recommended"] == result["recommended"]
+    assert json.loads(parent.data.tags["provenance.packages"])["scikit-learn"]
+    children = client.search_runs([parent.info.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted(r.data.tags["mlflow.runName"] for r in children) == \
+        sorted(r["name"] for r in result["candidates"])
+    linear = next(r for r in children if r.data.tags["mlflow.runName"] == "linear")
+    expected = next(r for r in result["candidates"] if r["name"] == "linear")
+    assert linear.data.metrics["roc_auc"] == pytest.approx(expected["score"])
+    assert linear.data.metrics["fit_seconds"] == pytest.approx(expected["fit_seconds"])
+
+
+def test_provenance_pins_code_data_and_environment(telco_run):
+    folder, _, result, _ = telco_run
+    p = result["provenance"]
+    assert p["git_sha"] == git(folder, "rev-parse", "HEAD").strip() and p["git_dirty"] is False
+    assert p["data_sha256"] == hashlib.sha256((folder / "telco.csv").read_bytes()).hexdigest()
+    assert (p["rows"], p["columns"], p["seed"]) == (1500, 21, 0)
+    assert p["command"][-2:] == ["run", "bakeoff.toml"] and p["python"].count(".") == 2
+
+
+def test_money_per_month_by_hand_for_the_baseline(telco_run):
+    _, _, result, _ = telco_run
+    rows = {r["name"]: r for r in result["candidates"]}
+    # flagging everyone loses money at these values (0.265 x 30 < 0.735 x 20), so the baseline
+    # flags nobody: its value is minus its compute cost
+    assert rows["constant"]["monthly_value"] == pytest.approx(-rows["constant"]["monthly_cost"], abs=0.01)
+    assert rows["linear"]["monthly_value"] > 10 * abs(rows["constant"]["monthly_value"])
+
+
+def test_terminal_shows_the_table_recommendation_and_paths(telco_run):
+    _, run_dir, result, stdout = telco_run
+    for row in result["candidates"]:
+        assert row["name"] in stdout
+    assert f"Recommended: {result['recommended']}" in stdout
+    assert str(run_dir / "result.json") in stdout and str(run_dir / "report.html") in stdout
+    assert "TotalCharges: numbers stored as text" in stdout
+
+
+def test_report_shows_every_candidate_with_its_score(telco_run):
+    _, run_dir, result, _ = telco_run
+    html = (run_dir / "report.html").read_text()
+    assert "Who cancels?" in html and f"Recommended: <strong>{result['recommended']}</strong>" in html
+    for row in result["candidates"]:
+        assert f'data-name="{row["name"]}"' in html
+        if row["score"] is not None:
+            assert f">{row['score']:.4g}<" in html
