@@ -83,10 +83,26 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
 def bake(card: Card, *, out: Path | None = None, observer: Observer | None = None,
          command: list[str] | None = None, track: bool = True) -> BakeOutcome:
     """Run the bake-off a card describes: plan, race, write the run folder, log to MLflow."""
-    outcome = execute(plan(card), out=out, observer=observer, command=command)
+    planned = plan(card)
+    if track:
+        check_tracking(card)
+    outcome = execute(planned, out=out, observer=observer, command=command)
     if track:
         track_outcome(outcome, card)
     return outcome
+
+
+def _tracker():
+    with warnings.catch_warnings():  # mlflow advises on import; the user has nothing to act on
+        warnings.simplefilter("ignore")
+        from . import track
+    return track
+
+
+def check_tracking(card: Card) -> None:
+    """Raise TrackingError now if the MLflow store cannot be reached, before the race starts."""
+    track = _tracker()
+    track.check_store(track.tracking_uri(card.store.tracking_uri, store_dir(card)))
 
 
 def _write_run_folder(run_dir: Path, result: dict, outcomes, dataset: Dataset, card: Card) -> Path:
@@ -119,13 +135,10 @@ def card_params(card: Card) -> dict:
 
 def track_outcome(outcome: BakeOutcome, card: Card, on_candidate=None) -> None:
     """Log a finished run to MLflow and write the model URIs into its result.json."""
-    with warnings.catch_warnings():  # mlflow advises on import; the user has nothing to act on
-        warnings.simplefilter("ignore")
-        from .track import log_bakeoff, tracking_uri
-
+    track = _tracker()
     result, run_dir = outcome.result, outcome.run_dir
-    uri = tracking_uri(card.store.tracking_uri, store_dir(card))
-    parent_id, model_uris = log_bakeoff(result, run_dir, card_params(card), uri=uri,
+    uri = track.tracking_uri(card.store.tracking_uri, store_dir(card))
+    parent_id, model_uris = track.log_bakeoff(result, run_dir, card_params(card), uri=uri,
                                         experiment=card.problem.name, store_dir=store_dir(card),
                                         on_candidate=on_candidate or (lambda name: None))
     result["mlflow_run_id"] = parent_id

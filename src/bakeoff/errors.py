@@ -3,7 +3,8 @@
     BakeoffError              anything the user can fix; exit 2
     ├── ConfigError           the problem card or a command-line option
     ├── DataError             the data: missing file, bad target, leakage
-    └── CandidateError        an unknown or broken candidate name/class
+    ├── CandidateError        an unknown or broken candidate name/class
+    └── TrackingError         MLflow could not be reached or written
 
 Messages are one line: what is wrong, then what to do instead.
 """
@@ -25,3 +26,7 @@ class DataError(BakeoffError):
 
 class CandidateError(BakeoffError):
     """A candidate name or class is unknown or does not follow the Candidate contract."""
+
+
+class TrackingError(BakeoffError):
+    """Logging to MLflow failed; the run folder on disk is complete."""

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from .bake import execute, plan, track_outcome
+from .bake import check_tracking, execute, plan, track_outcome
 from .card import Card
 from .run import Outcome
 
@@ -61,6 +61,8 @@ class LiveTable:
 def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     """Run with a live table; print the recommendation and where the outputs are. Exit code."""
     planned = plan(card)
+    if track:
+        check_tracking(card)
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 120)

@@ -18,6 +18,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from .bundle import load_bundle
+from .errors import TrackingError
 from .provenance import package_versions
 
 
@@ -33,12 +34,18 @@ class BakeoffModel(mlflow.pyfunc.PythonModel):
 
 
 def tracking_uri(card_uri: str, store_dir: Path) -> str:
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
-    if card_uri:
-        return card_uri
-    store_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(store_dir / 'mlflow.db').resolve()}"
+    """MLFLOW_TRACKING_URI, else the card's, else a SQLite file in store_dir.
+
+    A plain postgresql:// URL is given the psycopg (3) driver that bakeoff installs.
+    """
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or card_uri
+    if not uri:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(store_dir / 'mlflow.db').resolve()}"
+    for plain in ("postgresql://", "postgres://"):
+        if uri.startswith(plain):
+            return "postgresql+psycopg://" + uri.removeprefix(plain)
+    return uri
 
 
 def _experiment_id(name: str, store_dir: Path) -> str:
@@ -52,6 +59,32 @@ def _experiment_id(name: str, store_dir: Path) -> str:
 def _requirements() -> list[str]:
     wanted = ("scikit-learn", "lightgbm", "pandas", "numpy", "scipy")
     return [f"{name}=={version}" for name, version in package_versions(wanted).items()]
+
+
+def check_store(uri: str) -> None:
+    """Fail fast on a tracking store that cannot be reached (MLflow itself retries ~100 s)."""
+    try:
+        if uri.startswith(("http://", "https://")):
+            import requests
+
+            requests.get(uri.rstrip("/") + "/health", timeout=5).raise_for_status()
+        elif "://" in uri and not uri.startswith(("file:", "sqlite:", "databricks")):
+            import sqlalchemy
+
+            engine = sqlalchemy.create_engine(uri, connect_args=_timeout_args(uri))
+            try:
+                with engine.connect():
+                    pass
+            finally:
+                engine.dispose()
+    except Exception as err:  # drivers raise their own types; all mean "cannot reach"
+        raise TrackingError(f"cannot reach the MLflow store {uri} ({type(err).__name__}: "
+                            f"{str(err).splitlines()[0][:200]}); fix [store] tracking_uri or "
+                            "MLFLOW_TRACKING_URI, or run with --no-track") from err
+
+
+def _timeout_args(uri: str) -> dict:
+    return {"connect_timeout": 5} if uri.startswith(("postgresql", "mysql")) else {}
 
 
 @contextlib.contextmanager
@@ -74,7 +107,12 @@ def log_bakeoff(result: dict, run_dir: Path, card_params: dict, *, uri: str, exp
                 store_dir: Path, on_candidate=lambda name: None) -> tuple[str, dict[str, str]]:
     """Log the run and its candidates; returns the parent run id and each model's URI."""
     with _quiet():
-        return _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, on_candidate)
+        try:
+            return _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, on_candidate)
+        except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
+            raise TrackingError(f"could not log to MLflow at {uri} ({type(err).__name__}: "
+                                f"{str(err).splitlines()[0][:200]}); the run folder {run_dir} is complete, "
+                                "check the tracking URI or run with --no-track") from err
 
 
 def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, on_candidate):

@@ -1,0 +1,26 @@
+# Two commands on a fresh machine:  make demo  (set up + run the bundled example)
+#                                   make test  (set up + run the tests)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup demo test clean
+
+$(BIN)/bakeoff: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/bakeoff
+
+setup: $(BIN)/bakeoff
+
+demo: setup
+	cd examples/telco_churn && ../../$(BIN)/bakeoff run bakeoff.toml
+
+test: setup
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (echo "installing the PostgreSQL server for the tests" && apt-get install -y -qq postgresql >/dev/null)
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) examples/*/runs examples/*/.bakeoff

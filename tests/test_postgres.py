@@ -1,0 +1,56 @@
+"""PostgreSQL, a real throw-away server: the data source of a bake-off and MLflow's backend store."""
+
+import mlflow
+import pytest
+import sqlalchemy
+
+from conftest import make_classification_frame, only_run, read_result, run_cli, write_card
+
+pytestmark = pytest.mark.postgres
+
+
+def test_bakeoff_reads_a_postgres_query_and_tracks_to_postgres(tmp_path, postgres_url):
+    frame = make_classification_frame(300)
+    engine = sqlalchemy.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    frame.to_sql("customers", engine, if_exists="replace", index=False)
+    engine.dispose()
+    tracking = postgres_url.replace("postgresql://", "postgresql+psycopg://")  # what bakeoff uses
+    write_card(tmp_path, f"""
+[problem]
+name = "pg test"
+[data]
+source = {{ url = "{postgres_url}", query = "SELECT * FROM customers WHERE x1 > -10" }}
+target = "label"
+[evaluate]
+folds = 3
+bootstrap = 100
+[budget]
+total = "60s"
+per_candidate = "20s"
+trials = 2
+[ladder]
+only = ["constant", "linear"]
+[store]
+tracking_uri = "{postgres_url}"
+""")
+    done = run_cli("run", "bakeoff.toml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = read_result(only_run(tmp_path))
+    assert result["provenance"]["rows"] == 300 and result["recommended"] == "linear"
+    assert result["tracking_uri"] == tracking
+    client = mlflow.MlflowClient(tracking)
+    parent = client.get_run(result["mlflow_run_id"])
+    assert parent.data.tags["bakeoff.recommended"] == "linear"
+    children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert len(children) == 2
+
+
+def test_mlflow_tracking_uri_from_the_environment_wins(tmp_path, postgres_url):
+    make_classification_frame(200).to_csv(tmp_path / "d.csv", index=False)
+    tracking = postgres_url.replace("postgresql://", "postgresql+psycopg://")
+    done = run_cli("run", "d.csv", "--target", "label", "--only", "constant", "--budget", "30s", cwd=tmp_path,
+                   env={"MLFLOW_TRACKING_URI": tracking})
+    assert done.returncode == 0, done.stderr
+    result = read_result(only_run(tmp_path))
+    assert result["tracking_uri"] == tracking and not (tmp_path / ".bakeoff" / "mlflow.db").exists()
+    assert mlflow.MlflowClient(tracking).get_run(result["mlflow_run_id"]).info.status == "FINISHED"
