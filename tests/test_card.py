@@ -44,6 +44,7 @@ def test_per_candidate_slice_never_exceeds_the_total():
     (with_section("budget", {"total": "0s"}), "a budget must be more than zero"),
     (with_section("evaluate", {"folds": 1}), "[evaluate] folds: Input should be greater than or equal to 2"),
     (with_section("problem", {"task": "forecast"}), "task 'forecast' is not supported yet"),
+    (with_section("engine", {"kind": "spark"}), "[engine] kind: kind 'spark' is not supported yet"),
     (with_section("data", {"source": {"url": "duckdb:///x.db"}}), "a SQL source needs exactly url and query"),
 ])
 def test_each_mistake_is_one_line_naming_the_key_and_the_fix(raw, expected):

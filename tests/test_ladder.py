@@ -97,3 +97,18 @@ def test_registry_refuses_duplicates_and_non_candidates(tmp_path):
         available(["mine:Linear2"], tmp_path)
     with pytest.raises(CandidateError, match="not a subclass of bakeoff.Candidate"):
         available(["mine:NotOne"], tmp_path)
+
+
+def test_installed_packages_add_candidates_through_the_entry_point(tmp_path, monkeypatch):
+    # a real (tiny) installed distribution on sys.path, found by importlib.metadata
+    (tmp_path / "shop_models.py").write_text(
+        "from bakeoff import Candidate\n"
+        "class Median(Candidate):\n    name, rung, family, tasks = 'median', 0, 'baseline', ('regression',)\n")
+    info = tmp_path / "shop_models-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shop-models\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[bakeoff.candidates]\nmedian = shop_models:Median\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    classes = available()
+    assert classes["median"].__module__ == "shop_models"
+    assert "median" in [c.name for c in select(classes, "regression")]

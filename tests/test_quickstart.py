@@ -88,3 +88,24 @@ def test_unreachable_tracking_store_is_refused_before_the_race(tmp_path, telco_s
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
     assert "cannot reach the MLflow store postgresql+psycopg://nobody@127.0.0.1:1/none" in done.stderr
     assert "--no-track" in done.stderr and not (tmp_path / "runs").exists()
+
+
+def test_multiclass_run_and_predict_give_one_probability_per_class(tmp_path):
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True).frame
+    iris["species"] = iris.pop("target").map({0: "setosa", 1: "versicolor", 2: "virginica"})
+    iris.to_csv(tmp_path / "iris.csv", index=False)
+    done = run_cli("run", "iris.csv", "--target", "species", "--metric", "f1", "--budget", "60s",
+                   "--only", "constant,rules,linear", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = read_result(only_run(tmp_path))
+    assert result["classes"] == ["setosa", "versicolor", "virginica"]
+    constant = next(r for r in result["candidates"] if r["name"] == "constant")
+    assert constant["score"] == pytest.approx(1 / 6, abs=0.01)  # macro F1 of always one class of three
+    scored = run_cli("predict", only_run(tmp_path).name, "linear", "iris.csv", "-o", "out.csv", cwd=tmp_path)
+    assert scored.returncode == 0
+    out = pd.read_csv(tmp_path / "out.csv")
+    proba = out[["probability_setosa", "probability_versicolor", "probability_virginica"]].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (out["prediction"] == out["species"]).mean() > 0.9

@@ -128,6 +128,13 @@ class Engine(_Section):
     kind: Literal["local", "spark"] = "local"
     master: str = ""
 
+    @field_validator("kind")
+    @classmethod
+    def _kind_supported(cls, kind: str) -> str:
+        if kind != "local":
+            raise ValueError(f"kind {kind!r} is not supported yet; use \"local\"")
+        return kind
+
 
 class Card(_Section):
     problem: Problem = Field(default_factory=Problem)
