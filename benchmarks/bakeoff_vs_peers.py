@@ -6,15 +6,15 @@ Usage:
         [--bakeoff-holdout 0.0] [--json FIGURES.json]
 
 The rows are split once, 80/20 (stratified for classification, seeded). All three tools
-see only the training part; every score below is measured on the same test part:
+see only the training part; every score is measured on the same test part:
 
 1. bakeoff: a card on train.csv (written to a temporary folder), `bake(track=False)` with
-   `budget` seconds in total; its best and its recommended models are loaded from the run
-   folder and score the test rows. Fit time, predict time and size of the recommended
-   model come from result.json.
+   `budget` seconds in total and budget/3 per candidate; its best and its recommended
+   models are loaded from the run folder and score the raw test rows. Fit time, predict
+   time and size of the recommended model come from result.json.
 2. FLAML: `AutoML.fit(time_budget=budget)`; fit time is `best_config_train_time`, predict
    time the best of 3 timings over the test rows, size the pickled final estimator.
-3. LazyPredict: every model it has, fitted on train and scored on test (no time budget).
+3. LazyPredict: every model it has, fitted on train and scored on test (it has no budget).
 
 Metric: ROC AUC of the positive class (binary classification) or RMSE (regression).
 Goals: bakeoff's best within 0.002 of the best peer, its recommended model within 0.005
@@ -34,14 +34,23 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import mean_squared_error, roc_auc_score
 from sklearn.model_selection import train_test_split
+
+from bakeoff.bake import bake
+from bakeoff.card import Card, card_from_dict
+from bakeoff.predict import load_model
+
+if TYPE_CHECKING:
+    from flaml import AutoML
 
 BEST_WITHIN, RECOMMENDED_WITHIN = 0.002, 0.005
 FIT_CHEAPER, SERVE_CHEAPER = 100.0, 10.0
@@ -64,14 +73,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="CSV file with a header row")
     parser.add_argument("--target", required=True, help="column to predict")
-    parser.add_argument("--budget", type=float, default=60.0, help="seconds for bakeoff and for FLAML")
-    parser.add_argument("--task", choices=("classification", "regression"), default="classification")
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="seconds for bakeoff and for FLAML")
+    parser.add_argument("--task", choices=("classification", "regression"),
+                        default="classification")
     parser.add_argument("--id", default="", help="identifier column, never a feature")
-    parser.add_argument("--positive", default=None, help="positive class (default: bakeoff's guess)")
+    parser.add_argument("--positive", default=None,
+                        help="positive class (default: the one bakeoff picks)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bakeoff-holdout", type=float, default=0.0,
-                        help="bakeoff's own holdout share of the training part (0: the test part "
-                             "plays that role and the final models see every training row)")
+                        help="bakeoff's own holdout share of the training part (default 0: the "
+                             "test part plays that role, so its final models see every "
+                             "training row, as FLAML's do)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return parser.parse_args(argv)
 
@@ -84,14 +97,18 @@ def quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def text_columns(X: pd.DataFrame) -> list[str]:
+    return [name for name in X.columns if pd.api.types.is_string_dtype(X[name].dtype)]
+
+
 def clean_features(frame: pd.DataFrame, drop: list[str]) -> pd.DataFrame:
-    """Features for the peers: `drop` removed, text columns of numbers (blanks allowed) as floats."""
+    """Features for the peers: `drop` removed, text as object dtype, text numbers as floats."""
     X = frame.drop(columns=[c for c in drop if c])
-    for name in X.select_dtypes(include="object").columns:
-        text = X[name].astype(str).str.strip().replace("", np.nan).where(X[name].notna())
+    for name in text_columns(X):
+        text = X[name].astype(object).where(X[name].notna())
+        text = text.map(lambda v: (v.strip() or np.nan) if isinstance(v, str) else v)
         numbers = pd.to_numeric(text, errors="coerce")
-        if numbers.notna().sum() == text.notna().sum():
-            X[name] = numbers
+        X[name] = numbers if numbers.notna().sum() == text.notna().sum() else text.astype(object)
     return X
 
 
@@ -99,13 +116,16 @@ def make_split(args: argparse.Namespace) -> Split:
     frame = pd.read_csv(args.data)
     frame = frame[frame[args.target].notna()].reset_index(drop=True)
     labels = frame[args.target].astype(str).str.strip()
-    if args.task == "classification" and labels.nunique() != 2:
-        sys.exit(f"{args.target!r} has {labels.nunique()} classes; this benchmark scores binary ROC AUC only")
-    stratify = labels if args.task == "classification" else None
+    classification = args.task == "classification"
+    if classification and labels.nunique() != 2:
+        sys.exit(f"{args.target!r} has {labels.nunique()} classes; "
+                 "this benchmark scores binary ROC AUC only")
     train, test = train_test_split(np.arange(len(frame)), test_size=TEST_SHARE,
-                                   random_state=args.seed, stratify=stratify)
+                                   random_state=args.seed,
+                                   stratify=labels if classification else None)
     X = clean_features(frame, [args.target, args.id])
-    return Split(frame.iloc[train], frame.iloc[test], X.iloc[train], X.iloc[test], args.target, args.task)
+    return Split(frame.iloc[train], frame.iloc[test], X.iloc[train], X.iloc[test],
+                 args.target, args.task)
 
 
 def encode_target(raw: pd.DataFrame, split: Split, positive: str | None) -> np.ndarray:
@@ -115,38 +135,32 @@ def encode_target(raw: pd.DataFrame, split: Split, positive: str | None) -> np.n
     return (raw[split.target].astype(str).str.strip() == positive).to_numpy(int)
 
 
-def test_score(task: str, y_true: np.ndarray, prediction: np.ndarray) -> float:
+def score_of(task: str, y_true: np.ndarray, prediction: np.ndarray) -> float:
     """ROC AUC from positive-class probabilities, or RMSE from predictions."""
     if task == "classification":
         return float(roc_auc_score(y_true, prediction))
     return float(np.sqrt(mean_squared_error(y_true, prediction)))
 
 
-def bakeoff_card(split: Split, args: argparse.Namespace, folder: Path):
-    from bakeoff.card import card_from_dict
-
+def bakeoff_card(split: Split, args: argparse.Namespace, folder: Path) -> Card:
     split.raw_train.to_csv(folder / "train.csv", index=False)
     data = {"source": "train.csv", "target": split.target, "id": args.id}
     if args.positive is not None:
         data["positive"] = args.positive
-    raw = {"problem": {"name": f"benchmark {args.data.stem}", "task": split.task}, "data": data,
-           "evaluate": {"seed": args.seed, "holdout": args.bakeoff_holdout},
+    raw = {"problem": {"name": f"benchmark {args.data.stem}", "task": split.task},
+           "data": data, "evaluate": {"seed": args.seed, "holdout": args.bakeoff_holdout},
            "budget": {"total": args.budget, "per_candidate": args.budget / 3}}
     return card_from_dict(raw).with_base_dir(folder)
 
 
 def bakeoff_test_score(run_dir: Path, name: str, split: Split, y_test: np.ndarray) -> float:
-    from bakeoff.predict import load_model
-
     scored = load_model(run_dir, name).score(split.raw_test)
     column = "probability" if split.task == "classification" else "prediction"
-    return test_score(split.task, y_test, scored[column].to_numpy(float))
+    return score_of(split.task, y_test, scored[column].to_numpy(float))
 
 
 def run_bakeoff(split: Split, args: argparse.Namespace) -> tuple[dict, str | None]:
     """bakeoff's figures, and the positive class it used (None for regression)."""
-    from bakeoff.bake import bake
-
     with tempfile.TemporaryDirectory(prefix="bakeoff-bench-") as tmp:
         card = bakeoff_card(split, args, Path(tmp))
         start = time.perf_counter()
@@ -162,17 +176,15 @@ def run_bakeoff(split: Split, args: argparse.Namespace) -> tuple[dict, str | Non
     row = next(r for r in result["candidates"] if r["name"] == result["recommended"])
     figures = {"tool": "bakeoff", "model": result["best"], "test_score": scores["best"],
                "wall_seconds": wall, "recommended": result["recommended"],
-               "recommended_test_score": scores["recommended"], "fit_seconds": row["fit_seconds"],
-               "predict_us_per_row": row["predict_us_per_row"], "model_bytes": row["model_bytes"],
+               "recommended_test_score": scores["recommended"], "reason": result["reason"],
+               "fit_seconds": row["fit_seconds"], "predict_us_per_row": row["predict_us_per_row"],
+               "model_bytes": row["model_bytes"],
                "statuses": {r["name"]: r["status"] for r in result["candidates"]}}
     return figures, positive
 
 
-def as_categories(X: pd.DataFrame) -> pd.DataFrame:
-    return X.astype({name: "category" for name in X.select_dtypes(include="object").columns})
-
-
-def best_predict_us(predict, X: pd.DataFrame, repeats: int = 3) -> float:
+def best_predict_us(predict: Callable[[pd.DataFrame], np.ndarray], X: pd.DataFrame,
+                    repeats: int = 3) -> float:
     """Microseconds per row of the fastest of `repeats` timings of predict(X)."""
     times = []
     for _ in range(repeats):
@@ -182,30 +194,36 @@ def best_predict_us(predict, X: pd.DataFrame, repeats: int = 3) -> float:
     return min(times) / len(X) * 1e6
 
 
-def run_flaml(split: Split, y_train: np.ndarray, y_test: np.ndarray, args: argparse.Namespace) -> dict:
+def flaml_predictor(automl: AutoML, task: str) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Positive-class probabilities (classification) or predictions of a fitted AutoML."""
+    if task == "classification":
+        return lambda rows: automl.predict_proba(rows)[:, 1]
+    return automl.predict
+
+
+def run_flaml(split: Split, y_train: np.ndarray, y_test: np.ndarray,
+              args: argparse.Namespace) -> dict:
     from flaml import AutoML
 
-    n_train = len(split.X_train)
-    X = as_categories(pd.concat([split.X_train, split.X_test]))  # one category vocabulary
-    X_train, X_test = X.iloc[:n_train], X.iloc[n_train:]
+    both = pd.concat([split.X_train, split.X_test])  # one category vocabulary for both parts
+    both = both.astype({name: "category" for name in text_columns(both)})
+    X_train, X_test = both.iloc[:len(split.X_train)], both.iloc[len(split.X_train):]
     automl = AutoML()
     metric = "roc_auc" if split.task == "classification" else "rmse"
     start = time.perf_counter()
     automl.fit(X_train, y_train, task=split.task, time_budget=args.budget, metric=metric,
                seed=args.seed, verbose=0)
     wall = time.perf_counter() - start
-    if split.task == "classification":
-        predict = lambda rows: automl.predict_proba(rows)[:, 1]  # noqa: E731
-    else:
-        predict = automl.predict
+    predict = flaml_predictor(automl, split.task)
     return {"tool": "FLAML", "model": automl.best_estimator,
-            "test_score": test_score(split.task, y_test, predict(X_test)), "wall_seconds": wall,
+            "test_score": score_of(split.task, y_test, predict(X_test)), "wall_seconds": wall,
             "fit_seconds": automl.best_config_train_time,
             "predict_us_per_row": best_predict_us(predict, X_test),
             "model_bytes": len(pickle.dumps(automl.model.estimator))}
 
 
-def run_lazypredict(split: Split, y_train: np.ndarray, y_test: np.ndarray, args: argparse.Namespace) -> dict:
+def run_lazypredict(split: Split, y_train: np.ndarray, y_test: np.ndarray,
+                    args: argparse.Namespace) -> dict:
     from lazypredict.Supervised import LazyClassifier, LazyRegressor
 
     classification = split.task == "classification"
@@ -221,7 +239,7 @@ def run_lazypredict(split: Split, y_train: np.ndarray, y_test: np.ndarray, args:
         sys.exit(f"LazyPredict reported no {column} for any model")
     model = scores.idxmax() if classification else scores.idxmin()
     return {"tool": "LazyPredict", "model": model, "test_score": float(scores[model]),
-            "wall_seconds": wall, "models_scored": int(len(scores)), "models_run": int(len(table))}
+            "wall_seconds": wall, "models_scored": len(scores), "models_run": len(table)}
 
 
 def better(a: float, b: float, higher_is_better: bool) -> bool:
@@ -239,7 +257,7 @@ def ratio(peer: float, ours: float) -> float:
     return peer / ours if ours > 0 else float("inf")
 
 
-def compare(bake: dict, peers: list[dict], higher_is_better: bool) -> dict:
+def compare(ours: dict, peers: list[dict], higher_is_better: bool) -> dict:
     """Score gaps to the best peer, cost ratios against FLAML's pick, and the goals."""
     best_peer = peers[0]
     for peer in peers[1:]:
@@ -247,40 +265,51 @@ def compare(bake: dict, peers: list[dict], higher_is_better: bool) -> dict:
             best_peer = peer
     flaml = next(p for p in peers if p["tool"] == "FLAML")
     peer_score = best_peer["test_score"]
-    fit = ratio(flaml["fit_seconds"], bake["fit_seconds"])
-    serve = ratio(flaml["predict_us_per_row"], bake["predict_us_per_row"])
+    fit = ratio(flaml["fit_seconds"], ours["fit_seconds"])
+    serve = ratio(flaml["predict_us_per_row"], ours["predict_us_per_row"])
+    recommended_ok = within(ours["recommended_test_score"], peer_score, RECOMMENDED_WITHIN,
+                            higher_is_better)
     goals = {
         f"bakeoff best within {BEST_WITHIN} of best peer":
-            within(bake["test_score"], peer_score, BEST_WITHIN, higher_is_better),
-        f"recommended within {RECOMMENDED_WITHIN} of best peer":
-            within(bake["recommended_test_score"], peer_score, RECOMMENDED_WITHIN, higher_is_better),
+            within(ours["test_score"], peer_score, BEST_WITHIN, higher_is_better),
+        f"recommended within {RECOMMENDED_WITHIN} of best peer": recommended_ok,
         f"recommended >= {FIT_CHEAPER:g}x cheaper to fit than FLAML's pick": fit >= FIT_CHEAPER,
-        f"recommended >= {SERVE_CHEAPER:g}x cheaper to serve than FLAML's pick": serve >= SERVE_CHEAPER,
+        f"recommended >= {SERVE_CHEAPER:g}x cheaper to serve than FLAML's pick":
+            serve >= SERVE_CHEAPER,
     }
     return {"best_peer": best_peer["tool"], "best_peer_score": peer_score,
-            "gap_best": bake["test_score"] - peer_score,
-            "gap_recommended": bake["recommended_test_score"] - peer_score,
+            "gap_best": ours["test_score"] - peer_score,
+            "gap_recommended": ours["recommended_test_score"] - peer_score,
             "fit_ratio": fit, "serve_ratio": serve,
-            "size_ratio": ratio(flaml["model_bytes"], bake["model_bytes"]), "goals": goals}
+            "size_ratio": ratio(flaml["model_bytes"], ours["model_bytes"]), "goals": goals}
 
 
 def print_scores(tools: list[dict], metric: str) -> None:
-    print(f"\n{'tool':<22}{'model':<34}{'test ' + metric:>14}{'wall s':>10}")
+    print(f"\n{'tool':<22}{'model':<32}{'test ' + metric:>14}{'wall s':>10}")
     for tool in tools:
-        print(f"{tool['tool']:<22}{tool['model']:<34}{tool['test_score']:>14.4f}{tool['wall_seconds']:>10.1f}")
-    bake = tools[0]
-    print(f"{'bakeoff recommended':<22}{bake['recommended']:<34}{bake['recommended_test_score']:>14.4f}"
-          f"{'':>10}")
+        print(f"{tool['tool']:<22}{tool['model']:<32}{tool['test_score']:>14.4f}"
+              f"{tool['wall_seconds']:>10.1f}")
+    ours = tools[0]
+    print(f"{'bakeoff recommended':<22}{ours['recommended']:<32}"
+          f"{ours['recommended_test_score']:>14.4f}")
+    print(f"\nbakeoff's reason: {ours['reason']}")
+    unfinished = [f"{name} ({status})" for name, status in ours["statuses"].items()
+                  if status != "ok"]
+    if unfinished:
+        print(f"bakeoff candidates that did not finish: {', '.join(unfinished)}")
+    print("note: LazyPredict's best is picked on the test rows themselves (optimistic); "
+          "bakeoff and FLAML pick on the training part only.")
 
 
-def print_costs(bake: dict, flaml: dict, comparison: dict) -> None:
-    print(f"\n{'final model cost':<24}{'bakeoff ' + bake['recommended']:>26}"
+def print_costs(ours: dict, flaml: dict, comparison: dict) -> None:
+    print(f"\n{'final model cost':<20}{'bakeoff ' + ours['recommended']:>26}"
           f"{'FLAML ' + flaml['model']:>22}{'FLAML/bakeoff':>16}")
     rows = [("fit seconds", "fit_seconds", "fit_ratio", ".4f"),
             ("predict us/row", "predict_us_per_row", "serve_ratio", ".2f"),
             ("model bytes", "model_bytes", "size_ratio", ",.0f")]
     for label, key, ratio_key, fmt in rows:
-        print(f"{label:<24}{bake[key]:>26{fmt}}{flaml[key]:>22{fmt}}{comparison[ratio_key]:>15.1f}x")
+        print(f"{label:<20}{ours[key]:>26{fmt}}{flaml[key]:>22{fmt}}"
+              f"{comparison[ratio_key]:>15.1f}x")
 
 
 def print_goals(comparison: dict, metric: str, higher_is_better: bool) -> None:
@@ -289,8 +318,8 @@ def print_goals(comparison: dict, metric: str, higher_is_better: bool) -> None:
     print(f"  bakeoff best - best peer:        {comparison['gap_best']:+.4f}")
     print(f"  bakeoff recommended - best peer: {comparison['gap_recommended']:+.4f}")
     if not higher_is_better:
-        print(f"  (for {metric} the {BEST_WITHIN} and {RECOMMENDED_WITHIN} allowances are fractions "
-              "of the best peer's score; as absolute numbers they are meant for roc_auc)")
+        print(f"  (the {BEST_WITHIN} and {RECOMMENDED_WITHIN} allowances are meant for roc_auc; "
+              f"for {metric} they are used as fractions of the best peer's score)")
     print("\ngoals:")
     for goal, passed in comparison["goals"].items():
         print(f"  {'PASS' if passed else 'MISS'}  {goal}")
@@ -300,9 +329,10 @@ def environment(args: argparse.Namespace, split: Split) -> dict:
     import flaml
     import lazypredict
 
-    return {"data": str(args.data), "target": args.target, "task": args.task, "budget": args.budget,
-            "seed": args.seed, "bakeoff_holdout": args.bakeoff_holdout, "train_rows": len(split.raw_train),
-            "test_rows": len(split.raw_test), "cpus": os.cpu_count(), "python": platform.python_version(),
+    return {"data": str(args.data), "target": args.target, "task": args.task,
+            "budget": args.budget, "seed": args.seed, "bakeoff_holdout": args.bakeoff_holdout,
+            "train_rows": len(split.raw_train), "test_rows": len(split.raw_test),
+            "cpus": os.cpu_count(), "python": platform.python_version(),
             "flaml": flaml.__version__, "lazypredict": lazypredict.__version__,
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
@@ -313,18 +343,20 @@ def main(argv: list[str] | None = None) -> None:
     split = make_split(args)
     print(f"{args.data.name}: {len(split.raw_train)} train / {len(split.raw_test)} test rows, "
           f"budget {args.budget:g} s, seed {args.seed}, {os.cpu_count()} cpus", flush=True)
-    bake, positive = run_bakeoff(split, args)
-    y_train, y_test = (encode_target(raw, split, positive) for raw in (split.raw_train, split.raw_test))
-    peers = [run_flaml(split, y_train, y_test, args), run_lazypredict(split, y_train, y_test, args)]
+    ours, positive = run_bakeoff(split, args)
+    y_train, y_test = (encode_target(raw, split, positive)
+                       for raw in (split.raw_train, split.raw_test))
+    peers = [run_flaml(split, y_train, y_test, args),
+             run_lazypredict(split, y_train, y_test, args)]
     higher_is_better = split.task == "classification"
     metric = "roc_auc" if higher_is_better else "rmse"
-    comparison = compare(bake, peers, higher_is_better)
-    print_scores([bake, *peers], metric)
-    print_costs(bake, peers[0], comparison)
+    comparison = compare(ours, peers, higher_is_better)
+    print_scores([ours, *peers], metric)
+    print_costs(ours, peers[0], comparison)
     print_goals(comparison, metric, higher_is_better)
     if args.json:
-        figures = {"environment": environment(args, split), "metric": metric, "positive": positive,
-                   "tools": [bake, *peers], "comparison": comparison}
+        figures = {"environment": environment(args, split), "metric": metric,
+                   "positive": positive, "tools": [ours, *peers], "comparison": comparison}
         args.json.write_text(json.dumps(figures, indent=2))
         print(f"\nwrote {args.json}")
 
