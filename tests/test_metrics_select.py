@@ -6,7 +6,7 @@ from sklearn import metrics as skm
 
 from bakeoff.cost import best_threshold_value, monthly_compute_cost
 from bakeoff.metrics import METRICS, bootstrap_indices, bootstrap_scores, paired_intervals, percentile_interval
-from bakeoff.select import Contender, pareto_front, reason, recommend
+from bakeoff.select import Contender, Tolerance, pareto_front, reason, recommend
 
 RNG = np.random.default_rng(0)
 Y = RNG.integers(0, 2, 500)
@@ -89,18 +89,25 @@ def contender(name, rung, n_params, score, diff_ci=(-1.0, -0.5), sql=False):
     ([contender("big", 4, 9000, 0.850, (0, 0)), contender("lin", 2, 40, 0.830, (-0.03, -0.01))], True, "big"),
     # same rung: fewer parameters wins
     ([contender("big", 4, 9000, 0.850, (0, 0)), contender("knn", 3, 5000, 0.849), contender("tree", 3, 100, 0.848)], True, "tree"),
-    # lower is better (rmse)
-    ([contender("big", 4, 9000, 10.0, (0, 0)), contender("lin", 2, 40, 10.004), contender("mean", 0, 1, 12.0)], False, "lin"),
 ])
 def test_recommendation_rule(contenders, higher, expected):
-    assert recommend(contenders, 0.005, higher).name == expected
+    assert recommend(contenders, Tolerance(0.005), higher).name == expected
+
+
+@pytest.mark.parametrize("linear_rmse, expected", [(100.4, "lin"), (100.6, "big")])
+def test_error_metrics_use_a_tolerance_relative_to_the_best(linear_rmse, expected):
+    # 0.5 % of a best RMSE of 100 is 0.5: 100.4 is as good, 100.6 is not
+    contenders = [contender("big", 4, 9000, 100.0, (0, 0)), contender("lin", 2, 40, linear_rmse),
+                  contender("mean", 0, 1, 120.0)]
+    assert recommend(contenders, Tolerance(0.005, relative=True), False).name == expected
 
 
 def test_reason_names_the_trade_off():
     best = Contender("lightgbm", 4, 8000, 0.849, (0, 0), 4.0, 20.0, 200_000, False)
     simple = Contender("linear", 2, 46, 0.846, (-0.006, 0.001), 0.1, 2.0, 5_000, True)
-    text = reason(simple, best, 0.005, True)
+    text = reason(simple, best, Tolerance(0.005), True)
     assert "within the tolerance of 0.005" in text and "40x faster to fit" in text and "runs as SQL" in text
+    assert "within 0.5% of the best" in reason(simple, best, Tolerance(0.005, relative=True), True)
 
 
 def test_pareto_front_drops_candidates_beaten_on_quality_and_cost():

@@ -77,6 +77,7 @@ def test_recommendation_follows_the_rule(telco_run):
     ok = [r for r in result["candidates"] if r["status"] == "ok"]
     best = max(ok, key=lambda r: r["score"])
     assert result["best"] == best["name"]
+    assert result["tolerance_is_relative"] is False  # roc_auc: an absolute tolerance
     as_good = [r for r in ok if best["score"] - r["score"] <= result["tolerance"]
                or r["diff_ci"][0] <= 0 <= r["diff_ci"][1]]
     simplest = min(as_good, key=lambda r: (r["rung"], r["n_params"]))

@@ -3,42 +3,48 @@
 import numpy as np
 import optuna
 
-from bakeoff.ladder.tabular import Constant, LightGBM
+from bakeoff.ladder.tabular import Constant, LightGBM, Linear
 from bakeoff.metrics import METRICS
-from bakeoff.tune import predictions, tune
+from bakeoff.tune import mean_score, tune
 from conftest import make_classification_frame
 
 FRAME = make_classification_frame(400, seed=3)
 X, Y = FRAME.drop(columns="label"), (FRAME["label"] == "yes").to_numpy(int)
-SPLIT = (np.arange(300), np.arange(300, 400))
+SPLITS = [(np.arange(300), np.arange(300, 400)), (np.arange(100, 400), np.arange(100))]
+AUC = METRICS["roc_auc"]
 
 
-def validation_score(candidate, params):
-    fitted = candidate.with_params(**params).fit(X.iloc[SPLIT[0]], Y[SPLIT[0]])
-    return METRICS["roc_auc"].score(Y[SPLIT[1]], predictions(fitted, X.iloc[SPLIT[1]], "classification"))
+def test_tuning_never_ends_worse_than_the_defaults_on_its_splits():
+    for candidate in (LightGBM(task="classification", seed=0), Linear(task="classification")):
+        tuned = tune(candidate, X, Y, AUC, SPLITS, trials=8, seconds=60)
+        default = mean_score(candidate, X, Y, AUC, SPLITS)
+        assert mean_score(candidate.with_params(**tuned.params), X, Y, AUC, SPLITS) >= default
+        assert (tuned.trials, tuned.stopped_by) == (8, "trials")
 
 
 def test_more_trials_never_find_worse_and_params_come_from_the_search_space():
     candidate = LightGBM(task="classification", seed=0)
-    one = tune(candidate, X, Y, METRICS["roc_auc"], SPLIT, trials=1, seconds=60)
-    ten = tune(candidate, X, Y, METRICS["roc_auc"], SPLIT, trials=10, seconds=60)
-    assert 30 <= ten["n_estimators"] <= 600 and 4 <= ten["num_leaves"] <= 64
-    # the seeded sampler's first trial is the same in both searches, so ten trials include it
-    assert validation_score(candidate, ten) >= validation_score(candidate, one)
+    one = tune(candidate, X, Y, AUC, SPLITS, trials=1, seconds=60)
+    ten = tune(candidate, X, Y, AUC, SPLITS, trials=10, seconds=60)
+    assert one.params == candidate.default_params()  # the first trial is the defaults
+    assert 30 <= ten.params["n_estimators"] <= 600 and 4 <= ten.params["num_leaves"] <= 64
+    score = lambda t: mean_score(candidate.with_params(**t.params), X, Y, AUC, SPLITS)  # noqa: E731
+    assert score(ten) >= score(one)
 
 
 def test_same_seed_same_search():
     candidate = LightGBM(task="classification", seed=0)
-    runs = [tune(candidate, X, Y, METRICS["roc_auc"], SPLIT, trials=4, seconds=60) for _ in range(2)]
+    runs = [tune(candidate, X, Y, AUC, SPLITS, trials=4, seconds=60) for _ in range(2)]
     assert runs[0] == runs[1]
 
 
-def test_nothing_to_tune_returns_no_params():
-    assert tune(Constant(task="classification"), X, Y, METRICS["roc_auc"], SPLIT, trials=5, seconds=10) == {}
+def test_nothing_to_tune():
+    assert tune(Constant(task="classification"), X, Y, AUC, SPLITS, trials=5, seconds=10).stopped_by == \
+        "nothing to tune"
 
 
 class CountingLightGBM(LightGBM):
-    """LightGBM that records every real Optuna trial it is asked for."""
+    """LightGBM that records every Optuna trial it is asked for."""
 
     trials: list = []
 
@@ -50,6 +56,6 @@ class CountingLightGBM(LightGBM):
 
 def test_a_search_that_cannot_fit_its_slice_stops_after_one_trial():
     CountingLightGBM.trials = []
-    tune(CountingLightGBM(task="classification", seed=0), X, Y, METRICS["roc_auc"], SPLIT,
-         trials=50, seconds=0.01, refits_after=5)
-    assert CountingLightGBM.trials == [0]
+    tuned = tune(CountingLightGBM(task="classification", seed=0), X, Y, AUC, SPLITS,
+                 trials=50, seconds=0.01, refits_after=5)
+    assert CountingLightGBM.trials == [0] and tuned.stopped_by == "time"

@@ -14,13 +14,13 @@ from .cost import measure_serving
 from .data import Dataset
 from .ladder.base import Candidate, Fitted
 from .metrics import Metric, bootstrap_indices, bootstrap_scores, percentile_interval
-from .tune import predictions, tune
+from .tune import Tuning, predictions, tune
 
 
 @dataclass
 class Evaluation:
     name: str
-    params: dict
+    tuning: Tuning  # the hyperparameters used, and how the search for them ended
     oof: np.ndarray  # out-of-fold predictions for the training rows (NaN where unscored)
     scored: np.ndarray  # bool mask of training rows that have an out-of-fold prediction
     cv_score: float
@@ -38,13 +38,17 @@ class Evaluation:
     fitted: Fitted | None = field(default=None, repr=False)
 
 
-def _validation_split(n: int, dataset: Dataset, seed: int):
-    """The split tuning scores on: the last fold when time-ordered, else a seeded 80/20 cut."""
+def tuning_splits(dataset: Dataset, seed: int, k: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Where tuning scores: the last fold when time-ordered, else k folds shuffled with
+    another seed than the evaluation folds."""
     if _time_ordered(dataset):
-        return dataset.folds[-1]
-    rows = np.random.default_rng(seed).permutation(n)
-    cut = int(n * 0.8)
-    return np.sort(rows[:cut]), np.sort(rows[cut:])
+        return [dataset.folds[-1]]
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    y = dataset.y_train
+    splitter = (StratifiedKFold if dataset.task == "classification" else KFold)(
+        n_splits=k, shuffle=True, random_state=seed + 1)
+    return list(splitter.split(np.zeros(len(y)), y))
 
 
 def _time_ordered(dataset: Dataset) -> bool:
@@ -63,33 +67,39 @@ def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric):
     return oof, scored, float(metric.score(y[scored], oof[scored]))
 
 
+def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds: float,
+                trials: int) -> Tuning:
+    """Tune with what the slice leaves after one timed fit, keeping room for what follows."""
+    start = time.monotonic()
+    candidate.fit(dataset.X_train, dataset.y_train)
+    one_fit = time.monotonic() - start
+    refits = len(dataset.folds) + 3  # cross-validation, the final fit, and room for measuring
+    tuning_seconds = 0.75 * seconds - refits * one_fit - one_fit
+    if tuning_seconds <= 0:
+        return Tuning(candidate.default_params(), 0, "time")
+    return tune(candidate, dataset.X_train, dataset.y_train, metric,
+                tuning_splits(dataset, candidate.seed), trials=trials, seconds=tuning_seconds,
+                refits_after=refits)
+
+
 def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds: float,
              trials: int, resamples: int = 500) -> Evaluation:
     """Everything the bake-off records about one candidate, within about `seconds`."""
-    start = time.monotonic()
-    X, y = dataset.X_train, dataset.y_train
-    probe = time.monotonic()
-    candidate.fit(X, y)
-    one_fit = time.monotonic() - probe
-    refits = len(dataset.folds) + 2  # cross-validation, the final fit, and room for measuring
-    tuning_seconds = 0.8 * seconds - (time.monotonic() - start) - refits * one_fit
-    params = tune(candidate, X, y, metric, _validation_split(len(y), dataset, candidate.seed),
-                  trials=trials, seconds=tuning_seconds, refits_after=refits) if tuning_seconds > 0 else {}
-    tuned = candidate.with_params(**params)
+    tuning = tune_within(candidate, dataset, metric, seconds=seconds, trials=trials)
+    tuned = candidate.with_params(**tuning.params)
     oof, scored, cv_score = cross_validate(tuned, dataset, metric)
     indices = bootstrap_indices(int(scored.sum()), resamples, candidate.seed)
     boot = bootstrap_scores(metric, dataset.y_train[scored], oof[scored], indices)
     fit_start = time.perf_counter()
-    fitted = tuned.fit(X, y)
+    fitted = tuned.fit(dataset.X_train, dataset.y_train)
     fit_seconds = time.perf_counter() - fit_start
     holdout_pred, holdout_score = _holdout(fitted, dataset, metric)
-    serving = measure_serving(lambda rows: predictions(fitted, rows, dataset.task), X, fitted,
-                              seed=candidate.seed)
-    return Evaluation(candidate.name, params, oof, scored, cv_score, boot, percentile_interval(boot),
-                      holdout_pred, holdout_score,
-                      fit_seconds, serving.predict_us_per_row, serving.latency_ms_p50,
-                      serving.model_bytes, fitted.n_params, bool(type(candidate).sql_exportable),
-                      fitted.describe(), fitted)
+    serving = measure_serving(lambda rows: predictions(fitted, rows, dataset.task), dataset.X_train,
+                              fitted, seed=candidate.seed)
+    return Evaluation(candidate.name, tuning, oof, scored, cv_score, boot, percentile_interval(boot),
+                      holdout_pred, holdout_score, fit_seconds, serving.predict_us_per_row,
+                      serving.latency_ms_p50, serving.model_bytes, fitted.n_params,
+                      bool(type(candidate).sql_exportable), fitted.describe(), fitted)
 
 
 def _holdout(fitted: Fitted, dataset: Dataset, metric: Metric):

@@ -18,6 +18,7 @@ class Metric:
     task: str  # "classification" | "regression"
     higher_is_better: bool
     score: Callable[[np.ndarray, np.ndarray], float]
+    relative: bool = False  # an error in the target's own units: tolerance is a share of the best
 
 
 def _roc_auc(y, proba):
@@ -78,13 +79,13 @@ METRICS: dict[str, Metric] = {
     for m in [
         Metric("roc_auc", "classification", True, _roc_auc),
         Metric("pr_auc", "classification", True, _pr_auc),
-        Metric("log_loss", "classification", False, _log_loss),
+        Metric("log_loss", "classification", False, _log_loss, relative=True),
         Metric("accuracy", "classification", True, _accuracy),
         Metric("f1", "classification", True, _f1),
-        Metric("rmse", "regression", False, _rmse),
-        Metric("mae", "regression", False, _mae),
+        Metric("rmse", "regression", False, _rmse, relative=True),
+        Metric("mae", "regression", False, _mae, relative=True),
         Metric("r2", "regression", True, _r2),
-        Metric("mape", "regression", False, _mape),
+        Metric("mape", "regression", False, _mape, relative=True),
     ]
 }
 

@@ -11,7 +11,7 @@ from .cost import best_threshold_value, monthly_compute_cost
 from .data import Dataset
 from .metrics import Interval, Metric, paired_intervals
 from .run import Outcome
-from .select import Contender, best_of, reason, recommend
+from .select import Contender, Tolerance, best_of, reason, recommend
 
 
 def _finite(value):
@@ -40,7 +40,7 @@ def candidate_row(outcome: Outcome, interval: Interval | None, dataset: Dataset,
            "holdout_score": None, "fit_seconds": None, "predict_us_per_row": None,
            "latency_ms_p50": None, "model_bytes": None, "n_params": None, "sql": None,
            "monthly_value": None, "monthly_cost": None, "model_uri": None,
-           "params": {}, "description": "", "wall_seconds": round(outcome.wall_seconds, 2)}
+           "params": {}, "tuning": None, "description": "", "wall_seconds": round(outcome.wall_seconds, 2)}
     if ev is None:
         return row
     monthly_value, monthly_cost = _money(outcome, dataset, card)
@@ -50,7 +50,8 @@ def candidate_row(outcome: Outcome, interval: Interval | None, dataset: Dataset,
                fit_seconds=round(ev.fit_seconds, 4), predict_us_per_row=round(ev.predict_us_per_row, 3),
                latency_ms_p50=round(ev.latency_ms_p50, 3), model_bytes=ev.model_bytes,
                n_params=ev.n_params, sql=ev.sql, monthly_value=monthly_value,
-               monthly_cost=monthly_cost, params={k: _plain(v) for k, v in ev.params.items()},
+               monthly_cost=monthly_cost, params={k: _plain(v) for k, v in ev.tuning.params.items()},
+               tuning={"trials": ev.tuning.trials, "stopped_by": ev.tuning.stopped_by},
                description=ev.description)
     return row
 
@@ -78,15 +79,17 @@ def summarise(run_id: str, outcomes: list[Outcome], dataset: Dataset, metric: Me
     result = {"run_id": run_id, "name": card.problem.name, "question": card.problem.question,
               "task": dataset.task, "metric": metric.name,
               "higher_is_better": metric.higher_is_better, "tolerance": card.evaluate.tolerance,
+              "tolerance_is_relative": metric.relative,
               "classes": dataset.classes, "candidates": rows, "best": None, "recommended": None,
               "reason": "no candidate finished; see each candidate's error", "notes": dataset.notes,
               "provenance": provenance}
     contenders = [_contender(r) for r in rows if r["status"] == "ok" and r["score"] is not None]
     if contenders:
+        tolerance = Tolerance(card.evaluate.tolerance, metric.relative)
         best = best_of(contenders, metric.higher_is_better)
-        chosen = recommend(contenders, card.evaluate.tolerance, metric.higher_is_better)
+        chosen = recommend(contenders, tolerance, metric.higher_is_better)
         result.update(best=best.name, recommended=chosen.name,
-                      reason=reason(chosen, best, card.evaluate.tolerance, metric.higher_is_better))
+                      reason=reason(chosen, best, tolerance, metric.higher_is_better))
     return result
 
 

@@ -154,7 +154,8 @@ def _death_reason(code: int | None) -> str:
         name = signal.Signals(-code).name
         hint = " (out of memory?)" if name == "SIGKILL" else ""
         return f"its worker process died with {name}{hint}"
-    return f"its worker process exited with code {code} before reporting a result"
+    return (f"its worker process exited with code {code} before reporting a result (calling bakeoff "
+            "from a script? put the call under `if __name__ == \"__main__\":`)")
 
 
 def _finish(observer: Observer, cls, status: str, error: str) -> Outcome:
@@ -166,10 +167,13 @@ def _finish(observer: Observer, cls, status: str, error: str) -> Outcome:
 def _work(spec: str, search_dir: str, data_path: str, settings: RaceSettings, seconds: float,
           result_path: str) -> None:
     """Worker process body: evaluate one candidate and write its result file atomically."""
+    from threadpoolctl import threadpool_limits
+
     from .evaluate import evaluate
     from .ladder.registry import load_class
     from .metrics import METRICS
 
+    threadpool_limits(1)  # workers run side by side: one thread each keeps timings honest
     try:
         dataset = pickle.loads(Path(data_path).read_bytes())
         cls = load_class(spec, Path(search_dir) if search_dir else None)

@@ -107,7 +107,7 @@ def _parse_dates(values: pd.Series) -> pd.Series:
 def _date_parts(name: str, column: pd.Series) -> dict[str, pd.Series]:
     dates = _parse_dates(column)
     parts = [dates.dt.year, dates.dt.month, dates.dt.day, dates.dt.day_of_week]
-    return {f"{name}_{part}": values.astype(float) for part, values in zip(_DATE_PARTS, parts)}
+    return {f"{name}_{part}": values.astype(float) for part, values in zip(_DATE_PARTS, parts, strict=True)}
 
 
 

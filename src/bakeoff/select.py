@@ -1,13 +1,28 @@
 """The recommendation rule and its reason, as pure functions of candidate results.
 
 Best: the top cross-validated score. Recommended: the simplest candidate (lowest rung, then
-fewest learned parameters) that is as good as the best: its score is within `tolerance`
+fewest learned parameters) that is as good as the best: its score is within the tolerance
 of the best's, or the paired bootstrap interval of its difference to the best includes zero.
+
+The tolerance is absolute for bounded scores (0.005 of ROC AUC) and a share of the best score
+for errors in the target's own units (0.005 = 0.5 % of the best RMSE).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    value: float
+    relative: bool = False
+
+    def allowed(self, best_score: float) -> float:
+        return self.value * abs(best_score) if self.relative else self.value
+
+    def __str__(self) -> str:
+        return f"{self.value:.1%} of the best" if self.relative else f"the tolerance of {self.value:g}"
 
 
 @dataclass(frozen=True)
@@ -34,17 +49,17 @@ def shortfall(candidate: Contender, best: Contender, higher_is_better: bool) -> 
     return gap if higher_is_better else -gap
 
 
-def as_good(candidate: Contender, best: Contender, tolerance: float, higher_is_better: bool) -> str:
+def as_good(candidate: Contender, best: Contender, tolerance: Tolerance, higher_is_better: bool) -> str:
     """Why a candidate counts as good as the best ('' when it does not)."""
     if candidate.name == best.name:
         return "best"
-    if shortfall(candidate, best, higher_is_better) <= tolerance:
+    if shortfall(candidate, best, higher_is_better) <= tolerance.allowed(best.score):
         return "tolerance"
     low, high = candidate.diff_ci
     return "interval" if low <= 0 <= high else ""
 
 
-def recommend(contenders: list[Contender], tolerance: float, higher_is_better: bool) -> Contender:
+def recommend(contenders: list[Contender], tolerance: Tolerance, higher_is_better: bool) -> Contender:
     best = best_of(contenders, higher_is_better)
     good = [c for c in contenders if as_good(c, best, tolerance, higher_is_better)]
     return min(good, key=lambda c: (c.rung, c.n_params, c.name))
@@ -54,19 +69,19 @@ def _times(a: float, b: float) -> float:
     return a / b if b > 0 else float("inf")
 
 
-def reason(chosen: Contender, best: Contender, tolerance: float, higher_is_better: bool) -> str:
+def reason(chosen: Contender, best: Contender, tolerance: Tolerance, higher_is_better: bool) -> str:
     """One sentence a manager can read.
 
     >>> b = Contender("lightgbm", 4, 8000, 0.849, (0, 0), 4.0, 20.0, 200_000, False)
     >>> s = Contender("linear", 2, 46, 0.846, (-0.006, 0.001), 0.1, 2.0, 5_000, True)
-    >>> reason(s, b, 0.005, True)
+    >>> reason(s, b, Tolerance(0.005), True)
     'linear scores 0.846 against 0.849 for lightgbm (within the tolerance of 0.005); 40x faster to fit, 10x faster to predict, 40x smaller, runs as SQL'
     """
     if chosen.name == best.name:
         return (f"{best.name} has the best score ({best.score:.4g}) and no simpler candidate comes "
-                f"within the tolerance of {tolerance:g} or its interval")
+                f"within {tolerance} or its interval")
     why = as_good(chosen, best, tolerance, higher_is_better)
-    basis = (f"within the tolerance of {tolerance:g}" if why == "tolerance"
+    basis = (f"within {tolerance}" if why == "tolerance"
              else "the bootstrap interval of the difference includes zero")
     gains = [f"{_times(best.fit_seconds, chosen.fit_seconds):.0f}x faster to fit",
              f"{_times(best.predict_us_per_row, chosen.predict_us_per_row):.0f}x faster to predict",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -10,50 +11,66 @@ import pandas as pd
 from .ladder.base import Candidate
 from .metrics import Metric
 
+Split = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Tuning:
+    params: dict
+    trials: int  # trials completed
+    stopped_by: str  # "trials" (repeatable) | "time" (the slice ended it) | "nothing to tune"
+
 
 def predictions(fitted, X: pd.DataFrame, task: str) -> np.ndarray:
     """What a metric scores: class probabilities for classification, values otherwise."""
     return fitted.predict_proba(X) if task == "classification" else fitted.predict(X)
 
 
-def tune(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
-         validation: tuple[np.ndarray, np.ndarray], *, trials: int, seconds: float,
-         refits_after: int = 0) -> dict:
-    """The best hyperparameters found on one validation split, within trials and seconds.
+def mean_score(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
+               splits: list[Split]) -> float:
+    scores = []
+    for train, val in splits:
+        fitted = candidate.fit(X.iloc[train], y[train])
+        scores.append(metric.score(y[val], predictions(fitted, X.iloc[val], candidate.task)))
+    return float(np.mean(scores))
 
-    The search stops early when the slowest trial so far, repeated `refits_after` times
-    (the cross-validation and refit that follow), would no longer fit in `seconds`.
-    A seeded TPE sampler makes the search repeatable when the trial limit, not the clock,
-    ends it. Returns {} for a candidate with nothing to tune.
+
+def tune(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
+         splits: list[Split], *, trials: int, seconds: float, refits_after: int = 0) -> Tuning:
+    """The best hyperparameters by mean score over `splits`, within trials and seconds.
+
+    The candidate's defaults are the first trial, so the result is never worse than them
+    on these splits. The search stops early when the slowest trial so far, plus `refits_after`
+    fits (the cross-validation and refit that follow), would no longer fit in `seconds`.
+    A seeded TPE sampler makes the search repeatable when the trial limit ends it.
     """
     import optuna
 
-    probe = optuna.trial.FixedTrial({})
-    try:
-        candidate.search_space(probe)
-        return {}
-    except ValueError:  # FixedTrial with no values: the candidate does ask for some
-        pass
-    train, val = validation
+    if not candidate.default_params():
+        return Tuning({}, 0, "nothing to tune")
     sign = 1 if metric.higher_is_better else -1
 
     def objective(trial):
         params = candidate.search_space(trial)
-        fitted = candidate.with_params(**params).fit(X.iloc[train], y[train])
-        return sign * metric.score(y[val], predictions(fitted, X.iloc[val], candidate.task))
+        return sign * mean_score(candidate.with_params(**params), X, y, metric, splits)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize",
                                 sampler=optuna.samplers.TPESampler(seed=candidate.seed))
-    deadline = time.monotonic() + seconds
+    study.enqueue_trial(candidate.default_params())
+    deadline, stopped = time.monotonic() + seconds, []
 
     def stop_in_time(study, trial):
         slowest = max(t.duration.total_seconds() for t in study.trials if t.duration)
-        if time.monotonic() + slowest * (refits_after + 1) > deadline:
+        per_fit = slowest / len(splits)
+        if time.monotonic() + slowest + per_fit * refits_after > deadline:
+            stopped.append(True)
             study.stop()
 
     study.optimize(objective, n_trials=trials, timeout=max(seconds, 0.01), catch=(ValueError,),
                    callbacks=[stop_in_time])
-    if not any(t.state.name == "COMPLETE" for t in study.trials):
-        return {}
-    return candidate.search_space(optuna.trial.FixedTrial(study.best_trial.params))
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    if not done:
+        return Tuning(candidate.default_params(), 0, "time")
+    stopped_by = "time" if stopped or len(study.trials) < trials else "trials"
+    return Tuning(study.best_trial.params, len(done), stopped_by)

@@ -60,6 +60,10 @@ class Candidate(ABC):
                  **params: Any):
         self.task, self.seed, self.n_classes, self.params = task, seed, n_classes, params
 
+    def default_params(self) -> dict[str, Any]:
+        """The hyperparameters used when none are given, named as in `search_space`."""
+        return {}
+
     def search_space(self, trial) -> dict[str, Any]:
         """Hyperparameters to try, drawn from an Optuna trial; {} means nothing to tune."""
         return {}

@@ -24,8 +24,10 @@ class ColumnRule:
     fallback: np.ndarray | float
 
     def group_of(self, values: pd.Series) -> np.ndarray:
-        return np.array([self.groups.index(g) if g in self.groups else -1
-                         for g in _group_labels(values, self.edges, self.levels)])
+        """Each value's group position; -1 for a group not seen in training."""
+        positions = {group: i for i, group in enumerate(self.groups)}
+        labels = pd.Series(_group_labels(values, self.edges, self.levels))
+        return labels.map(positions).fillna(-1).to_numpy(int)
 
     def output(self, values: pd.Series) -> np.ndarray:
         index = self.group_of(values)
@@ -35,13 +37,16 @@ class ColumnRule:
         return np.where(mask, known, fallback)
 
 
-def _group_labels(values: pd.Series, edges, levels) -> list[str]:
+def _group_labels(values: pd.Series, edges, levels) -> np.ndarray:
+    """The group name of each value: its bin, its level, 'other' or 'missing'."""
     if edges is not None:
         numbers = values.to_numpy(float)
-        codes = np.searchsorted(edges, numbers, side="right")
-        names = [_interval(edges, c) for c in range(len(edges) + 1)]
-        return [MISSING if np.isnan(v) else names[c] for v, c in zip(numbers, codes)]
-    return [MISSING if pd.isna(v) else (str(v) if str(v) in levels else OTHER) for v in values]
+        names = np.array([_interval(edges, c) for c in range(len(edges) + 1)], dtype=object)
+        labels = names[np.searchsorted(edges, numbers, side="right")]
+        return np.where(np.isnan(numbers), MISSING, labels)
+    text = values.astype("object").where(values.notna(), None).map(lambda v: None if v is None else str(v))
+    labels = np.where(text.isin(levels), text, OTHER)
+    return np.where(text.isna(), MISSING, labels)
 
 
 def _interval(edges: np.ndarray, code: int) -> str:
@@ -61,7 +66,7 @@ def fit_column_rule(column: pd.Series, y: np.ndarray, bins: int, n_classes: int)
     else:
         counts = column.astype(str).value_counts()
         edges, levels = None, list(counts[counts >= max(5, 0.01 * len(column))].index)
-    labels = np.array(_group_labels(column, edges, levels))
+    labels = _group_labels(column, edges, levels)
     groups = sorted(set(labels))
     outputs = np.array([_answer(y[labels == g], n_classes) for g in groups])
     return ColumnRule(str(column.name), edges, levels, groups, outputs, _answer(y, n_classes))
@@ -100,7 +105,7 @@ class OneRuleFitted(Fitted):
 
     def describe(self) -> str:
         lines = [f"Looks only at {self.rule.column}:"]
-        for group, out in zip(self.rule.groups, self.rule.outputs):
+        for group, out in zip(self.rule.groups, self.rule.outputs, strict=True):
             answer = f"class {out.argmax()} ({out.max():.0%})" if np.ndim(out) else f"{out:,.4g}"
             if np.ndim(out) and len(out) == 2:
                 answer = f"positive with probability {out[1]:.0%}"
@@ -113,11 +118,14 @@ class OneRule(Candidate):
     summary = "the best rule that looks at a single column"
     sql_exportable = True
 
+    def default_params(self):
+        return {"bins": 6}
+
     def search_space(self, trial):
         return {"bins": trial.suggest_int("bins", 2, 12)}
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> Fitted:
-        bins = int(self.params.get("bins", 6))
+        bins = int((self.default_params() | self.params)["bins"])
         k = self.n_classes if self.task == "classification" else 0
         rules = [fit_column_rule(X[c], y, bins, k) for c in X.columns]
         losses = [rule_loss(r, X[r.column], y, k) for r in rules]

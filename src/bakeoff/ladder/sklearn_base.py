@@ -47,8 +47,8 @@ class SklearnCandidate(Candidate):
 
     scale: ClassVar[bool] = True
 
-    def estimator(self) -> Any:
-        """The unfitted sklearn estimator for self.task with self.params."""
+    def build(self, params: dict) -> Any:
+        """The unfitted sklearn estimator for self.task with these hyperparameters."""
         raise NotImplementedError
 
     def count_params(self, model) -> int:
@@ -60,7 +60,8 @@ class SklearnCandidate(Candidate):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> Fitted:
         from sklearn.pipeline import Pipeline
 
-        pipeline = Pipeline([("prep", make_preprocessor(self.scale)), ("model", self.estimator())])
+        model = self.build(self.default_params() | self.params)
+        pipeline = Pipeline([("prep", make_preprocessor(self.scale)), ("model", model)])
         pipeline.fit(X, y)
         return SklearnFitted(pipeline, self)
 

@@ -1,4 +1,9 @@
-"""The tabular ladder: rung 0 baseline to rung 5 neural net, all sklearn-compatible."""
+"""The tabular ladder: rung 0 baseline to rung 5 neural net, all sklearn-compatible.
+
+Each candidate states its default hyperparameters once (`default_params`, in the same names
+its `search_space` uses); tuning tries the defaults first, so it never ends worse than them
+on its validation split.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ class Constant(SklearnCandidate):
     summary = "always predicts the training majority class or mean: the baseline to beat"
     sql_exportable = True
 
-    def estimator(self):
+    def build(self, params):
         from sklearn.dummy import DummyClassifier, DummyRegressor
 
         return DummyClassifier(strategy="prior") if self.is_classifier else DummyRegressor()
@@ -33,12 +38,15 @@ class Rules(SklearnCandidate):
     scale = False
     sql_exportable = True
 
+    def default_params(self):
+        return {"max_depth": 3, "min_samples_leaf": 20}
+
     def search_space(self, trial):
         return {"max_depth": trial.suggest_int("max_depth", 1, 3),
                 "min_samples_leaf": trial.suggest_int("min_samples_leaf", 5, 200, log=True)}
 
-    def estimator(self):
-        return _tree(self, {"max_depth": 3, "min_samples_leaf": 20} | self.params)
+    def build(self, params):
+        return _tree(self, params)
 
     def count_params(self, model) -> int:
         return tree_nodes(model)
@@ -54,17 +62,18 @@ class Linear(SklearnCandidate):
     summary = "a regularised logistic or linear regression: one weight per input"
     sql_exportable = True
 
+    def default_params(self):
+        return {"C": 1.0} if self.is_classifier else {"alpha": 1.0}
+
     def search_space(self, trial):
         if self.is_classifier:
             return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
         return {"alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True)}
 
-    def estimator(self):
+    def build(self, params):
         from sklearn.linear_model import LogisticRegression, Ridge
 
-        if self.is_classifier:
-            return LogisticRegression(max_iter=2000, **({"C": 1.0} | self.params))
-        return Ridge(**({"alpha": 1.0} | self.params))
+        return LogisticRegression(max_iter=2000, **params) if self.is_classifier else Ridge(**params)
 
     def count_params(self, model) -> int:
         return int(np.size(model.coef_) + np.size(model.intercept_))
@@ -83,12 +92,15 @@ class DecisionTree(SklearnCandidate):
     scale = False
     sql_exportable = True
 
+    def default_params(self):
+        return {"max_depth": 6, "min_samples_leaf": 20}
+
     def search_space(self, trial):
         return {"max_depth": trial.suggest_int("max_depth", 2, 12),
                 "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 200, log=True)}
 
-    def estimator(self):
-        return _tree(self, {"max_depth": 6, "min_samples_leaf": 20} | self.params)
+    def build(self, params):
+        return _tree(self, params)
 
     def count_params(self, model) -> int:
         return tree_nodes(model)
@@ -100,13 +112,16 @@ class NaiveBayes(SklearnCandidate):
     summary = "Gaussian naive Bayes: per-class averages of every input"
     sql_exportable = True
 
+    def default_params(self):
+        return {"var_smoothing": 1e-9}
+
     def search_space(self, trial):
         return {"var_smoothing": trial.suggest_float("var_smoothing", 1e-11, 1e-1, log=True)}
 
-    def estimator(self):
+    def build(self, params):
         from sklearn.naive_bayes import GaussianNB
 
-        return GaussianNB(**self.params)
+        return GaussianNB(**params)
 
     def count_params(self, model) -> int:
         return int(model.theta_.size + model.var_.size + model.class_prior_.size)
@@ -116,15 +131,17 @@ class Knn(SklearnCandidate):
     name, rung, family = "knn", 3, "neighbours"
     summary = "k nearest neighbours: answers from the most similar training rows"
 
+    def default_params(self):
+        return {"n_neighbors": 25, "weights": "uniform"}
+
     def search_space(self, trial):
         return {"n_neighbors": trial.suggest_int("n_neighbors", 3, 100, log=True),
                 "weights": trial.suggest_categorical("weights", ["uniform", "distance"])}
 
-    def estimator(self):
+    def build(self, params):
         from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
-        make = KNeighborsClassifier if self.is_classifier else KNeighborsRegressor
-        return make(**({"n_neighbors": 25} | self.params))
+        return (KNeighborsClassifier if self.is_classifier else KNeighborsRegressor)(**params)
 
     def count_params(self, model) -> int:
         return int(model.n_samples_fit_ * model.n_features_in_)
@@ -135,17 +152,19 @@ class RandomForest(SklearnCandidate):
     summary = "a random forest: hundreds of trees voting"
     scale = False
 
+    def default_params(self):
+        return {"n_estimators": 200, "max_depth": 16, "min_samples_leaf": 3, "max_features": 0.3}
+
     def search_space(self, trial):
         return {"n_estimators": trial.suggest_int("n_estimators", 50, 400, log=True),
                 "max_depth": trial.suggest_int("max_depth", 3, 20),
                 "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 50, log=True),
                 "max_features": trial.suggest_float("max_features", 0.1, 1.0)}
 
-    def estimator(self):
+    def build(self, params):
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
         make = RandomForestClassifier if self.is_classifier else RandomForestRegressor
-        params = {"n_estimators": 200, "min_samples_leaf": 3} | self.params
         return make(random_state=self.seed, n_jobs=1, **params)
 
     def count_params(self, model) -> int:
@@ -157,6 +176,10 @@ class LightGBM(SklearnCandidate):
     summary = "LightGBM gradient boosting: hundreds of small trees, each fixing the last"
     scale = False
 
+    def default_params(self):
+        return {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 20,
+                "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1e-3}
+
     def search_space(self, trial):
         return {"n_estimators": trial.suggest_int("n_estimators", 30, 600, log=True),
                 "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
@@ -166,11 +189,10 @@ class LightGBM(SklearnCandidate):
                 "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
                 "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True)}
 
-    def estimator(self):
+    def build(self, params):
         import lightgbm
 
         make = lightgbm.LGBMClassifier if self.is_classifier else lightgbm.LGBMRegressor
-        params = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15} | self.params
         return make(random_state=self.seed, n_jobs=1, verbose=-1, subsample_freq=1, **params)
 
     def count_params(self, model) -> int:
@@ -182,17 +204,21 @@ class Mlp(SklearnCandidate):
     name, rung, family = "mlp", 5, "neural"
     summary = "a small neural network (multi-layer perceptron)"
 
+    def default_params(self):
+        return {"width": 32, "alpha": 1e-4, "learning_rate_init": 1e-3}
+
     def search_space(self, trial):
-        return {"hidden_layer_sizes": (trial.suggest_int("width", 8, 128, log=True),),
+        return {"width": trial.suggest_int("width", 8, 128, log=True),
                 "alpha": trial.suggest_float("alpha", 1e-5, 1e-1, log=True),
                 "learning_rate_init": trial.suggest_float("learning_rate_init", 1e-4, 1e-2, log=True)}
 
-    def estimator(self):
+    def build(self, params):
         from sklearn.neural_network import MLPClassifier, MLPRegressor
 
         make = MLPClassifier if self.is_classifier else MLPRegressor
-        params = {"hidden_layer_sizes": (32,)} | self.params
-        return make(random_state=self.seed, max_iter=300, early_stopping=True, **params)
+        return make(hidden_layer_sizes=(params["width"],), alpha=params["alpha"],
+                    learning_rate_init=params["learning_rate_init"], random_state=self.seed,
+                    max_iter=300, early_stopping=True)
 
     def count_params(self, model) -> int:
         return int(sum(w.size for w in model.coefs_) + sum(b.size for b in model.intercepts_))
@@ -203,5 +229,3 @@ def _tree(candidate: SklearnCandidate, params: dict):
 
     make = DecisionTreeClassifier if candidate.is_classifier else DecisionTreeRegressor
     return make(random_state=candidate.seed, **params)
-
-
