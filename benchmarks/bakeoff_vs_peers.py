@@ -281,7 +281,8 @@ def compare(ours: dict, peers: list[dict], higher_is_better: bool) -> dict:
             "gap_best": ours["test_score"] - peer_score,
             "gap_recommended": ours["recommended_test_score"] - peer_score,
             "fit_ratio": fit, "serve_ratio": serve,
-            "size_ratio": ratio(flaml["model_bytes"], ours["model_bytes"]), "goals": goals}
+            "size_ratio": ratio(flaml["model_bytes"], ours["model_bytes"]),
+            "search_ratio": ratio(flaml["wall_seconds"], ours["fit_seconds"]), "goals": goals}
 
 
 def print_scores(tools: list[dict], metric: str) -> None:
@@ -310,6 +311,8 @@ def print_costs(ours: dict, flaml: dict, comparison: dict) -> None:
     for label, key, ratio_key, fmt in rows:
         print(f"{label:<20}{ours[key]:>26{fmt}}{flaml[key]:>22{fmt}}"
               f"{comparison[ratio_key]:>15.1f}x")
+    print(f"FLAML's whole {flaml['wall_seconds']:.0f} s search against the recommended model's fit: "
+          f"{comparison['search_ratio']:,.0f}x")
 
 
 def print_goals(comparison: dict, metric: str, higher_is_better: bool) -> None:
