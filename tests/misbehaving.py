@@ -35,7 +35,7 @@ class Raiser(Candidate):
     name, rung, family, summary = "raiser", 3, "misbehaving", "raises in fit"
 
     def fit(self, X, y):
-        raise RuntimeError("boom: this candidate always fails")
+        raise RuntimeError("boom: this candidate always fails [on purpose]")
 
 
 class SelfKiller(Candidate):
@@ -50,6 +50,13 @@ class Segfaulter(Candidate):
 
     def fit(self, X, y):
         ctypes.string_at(0)
+
+
+class NoName(Candidate):
+    rung, family = 0, "misbehaving"
+
+    def fit(self, X, y):
+        return _Prior(0.5)
 
 
 class Prior(Candidate):

@@ -1,11 +1,15 @@
 """Every mistake a user can make: one line naming the problem and the fix, exit 2,
 no traceback, and nothing written."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 
 from conftest import make_classification_frame, run_cli, write_card
+
+HERE = Path(__file__).parent
 
 CARD = """
 [data]
@@ -69,6 +73,11 @@ CASES = {
     "unknown candidate": (card(extra="[ladder]\nonly = ['xgboost']"), unchanged, "unknown candidate 'xgboost'", "see `bakeoff candidates`"),
     "misspelt candidate": (card(extra="[ladder]\nskip = ['lightgmb']"), unchanged, "unknown candidate 'lightgmb'", "did you mean 'lightgbm'"),
     "bad extra class": (card(extra="[ladder]\nextra = ['no_such_module:Thing']"), unchanged, "cannot load candidate", "importable"),
+    "extra class without a name": (card(extra="[ladder]\nextra = ['misbehaving:NoName']"), unchanged,
+                                   "'misbehaving:NoName' does not set name", "name, rung, family ="),
+    "negative seed": (card(evaluate_extra="seed = -1"), unchanged, "[evaluate] seed", "greater than or equal to 0"),
+    "time column not a date": (card(data_extra='time = "colour"'), unchanged,
+                               "[data] time column 'colour' is not a date or a number", "leave time empty"),
 }
 
 
@@ -87,6 +96,7 @@ def assert_clean_refusal(result, folder, *fragments):
 def test_bad_card_or_data_is_refused_cleanly(name, tmp_path):
     text, make_data, *fragments = CASES[name]
     make_data(good_data()).to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
     result = run_cli("run", str(write_card(tmp_path, text)), cwd=tmp_path)
     assert_clean_refusal(result, tmp_path, *fragments)
 
@@ -116,3 +126,23 @@ def test_quick_start_needs_a_target(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     result = run_cli("--debug", "run", "nothere.toml", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" in result.stderr and "ConfigError" in result.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["rn"], ["run"], ["run", "x.csv", "--budgt", "5s"], ["candidates", "--bogus"]])
+def test_command_line_mistakes_get_usage_help_not_a_traceback(tmp_path, args):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "Usage: bakeoff" in result.stderr + result.stdout
+
+
+def test_mape_refuses_a_target_with_zeros(tmp_path):
+    frame = good_data().assign(spend=[0.0] * 10 + list(range(1, 111)))
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    text = card(evaluate_extra='metric = "mape"').replace('target = "label"', 'target = "spend"')
+    result = run_cli("run", str(write_card(tmp_path, "[problem]\ntask = \"regression\"\n" + text)), cwd=tmp_path)
+    assert_clean_refusal(result, tmp_path, "mape divides by the target, which is 0 in", "use mae or rmse")
+
+
+def test_version():
+    result = run_cli("--version", cwd=HERE)
+    assert result.returncode == 0 and result.stdout.startswith("bakeoff 0.")

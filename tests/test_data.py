@@ -68,6 +68,22 @@ def test_dates_are_expanded_and_time_orders_the_split(tmp_path):
     assert any("signup: date expanded" in note for note in d.notes)
 
 
+def test_a_text_time_column_is_ordered_as_dates_not_as_text(tmp_path):
+    frame = make_classification_frame(120)
+    dates = pd.date_range("2020-01-01", periods=120, freq="5D")
+    frame["day"] = [f"{d.month}/{d.day}/{d.year}" for d in dates]  # '1/10/2020' sorts before '1/2/2020' as text
+    frame.sample(frac=1, random_state=0).to_csv(tmp_path / "d.csv", index=False)
+    card = card_from_dict({"data": {"source": "d.csv", "target": "label", "time": "day"},
+                           "evaluate": {"folds": 3}}).with_base_dir(tmp_path)
+    d = prepare(card)
+    ordered = pd.read_csv(tmp_path / "d.csv")
+    ordered = ordered.iloc[pd.to_datetime(ordered["day"], format="%m/%d/%Y").argsort(kind="stable")]
+    holdout_days = pd.to_datetime(ordered["day"].iloc[d.holdout_index], format="%m/%d/%Y")
+    train_days = pd.to_datetime(ordered["day"].iloc[d.train_index], format="%m/%d/%Y")
+    assert holdout_days.min() > train_days.max()
+    assert holdout_days.max() == dates.max()
+
+
 def test_identifier_like_text_is_dropped_with_a_note(tmp_path):
     frame = make_classification_frame(300).assign(ref=[f"R{i:05d}" for i in range(300)])
     frame.to_csv(tmp_path / "d.csv", index=False)

@@ -9,7 +9,8 @@ import pytest
 from bakeoff.ladder.base import Fitted
 from bakeoff.ladder.one_rule import OneRule
 from bakeoff.ladder.registry import available, builtin, select
-from bakeoff.ladder.tabular import Constant, Linear, Rules
+from bakeoff.ladder.baseline import Constant
+from bakeoff.ladder.tabular import Linear, Rules
 from bakeoff.errors import CandidateError
 from conftest import make_classification_frame
 
@@ -65,11 +66,17 @@ def test_one_rule_by_hand():
     # Only `plan` explains the label; one_rule must find it and learn each group's share.
     frame = pd.DataFrame({"plan": ["a"] * 10 + ["b"] * 10, "noise": np.arange(20) % 3})
     y = np.array([1] * 8 + [0] * 2 + [0] * 9 + [1])
-    fitted = OneRule(task="classification", n_classes=2).fit(frame, y)
+    fitted = OneRule(task="classification", n_classes=2, class_names=("stays", "leaves")).fit(frame, y)
     assert fitted.rule.column == "plan"
     # Laplace-smoothed shares: (8+1)/(10+2) and (1+1)/(10+2)
     np.testing.assert_allclose(fitted.predict_proba(frame.iloc[[0, 10]])[:, 1], [9 / 12, 2 / 12])
-    assert "if plan is a: positive with probability 75%" in fitted.describe()
+    assert "if plan is a: leaves with probability 75%" in fitted.describe()
+
+
+def test_one_rule_lists_numeric_bins_in_order():
+    frame = pd.DataFrame({"age": np.arange(100.0)})
+    fitted = OneRule(task="regression", n_classes=0, bins=4).fit(frame, np.arange(100.0))
+    assert fitted.rule.groups == ["< 24.75", "24.75 to 49.5", "49.5 to 74.25", ">= 74.25"]
 
 
 def test_rules_stay_three_questions_deep_and_read_as_if_else():

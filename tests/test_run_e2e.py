@@ -5,6 +5,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import sys
 
 import mlflow
 import numpy as np
@@ -24,7 +25,7 @@ cost_false_positive = 20.0
 predictions_per_month = 100000
 compute_cost_per_hour = 0.5
 [ladder]
-extra = ["misbehaving:Raiser"]
+extra = ["misbehaving:Raiser", "misbehaving:Prior"]
 """
 ROW_KEYS = {"name", "family", "rung", "status", "error", "score", "score_ci", "holdout_score",
             "fit_seconds", "predict_us_per_row", "latency_ms_p50", "model_bytes", "n_params", "sql",
@@ -57,12 +58,13 @@ def test_result_json_follows_the_contract(telco_run):
     _, _, result, _ = telco_run
     assert result["task"] == "classification" and result["metric"] == "roc_auc" and result["higher_is_better"]
     names = [row["name"] for row in result["candidates"]]
-    assert names[:4] == ["constant", "one_rule", "rules", "linear"] and "raiser" in names
+    assert names[:5] == ["constant", "prior", "one_rule", "rules", "linear"] and "raiser" in names
     for row in result["candidates"]:
         assert ROW_KEYS <= set(row)
         assert row["status"] in ("ok", "timeout", "failed", "skipped")
     raiser = next(r for r in result["candidates"] if r["name"] == "raiser")
     assert raiser["status"] == "failed" and "boom" in raiser["error"] and raiser["score"] is None
+    assert "did not finish: raiser (failed)" in result["reason"]
     ok = [r for r in result["candidates"] if r["status"] == "ok"]
     assert len(ok) == len(names) - 1
     for row in ok:
@@ -166,3 +168,21 @@ def test_report_shows_every_candidate_with_its_score(telco_run):
         assert f'data-name="{row["name"]}"' in html
         if row["score"] is not None:
             assert f">{row['score']:.4g}<" in html
+
+
+def test_a_custom_candidate_predicts_from_anywhere_and_through_mlflow(telco_run, tmp_path):
+    folder, run_dir, result, _ = telco_run
+    rows = pd.read_csv(folder / "telco.csv").head(5)
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    done = run_cli("predict", run_dir.name, "prior", "new.csv", "--runs", str(folder), "-o", "out.parquet",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    share = (pd.read_csv(folder / "telco.csv").iloc[prepare(load_card(folder / "bakeoff.toml")).train_index]
+             ["Churn"] == "Yes").mean()
+    np.testing.assert_allclose(pd.read_parquet(tmp_path / "out.parquet")["probability"], share)
+    uri = next(r["model_uri"] for r in result["candidates"] if r["name"] == "prior")
+    script = (f"import mlflow, pandas as pd; mlflow.set_tracking_uri({result['tracking_uri']!r}); "
+              f"print(mlflow.pyfunc.load_model({uri!r}).predict(pd.read_csv('new.csv'))['probability'].iloc[0])")
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    assert float(loaded.stdout.strip().splitlines()[-1]) == pytest.approx(share)

@@ -3,7 +3,8 @@
 import numpy as np
 import optuna
 
-from bakeoff.ladder.tabular import Constant, LightGBM, Linear
+from bakeoff.ladder.baseline import Constant
+from bakeoff.ladder.tabular import LightGBM, Linear
 from bakeoff.metrics import METRICS
 from bakeoff.tune import mean_score, tune
 from conftest import make_classification_frame

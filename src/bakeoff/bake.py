@@ -125,6 +125,12 @@ def _write_run_folder(run_dir: Path, result: dict, outcomes, dataset: Dataset, c
     return run_dir
 
 
+def extra_modules(card: Card) -> list[str]:
+    """Files of the card's own [ladder] extra modules, to ship with the logged models."""
+    files = {card.base_dir / (spec.partition(":")[0].replace(".", "/") + ".py") for spec in card.ladder.extra}
+    return sorted(str(f) for f in files if f.is_file())
+
+
 def card_params(card: Card) -> dict:
     flat = {}
     for section, values in card.model_dump(mode="json").items():
@@ -139,8 +145,9 @@ def track_outcome(outcome: BakeOutcome, card: Card, on_candidate=None) -> None:
     result, run_dir = outcome.result, outcome.run_dir
     uri = track.tracking_uri(card.store.tracking_uri, store_dir(card))
     parent_id, model_uris = track.log_bakeoff(result, run_dir, card_params(card), uri=uri,
-                                        experiment=card.problem.name, store_dir=store_dir(card),
-                                        on_candidate=on_candidate or (lambda name: None))
+                                              experiment=card.problem.name, store_dir=store_dir(card),
+                                              code_paths=extra_modules(card),
+                                              on_candidate=on_candidate or (lambda name: None))
     result["mlflow_run_id"] = parent_id
     result["tracking_uri"] = uri
     for row in result["candidates"]:

@@ -80,7 +80,7 @@ class Evaluate(_Section):
     folds: int = Field(5, ge=2, le=20)
     holdout: float = Field(0.2, ge=0.0, lt=0.9)
     tolerance: float = Field(0.005, ge=0.0)
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     bootstrap: int = Field(500, ge=50, le=10000)
 
 

@@ -16,8 +16,20 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 Out = Annotated[Optional[Path], typer.Option("--out", help="Folder for runs/<id>/ (default: the card's folder, or . for a CSV).")]
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"bakeoff {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False):
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+):
     """bakeoff: a timeboxed bake-off on a complexity ladder."""
 
 
@@ -77,21 +89,20 @@ def predict(
     run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
     candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
     data: Annotated[Path, typer.Argument(help="CSV or Parquet with the feature columns.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output CSV (default: stdout).")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output .csv or .parquet (default: CSV on stdout).")] = None,
     runs: Annotated[Path, typer.Option(help="Folder that holds runs/ (default: .).")] = Path("."),
 ):
     """Score new rows: the input with `prediction` (and `probability`) columns added.
 
     Example: bakeoff predict 20261125-161230-ab12cd linear new.csv -o scored.csv
     """
-    from .bundle import write_atomic
-    from .predict import score_file
+    from .predict import score_file, write_scored
 
     scored = score_file(run_id, candidate, data, runs)
     if output is None:
         scored.to_csv(sys.stdout, index=False)
         return
-    write_atomic(output, scored.to_csv(index=False))
+    write_scored(scored, output)
     typer.echo(f"wrote {len(scored)} rows to {output}", err=True)
 
 
@@ -114,26 +125,20 @@ def candidates():
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point: user errors become one line on stderr and exit code 2."""
-    import click
-
+    """Console entry point. Usage mistakes are typer's (usage line, exit 2); problems with
+    the card or data become one line on stderr and exit 2; --debug shows the traceback."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        result = app(args=args, prog_name="bakeoff", standalone_mode=False)
-        return result if isinstance(result, int) else 0
-    except click.exceptions.Exit as done:
-        return done.exit_code
-    except click.ClickException as err:
-        err.show()
-        return 2
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
-        return 130
+        app(args=args, prog_name="bakeoff")  # standalone: exits with the command's code
     except BakeoffError as err:
         if "--debug" in args:
             raise
         typer.echo(f"error: {err}", err=True)
         return err.exit_code
+    except KeyboardInterrupt:
+        typer.echo("aborted", err=True)
+        return 130
+    return 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .card import Card, SqlSource
 from .errors import DataError
-from .schema import apply_schema, infer_schema
+from .schema import apply_schema, infer_schema, parse_dates
 
 
 @dataclass
@@ -153,9 +153,12 @@ def prepare(card: Card, loaded: Loaded | None = None) -> Dataset:
     if len(frame) < len(loaded.frame):
         notes.append(f"dropped {len(loaded.frame) - len(frame)} row(s) with no target")
     if card.data.time:
-        frame = frame.sort_values(card.data.time, kind="stable")
+        frame = frame.iloc[np.argsort(time_order(frame[card.data.time]), kind="stable")]
     frame = frame.reset_index(drop=True)
     y, classes = encode_target(frame[card.data.target], card)
+    if card.evaluate.metric == "mape" and (y == 0).any():
+        raise DataError(f"[evaluate] metric mape divides by the target, which is 0 in {(y == 0).sum()} "
+                        "row(s); use mae or rmse")
     unused = [card.data.target, card.data.id, card.data.time, *card.data.drop]
     raw = frame.drop(columns=[c for c in unused if c])
     schema = infer_schema(raw, notes)
@@ -170,6 +173,19 @@ def prepare(card: Card, loaded: Loaded | None = None) -> Dataset:
                    loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes)
 
 
+def time_order(column: pd.Series) -> np.ndarray:
+    """Sortable values of the [data] time column: numbers as they are, text parsed as dates."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        values = pd.Series(column)
+    else:
+        values = parse_dates(column)
+        unparsed = values.isna() & column.notna()
+        if unparsed.any():
+            raise DataError(f"[data] time column {column.name!r} is not a date or a number "
+                            f"(e.g. {str(column[unparsed].iloc[0])!r}); name a date column or leave time empty")
+    return values.rank(method="first", na_option="top").to_numpy()
+
+
 def _check_columns_exist(card: Card, columns: list[str]) -> None:
     named = {"target": card.data.target, "id": card.data.id, "time": card.data.time}
     for key, name in [*named.items(), *(("drop", c) for c in card.data.drop)]:
@@ -181,7 +197,7 @@ def encode_target(target: pd.Series, card: Card) -> tuple[np.ndarray, list[str]]
     """Class codes (positive class last for binary) or floats, with the class labels."""
     name = card.data.target
     if target.nunique() < 2:
-        raise DataError(f"target {name!r} has a single value ({target.iloc[0]!r}); nothing to predict, "
+        raise DataError(f"target {name!r} has a single value ({str(target.iloc[0])!r}); nothing to predict, "
                         "choose another [data] target")
     if card.problem.task == "regression":
         values = pd.to_numeric(target, errors="coerce")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from .bake import check_tracking, execute, plan, track_outcome
@@ -14,6 +15,10 @@ from .card import Card
 from .run import Outcome
 
 _STYLE = {"ok": "green", "timeout": "yellow", "failed": "red", "skipped": "dim", "running": "cyan"}
+
+
+def _size(n: int) -> str:
+    return f"{n:,} B" if n < 1024 else f"{n / 1024:,.0f} KB"
 
 
 def _fmt(value, spec: str = ".4g") -> str:
@@ -34,12 +39,12 @@ class LiveTable:
 
     def finished(self, outcome: Outcome) -> None:
         ev = outcome.evaluation
-        status = outcome.status if not outcome.error else f"{outcome.status}: {outcome.error[:70]}"
+        status = outcome.status if not outcome.error else f"{outcome.status}: {escape(outcome.error[:160])}"
         row = [str(outcome.rung), outcome.name, status, "", "", "", "", ""]
         if ev is not None:
             row[3:] = [f"{ev.cv_score:.4f} [{ev.score_ci[0]:.3f}, {ev.score_ci[1]:.3f}]",
                        _fmt(ev.fit_seconds, ".3g"), _fmt(ev.predict_us_per_row, ".3g"),
-                       _fmt(ev.latency_ms_p50, ".3g"), f"{ev.model_bytes / 1024:,.0f} KB"]
+                       _fmt(ev.latency_ms_p50, ".3g"), _size(ev.model_bytes)]
         self.rows[outcome.name] = row
         self._refresh()
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-from .bundle import ModelBundle, load_bundle
+from .bundle import ModelBundle, load_bundle, write_atomic
 from .data import load_frame
 from .errors import ConfigError
 
@@ -22,7 +23,11 @@ def find_run(run_id: str, runs: Path = Path(".")) -> Path:
 
 
 def load_model(run_dir: Path, candidate: str) -> ModelBundle:
+    """A run's fitted candidate (or 'recommended' / 'best'), ready to score raw rows."""
     result = json.loads((run_dir / "result.json").read_text())
+    card_dir = result.get("card_dir")
+    if card_dir and card_dir not in sys.path:  # [ladder] extra modules live next to the card
+        sys.path.insert(0, card_dir)
     name = result.get(candidate) if candidate in ("recommended", "best") else candidate
     path = run_dir / "models" / f"{name}.pkl"
     if name is None or not path.is_file():
@@ -36,3 +41,11 @@ def score_file(run_id: str, candidate: str, data: Path, runs: Path = Path(".")) 
     bundle = load_model(find_run(run_id, runs), candidate)
     frame = load_frame(str(data.resolve()), Path.cwd()).frame
     return bundle.score(frame)
+
+
+def write_scored(scored: pd.DataFrame, output: Path) -> None:
+    """CSV, or Parquet when the name ends in .parquet / .pq; written atomically."""
+    if output.suffix.lower() in (".parquet", ".pq"):
+        write_atomic(output, scored.to_parquet(index=False))
+    else:
+        write_atomic(output, scored.to_csv(index=False))

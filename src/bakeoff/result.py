@@ -18,19 +18,20 @@ def _finite(value):
     return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
 
 
-def _money(outcome: Outcome, dataset: Dataset, card: Card) -> tuple[float | None, float | None]:
-    """(monthly value net of compute, monthly compute cost) with a [business] section."""
+def _money(outcome: Outcome, dataset: Dataset, card: Card) -> dict:
+    """Monthly value net of compute, monthly compute cost and the value-maximising threshold."""
     business, ev = card.business, outcome.evaluation
     if business is None or ev is None:
-        return None, None
+        return {}
     cost = monthly_compute_cost(ev.predict_us_per_row, ev.fit_seconds,
                                 business.predictions_per_month, business.compute_cost_per_hour)
     if dataset.task != "classification" or len(dataset.classes) != 2:
-        return None, round(cost, 4)
+        return {"monthly_cost": round(cost, 4)}
     y = dataset.y_train[ev.scored]
-    _, per_row = best_threshold_value(y, ev.oof[ev.scored][:, 1], business.value_true_positive,
-                                      business.cost_false_positive, business.cost_false_negative)
-    return round(per_row * business.predictions_per_month - cost, 2), round(cost, 4)
+    threshold, per_row = best_threshold_value(y, ev.oof[ev.scored][:, 1], business.value_true_positive,
+                                              business.cost_false_positive, business.cost_false_negative)
+    return {"monthly_value": round(per_row * business.predictions_per_month - cost, 2),
+            "monthly_cost": round(cost, 4), "threshold": _finite(threshold)}
 
 
 def candidate_row(outcome: Outcome, interval: Interval | None, dataset: Dataset, card: Card) -> dict:
@@ -39,18 +40,16 @@ def candidate_row(outcome: Outcome, interval: Interval | None, dataset: Dataset,
            "status": outcome.status, "error": outcome.error, "score": None, "score_ci": None,
            "holdout_score": None, "fit_seconds": None, "predict_us_per_row": None,
            "latency_ms_p50": None, "model_bytes": None, "n_params": None, "sql": None,
-           "monthly_value": None, "monthly_cost": None, "model_uri": None,
+           "monthly_value": None, "monthly_cost": None, "threshold": None, "model_uri": None,
            "params": {}, "tuning": None, "description": "", "wall_seconds": round(outcome.wall_seconds, 2)}
     if ev is None:
         return row
-    monthly_value, monthly_cost = _money(outcome, dataset, card)
     row.update(score=_finite(ev.cv_score), holdout_score=_finite(ev.holdout_score),
                score_ci=[_finite(x) for x in interval.score_ci] if interval else None,
                diff_ci=[_finite(x) for x in interval.diff_ci] if interval else None,
                fit_seconds=round(ev.fit_seconds, 4), predict_us_per_row=round(ev.predict_us_per_row, 3),
                latency_ms_p50=round(ev.latency_ms_p50, 3), model_bytes=ev.model_bytes,
-               n_params=ev.n_params, sql=ev.sql, monthly_value=monthly_value,
-               monthly_cost=monthly_cost, params={k: _plain(v) for k, v in ev.tuning.params.items()},
+               n_params=ev.n_params, sql=ev.sql, **_money(outcome, dataset, card), params={k: _plain(v) for k, v in ev.tuning.params.items()},
                tuning={"trials": ev.tuning.trials, "stopped_by": ev.tuning.stopped_by},
                description=ev.description)
     return row
@@ -80,8 +79,10 @@ def summarise(run_id: str, outcomes: list[Outcome], dataset: Dataset, metric: Me
               "task": dataset.task, "metric": metric.name,
               "higher_is_better": metric.higher_is_better, "tolerance": card.evaluate.tolerance,
               "tolerance_is_relative": metric.relative,
-              "classes": dataset.classes, "candidates": rows, "best": None, "recommended": None,
+              "classes": dataset.classes, "training_rows": int(len(dataset.train_index)),
+              "holdout_rows": int(len(dataset.holdout_index)), "candidates": rows, "best": None, "recommended": None,
               "reason": "no candidate finished; see each candidate's error", "notes": dataset.notes,
+              "card_dir": str(card.base_dir),
               "provenance": provenance}
     contenders = [_contender(r) for r in rows if r["status"] == "ok" and r["score"] is not None]
     if contenders:
@@ -89,8 +90,26 @@ def summarise(run_id: str, outcomes: list[Outcome], dataset: Dataset, metric: Me
         best = best_of(contenders, metric.higher_is_better)
         chosen = recommend(contenders, tolerance, metric.higher_is_better)
         result.update(best=best.name, recommended=chosen.name,
-                      reason=reason(chosen, best, tolerance, metric.higher_is_better))
+                      reason=_full_reason(rows, chosen, best, tolerance, metric))
     return result
+
+
+def _full_reason(rows: list[dict], chosen: Contender, best: Contender, tolerance: Tolerance,
+                 metric: Metric) -> str:
+    """The rule's reason, the money where [business] gives it, and what did not finish."""
+    by_name = {r["name"]: r for r in rows}
+    finished = [r for r in rows if r["status"] == "ok"]
+    if len(finished) == 1:
+        text = f"{chosen.name} is the only candidate that finished"
+    else:
+        text = reason(chosen, best, tolerance, metric.higher_is_better)
+    value, best_value = by_name[chosen.name]["monthly_value"], by_name[best.name]["monthly_value"]
+    if value is not None and chosen.name != best.name:
+        text += f"; worth {value:,.0f} a month against {best_value:,.0f} for {best.name}"
+    unfinished = [f"{r['name']} ({r['status']})" for r in rows if r["status"] != "ok"]
+    if unfinished:
+        text += f"; did not finish: {', '.join(unfinished)}"
+    return text
 
 
 def _contender(row: dict) -> Contender:

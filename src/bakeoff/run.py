@@ -14,6 +14,7 @@ import signal
 import tempfile
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +26,7 @@ from .ladder.base import Candidate
 _POLL_SECONDS = 0.05
 _MIN_SLICE_SECONDS = 1.0
 _PRELOAD = ["bakeoff.evaluate", "bakeoff.ladder.registry", "bakeoff.ladder.tabular",
-            "bakeoff.ladder.one_rule", "sklearn.pipeline", "optuna"]
+            "bakeoff.ladder.one_rule", "bakeoff.ladder.baseline", "sklearn.pipeline", "optuna"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def race(candidates: list[type[Candidate]], dataset: Dataset, settings: RaceSett
     """Evaluate every candidate in a worker process; outcomes in the order given."""
     observer = observer or _Silent()
     context = _context()
+    _warm_up(context)  # the worker server's start-up is nobody's slice
     deadline = time.monotonic() + settings.total_seconds
     outcomes: dict[str, Outcome] = {}
     with tempfile.TemporaryDirectory(prefix="bakeoff-") as scratch:
@@ -111,6 +113,12 @@ def _context():
         context.set_forkserver_preload(_PRELOAD)
         return context
     return multiprocessing.get_context("spawn")
+
+
+def _warm_up(context) -> None:
+    process = context.Process(target=int, daemon=True)
+    process.start()
+    process.join()
 
 
 def _start(context, cls, data_path: Path, settings: RaceSettings, seconds: float) -> _Running:
@@ -174,10 +182,12 @@ def _work(spec: str, search_dir: str, data_path: str, settings: RaceSettings, se
     from .metrics import METRICS
 
     threadpool_limits(1)  # workers run side by side: one thread each keeps timings honest
+    warnings.simplefilter("ignore")  # convergence and deprecation chatter would break the live table
     try:
         dataset = pickle.loads(Path(data_path).read_bytes())
         cls = load_class(spec, Path(search_dir) if search_dir else None)
-        candidate = cls(task=dataset.task, seed=settings.seed, n_classes=len(dataset.classes))
+        candidate = cls(task=dataset.task, seed=settings.seed, n_classes=len(dataset.classes),
+                        class_names=tuple(dataset.classes))
         result = evaluate(candidate, dataset, METRICS[settings.metric], seconds=seconds,
                           trials=settings.trials, resamples=settings.resamples)
     except Exception as err:  # any failure of user or library code is this candidate's failure

@@ -93,10 +93,10 @@ def _looks_like_dates(text: pd.Series) -> bool:
     sample = text.dropna().astype(str).head(200)
     if sample.empty or not sample.str.match(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}").all():
         return False
-    return _parse_dates(text).notna().sum() >= 0.95 * text.notna().sum()
+    return parse_dates(text).notna().sum() >= 0.95 * text.notna().sum()
 
 
-def _parse_dates(values: pd.Series) -> pd.Series:
+def parse_dates(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
     with warnings.catch_warnings():
@@ -105,7 +105,7 @@ def _parse_dates(values: pd.Series) -> pd.Series:
 
 
 def _date_parts(name: str, column: pd.Series) -> dict[str, pd.Series]:
-    dates = _parse_dates(column)
+    dates = parse_dates(column)
     parts = [dates.dt.year, dates.dt.month, dates.dt.day, dates.dt.day_of_week]
     return {f"{name}_{part}": values.astype(float) for part, values in zip(_DATE_PARTS, parts, strict=True)}
 

@@ -104,18 +104,20 @@ def _quiet():
 
 
 def log_bakeoff(result: dict, run_dir: Path, card_params: dict, *, uri: str, experiment: str,
-                store_dir: Path, on_candidate=lambda name: None) -> tuple[str, dict[str, str]]:
+                store_dir: Path, code_paths: list[str] = (),
+                on_candidate=lambda name: None) -> tuple[str, dict[str, str]]:
     """Log the run and its candidates; returns the parent run id and each model's URI."""
     with _quiet():
         try:
-            return _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, on_candidate)
+            return _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir,
+                                list(code_paths), on_candidate)
         except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
             raise TrackingError(f"could not log to MLflow at {uri} ({type(err).__name__}: "
                                 f"{str(err).splitlines()[0][:200]}); the run folder {run_dir} is complete, "
                                 "check the tracking URI or run with --no-track") from err
 
 
-def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, on_candidate):
+def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, code_paths, on_candidate):
     mlflow.set_tracking_uri(uri)
     experiment_id = _experiment_id(experiment, store_dir)
     model_uris = {}
@@ -124,10 +126,11 @@ def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, on_ca
         mlflow.set_tags({"bakeoff.run_id": result["run_id"], "bakeoff.recommended": result["recommended"],
                          "bakeoff.best": result["best"]})
         mlflow.set_tags({f"provenance.{k}": json.dumps(v) if isinstance(v, (dict, list)) else str(v)
-                         for k, v in result["provenance"].items()})
+                         for k, v in result["provenance"].items() if v is not None})
         for row in result["candidates"]:
             on_candidate(row["name"])
-            model_uris[row["name"]] = _log_candidate(row, run_dir, experiment_id, result["metric"])
+            model_uris[row["name"]] = _log_candidate(row, run_dir, experiment_id, result["metric"],
+                                                     code_paths)
         best = next((r for r in result["candidates"] if r["name"] == result["best"]), None)
         if best and best["score"] is not None:
             mlflow.log_metric(f"best_{result['metric']}", best["score"])
@@ -137,7 +140,8 @@ def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, on_ca
     return parent.info.run_id, {k: v for k, v in model_uris.items() if v}
 
 
-def _log_candidate(row: dict, run_dir: Path, experiment_id: str, metric: str) -> str | None:
+def _log_candidate(row: dict, run_dir: Path, experiment_id: str, metric: str,
+                   code_paths: list[str]) -> str | None:
     with mlflow.start_run(experiment_id=experiment_id, run_name=row["name"], nested=True) as run:
         mlflow.log_params({"candidate": row["name"], "rung": row["rung"], "family": row["family"],
                            **{f"hp.{k}": v for k, v in row.get("params", {}).items()}})
@@ -152,5 +156,6 @@ def _log_candidate(row: dict, run_dir: Path, experiment_id: str, metric: str) ->
         if row["status"] != "ok" or not bundle.exists():
             return None
         mlflow.pyfunc.log_model(name="model", python_model=BakeoffModel(),
-                                artifacts={"bundle": str(bundle)}, pip_requirements=_requirements())
+                                artifacts={"bundle": str(bundle)}, pip_requirements=_requirements(),
+                                code_paths=code_paths or None)
         return f"runs:/{run.info.run_id}/model"

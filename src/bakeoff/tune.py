@@ -54,7 +54,7 @@ def tune(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
         params = candidate.search_space(trial)
         return sign * mean_score(candidate.with_params(**params), X, y, metric, splits)
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are expected and caught
     study = optuna.create_study(direction="maximize",
                                 sampler=optuna.samplers.TPESampler(seed=candidate.seed))
     study.enqueue_trial(candidate.default_params())

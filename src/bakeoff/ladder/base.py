@@ -57,8 +57,9 @@ class Candidate(ABC):
     sql_exportable: ClassVar[bool] = False
 
     def __init__(self, *, task: str = "classification", seed: int = 0, n_classes: int = 2,
-                 **params: Any):
+                 class_names: tuple[str, ...] = (), **params: Any):
         self.task, self.seed, self.n_classes, self.params = task, seed, n_classes, params
+        self.class_names = tuple(class_names) or tuple(str(i) for i in range(n_classes))
 
     def default_params(self) -> dict[str, Any]:
         """The hyperparameters used when none are given, named as in `search_space`."""
@@ -70,7 +71,8 @@ class Candidate(ABC):
 
     def with_params(self, **params: Any) -> Candidate:
         """A copy of this candidate with other hyperparameters."""
-        return type(self)(task=self.task, seed=self.seed, n_classes=self.n_classes, **params)
+        return type(self)(task=self.task, seed=self.seed, n_classes=self.n_classes,
+                          class_names=self.class_names, **params)
 
     @abstractmethod
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> Fitted:

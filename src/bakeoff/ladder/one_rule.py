@@ -67,7 +67,8 @@ def fit_column_rule(column: pd.Series, y: np.ndarray, bins: int, n_classes: int)
         counts = column.astype(str).value_counts()
         edges, levels = None, list(counts[counts >= max(5, 0.01 * len(column))].index)
     labels = _group_labels(column, edges, levels)
-    groups = sorted(set(labels))
+    natural = [_interval(edges, c) for c in range(len(edges) + 1)] if edges is not None else levels + [OTHER]
+    groups = [g for g in natural + [MISSING] if g in set(labels)]
     outputs = np.array([_answer(y[labels == g], n_classes) for g in groups])
     return ColumnRule(str(column.name), edges, levels, groups, outputs, _answer(y, n_classes))
 
@@ -87,8 +88,8 @@ def rule_loss(rule: ColumnRule, column: pd.Series, y: np.ndarray, n_classes: int
 
 
 class OneRuleFitted(Fitted):
-    def __init__(self, rule: ColumnRule, task: str):
-        self.rule, self.task = rule, task
+    def __init__(self, rule: ColumnRule, task: str, class_names: tuple[str, ...] = ()):
+        self.rule, self.task, self.class_names = rule, task, class_names
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         out = self.rule.output(X[self.rule.column])
@@ -105,10 +106,11 @@ class OneRuleFitted(Fitted):
 
     def describe(self) -> str:
         lines = [f"Looks only at {self.rule.column}:"]
+        names = self.class_names or tuple(str(i) for i in range(np.shape(self.rule.outputs)[-1]))
         for group, out in zip(self.rule.groups, self.rule.outputs, strict=True):
-            answer = f"class {out.argmax()} ({out.max():.0%})" if np.ndim(out) else f"{out:,.4g}"
+            answer = f"{names[out.argmax()]} ({out.max():.0%})" if np.ndim(out) else f"{out:,.4g}"
             if np.ndim(out) and len(out) == 2:
-                answer = f"positive with probability {out[1]:.0%}"
+                answer = f"{names[1]} with probability {out[1]:.0%}"
             lines.append(f"  if {self.rule.column} is {group}: {answer}")
         return "\n".join(lines)
 
@@ -129,4 +131,4 @@ class OneRule(Candidate):
         k = self.n_classes if self.task == "classification" else 0
         rules = [fit_column_rule(X[c], y, bins, k) for c in X.columns]
         losses = [rule_loss(r, X[r.column], y, k) for r in rules]
-        return OneRuleFitted(rules[int(np.argmin(losses))], self.task)
+        return OneRuleFitted(rules[int(np.argmin(losses))], self.task, self.class_names)

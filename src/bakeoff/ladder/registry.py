@@ -18,9 +18,9 @@ ENTRY_POINT_GROUP = "bakeoff.candidates"
 
 
 def builtin() -> dict[str, type[Candidate]]:
+    from .baseline import Constant
     from .one_rule import OneRule
     from .tabular import (
-        Constant,
         DecisionTree,
         Knn,
         LightGBM,
@@ -51,6 +51,10 @@ def load_class(spec: str, search_dir: Path | None = None) -> type[Candidate]:
     if not (isinstance(cls, type) and issubclass(cls, Candidate)):
         raise CandidateError(f"{spec!r} is not a subclass of bakeoff.Candidate; subclass it and set "
                              "name, rung and family")
+    missing = [attr for attr in ("name", "rung", "family") if not hasattr(cls, attr)]
+    if missing:
+        raise CandidateError(f"candidate class {spec!r} does not set {', '.join(missing)}; add e.g. "
+                             "name, rung, family = \"median\", 0, \"baseline\" to the class")
     return cls
 
 

@@ -12,26 +12,6 @@ import numpy as np
 from .sklearn_base import SklearnCandidate, tree_nodes
 
 
-class Constant(SklearnCandidate):
-    name, rung, family = "constant", 0, "baseline"
-    summary = "always predicts the training majority class or mean: the baseline to beat"
-    sql_exportable = True
-
-    def build(self, params):
-        from sklearn.dummy import DummyClassifier, DummyRegressor
-
-        return DummyClassifier(strategy="prior") if self.is_classifier else DummyRegressor()
-
-    def count_params(self, model) -> int:
-        return self.n_classes - 1 if self.is_classifier else 1
-
-    def describe_model(self, fitted) -> str:
-        if self.is_classifier:
-            share = ", ".join(f"{p:.1%}" for p in fitted.model.class_prior_)
-            return f"Gives every row the training class shares ({share})."
-        return f"Predicts {float(fitted.model.constant_.ravel()[0]):,.4g} for every row."
-
-
 class Rules(SklearnCandidate):
     name, rung, family = "rules", 1, "rules"
     summary = "a few if-else rules (a tree at most 3 questions deep)"
@@ -54,7 +34,9 @@ class Rules(SklearnCandidate):
     def describe_model(self, fitted) -> str:
         from sklearn.tree import export_text
 
-        return export_text(fitted.model, feature_names=fitted.feature_names, decimals=2)
+        names = list(self.class_names) if self.is_classifier else None
+        return export_text(fitted.model, feature_names=fitted.feature_names, class_names=names,
+                           show_weights=self.is_classifier, decimals=2)
 
 
 class Linear(SklearnCandidate):
@@ -142,6 +124,13 @@ class Knn(SklearnCandidate):
         from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
         return (KNeighborsClassifier if self.is_classifier else KNeighborsRegressor)(**params)
+
+    def fit(self, X, y):
+        """As any candidate, but never asking for more neighbours than there are rows."""
+        k = (self.default_params() | self.params)["n_neighbors"]
+        if k > len(X):
+            return self.with_params(**{**self.params, "n_neighbors": len(X)}).fit(X, y)
+        return super().fit(X, y)
 
     def count_params(self, model) -> int:
         return int(model.n_samples_fit_ * model.n_features_in_)
