@@ -106,7 +106,7 @@ def test_reason_names_the_trade_off():
     best = Contender("lightgbm", 4, 8000, 0.849, (0, 0), 4.0, 20.0, 200_000, False)
     simple = Contender("linear", 2, 46, 0.846, (-0.006, 0.001), 0.1, 2.0, 5_000, True)
     text = reason(simple, best, Tolerance(0.005), True)
-    assert "within the tolerance of 0.005" in text and "40x faster to fit" in text and "runs as SQL" in text
+    assert "within the tolerance of 0.005" in text and "40x faster to fit" in text and "exportable as SQL" in text
     assert "within 0.5% of the best" in reason(simple, best, Tolerance(0.005, relative=True), True)
 
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from .errors import BakeoffError, ConfigError
+
+class Task(str, Enum):
+    classification = "classification"
+    regression = "regression"
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Run from complexity: race simple and complex models, keep the simplest that is as good.")
@@ -37,13 +43,18 @@ def _root(
 def run(
     source: Annotated[Path, typer.Argument(help="A bakeoff.toml problem card, or a CSV/Parquet file.")],
     target: Annotated[Optional[str], typer.Option(help="Target column (quick start without a card).")] = None,
-    task: Annotated[Optional[str], typer.Option(help="classification or regression (default: inferred).")] = None,
+    task: Annotated[Optional[Task], typer.Option(help="Default: inferred from the target.")] = None,
     metric: Annotated[Optional[str], typer.Option(help="Metric, e.g. roc_auc or rmse.")] = None,
     budget: Annotated[Optional[str], typer.Option(help="Total time budget, e.g. 2m.")] = None,
     per_candidate: Annotated[Optional[str], typer.Option(help="Time slice per candidate, e.g. 30s.")] = None,
     only: Annotated[Optional[str], typer.Option(help="Comma-separated candidates to run.")] = None,
     skip: Annotated[Optional[str], typer.Option(help="Comma-separated candidates to leave out.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    folds: Annotated[Optional[int], typer.Option(help="Cross-validation folds.")] = None,
+    holdout: Annotated[Optional[float], typer.Option(help="Share of rows kept for the final check.")] = None,
+    tolerance: Annotated[Optional[float], typer.Option(help="How much worse a simpler model may be.")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Optuna trials per candidate.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Candidates run side by side.")] = None,
     out: Out = None,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
 ):
@@ -54,8 +65,10 @@ def run(
     """
     from .quickstart import card_for
 
-    overrides = {"task": task, "metric": metric, "total": budget, "per_candidate": per_candidate,
-                 "only": only, "skip": skip, "seed": seed}
+    overrides = {"task": task.value if task else None, "metric": metric, "total": budget,
+                 "per_candidate": per_candidate, "only": only, "skip": skip, "seed": seed,
+                 "folds": folds, "holdout": holdout, "tolerance": tolerance, "trials": trials,
+                 "workers": workers}
     card = card_for(source, target, overrides)
     from .live import run_live
 

@@ -71,6 +71,7 @@ def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 120)
+    console.print(escape(describe_plan(planned)))
     view = LiveTable(card.evaluate.metric)
     with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
         view.live = live
@@ -81,6 +82,16 @@ def run_live(card: Card, *, out: Path | None, track: bool) -> int:
             track_outcome(outcome, card, lambda name: spinner.update(f"logging {name} to MLflow…"))
     _summary(console, outcome, track)
     return 0 if outcome.result["recommended"] else 1
+
+
+def describe_plan(planned) -> str:
+    """One line saying what will run, including what the quick start inferred."""
+    card, data = planned.card, planned.dataset
+    positive = f" (positive class: {data.classes[-1]})" if len(data.classes) == 2 else ""
+    return (f"{card.problem.name}: {data.task} of {card.data.target}{positive}, {card.evaluate.metric} "
+            f"over {card.evaluate.folds} folds of {len(data.train_index):,} rows, "
+            f"{len(data.holdout_index):,} held out; {len(planned.candidates)} candidates, "
+            f"{card.budget.total_seconds:g} s in all, up to {card.budget.per_candidate_seconds:g} s each")
 
 
 def _summary(console: Console, outcome, track: bool) -> None:

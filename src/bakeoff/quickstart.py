@@ -85,7 +85,10 @@ def card_for(source: Path, target: str | None, overrides: dict) -> Card:
 def _apply_overrides(raw: dict, overrides: dict) -> dict:
     places = {"task": ("problem", "task"), "metric": ("evaluate", "metric"),
               "total": ("budget", "total"), "per_candidate": ("budget", "per_candidate"),
-              "seed": ("evaluate", "seed"), "only": ("ladder", "only"), "skip": ("ladder", "skip")}
+              "seed": ("evaluate", "seed"), "only": ("ladder", "only"), "skip": ("ladder", "skip"),
+              "folds": ("evaluate", "folds"), "holdout": ("evaluate", "holdout"),
+              "tolerance": ("evaluate", "tolerance"), "trials": ("budget", "trials"),
+              "workers": ("budget", "workers")}
     for key, value in overrides.items():
         if value is None:
             continue

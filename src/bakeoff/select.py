@@ -75,7 +75,7 @@ def reason(chosen: Contender, best: Contender, tolerance: Tolerance, higher_is_b
     >>> b = Contender("lightgbm", 4, 8000, 0.849, (0, 0), 4.0, 20.0, 200_000, False)
     >>> s = Contender("linear", 2, 46, 0.846, (-0.006, 0.001), 0.1, 2.0, 5_000, True)
     >>> reason(s, b, Tolerance(0.005), True)
-    'linear scores 0.846 against 0.849 for lightgbm (within the tolerance of 0.005); 40x faster to fit, 10x faster to predict, 40x smaller, runs as SQL'
+    'linear scores 0.846 against 0.849 for lightgbm (within the tolerance of 0.005); 40x faster to fit, 10x faster to predict, 40x smaller, exportable as SQL'
     """
     if chosen.name == best.name:
         return (f"{best.name} has the best score ({best.score:.4g}) and no simpler candidate comes "
@@ -88,7 +88,7 @@ def reason(chosen: Contender, best: Contender, tolerance: Tolerance, higher_is_b
              f"{_times(best.model_bytes, chosen.model_bytes):.0f}x smaller"]
     gains = [g for g in gains if not g.startswith(("0x", "1x", "infx"))]
     if chosen.sql and not best.sql:
-        gains.append("runs as SQL")
+        gains.append("exportable as SQL")
     extra = f"; {', '.join(gains)}" if gains else ""
     return (f"{chosen.name} scores {chosen.score:.4g} against {best.score:.4g} for {best.name} "
             f"({basis}){extra}")
