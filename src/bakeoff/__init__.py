@@ -1,10 +1,13 @@
 """bakeoff: run from complexity. Race simple and complex models on one problem, keep the
 simplest that is as good as the best.
 
->>> import bakeoff
->>> card = bakeoff.load_card("examples/telco_churn/bakeoff.toml")   # doctest: +SKIP
->>> bakeoff.bake(card).result["recommended"]                          # doctest: +SKIP
-'linear'
+Example::
+
+    import bakeoff
+
+    if __name__ == "__main__":  # candidates run in worker processes
+        outcome = bakeoff.bake(bakeoff.load_card("examples/telco_churn/bakeoff.toml"))
+        print(outcome.result["recommended"], outcome.result["reason"])
 
 Names are imported on first use, so `import bakeoff` stays fast.
 """

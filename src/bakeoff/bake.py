@@ -1,9 +1,11 @@
 """The library entry point: card in, run folder (result.json, report, models) and MLflow runs out.
 
->>> from bakeoff import load_card, bake        # doctest: +SKIP
->>> outcome = bake(load_card("examples/telco_churn/bakeoff.toml"))
->>> outcome.result["recommended"]
-'linear'
+Example (under `if __name__ == "__main__":` in a script: candidates run in worker processes)::
+
+    from bakeoff import bake, load_card
+
+    outcome = bake(load_card("examples/telco_churn/bakeoff.toml"))
+    print(outcome.result["recommended"], outcome.run_dir)
 """
 
 from __future__ import annotations

@@ -98,11 +98,11 @@ def _summary(console: Console, outcome, track: bool) -> None:
     result = outcome.result
     console.print()
     for note in result["notes"]:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
     if result["recommended"]:
-        console.print(f"\n[bold]Recommended: {result['recommended']}[/bold] — {result['reason']}.")
+        console.print(f"\n[bold]Recommended: {result['recommended']}[/bold] — {escape(result['reason'])}.")
     else:
-        console.print(f"\n[bold red]No recommendation:[/bold red] {result['reason']}.")
+        console.print(f"\n[bold red]No recommendation:[/bold red] {escape(result['reason'])}.")
     console.print(f"result:  {outcome.run_dir / 'result.json'}")
     console.print(f"report:  {outcome.run_dir / 'report.html'}")
     if track and outcome.tracking_uri:
