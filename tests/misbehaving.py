@@ -59,6 +59,14 @@ class NoName(Candidate):
         return _Prior(0.5)
 
 
+class MemoryHog(Candidate):
+    name, rung, family, summary = "memory_hog", 4, "misbehaving", "asks for 64 GB"
+
+    def fit(self, X, y):
+        hoard = np.ones(8 * 2**30)  # 64 GiB of float64
+        return _Prior(float(hoard[0]))
+
+
 class Prior(Candidate):
     """A well-behaved custom candidate: the training share of the positive class."""
 

@@ -3,7 +3,7 @@
 import pytest
 
 from bakeoff.card import card_from_dict, load_card
-from bakeoff.duration import parse_duration
+from bakeoff.units import parse_duration
 from bakeoff.errors import ConfigError
 
 BASE = {"data": {"source": "d.csv", "target": "y"}}

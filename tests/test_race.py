@@ -12,14 +12,16 @@ from conftest import make_classification_frame
 HERE = __import__("pathlib").Path(__file__).parent
 
 
-def planned(tmp_path, total, per_candidate, only, workers=2):
+def planned(tmp_path, total, per_candidate, only, workers=2, memory=""):
     make_classification_frame(300).to_csv(tmp_path / "d.csv", index=False)
     (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
-    extra = [f"misbehaving:{c}" for c in ("Sleeper", "Raiser", "SelfKiller", "Segfaulter", "Prior")]
+    extra = [f"misbehaving:{c}" for c in ("Sleeper", "Raiser", "SelfKiller", "Segfaulter", "Prior",
+                                           "MemoryHog")]
     card = card_from_dict({
         "data": {"source": "d.csv", "target": "label"},
         "evaluate": {"folds": 3, "bootstrap": 100},
-        "budget": {"total": total, "per_candidate": per_candidate, "trials": 2, "workers": workers},
+        "budget": {"total": total, "per_candidate": per_candidate, "trials": 2, "workers": workers,
+                   "memory": memory},
         "ladder": {"only": only, "extra": extra}}).with_base_dir(tmp_path)
     return plan(card)
 
@@ -56,3 +58,11 @@ def test_total_budget_is_enforced_and_cheap_rungs_run_first(tmp_path):
 def test_plan_puts_simplest_rungs_first(tmp_path):
     p = planned(tmp_path, "1m", "5s", ["sleeper", "lightgbm", "constant", "linear"])
     assert [c.name for c in p.candidates] == ["constant", "linear", "lightgbm", "sleeper"]
+
+
+def test_a_candidate_that_runs_out_of_memory_fails_alone(tmp_path):
+    p = planned(tmp_path, "1m", "20s", ["memory_hog", "linear"], memory="6GB")
+    outcomes = {o.name: o for o in race(p.candidates, p.dataset, p.settings)}
+    assert outcomes["memory_hog"].status == "failed"
+    assert outcomes["memory_hog"].error.startswith("out of memory: it needed more than the [budget] memory")
+    assert outcomes["linear"].status == "ok"  # the same limit leaves room for an ordinary candidate

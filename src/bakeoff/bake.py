@@ -64,7 +64,7 @@ def plan(card: Card) -> Plan:
     settings = RaceSettings(metric.name, card.budget.total_seconds, card.budget.per_candidate_seconds,
                             card.budget.trials, card.evaluate.seed,
                             card.budget.workers or min(2, os.cpu_count() or 1),
-                            card.evaluate.bootstrap, card.base_dir)
+                            card.evaluate.bootstrap, card.base_dir, card.budget.memory_bytes)
     return Plan(card, dataset, candidates, metric, settings)
 
 

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from .duration import parse_duration
+from .units import parse_duration, parse_size
 from .errors import ConfigError
 from .metrics import DEFAULT_METRIC, get_metric
 
@@ -89,12 +89,24 @@ class Budget(_Section):
     per_candidate: str | float = "60s"
     trials: int = Field(20, ge=1, le=1000)
     workers: int = Field(0, ge=0)
+    memory: str = ""  # per candidate, e.g. "4GB"; a candidate that needs more fails, not the machine
 
     @field_validator("total", "per_candidate")
     @classmethod
     def _is_duration(cls, value):
         parse_duration(value)
         return value
+
+    @field_validator("memory")
+    @classmethod
+    def _is_size(cls, value):
+        if value:
+            parse_size(value)
+        return value
+
+    @property
+    def memory_bytes(self) -> int | None:
+        return parse_size(self.memory) if self.memory else None
 
     @property
     def total_seconds(self) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import resource
 import signal
 import tempfile
 import time
@@ -39,6 +40,7 @@ class RaceSettings:
     workers: int
     resamples: int = 500
     search_dir: Path | None = None
+    memory_bytes: int | None = None  # address-space limit of each worker
 
 
 @dataclass
@@ -182,6 +184,8 @@ def _work(spec: str, search_dir: str, data_path: str, settings: RaceSettings, se
     from .metrics import METRICS
 
     threadpool_limits(1)  # workers run side by side: one thread each keeps timings honest
+    if settings.memory_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (settings.memory_bytes, settings.memory_bytes))
     warnings.simplefilter("ignore")  # convergence and deprecation chatter would break the live table
     try:
         dataset = pickle.loads(Path(data_path).read_bytes())
@@ -190,6 +194,8 @@ def _work(spec: str, search_dir: str, data_path: str, settings: RaceSettings, se
                         class_names=tuple(dataset.classes))
         result = evaluate(candidate, dataset, METRICS[settings.metric], seconds=seconds,
                           trials=settings.trials, resamples=settings.resamples)
+    except MemoryError:
+        result = f"out of memory: it needed more than the [budget] memory of {settings.memory_bytes:,} bytes"
     except Exception as err:  # any failure of user or library code is this candidate's failure
         last = traceback.extract_tb(err.__traceback__)[-1]
         result = f"{type(err).__name__}: {err} (at {Path(last.filename).name}:{last.lineno})"

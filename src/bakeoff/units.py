@@ -1,4 +1,4 @@
-"""Parse human budgets such as "90s", "5m", "1h30m" into seconds."""
+"""Parse human budgets: durations such as "90s", "5m", "1h30m" and sizes such as "4GB"."""
 
 import re
 
@@ -27,3 +27,19 @@ def parse_duration(text: str | float) -> float:
     if seconds <= 0:
         raise ValueError(f"got {text!r}; a budget must be more than zero, such as \"60s\"")
     return seconds
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes in a size such as "4GB", "512MiB"; a bare number means bytes.
+
+    >>> parse_size("4GB"), parse_size("512 MiB"), parse_size(1024)
+    (4000000000, 536870912, 1024)
+    """
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", str(text).strip().lower())
+    if not match or match.group(2) not in _SIZE_UNITS or float(match.group(1)) <= 0:
+        raise ValueError(f"got {text!r}; write a size such as \"4GB\" or \"512MiB\"")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
