@@ -71,6 +71,21 @@ def test_every_command_has_help_with_an_example(tmp_path, command):
     assert done.returncode == 0 and "Example:" in done.stdout
 
 
+def test_predict_notes_values_it_cannot_read_as_in_training(tmp_path, telco_sample):
+    write_card(tmp_path, QUICK_TELCO_CARD)
+    assert run_cli("run", "bakeoff.toml", "--only", "linear", "--no-track", cwd=tmp_path).returncode == 0
+    rows = pd.read_csv(telco_sample).head(4)
+    rows.loc[0, "Contract"] = "Ten year"
+    rows["tenure"] = rows["tenure"].astype(object)
+    rows.loc[1, "tenure"] = "about a year"
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    done = run_cli("predict", only_run(tmp_path).name, "linear", "new.csv", "-o", "out.csv", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "note: tenure: 1 value(s) not a number, read as missing (e.g. 'about a year')" in done.stderr
+    assert "note: Contract: 1 value(s) not seen in training" in done.stderr and "'Ten year'" in done.stderr
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 4  # still scored
+
+
 def test_predict_refuses_rows_missing_a_feature(tmp_path, telco_sample):
     write_card(tmp_path, QUICK_TELCO_CARD)
     assert run_cli("run", "bakeoff.toml", "--only", "linear", "--no-track", cwd=tmp_path).returncode == 0

@@ -26,6 +26,7 @@ from .ladder.registry import available, select
 from .metrics import Metric, get_metric
 from .provenance import collect
 from .result import summarise
+from .schema import category_levels
 from .run import Observer, RaceSettings, race
 
 
@@ -116,7 +117,8 @@ def _write_run_folder(run_dir: Path, result: dict, outcomes, dataset: Dataset, c
         for outcome in outcomes:
             if outcome.evaluation is not None and outcome.evaluation.fitted is not None:
                 bundle = ModelBundle(outcome.name, dataset.task, outcome.evaluation.fitted,
-                                     dataset.schema, dataset.classes, card.data.target)
+                                     dataset.schema, dataset.classes, card.data.target,
+                                     category_levels(dataset.X_train, dataset.schema))
                 save_bundle(bundle, staging / "models" / f"{outcome.name}.pkl")
         write_atomic(staging / "result.json", json.dumps(result, indent=2))
         write_atomic(staging / "report.html", render_report(result))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .ladder.base import Fitted
-from .schema import apply_schema
+from .schema import apply_schema, surprises
 
 
 @dataclass
@@ -22,6 +22,11 @@ class ModelBundle:
     schema: dict[str, str]
     classes: list[str]
     target: str
+    levels: dict[str, list[str]] = field(default_factory=dict)  # category values seen in training
+
+    def surprises(self, frame: pd.DataFrame) -> list[str]:
+        """Values in new rows that the model will read as missing or unknown."""
+        return surprises(frame, self.schema, self.levels)
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The input rows with `prediction` and, for classification, probability column(s)."""

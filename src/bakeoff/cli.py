@@ -111,7 +111,9 @@ def predict(
     """
     from .predict import score_file, write_scored
 
-    scored = score_file(run_id, candidate, data, runs)
+    scored, notes = score_file(run_id, candidate, data, runs)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
     if output is None:
         scored.to_csv(sys.stdout, index=False)
         return

@@ -51,8 +51,8 @@ class Dataset:
         return self.y[self.train_index]
 
 
-def load_frame(source: str | SqlSource, base_dir: Path) -> Loaded:
-    """Read the card's [data] source into a DataFrame with its sha256."""
+def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) -> Loaded:
+    """Read the card's [data] source (or rows to score) into a DataFrame with its sha256."""
     if isinstance(source, SqlSource):
         return _load_sql(source)
     path = (base_dir / source).resolve()
@@ -63,9 +63,9 @@ def load_frame(source: str | SqlSource, base_dir: Path) -> Loaded:
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as err:
         raise DataError(f"cannot read {path.name} ({type(err).__name__}: {str(err).splitlines()[0]}); "
                         "give a UTF-8 CSV with a header row, or a Parquet file") from err
-    if frame.empty or frame.shape[1] < 2:
-        raise DataError(f"{path.name} has no data rows or fewer than two columns; give a table with a header, "
-                        "a target column and at least one feature")
+    if frame.empty or frame.shape[1] < min_columns:
+        raise DataError(f"{path.name} has no data rows or fewer than {min_columns} columns; give a table with "
+                        "a header row (comma-separated)" + (", a target and at least one feature" if min_columns > 1 else ""))
     return Loaded(frame, hashlib.sha256(path.read_bytes()).hexdigest(), str(path))
 
 

@@ -37,10 +37,12 @@ def load_model(run_dir: Path, candidate: str) -> ModelBundle:
     return load_bundle(path)
 
 
-def score_file(run_id: str, candidate: str, data: Path, runs: Path = Path(".")) -> pd.DataFrame:
+def score_file(run_id: str, candidate: str, data: Path,
+               runs: Path = Path(".")) -> tuple[pd.DataFrame, list[str]]:
+    """The scored rows, and notes on values the model reads as missing or unknown."""
     bundle = load_model(find_run(run_id, runs), candidate)
-    frame = load_frame(str(data.resolve()), Path.cwd()).frame
-    return bundle.score(frame)
+    frame = load_frame(str(data.resolve()), Path.cwd(), min_columns=1).frame
+    return bundle.score(frame), bundle.surprises(frame)
 
 
 def write_scored(scored: pd.DataFrame, output: Path) -> None:

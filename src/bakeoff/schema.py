@@ -112,3 +112,29 @@ def _date_parts(name: str, column: pd.Series) -> dict[str, pd.Series]:
 
 
 
+
+
+def category_levels(X: pd.DataFrame, schema: dict[str, str]) -> dict[str, list[str]]:
+    """The values each category column took in training."""
+    return {name: sorted(map(str, X[name].dropna().unique())) for name, kind in schema.items()
+            if kind == CATEGORY}
+
+
+def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, list[str]]) -> list[str]:
+    """What in new rows the model reads differently from the data it learned from."""
+    notes = []
+    for name, kind in schema.items():
+        if name not in frame.columns:
+            continue
+        given = _strip(frame[name])
+        if kind == NUMBER:
+            odd = given[given.notna() & _to_number(frame[name]).isna()]
+            what = "not a number, read as missing"
+        elif kind == CATEGORY and name in levels:
+            odd = given[given.notna() & ~given.astype(str).isin(levels[name])]
+            what = "not seen in training, counted as none of the known values"
+        else:
+            continue
+        if len(odd):
+            notes.append(f"{name}: {len(odd)} value(s) {what} (e.g. {str(odd.iloc[0])!r})")
+    return notes
