@@ -14,35 +14,39 @@ from .metrics import DEFAULT_METRIC
 _CARD_TEMPLATE = '''# bakeoff problem card: edit, then `bakeoff run {card_name}`
 [problem]
 name = "{name}"
-task = "{task}"                 # classification | regression
+task = "{task}"                  # classification | regression
 question = "What is {target} going to be?"   # the report's first line, in business words
 
 [data]
 source = "{source}"
 target = "{target}"
-{positive_line}id = "{id}"                      # never used as a feature
-time = ""                     # set a date column and the splits respect time order
-drop = []                     # columns to leave out
+{positive_line}id = "{id}"                          # never used as a feature
+time = ""                        # a date column: splits respect time order
+drop = []                        # columns to leave out
 
 [evaluate]
-metric = "{metric}"          # {metrics}
+metric = "{metric}"               # {metrics}
 folds = 5
-holdout = 0.2
-tolerance = 0.005             # a simpler candidate within this of the best is 'as good'
+holdout = 0.2                    # share kept untouched for the final check
+tolerance = 0.005                # a simpler candidate this close to the best is 'as good'
 seed = 0
+bootstrap = 500                  # resamples for the 95 % intervals
 
 [budget]
 total = "5m"
 per_candidate = "60s"
+trials = 20                      # Optuna trials per candidate
+workers = 0                      # candidates side by side; 0 = min(2, cores)
+# memory = "4GB"                 # cap per candidate
 
-# [business]                  # turns scores into money (binary classification)
+# [business]                     # turns scores into money (binary classification)
 # value_true_positive = 50.0
 # cost_false_positive = 5.0
 # predictions_per_month = 100000
 # compute_cost_per_hour = 0.50
 
 # [ladder]
-# skip = ["mlp"]              # names from `bakeoff candidates`
+# skip = ["mlp"]                 # names from `bakeoff candidates`
 # extra = ["my_module:MyCandidate"]
 '''
 
@@ -110,11 +114,20 @@ def card_text(data: Path, target: str, card_dir: Path) -> str:
         source = data.resolve()
     values = loaded.frame[target].dropna().astype(str).unique()
     positive = next((v for v in ("Yes", "yes", "1", "True", "true") if v in values), None)
-    positive_line = f'positive = "{positive}"            # the class the business acts on\n' \
+    positive_line = f'positive = "{positive}"                   # the class the business acts on\n' \
         if task == "classification" and len(values) == 2 and positive else ""
     from .metrics import METRICS
 
-    return _CARD_TEMPLATE.format(
+    return _align_comments(_CARD_TEMPLATE.format(
         card_name="bakeoff.toml", name=data.stem, task=task, target=target, source=source,
         positive_line=positive_line, id=_guess_id(loaded.frame, target),
-        metric=DEFAULT_METRIC[task], metrics=" | ".join(m for m, s in METRICS.items() if s.task == task))
+        metric=DEFAULT_METRIC[task], metrics=" | ".join(m for m, s in METRICS.items() if s.task == task)))
+
+
+def _align_comments(text: str, column: int = 33) -> str:
+    """Line up the trailing comments of a TOML card."""
+    lines = []
+    for line in text.splitlines():
+        code, sep, comment = line.partition(" # ")
+        lines.append(f"{code.rstrip():<{column - 1}} # {comment}" if sep and code.strip() else line)
+    return "\n".join(lines) + "\n"
