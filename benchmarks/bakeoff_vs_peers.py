@@ -45,7 +45,7 @@ import pandas as pd
 from sklearn.metrics import mean_squared_error, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from bakeoff.bake import bake
+from bakeoff.api import bake
 from bakeoff.card import Card, card_from_dict
 from bakeoff.predict import load_model
 

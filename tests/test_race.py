@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from bakeoff.bake import plan
+from bakeoff.api import plan
 from bakeoff.card import card_from_dict
 from bakeoff.run import race
 from conftest import make_classification_frame

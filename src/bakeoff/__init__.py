@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Card": "bakeoff.card", "load_card": "bakeoff.card",
-    "bake": "bakeoff.bake", "plan": "bakeoff.bake", "execute": "bakeoff.bake",
+    "bake": "bakeoff.api", "plan": "bakeoff.api", "execute": "bakeoff.api",
     "Candidate": "bakeoff.ladder.base", "Fitted": "bakeoff.ladder.base",
     "BakeoffError": "bakeoff.errors", "ConfigError": "bakeoff.errors", "DataError": "bakeoff.errors",
     "CandidateError": "bakeoff.errors",

@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from .bake import check_tracking, execute, plan, track_outcome
+from .api import check_tracking, execute, plan, track_outcome
 from .card import Card
 from .run import Outcome
 
