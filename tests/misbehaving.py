@@ -45,6 +45,13 @@ class SelfKiller(Candidate):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+class Exiter(Candidate):
+    name, rung, family, summary = "exiter", 3, "misbehaving", "calls sys.exit in fit"
+
+    def fit(self, X, y):
+        raise SystemExit(3)
+
+
 class Segfaulter(Candidate):
     name, rung, family, summary = "segfaulter", 3, "misbehaving", "crashes the interpreter"
 

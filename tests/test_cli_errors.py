@@ -75,6 +75,8 @@ CASES = {
     "bad extra class": (card(extra="[ladder]\nextra = ['no_such_module:Thing']"), unchanged, "cannot load candidate", "importable"),
     "extra class without a name": (card(extra="[ladder]\nextra = ['misbehaving:NoName']"), unchanged,
                                    "'misbehaving:NoName' does not set name", "name, rung, family ="),
+    "extra module that crashes on import": (card(extra="[ladder]\nextra = ['broken:Thing']"), unchanged,
+                                            "cannot load candidate 'broken:Thing' (RuntimeError: cannot start", "importable"),
     "negative seed": (card(evaluate_extra="seed = -1"), unchanged, "[evaluate] seed", "greater than or equal to 0"),
     "time column not a date": (card(data_extra='time = "colour"'), unchanged,
                                "[data] time column 'colour' is not a date or a number", "leave time empty"),
@@ -97,6 +99,7 @@ def test_bad_card_or_data_is_refused_cleanly(name, tmp_path):
     text, make_data, *fragments = CASES[name]
     make_data(good_data()).to_csv(tmp_path / "data.csv", index=False)
     (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
+    (tmp_path / "broken.py").write_text("raise RuntimeError('cannot start')\n")
     result = run_cli("run", str(write_card(tmp_path, text)), cwd=tmp_path)
     assert_clean_refusal(result, tmp_path, *fragments)
 
@@ -146,3 +149,10 @@ def test_mape_refuses_a_target_with_zeros(tmp_path):
 def test_version():
     result = run_cli("--version", cwd=HERE)
     assert result.returncode == 0 and result.stdout.startswith("bakeoff 0.")
+
+
+def test_an_unwritable_out_folder_is_refused_before_the_race(tmp_path):
+    good_data().to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "taken").write_text("a file, not a folder")
+    result = run_cli("run", str(write_card(tmp_path, card())), "--out", "taken", cwd=tmp_path)
+    assert_clean_refusal(result, tmp_path, "cannot write runs under taken", "--out")

@@ -126,3 +126,27 @@ def test_bad_sql_names_the_url_without_its_password(tmp_path):
                                                        "query": "SELECT * FROM missing"}, "target": "y"}}
                                   ).data.source, tmp_path)
     assert "the query on sqlite:///" in str(err.value) and "no such table" in str(err.value)
+
+
+def test_a_holdout_smaller_than_the_class_count_is_not_stratified(tmp_path):
+    frame = pd.DataFrame({"x": range(12), "label": ["a", "b", "c"] * 4})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    d = prepare(card_from_dict({"data": {"source": "d.csv", "target": "label"}, "evaluate": {"folds": 2}}
+                               ).with_base_dir(tmp_path))
+    assert len(d.holdout_index) == 2 and len(d.train_index) == 10
+
+
+def test_time_folds_that_miss_a_class_are_refused(tmp_path):
+    frame = make_classification_frame(120).assign(day=pd.date_range("2024-01-01", periods=120).astype(str))
+    frame["label"] = ["no"] * 60 + ["yes", "no"] * 30  # no 'yes' at all in the first half
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    card = card_from_dict({"data": {"source": "d.csv", "target": "label", "time": "day"},
+                           "evaluate": {"folds": 4}}).with_base_dir(tmp_path)
+    with pytest.raises(DataError, match="fold 1 trains on the earliest .* rows, which have no 'yes'"):
+        prepare(card)
+
+
+def test_a_target_that_is_one_value_once_stripped_is_refused(tmp_path):
+    make_classification_frame(60).assign(label=["Yes", "Yes "] * 30).to_csv(tmp_path / "d.csv", index=False)
+    with pytest.raises(DataError, match="single value .* once spaces are stripped"):
+        prepare(card_from_dict({"data": {"source": "d.csv", "target": "label"}}).with_base_dir(tmp_path))

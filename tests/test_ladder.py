@@ -46,7 +46,11 @@ def test_contract(cls, task):
 def test_unseen_categories_and_missing_values_still_predict(cls, task):
     fitted = fit(cls, task)
     odd = X.head(3).assign(colour=["purple", None, "red"], x1=[np.nan, 0.0, 1.0])
-    assert np.isfinite(fitted.predict(odd).astype(float)).all()
+    if task == "classification":
+        proba = fitted.predict_proba(odd)
+        assert np.isfinite(proba).all() and np.allclose(proba.sum(axis=1), 1.0)
+    else:
+        assert np.isfinite(fitted.predict(odd)).all()
 
 
 def test_linear_learns_one_weight_per_input_plus_intercept():

@@ -8,7 +8,8 @@ import bakeoff
 
 def test_public_names_are_exactly_the_documented_ones():
     assert bakeoff.__all__ == sorted(["Card", "load_card", "bake", "plan", "execute", "Candidate", "Fitted",
-                                      "BakeoffError", "ConfigError", "DataError", "CandidateError"])
+                                      "BakeoffError", "ConfigError", "DataError", "CandidateError",
+                                      "TrackingError"])
     for name in bakeoff.__all__:
         assert getattr(bakeoff, name).__name__ == name
 

@@ -124,3 +124,11 @@ def test_multiclass_run_and_predict_give_one_probability_per_class(tmp_path):
     proba = out[["probability_setosa", "probability_versicolor", "probability_virginica"]].to_numpy()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert (out["prediction"] == out["species"]).mean() > 0.9
+
+
+def test_a_task_override_rederives_the_default_metric(tmp_path):
+    (tmp_path / "spend.csv").write_bytes(CDNOW.read_bytes())
+    write_card(tmp_path, '[data]\nsource = "spend.csv"\ntarget = "next_39w_sales"\nid = "customer_id"\n')
+    done = run_cli("run", "bakeoff.toml", "--task", "regression", "--only", "constant", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert read_result(only_run(tmp_path))["metric"] == "rmse"

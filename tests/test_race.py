@@ -16,7 +16,7 @@ def planned(tmp_path, total, per_candidate, only, workers=2, memory=""):
     make_classification_frame(300).to_csv(tmp_path / "d.csv", index=False)
     (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
     extra = [f"misbehaving:{c}" for c in ("Sleeper", "Raiser", "SelfKiller", "Segfaulter", "Prior",
-                                           "MemoryHog")]
+                                           "MemoryHog", "Exiter")]
     card = card_from_dict({
         "data": {"source": "d.csv", "target": "label"},
         "evaluate": {"folds": 3, "bootstrap": 100},
@@ -28,13 +28,14 @@ def planned(tmp_path, total, per_candidate, only, workers=2, memory=""):
 
 def test_hanging_raising_and_dying_candidates_are_recorded_and_the_race_goes_on(tmp_path):
     p = planned(tmp_path, "2m", "6s", ["constant", "sleeper", "raiser", "self_killer", "segfaulter",
-                                       "linear", "prior"])
+                                       "exiter", "linear", "prior"])
     outcomes = {o.name: o for o in race(p.candidates, p.dataset, p.settings)}
     assert outcomes["sleeper"].status == "timeout" and "6 s slice" in outcomes["sleeper"].error
     assert outcomes["raiser"].status == "failed"
     assert "RuntimeError: boom: this candidate always fails" in outcomes["raiser"].error
     assert outcomes["self_killer"].status == "failed" and "SIGKILL" in outcomes["self_killer"].error
     assert outcomes["segfaulter"].status == "failed" and "SIGSEGV" in outcomes["segfaulter"].error
+    assert outcomes["exiter"].status == "failed" and "sys.exit(3)" in outcomes["exiter"].error
     for name in ("constant", "linear", "prior"):
         assert outcomes[name].status == "ok", outcomes[name].error
     # a constant per fold ranks nothing: pooled out-of-fold AUC sits at chance
@@ -55,9 +56,13 @@ def test_total_budget_is_enforced_and_cheap_rungs_run_first(tmp_path):
     assert elapsed < 5 + 10  # the budget plus generous slack: a sleeper left running would take an hour
 
 
-def test_plan_puts_simplest_rungs_first(tmp_path):
+def test_plan_puts_simplest_rungs_first_and_extras_join_even_with_only(tmp_path):
     p = planned(tmp_path, "1m", "5s", ["sleeper", "lightgbm", "constant", "linear"])
-    assert [c.name for c in p.candidates] == ["constant", "linear", "lightgbm", "sleeper"]
+    names = [c.name for c in p.candidates]
+    assert names[:3] == ["constant", "prior", "linear"]  # rung 0 first; extras are always in
+    assert {"raiser", "exiter", "memory_hog", "sleeper", "lightgbm"} <= set(names) and "mlp" not in names
+    rungs = [c.rung for c in p.candidates]
+    assert rungs == sorted(rungs)
 
 
 def test_a_candidate_that_runs_out_of_memory_fails_alone(tmp_path):

@@ -21,7 +21,7 @@ _EXPORTS = {
     "bake": "bakeoff.api", "plan": "bakeoff.api", "execute": "bakeoff.api",
     "Candidate": "bakeoff.ladder.base", "Fitted": "bakeoff.ladder.base",
     "BakeoffError": "bakeoff.errors", "ConfigError": "bakeoff.errors", "DataError": "bakeoff.errors",
-    "CandidateError": "bakeoff.errors",
+    "CandidateError": "bakeoff.errors", "TrackingError": "bakeoff.errors",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from .bundle import ModelBundle, save_bundle, write_atomic
 from .card import Card
+from .errors import ConfigError
 from .data import Dataset, prepare
-from .ladder.registry import available, select
+from .ladder.registry import available, load_class, select
 from .metrics import Metric, get_metric
 from .provenance import collect
 from .result import summarise
@@ -39,6 +40,17 @@ class BakeOutcome:
 
 def new_run_id() -> str:
     return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def runs_folder(out: Path) -> Path:
+    """out/runs, made now so that an unwritable --out is refused before the race."""
+    runs = out / "runs"
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot write runs under {out} ({err.strerror}); pass --out with a folder "
+                          "you can write to") from err
+    return runs
 
 
 def store_dir(card: Card) -> Path:
@@ -59,8 +71,9 @@ class Plan:
 def plan(card: Card) -> Plan:
     """Load and check the data and the ladder; bad input raises here, before anything is written."""
     dataset = prepare(card)
-    candidates = select(available(card.ladder.extra, card.base_dir), card.problem.task,
-                        card.ladder.only, card.ladder.skip)
+    classes = available(card.ladder.extra, card.base_dir)
+    extra_names = [load_class(spec, card.base_dir).name for spec in card.ladder.extra]
+    candidates = select(classes, card.problem.task, card.ladder.only, card.ladder.skip, extra_names)
     metric = get_metric(card.evaluate.metric, card.problem.task)
     settings = RaceSettings(metric.name, card.budget.total_seconds, card.budget.per_candidate_seconds,
                             card.budget.trials, card.evaluate.seed,
@@ -73,13 +86,13 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
             command: list[str] | None = None) -> BakeOutcome:
     """Race the planned candidates and write the run folder (not yet tracked)."""
     card, dataset = planned.card, planned.dataset
+    runs_dir = runs_folder(Path(out or card.base_dir))
     run_id = new_run_id()
     outcomes = race(planned.candidates, dataset, planned.settings, observer)
     provenance = collect(card.base_dir, dataset.sha256, dataset.rows, dataset.columns,
                          card.evaluate.seed, command)
     result = summarise(run_id, outcomes, dataset, planned.metric, card, provenance)
-    run_dir = _write_run_folder(Path(out or card.base_dir) / "runs" / run_id, result, outcomes,
-                                dataset, card)
+    run_dir = _write_run_folder(runs_dir / run_id, result, outcomes, dataset, card)
     return BakeOutcome(result, run_dir, None)
 
 

@@ -91,6 +91,8 @@ def init(
     from .bundle import write_atomic
     from .quickstart import card_text
 
+    if output.is_dir():
+        raise ConfigError(f"{output} is a folder; pass -o with a file name such as {output / 'bakeoff.toml'}")
     if output.exists() and not force:
         raise ConfigError(f"{output} already exists; pass --force to overwrite it or -o to write elsewhere")
     write_atomic(output, card_text(data, target, output.parent))

@@ -25,7 +25,7 @@ class ServingCost:
 def measure_serving(predict, X: pd.DataFrame, model, seed: int = 0,
                     max_seconds: float = 3.0) -> ServingCost:
     """Time `predict` on a batch of at least 1,000 rows and on single rows; pickle the model."""
-    batch = X.sample(n=max(BATCH_ROWS, len(X)), replace=len(X) < BATCH_ROWS, random_state=seed)
+    batch = X.sample(n=BATCH_ROWS, replace=len(X) < BATCH_ROWS, random_state=seed)
     batch_times = []
     for _ in range(3):
         start = time.perf_counter()

@@ -41,6 +41,7 @@ class Dataset:
     rows: int
     columns: int
     notes: list[str] = field(default_factory=list)
+    time_ordered: bool = False  # folds and holdout follow [data] time
 
     @property
     def X_train(self) -> pd.DataFrame:
@@ -106,12 +107,21 @@ def _query_duckdb(path: str, query: str) -> pd.DataFrame:
         return con.execute(query).df()
 
 
+def sqlalchemy_url(url: str) -> str:
+    """A plain postgresql:// URL gets the psycopg (3) driver bakeoff installs.
+
+    >>> sqlalchemy_url("postgres://me@db/shop")
+    'postgresql+psycopg://me@db/shop'
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
 def _query_sqlalchemy(url: str, query: str) -> pd.DataFrame:
     import sqlalchemy
 
-    if url.startswith(("postgresql://", "postgres://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    engine = sqlalchemy.create_engine(url)
+    engine = sqlalchemy.create_engine(sqlalchemy_url(url))
     try:
         with engine.connect() as con:
             return pd.read_sql_query(sqlalchemy.text(query), con)
@@ -169,8 +179,10 @@ def prepare(card: Card, loaded: Loaded | None = None) -> Dataset:
     train_index, holdout_index = holdout_split(y, card)
     _check_class_sizes(y[train_index], classes, card)
     folds = cv_folds(y[train_index], card)
+    _check_time_folds(folds, y[train_index], classes, card)
     return Dataset(card.problem.task, X, y, classes, schema, train_index, holdout_index, folds,
-                   loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes)
+                   loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes,
+                   bool(card.data.time))
 
 
 def time_order(column: pd.Series) -> np.ndarray:
@@ -213,6 +225,9 @@ def encode_target(target: pd.Series, card: Card) -> tuple[np.ndarray, list[str]]
     if len(classes) > 50:
         raise DataError(f"target {name!r} has {len(classes)} classes; for a numeric target set "
                         '[problem] task = "regression"')
+    if len(classes) < 2:
+        raise DataError(f"target {name!r} has a single value ({classes[0]!r}) once spaces are stripped; "
+                        "nothing to predict, choose another [data] target")
     codes = pd.Categorical(labels, categories=classes).codes
     return codes.astype(int), classes
 
@@ -226,6 +241,11 @@ def _positive_label(classes: list[str], positive, name: str) -> str:
             raise DataError(f"[data] positive = {positive!r} is not a value of {name!r}; "
                             f"use one of {', '.join(map(repr, classes))}")
         return wanted
+    return guess_positive(classes)
+
+
+def guess_positive(classes: list[str]) -> str:
+    """The class a business usually acts on: 1, Yes, True, else the last in sort order."""
     for guess in ("1", "1.0", "Yes", "yes", "True", "true", "Y", "y"):
         if guess in classes:
             return guess
@@ -259,10 +279,16 @@ def holdout_split(y: np.ndarray, card: Card) -> tuple[np.ndarray, np.ndarray]:
         return rows[:-n_holdout], rows[-n_holdout:]
     from sklearn.model_selection import train_test_split
 
-    stratify = y if card.problem.task == "classification" and np.bincount(y).min() >= 2 else None
+    stratify = y if card.problem.task == "classification" and _can_stratify(y, n_holdout) else None
     train, holdout = train_test_split(rows, test_size=n_holdout, random_state=card.evaluate.seed,
                                       stratify=stratify)
     return np.sort(train), np.sort(holdout)
+
+
+def _can_stratify(y: np.ndarray, n_holdout: int) -> bool:
+    """Every class twice or more, and room for each class on both sides of the cut."""
+    counts = np.bincount(y)
+    return counts.min() >= 2 and min(n_holdout, len(y) - n_holdout) >= len(counts)
 
 
 def _check_class_sizes(y_train: np.ndarray, classes: list[str], card: Card) -> None:
@@ -273,6 +299,17 @@ def _check_class_sizes(y_train: np.ndarray, classes: list[str], card: Card) -> N
     if counts[smallest] < card.evaluate.folds:
         raise DataError(f"class {classes[smallest]!r} has only {counts[smallest]} training row(s), fewer than "
                         f"the {card.evaluate.folds} folds; set [evaluate] folds lower or collect more rows")
+
+
+def _check_time_folds(folds, y_train: np.ndarray, classes: list[str], card: Card) -> None:
+    """Forward-chained folds start small: each must still see every class to learn from."""
+    if not (card.data.time and classes):
+        return
+    for number, (train, _) in enumerate(folds, start=1):
+        missing = sorted(set(range(len(classes))) - set(np.unique(y_train[train])))
+        if missing:
+            raise DataError(f"with [data] time set, fold {number} trains on the earliest {len(train)} rows, which "
+                            f"have no {classes[missing[0]]!r}; set [evaluate] folds lower or leave time empty")
 
 
 def cv_folds(y_train: np.ndarray, card: Card) -> list[tuple[np.ndarray, np.ndarray]]:

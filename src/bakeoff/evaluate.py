@@ -41,7 +41,7 @@ class Evaluation:
 def tuning_splits(dataset: Dataset, seed: int, k: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
     """Where tuning scores: the last fold when time-ordered, else k folds shuffled with
     another seed than the evaluation folds."""
-    if _time_ordered(dataset):
+    if dataset.time_ordered:
         return [dataset.folds[-1]]
     from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -49,10 +49,6 @@ def tuning_splits(dataset: Dataset, seed: int, k: int = 3) -> list[tuple[np.ndar
     splitter = (StratifiedKFold if dataset.task == "classification" else KFold)(
         n_splits=k, shuffle=True, random_state=seed + 1)
     return list(splitter.split(np.zeros(len(y)), y))
-
-
-def _time_ordered(dataset: Dataset) -> bool:
-    return any(train.max() < val.min() for train, val in dataset.folds)
 
 
 def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric):

@@ -10,15 +10,12 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from .api import check_tracking, execute, plan, track_outcome
+from .api import check_tracking, execute, plan, runs_folder, track_outcome
 from .card import Card
 from .run import Outcome
+from .units import human_bytes
 
 _STYLE = {"ok": "green", "timeout": "yellow", "failed": "red", "skipped": "dim", "running": "cyan"}
-
-
-def _size(n: int) -> str:
-    return f"{n:,} B" if n < 1024 else f"{n / 1024:,.0f} KB"
 
 
 def _fmt(value, spec: str = ".4g") -> str:
@@ -44,7 +41,7 @@ class LiveTable:
         if ev is not None:
             row[3:] = [f"{ev.cv_score:.4f} [{ev.score_ci[0]:.3f}, {ev.score_ci[1]:.3f}]",
                        _fmt(ev.fit_seconds, ".3g"), _fmt(ev.predict_us_per_row, ".3g"),
-                       _fmt(ev.latency_ms_p50, ".3g"), _size(ev.model_bytes)]
+                       _fmt(ev.latency_ms_p50, ".3g"), human_bytes(ev.model_bytes)]
         self.rows[outcome.name] = row
         self._refresh()
 
@@ -68,6 +65,7 @@ def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     planned = plan(card)
     if track:
         check_tracking(card)
+    runs_folder(Path(out or card.base_dir))
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 120)
@@ -88,9 +86,10 @@ def describe_plan(planned) -> str:
     """One line saying what will run, including what the quick start inferred."""
     card, data = planned.card, planned.dataset
     positive = f" (positive class: {data.classes[-1]})" if len(data.classes) == 2 else ""
+    id_part = f", id column {card.data.id} not a feature" if card.data.id else ""
     return (f"{card.problem.name}: {data.task} of {card.data.target}{positive}, {card.evaluate.metric} "
             f"over {card.evaluate.folds} folds of {len(data.train_index):,} rows, "
-            f"{len(data.holdout_index):,} held out; {len(planned.candidates)} candidates, "
+            f"{len(data.holdout_index):,} held out{id_part}; {len(planned.candidates)} candidates, "
             f"{card.budget.total_seconds:g} s in all, up to {card.budget.per_candidate_seconds:g} s each")
 
 

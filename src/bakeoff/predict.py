@@ -34,7 +34,11 @@ def load_model(run_dir: Path, candidate: str) -> ModelBundle:
         have = sorted(p.stem for p in (run_dir / "models").glob("*.pkl"))
         raise ConfigError(f"run {run_dir.name} has no fitted candidate {candidate!r}; "
                           f"use one of {', '.join(have) or '(none finished)'}")
-    return load_bundle(path)
+    try:
+        return load_bundle(path)
+    except (ImportError, AttributeError) as err:  # a custom candidate's module moved or changed
+        raise ConfigError(f"cannot load {name} from run {run_dir.name} ({err}); its code must be importable "
+                          f"as when it was trained (from {card_dir or 'the card folder'})") from err
 
 
 def score_file(run_id: str, candidate: str, data: Path,

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from .card import Card, card_from_dict, load_card
-from .data import infer_task, load_frame, suggest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+from .data import guess_positive, infer_task, load_frame, suggest
 from .errors import ConfigError, DataError
 from .metrics import DEFAULT_METRIC
 
@@ -52,10 +59,12 @@ workers = 0                      # candidates side by side; 0 = min(2, cores)
 
 
 def _guess_id(frame: pd.DataFrame, target: str) -> str:
-    for name in frame.columns:
-        looks_like_id = str(name).lower() in ("id", "key") or str(name).lower().endswith(("id", "_id"))
-        if name != target and looks_like_id and frame[name].is_unique:
-            return str(name)
+    """A unique, non-float column named like an id: 'id', 'customer_id', 'customerID'."""
+    for name in map(str, frame.columns):
+        looks_like_id = re.search(r"(^|[_\s-])(id|key)$", name.lower()) or re.search(r"[a-z](ID|Id)$", name)
+        if name != target and looks_like_id and frame[name].is_unique \
+                and not pd.api.types.is_float_dtype(frame[name]):
+            return name
     return ""
 
 
@@ -71,7 +80,8 @@ def _require_target(frame: pd.DataFrame, target: str | None, source: Path) -> st
 def card_for(source: Path, target: str | None, overrides: dict) -> Card:
     """The card to run: a .toml loaded, or one built from a data file, with CLI overrides."""
     if source.suffix.lower() == ".toml":
-        raw = load_card(source).model_dump(mode="json", exclude_none=True)
+        load_card(source)  # validates, with one-line errors
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))  # as written: overrides re-derive defaults
         base_dir = source.parent
         if target:
             raw["data"]["target"] = target
@@ -112,8 +122,8 @@ def card_text(data: Path, target: str, card_dir: Path) -> str:
         source = data.resolve().relative_to(card_dir.resolve())
     except ValueError:
         source = data.resolve()
-    values = loaded.frame[target].dropna().astype(str).unique()
-    positive = next((v for v in ("Yes", "yes", "1", "True", "true") if v in values), None)
+    values = sorted(loaded.frame[target].dropna().astype(str).str.strip().unique())
+    positive = guess_positive(values) if len(values) == 2 else None
     positive_line = f'positive = "{positive}"                   # the class the business acts on\n' \
         if task == "classification" and len(values) == 2 and positive else ""
     from .metrics import METRICS

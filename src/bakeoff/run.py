@@ -12,6 +12,7 @@ import os
 import pickle
 import resource
 import signal
+import sys
 import tempfile
 import time
 import traceback
@@ -76,6 +77,7 @@ class _Running:
     started: float
     seconds: float
     result_path: Path
+    cut_by_total: bool  # the total budget, not per_candidate, set this slice
 
 
 def race(candidates: list[type[Candidate]], dataset: Dataset, settings: RaceSettings,
@@ -98,7 +100,7 @@ def race(candidates: list[type[Candidate]], dataset: Dataset, settings: RaceSett
                     outcomes[cls.name] = _finish(observer, cls, "skipped", "the total budget was used up "
                                                  "before it could start; raise [budget] total")
                     continue
-                job = _start(context, cls, data_path, settings, min(settings.per_candidate_seconds, remaining))
+                job = _start(context, cls, data_path, settings, remaining)
                 observer.started(cls, job.seconds)
                 running.append(job)
             time.sleep(_POLL_SECONDS)
@@ -123,23 +125,24 @@ def _warm_up(context) -> None:
     process.join()
 
 
-def _start(context, cls, data_path: Path, settings: RaceSettings, seconds: float) -> _Running:
+def _start(context, cls, data_path: Path, settings: RaceSettings, remaining: float) -> _Running:
     result_path = data_path.with_name(f"{cls.name}.result.pkl")
+    seconds = min(settings.per_candidate_seconds, remaining)
     spec = f"{cls.__module__}:{cls.__qualname__}"
     process = context.Process(target=_work, name=f"bakeoff-{cls.name}", daemon=True,
                               args=(spec, str(settings.search_dir or ""), str(data_path), settings,
                                     seconds, str(result_path)))
     process.start()
-    return _Running(cls, process, time.monotonic(), seconds, result_path)
+    return _Running(cls, process, time.monotonic(), seconds, result_path,
+                    remaining < settings.per_candidate_seconds)
 
 
 def _is_done(job: _Running) -> bool:
     if not job.process.is_alive():
         return True
     if time.monotonic() - job.started > job.seconds:
-        job.process.kill()
+        job.process.kill()  # a result written just before this still counts: it is complete
         job.process.join()
-        job.result_path.unlink(missing_ok=True)
         return True
     return False
 
@@ -154,7 +157,8 @@ def _collect(job: _Running) -> Outcome:
         return Outcome(cls.name, cls.rung, cls.family, "failed", result, None, wall)
     code = job.process.exitcode
     if code == -signal.SIGKILL and wall >= job.seconds:
-        reason = f"still running after its {job.seconds:.0f} s slice; stopped (raise [budget] per_candidate)"
+        knob = "total" if job.cut_by_total else "per_candidate"
+        reason = f"still running after its {job.seconds:.0f} s slice; stopped (raise [budget] {knob})"
         return Outcome(cls.name, cls.rung, cls.family, "timeout", reason, None, wall)
     return Outcome(cls.name, cls.rung, cls.family, "failed", _death_reason(code), None, wall)
 
@@ -164,8 +168,10 @@ def _death_reason(code: int | None) -> str:
         name = signal.Signals(-code).name
         hint = " (out of memory?)" if name == "SIGKILL" else ""
         return f"its worker process died with {name}{hint}"
-    return (f"its worker process exited with code {code} before reporting a result (calling bakeoff "
-            "from a script? put the call under `if __name__ == \"__main__\":`)")
+    main_file = Path(getattr(sys.modules["__main__"], "__file__", None) or "bakeoff").name
+    hint = "" if main_file == "bakeoff" or code != 1 else \
+        " (calling bakeoff from a script? put the call under `if __name__ == \"__main__\":`)"
+    return f"its worker process exited with code {code} before reporting a result{hint}"
 
 
 def _finish(observer: Observer, cls, status: str, error: str) -> Outcome:
@@ -195,7 +201,11 @@ def _work(spec: str, search_dir: str, data_path: str, settings: RaceSettings, se
         result = evaluate(candidate, dataset, METRICS[settings.metric], seconds=seconds,
                           trials=settings.trials, resamples=settings.resamples)
     except MemoryError:
-        result = f"out of memory: it needed more than the [budget] memory of {settings.memory_bytes:,} bytes"
+        limit = f"the [budget] memory of {settings.memory_bytes:,} bytes" if settings.memory_bytes \
+            else "the memory available"
+        result = f"out of memory: it needed more than {limit}"
+    except SystemExit as stop:
+        result = f"it called sys.exit({stop.code}) during fit"
     except Exception as err:  # any failure of user or library code is this candidate's failure
         last = traceback.extract_tb(err.__traceback__)[-1]
         result = f"{type(err).__name__}: {err} (at {Path(last.filename).name}:{last.lineno})"

@@ -18,6 +18,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from .bundle import load_bundle
+from .data import sqlalchemy_url
 from .errors import TrackingError
 from .provenance import package_versions
 
@@ -34,18 +35,12 @@ class BakeoffModel(mlflow.pyfunc.PythonModel):
 
 
 def tracking_uri(card_uri: str, store_dir: Path) -> str:
-    """MLFLOW_TRACKING_URI, else the card's, else a SQLite file in store_dir.
-
-    A plain postgresql:// URL is given the psycopg (3) driver that bakeoff installs.
-    """
+    """MLFLOW_TRACKING_URI, else the card's, else a SQLite file in store_dir."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or card_uri
     if not uri:
         store_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(store_dir / 'mlflow.db').resolve()}"
-    for plain in ("postgresql://", "postgres://"):
-        if uri.startswith(plain):
-            return "postgresql+psycopg://" + uri.removeprefix(plain)
-    return uri
+    return sqlalchemy_url(uri)
 
 
 def _experiment_id(name: str, store_dir: Path) -> str:

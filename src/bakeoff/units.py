@@ -43,3 +43,16 @@ def parse_size(text: str | int) -> int:
     if not match or match.group(2) not in _SIZE_UNITS or float(match.group(1)) <= 0:
         raise ValueError(f"got {text!r}; write a size such as \"4GB\" or \"512MiB\"")
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+
+
+def human_bytes(n: int) -> str:
+    """
+    >>> human_bytes(250), human_bytes(5_530), human_bytes(6_350_000)
+    ('250 B', '5.4 KB', '6.1 MB')
+    """
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"

@@ -69,6 +69,11 @@ class Candidate(ABC):
         """Hyperparameters to try, drawn from an Optuna trial; {} means nothing to tune."""
         return {}
 
+    @property
+    def hyperparams(self) -> dict[str, Any]:
+        """The defaults, overridden by what this candidate was constructed with."""
+        return self.default_params() | self.params
+
     def with_params(self, **params: Any) -> Candidate:
         """A copy of this candidate with other hyperparameters."""
         return type(self)(task=self.task, seed=self.seed, n_classes=self.n_classes,

@@ -127,7 +127,7 @@ class OneRule(Candidate):
         return {"bins": trial.suggest_int("bins", 2, 12)}
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> Fitted:
-        bins = int((self.default_params() | self.params)["bins"])
+        bins = int(self.hyperparams["bins"])
         k = self.n_classes if self.task == "classification" else 0
         rules = [fit_column_rule(X[c], y, bins, k) for c in X.columns]
         losses = [rule_loss(r, X[r.column], y, k) for r in rules]

@@ -45,9 +45,9 @@ def load_class(spec: str, search_dir: Path | None = None) -> type[Candidate]:
         sys.path.insert(0, str(search_dir))
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as err:
-        raise CandidateError(f"cannot load candidate {spec!r} ({err}); check the module is importable "
-                             "from the card's folder and the class name") from err
+    except Exception as err:  # importing user code can raise anything; all of it is this spec's fault
+        raise CandidateError(f"cannot load candidate {spec!r} ({type(err).__name__}: {err}); check the module "
+                             "is importable from the card's folder and the class name") from err
     if not (isinstance(cls, type) and issubclass(cls, Candidate)):
         raise CandidateError(f"{spec!r} is not a subclass of bakeoff.Candidate; subclass it and set "
                              "name, rung and family")

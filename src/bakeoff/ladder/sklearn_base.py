@@ -60,7 +60,7 @@ class SklearnCandidate(Candidate):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> Fitted:
         from sklearn.pipeline import Pipeline
 
-        model = self.build(self.default_params() | self.params)
+        model = self.build(self.hyperparams)
         pipeline = Pipeline([("prep", make_preprocessor(self.scale)), ("model", model)])
         pipeline.fit(X, y)
         return SklearnFitted(pipeline, self)

@@ -62,10 +62,15 @@ class Linear(SklearnCandidate):
 
     def describe_model(self, fitted) -> str:
         coef = np.atleast_2d(fitted.model.coef_)[-1]
-        order = np.argsort(-np.abs(coef))[:8]
-        unit = "log-odds" if self.is_classifier else "units"
-        lines = [f"{fitted.feature_names[i]}: {coef[i]:+.3f} {unit} per standard deviation" for i in order]
-        return "Largest weights:\n" + "\n".join(lines)
+        numeric = set(fitted.pipeline[0].named_transformers_["num"].get_feature_names_out())
+        unit = f"log-odds of {self.class_names[-1]}" if self.is_classifier else "of the target"
+        lines = []
+        for i in np.argsort(-np.abs(coef))[:8]:
+            name = fitted.feature_names[i]
+            when = "per standard deviation" if name in numeric else "when present"
+            lines.append(f"{name}: {coef[i]:+.3f} {unit} {when}")
+        title = "Largest weights" + (f" (for {self.class_names[-1]})" if self.n_classes > 2 else "")
+        return f"{title}:\n" + "\n".join(lines)
 
 
 class DecisionTree(SklearnCandidate):
@@ -127,7 +132,7 @@ class Knn(SklearnCandidate):
 
     def fit(self, X, y):
         """As any candidate, but never asking for more neighbours than there are rows."""
-        k = (self.default_params() | self.params)["n_neighbors"]
+        k = self.hyperparams["n_neighbors"]
         if k > len(X):
             return self.with_params(**{**self.params, "n_neighbors": len(X)}).fit(X, y)
         return super().fit(X, y)

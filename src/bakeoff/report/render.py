@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+from ..units import human_bytes
+
 
 def _figure(value, digits: int = 4) -> str:
     if value is None:
@@ -14,13 +16,7 @@ def _figure(value, digits: int = 4) -> str:
 
 
 def _size(n: int | None) -> str:
-    if n is None:
-        return "–"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+    return "–" if n is None else human_bytes(n)
 
 
 def render_report(result: dict) -> str:
@@ -30,4 +26,5 @@ def render_report(result: dict) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters.update(figure=_figure, size=_size)
     chosen = next((c for c in result["candidates"] if c["name"] == result["recommended"]), None)
-    return env.from_string(template).render(r=result, chosen=chosen)
+    money = any(c["monthly_cost"] is not None for c in result["candidates"])
+    return env.from_string(template).render(r=result, chosen=chosen, money=money)
