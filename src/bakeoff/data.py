@@ -22,7 +22,6 @@ from .schema import apply_schema, infer_schema, parse_dates
 class Loaded:
     frame: pd.DataFrame
     sha256: str
-    description: str
 
 
 @dataclass
@@ -58,7 +57,8 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) ->
         return _load_sql(source)
     path = (base_dir / source).resolve()
     if not path.is_file():
-        raise DataError(f"data file {path} not found; check [data] source (relative paths start at the card's folder)")
+        raise DataError(f"data file {path} not found; check the path (a card's [data] source is relative "
+                        "to the card's folder)")
     try:
         frame = _read_file(path)
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as err:
@@ -67,7 +67,7 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) ->
     if frame.empty or frame.shape[1] < min_columns:
         raise DataError(f"{path.name} has no data rows or fewer than {min_columns} columns; give a table with "
                         "a header row (comma-separated)" + (", a target and at least one feature" if min_columns > 1 else ""))
-    return Loaded(frame, hashlib.sha256(path.read_bytes()).hexdigest(), str(path))
+    return Loaded(frame, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def _read_file(path: Path) -> pd.DataFrame:
@@ -95,7 +95,7 @@ def _load_sql(source: SqlSource) -> Loaded:
     if frame.empty:
         raise DataError(f"the query on {_redact(url)} returned no rows; check [data] source query")
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values.tobytes()).hexdigest()
-    return Loaded(frame, digest, f"{_redact(url)}: {source.query}")
+    return Loaded(frame, digest)
 
 
 def _query_duckdb(path: str, query: str) -> pd.DataFrame:
