@@ -38,7 +38,6 @@ def tracking_uri(card_uri: str, store_dir: Path) -> str:
     """MLFLOW_TRACKING_URI, else the card's, else a SQLite file in store_dir."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or card_uri
     if not uri:
-        store_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(store_dir / 'mlflow.db').resolve()}"
     return sqlalchemy_url(uri)
 
@@ -113,6 +112,7 @@ def log_bakeoff(result: dict, run_dir: Path, card_params: dict, *, uri: str, exp
 
 
 def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, code_paths, on_candidate):
+    store_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite store and artifacts live here
     mlflow.set_tracking_uri(uri)
     experiment_id = _experiment_id(experiment, store_dir)
     model_uris = {}
