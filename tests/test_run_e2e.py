@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from bakeoff.card import load_card
 from bakeoff.data import prepare
+from conftest import BAKEOFF as BAKEOFF_BIN
 from conftest import QUICK_TELCO_CARD, only_run, read_result, run_cli, write_card
 
 HERE = __import__("pathlib").Path(__file__).parent
@@ -191,3 +192,39 @@ def test_a_custom_candidate_predicts_from_anywhere_and_through_mlflow(telco_run,
     loaded = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
     assert loaded.returncode == 0, loaded.stderr
     assert float(loaded.stdout.strip().splitlines()[-1]) == pytest.approx(share)
+
+
+def test_mlflow_ui_serves_the_runs(telco_run):
+    """What the run prints, `mlflow ui --backend-store-uri …`, opens the bake-off's runs."""
+    import socket
+    import time
+    import urllib.request
+
+    _, _, result, stdout = telco_run
+    assert f"mlflow ui --backend-store-uri {result['tracking_uri']}" in stdout
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mlflow_cli = str(BAKEOFF_BIN.with_name("mlflow"))
+    experiment = mlflow.MlflowClient(result["tracking_uri"]).get_run(result["mlflow_run_id"]).info.experiment_id
+    server = subprocess.Popen([mlflow_cli, "ui", "--backend-store-uri", result["tracking_uri"],
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        request = urllib.request.Request(
+            f"{base}/api/2.0/mlflow/runs/search", method="POST",
+            data=json.dumps({"experiment_ids": [experiment], "max_results": 100}).encode(),
+            headers={"Content-Type": "application/json"})
+        runs = json.loads(urllib.request.urlopen(request, timeout=10).read())["runs"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    names = sorted(r["info"]["run_name"] for r in runs)
+    assert names == sorted([r["name"] for r in result["candidates"]] + [result["run_id"]])
