@@ -106,10 +106,11 @@ def test_unreachable_tracking_store_is_refused_before_the_race(tmp_path, telco_s
 
 
 def test_multiclass_run_and_predict_give_one_probability_per_class(tmp_path):
-    from sklearn.datasets import load_iris
-
-    iris = load_iris(as_frame=True).frame
-    iris["species"] = iris.pop("target").map({0: "setosa", 1: "versicolor", 2: "virginica"})
+    rng = np.random.default_rng(0)  # three well-separated species, 50 plants each
+    centres = {"setosa": (1.5, 0.3), "versicolor": (4.3, 1.3), "virginica": (5.6, 2.0)}
+    iris = pd.concat([pd.DataFrame({"petal_length": rng.normal(length, 0.3, 50),
+                                    "petal_width": rng.normal(width, 0.15, 50), "species": name})
+                      for name, (length, width) in centres.items()], ignore_index=True)
     iris.to_csv(tmp_path / "iris.csv", index=False)
     done = run_cli("run", "iris.csv", "--target", "species", "--metric", "f1", "--budget", "60s",
                    "--only", "constant,rules,linear", "--no-track", cwd=tmp_path)
