@@ -42,6 +42,9 @@ def test_same_card_data_and_seed_give_the_same_scores(tmp_path, telco_sample):
     scores = [[(r["name"], r["score"], r["score_ci"], r["holdout_score"]) for r in res["candidates"]]
               for res in (first, second)]
     assert scores[0] == scores[1]
+    # every search ended at its trial count, so nothing warns that the clock made the scores vary
+    assert all(r["tuning"]["stopped_by"] != "time" for r in first["candidates"])
+    assert not any("time slice" in note for note in first["notes"])
     assert first["provenance"]["data_sha256"] == second["provenance"]["data_sha256"]
 
 

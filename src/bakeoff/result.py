@@ -81,7 +81,8 @@ def summarise(run_id: str, outcomes: list[Outcome], dataset: Dataset, metric: Me
               "tolerance_is_relative": metric.relative,
               "classes": dataset.classes, "training_rows": int(len(dataset.train_index)),
               "holdout_rows": int(len(dataset.holdout_index)), "candidates": rows, "best": None, "recommended": None,
-              "reason": "no candidate finished; see each candidate's error", "notes": dataset.notes,
+              "reason": "no candidate finished; see each candidate's error",
+              "notes": dataset.notes + _tuning_notes(outcomes),
               "card_dir": str(card.base_dir),
               "provenance": provenance}
     contenders = [_contender(r) for r in rows if r["status"] == "ok" and r["score"] is not None]
@@ -110,6 +111,14 @@ def _full_reason(rows: list[dict], chosen: Contender, best: Contender, tolerance
     if unfinished:
         text += f"; did not finish: {', '.join(unfinished)}"
     return text
+
+
+def _tuning_notes(outcomes: list[Outcome]) -> list[str]:
+    cut = [o.name for o in outcomes if o.evaluation is not None and o.evaluation.tuning.stopped_by == "time"]
+    if not cut:
+        return []
+    return [f"the time slice, not the trial count, ended the tuning of {', '.join(cut)}: their scores can "
+            "differ between runs of the same card and seed; raise [budget] per_candidate to repeat them exactly"]
 
 
 def _contender(row: dict) -> Contender:
