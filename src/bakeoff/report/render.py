@@ -15,6 +15,13 @@ def _figure(value, digits: int = 4) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _money(value: float | None) -> str:
+    if value is None:
+        return "–"
+    rounded = round(value)
+    return f"{rounded:,}" if rounded else "0"
+
+
 def _size(n: int | None) -> str:
     return "–" if n is None else human_bytes(n)
 
@@ -24,7 +31,7 @@ def render_report(result: dict) -> str:
 
     template = resources.files("bakeoff.report").joinpath("plain.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(figure=_figure, size=_size)
+    env.filters.update(figure=_figure, size=_size, money=_money)
     chosen = next((c for c in result["candidates"] if c["name"] == result["recommended"]), None)
     money = any(c["monthly_cost"] is not None for c in result["candidates"])
     return env.from_string(template).render(r=result, chosen=chosen, money=money)
