@@ -150,3 +150,14 @@ def test_a_target_that_is_one_value_once_stripped_is_refused(tmp_path):
     make_classification_frame(60).assign(label=["Yes", "Yes "] * 30).to_csv(tmp_path / "d.csv", index=False)
     with pytest.raises(DataError, match="single value .* once spaces are stripped"):
         prepare(card_from_dict({"data": {"source": "d.csv", "target": "label"}}).with_base_dir(tmp_path))
+
+
+def test_time_ordered_tuning_never_sees_the_last_validation_fold(tmp_path):
+    from bakeoff.evaluate import tuning_splits
+
+    frame = make_classification_frame(300).assign(day=pd.date_range("2024-01-01", periods=300).astype(str))
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    d = prepare(card_from_dict({"data": {"source": "d.csv", "target": "label", "time": "day"},
+                                "evaluate": {"folds": 3}}).with_base_dir(tmp_path))
+    (train, val), = tuning_splits(d, seed=0)
+    assert train.max() < val.min() and val.max() < d.folds[-1][1].min()

@@ -39,10 +39,13 @@ class Evaluation:
 
 
 def tuning_splits(dataset: Dataset, seed: int, k: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Where tuning scores: the last fold when time-ordered, else k folds shuffled with
-    another seed than the evaluation folds."""
+    """Where tuning scores: when time-ordered, the latest fifth of the last fold's training
+    rows (so the last validation fold stays unseen); else k folds shuffled with another seed
+    than the evaluation folds."""
     if dataset.time_ordered:
-        return [dataset.folds[-1]]
+        earlier = dataset.folds[-1][0]
+        cut = int(len(earlier) * 0.8)
+        return [(earlier[:cut], earlier[cut:])]
     from sklearn.model_selection import KFold, StratifiedKFold
 
     y = dataset.y_train
