@@ -65,21 +65,22 @@ def test_dates_are_expanded_and_time_orders_the_split(tmp_path):
     card = card_from_dict({"data": {"source": "d.csv", "target": "label"}}).with_base_dir(tmp_path)
     d = prepare(card)
     assert {"signup_year", "signup_month", "signup_day", "signup_weekday"} <= set(d.X.columns)
-    assert any("signup: date expanded" in note for note in d.notes)
+    assert any("signup: date (%Y-%m-%d) expanded" in note for note in d.notes)
 
 
-def test_a_text_time_column_is_ordered_as_dates_not_as_text(tmp_path):
+@pytest.mark.parametrize("style, fmt", [("us", "%m/%d/%Y"), ("european", "%d.%m.%Y")])
+def test_a_text_time_column_is_ordered_as_dates_not_as_text(tmp_path, style, fmt):
     frame = make_classification_frame(120)
     dates = pd.date_range("2020-01-01", periods=120, freq="5D")
-    frame["day"] = [f"{d.month}/{d.day}/{d.year}" for d in dates]  # '1/10/2020' sorts before '1/2/2020' as text
+    frame["day"] = dates.strftime(fmt)  # '1/10/2020' sorts before '1/2/2020' as text
     frame.sample(frac=1, random_state=0).to_csv(tmp_path / "d.csv", index=False)
     card = card_from_dict({"data": {"source": "d.csv", "target": "label", "time": "day"},
                            "evaluate": {"folds": 3}}).with_base_dir(tmp_path)
     d = prepare(card)
     ordered = pd.read_csv(tmp_path / "d.csv")
-    ordered = ordered.iloc[pd.to_datetime(ordered["day"], format="%m/%d/%Y").argsort(kind="stable")]
-    holdout_days = pd.to_datetime(ordered["day"].iloc[d.holdout_index], format="%m/%d/%Y")
-    train_days = pd.to_datetime(ordered["day"].iloc[d.train_index], format="%m/%d/%Y")
+    ordered = ordered.iloc[pd.to_datetime(ordered["day"], format=fmt).argsort(kind="stable")]
+    holdout_days = pd.to_datetime(ordered["day"].iloc[d.holdout_index], format=fmt)
+    train_days = pd.to_datetime(ordered["day"].iloc[d.train_index], format=fmt)
     assert holdout_days.min() > train_days.max()
     assert holdout_days.max() == dates.max()
 
@@ -161,3 +162,13 @@ def test_time_ordered_tuning_never_sees_the_last_validation_fold(tmp_path):
                                 "evaluate": {"folds": 3}}).with_base_dir(tmp_path))
     (train, val), = tuning_splits(d, seed=0)
     assert train.max() < val.min() and val.max() < d.folds[-1][1].min()
+
+
+def test_day_first_dates_keep_day_and_month_apart_at_predict_time_too():
+    from bakeoff.schema import apply_schema, infer_schema
+
+    train = pd.DataFrame({"shipped": ["25.07.2020", "12.04.2021", "03.01.2022"]})
+    schema = infer_schema(train, [])
+    new_rows = pd.DataFrame({"shipped": ["05.06.2023"]})  # on its own, ambiguous: 5 June, not May 6
+    assert apply_schema(train, schema)["shipped_month"].tolist() == [7, 4, 1]
+    assert apply_schema(new_rows, schema)[["shipped_day", "shipped_month"]].iloc[0].tolist() == [5, 6]

@@ -20,6 +20,10 @@ from .errors import DataError
 NUMBER, CATEGORY, DATE = "number", "category", "date"
 _ID_SHARE = 0.5  # a text column with more distinct values than this share of rows is an id
 _DATE_PARTS = ("year", "month", "day", "weekday")
+# tried in order; a format must read every value. Month-first before day-first for slashes,
+# as pandas does; dots and dashes after a day are day-first (European).
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d", "%Y%m%d",
+                 "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y")
 
 
 def infer_schema(frame: pd.DataFrame, notes: list[str]) -> dict[str, str]:
@@ -51,8 +55,10 @@ def _kind_of(column: pd.Series, name: str, notes: list[str]) -> str | None:
                          "read as missing")
         return NUMBER
     if _looks_like_dates(text):
-        notes.append(f"{name}: date expanded into year, month, day of month and day of week")
-        return DATE
+        fmt = date_format(text)
+        notes.append(f"{name}: date ({fmt or 'mixed formats'}) expanded into year, month, day of month "
+                     "and day of week")
+        return f"{DATE}:{fmt}" if fmt else DATE
     if text.nunique() > max(50, _ID_SHARE * len(text)):
         notes.append(f"{name}: dropped, {text.nunique()} distinct text values look like an identifier")
         return None
@@ -72,7 +78,7 @@ def apply_schema(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
         elif kind == CATEGORY:
             out[name] = _strip(frame[name]).astype("object")
         else:
-            out.update(_date_parts(name, frame[name]))
+            out.update(_date_parts(name, frame[name], kind.partition(":")[2] or None))
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -96,22 +102,35 @@ def _looks_like_dates(text: pd.Series) -> bool:
     return parse_dates(text).notna().sum() >= 0.95 * text.notna().sum()
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
+def date_format(values: pd.Series) -> str | None:
+    """The one format in _DATE_FORMATS that reads every value, or None.
+
+    >>> date_format(pd.Series(["25.07.2020", "12.04.2021"]))
+    '%d.%m.%Y'
+    """
+    text = _strip(values).dropna().astype(str)
+    for fmt in _DATE_FORMATS:
+        if len(text) and pd.to_datetime(text, format=fmt, errors="coerce").notna().all():
+            return fmt
+    return None
+
+
+def parse_dates(values: pd.Series, fmt: str | None = None) -> pd.Series:
+    """Dates in one consistent format (given, or found), else read value by value."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
+    fmt = fmt or date_format(values)
+    if fmt:
+        return pd.to_datetime(_strip(values), errors="coerce", format=fmt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pd.to_datetime(_strip(values), errors="coerce", format="mixed")
 
 
-def _date_parts(name: str, column: pd.Series) -> dict[str, pd.Series]:
-    dates = parse_dates(column)
+def _date_parts(name: str, column: pd.Series, fmt: str | None) -> dict[str, pd.Series]:
+    dates = parse_dates(column, fmt)
     parts = [dates.dt.year, dates.dt.month, dates.dt.day, dates.dt.day_of_week]
     return {f"{name}_{part}": values.astype(float) for part, values in zip(_DATE_PARTS, parts, strict=True)}
-
-
-
-
 
 
 def category_levels(X: pd.DataFrame, schema: dict[str, str]) -> dict[str, list[str]]:
