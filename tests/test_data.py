@@ -122,6 +122,9 @@ def test_file_fingerprint_is_the_sha256_of_its_bytes(tmp_path):
 
 
 def test_bad_sql_names_the_url_without_its_password(tmp_path):
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "x.db").close()
     with pytest.raises(DataError) as err:
         load_frame(card_from_dict({"data": {"source": {"url": "sqlite:///" + str(tmp_path / "x.db"),
                                                        "query": "SELECT * FROM missing"}, "target": "y"}}
@@ -172,3 +175,19 @@ def test_day_first_dates_keep_day_and_month_apart_at_predict_time_too():
     new_rows = pd.DataFrame({"shipped": ["05.06.2023"]})  # on its own, ambiguous: 5 June, not May 6
     assert apply_schema(train, schema)["shipped_month"].tolist() == [7, 4, 1]
     assert apply_schema(new_rows, schema)[["shipped_day", "shipped_month"]].iloc[0].tolist() == [5, 6]
+
+
+def test_database_paths_are_relative_to_the_card_and_must_exist(tmp_path, monkeypatch):
+    frame = make_classification_frame(50)
+    (tmp_path / "cards").mkdir()
+    with duckdb.connect(str(tmp_path / "cards" / "shop.duckdb")) as con:
+        con.execute("CREATE TABLE t AS SELECT * FROM frame")
+    monkeypatch.chdir(tmp_path)  # run from elsewhere: the path still starts at the card's folder
+    source = {"url": "duckdb:///shop.duckdb", "query": "SELECT * FROM t"}
+    loaded = load_frame(card_from_dict({"data": {"source": source, "target": "label"}}).data.source,
+                        tmp_path / "cards")
+    assert len(loaded.frame) == 50
+    missing = {"url": "sqlite:///nope.db", "query": "SELECT 1"}
+    with pytest.raises(DataError, match="database file .*nope.db not found"):
+        load_frame(card_from_dict({"data": {"source": missing, "target": "label"}}).data.source, tmp_path / "cards")
+    assert not (tmp_path / "cards" / "nope.db").exists() and not (tmp_path / "nope.db").exists()

@@ -54,7 +54,7 @@ class Dataset:
 def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) -> Loaded:
     """Read the card's [data] source (or rows to score) into a DataFrame with its sha256."""
     if isinstance(source, SqlSource):
-        return _load_sql(source)
+        return _load_sql(SqlSource(url=file_url(source.url, base_dir), query=source.query))
     path = (base_dir / source).resolve()
     if not path.is_file():
         raise DataError(f"data file {path} not found; check the path (a card's [data] source is relative "
@@ -80,6 +80,22 @@ def _read_file(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
+def file_url(url: str, base_dir: Path) -> str:
+    """duckdb:/// and sqlite:/// URLs with a relative path, made absolute from the card's folder;
+    a database file that does not exist is an error (SQLite would create an empty one)."""
+    for scheme in ("duckdb:///", "sqlite:///"):
+        if url.startswith(scheme):
+            path = url.removeprefix(scheme)
+            if path in ("", ":memory:"):
+                return url
+            path = Path(path) if Path(path).is_absolute() else base_dir / path
+            if not path.is_file():
+                raise DataError(f"database file {path} not found; check [data] source url (relative paths "
+                                "start at the card's folder)")
+            return f"{scheme}{path}"
+    return url
+
+
 def _load_sql(source: SqlSource) -> Loaded:
     url = source.url
     try:
@@ -101,8 +117,6 @@ def _load_sql(source: SqlSource) -> Loaded:
 def _query_duckdb(path: str, query: str) -> pd.DataFrame:
     import duckdb
 
-    if path and path != ":memory:" and not Path(path).is_file():
-        raise DataError(f"DuckDB file {path} not found; check [data] source url (duckdb:///path/to/file.db)")
     with duckdb.connect(path or ":memory:", read_only=bool(path) and path != ":memory:") as con:
         return con.execute(query).df()
 
