@@ -5,7 +5,7 @@ import pytest
 from sklearn import metrics as skm
 
 from bakeoff.cost import best_threshold_value, monthly_compute_cost
-from bakeoff.metrics import METRICS, bootstrap_indices, bootstrap_scores, paired_intervals, percentile_interval
+from bakeoff.metrics import METRICS, fold_bootstrap, fold_score, paired_intervals, percentile_interval
 from bakeoff.select import Contender, Tolerance, pareto_front, reason, recommend
 
 RNG = np.random.default_rng(0)
@@ -44,21 +44,34 @@ def test_regression_metrics_match_scikit_learn(name, expected):
     assert METRICS[name].score(TRUE, PRED) == pytest.approx(expected)
 
 
+FOLDS = [np.arange(0, 250), np.arange(250, 500)]
+
+
 def test_bootstrap_interval_brackets_the_score_and_narrows_with_more_rows():
     metric = METRICS["roc_auc"]
-    samples = bootstrap_scores(metric, Y, PROBA, bootstrap_indices(len(Y), 300, 0))
-    low, high = percentile_interval(samples)
-    assert low < metric.score(Y, PROBA) < high
-    small = bootstrap_scores(metric, Y[:100], PROBA[:100], bootstrap_indices(100, 300, 0))
-    small_low, small_high = percentile_interval(small)
+    low, high = percentile_interval(fold_bootstrap(metric, Y, PROBA, FOLDS, 300, 0))
+    assert low < fold_score(metric, Y, PROBA, FOLDS) < high
+    small = [np.arange(0, 50), np.arange(50, 100)]
+    small_low, small_high = percentile_interval(fold_bootstrap(metric, Y, PROBA, small, 300, 0))
     assert small_high - small_low > high - low
 
 
+def test_fold_score_of_a_per_fold_constant_is_chance_even_when_folds_differ():
+    # each fold's model predicts its own training share: pooled, the folds' levels would rank
+    y = np.array([0] * 80 + [1] * 20 + [0] * 50 + [1] * 50)
+    share = np.r_[np.full(100, 0.2), np.full(100, 0.5)]
+    proba = np.column_stack([1 - share, share])
+    folds = [np.arange(100), np.arange(100, 200)]
+    assert METRICS["roc_auc"].score(y, proba) > 0.6  # the pooled score is fooled
+    assert fold_score(METRICS["roc_auc"], y, proba, folds) == 0.5
+    assert set(fold_bootstrap(METRICS["roc_auc"], y, proba, folds, 50, 0)) == {0.5}
+
+
 def test_paired_difference_to_itself_is_exactly_zero_and_to_a_worse_model_is_negative():
-    metric, indices = METRICS["roc_auc"], bootstrap_indices(len(Y), 200, 0)
+    metric = METRICS["roc_auc"]
     noisy = np.clip(P + RNG.normal(0, 0.5, len(P)), 0, 1)
-    samples = {"good": bootstrap_scores(metric, Y, PROBA, indices),
-               "bad": bootstrap_scores(metric, Y, np.column_stack([1 - noisy, noisy]), indices)}
+    samples = {"good": fold_bootstrap(metric, Y, PROBA, FOLDS, 200, 0),
+               "bad": fold_bootstrap(metric, Y, np.column_stack([1 - noisy, noisy]), FOLDS, 200, 0)}
     spans = paired_intervals(samples, "good")
     assert spans["good"].diff_ci == (0.0, 0.0)
     assert spans["bad"].diff_ci[1] < 0

@@ -38,8 +38,9 @@ def test_hanging_raising_and_dying_candidates_are_recorded_and_the_race_goes_on(
     assert outcomes["exiter"].status == "failed" and "sys.exit(3)" in outcomes["exiter"].error
     for name in ("constant", "linear", "prior"):
         assert outcomes[name].status == "ok", outcomes[name].error
-    # a constant per fold ranks nothing: pooled out-of-fold AUC sits at chance
-    assert outcomes["prior"].evaluation.cv_score == pytest.approx(0.5, abs=0.05)
+    # a constant ranks nothing: chance in every fold, so exactly 0.5 with no spread
+    assert outcomes["prior"].evaluation.cv_score == 0.5
+    assert outcomes["prior"].evaluation.score_ci == (0.5, 0.5)
 
 
 def test_total_budget_is_enforced_and_cheap_rungs_run_first(tmp_path):

@@ -13,7 +13,7 @@ import numpy as np
 from .cost import measure_serving
 from .data import Dataset
 from .ladder.base import Candidate, Fitted
-from .metrics import Metric, bootstrap_indices, bootstrap_scores, percentile_interval
+from .metrics import Metric, fold_bootstrap, fold_score, percentile_interval
 from .tune import Tuning, predictions, tune
 
 
@@ -55,7 +55,7 @@ def tuning_splits(dataset: Dataset, seed: int, k: int = 3) -> list[tuple[np.ndar
 
 
 def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric):
-    """Out-of-fold predictions over the training part and their score."""
+    """Out-of-fold predictions over the training part and their score (the mean over folds)."""
     X, y = dataset.X_train, dataset.y_train
     shape = (len(y), len(dataset.classes)) if dataset.classes else (len(y),)
     oof, scored = np.full(shape, np.nan), np.zeros(len(y), bool)
@@ -63,7 +63,7 @@ def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric):
         fitted = candidate.fit(X.iloc[train], y[train])
         oof[val] = predictions(fitted, X.iloc[val], dataset.task)
         scored[val] = True
-    return oof, scored, float(metric.score(y[scored], oof[scored]))
+    return oof, scored, fold_score(metric, y, oof, [val for _, val in dataset.folds])
 
 
 def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds: float,
@@ -87,8 +87,8 @@ def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds:
     tuning = tune_within(candidate, dataset, metric, seconds=seconds, trials=trials)
     tuned = candidate.with_params(**tuning.params)
     oof, scored, cv_score = cross_validate(tuned, dataset, metric)
-    indices = bootstrap_indices(int(scored.sum()), resamples, candidate.seed)
-    boot = bootstrap_scores(metric, dataset.y_train[scored], oof[scored], indices)
+    validation = [val for _, val in dataset.folds]
+    boot = fold_bootstrap(metric, dataset.y_train, oof, validation, resamples, candidate.seed)
     fit_start = time.perf_counter()
     fitted = tuned.fit(dataset.X_train, dataset.y_train)
     fit_seconds = time.perf_counter() - fit_start

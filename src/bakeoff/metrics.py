@@ -103,19 +103,27 @@ def get_metric(name: str, task: str) -> Metric:
     return METRICS[name]
 
 
-def bootstrap_indices(n: int, resamples: int, seed: int) -> np.ndarray:
-    """A (resamples, n) matrix of row indices drawn with replacement, shared by all candidates."""
-    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+def fold_score(metric: Metric, y: np.ndarray, pred: np.ndarray, folds: list[np.ndarray]) -> float:
+    """The metric on each validation fold, averaged: pooling folds would let a ranking metric
+    such as ROC AUC reward differences between the folds' models (a constant is not 0.5)."""
+    return float(np.mean([metric.score(y[rows], pred[rows]) for rows in folds]))
 
 
-def bootstrap_scores(metric: Metric, y: np.ndarray, pred: np.ndarray,
-                     indices: np.ndarray) -> np.ndarray:
-    """The metric on each bootstrap resample; resamples the metric cannot score are NaN."""
-    scores = np.full(len(indices), np.nan)
-    for i, rows in enumerate(indices):
+def fold_bootstrap(metric: Metric, y: np.ndarray, pred: np.ndarray, folds: list[np.ndarray],
+                   resamples: int, seed: int) -> np.ndarray:
+    """`fold_score` on `resamples` resamples, each fold resampled within itself.
+
+    The draws depend only on the seed and the fold sizes, so every candidate is scored on
+    the same resampled rows and differences between candidates are paired. Resamples the
+    metric cannot score (one class only) are NaN.
+    """
+    rng = np.random.default_rng(seed)
+    draws = [rows[rng.integers(0, len(rows), size=(resamples, len(rows)))] for rows in folds]
+    scores = np.full(resamples, np.nan)
+    for r in range(resamples):
         try:
-            scores[i] = metric.score(y[rows], pred[rows])
-        except ValueError:  # e.g. one class only in a tiny resample
+            scores[r] = np.mean([metric.score(y[d[r]], pred[d[r]]) for d in draws])
+        except ValueError:
             continue
     return scores
 
