@@ -222,16 +222,17 @@ def _check_columns_exist(card: Card, columns: list[str]) -> None:
 def encode_target(target: pd.Series, card: Card) -> tuple[np.ndarray, list[str]]:
     """Class codes (positive class last for binary) or floats, with the class labels."""
     name = card.data.target
-    if target.nunique() < 2:
-        raise DataError(f"target {name!r} has a single value ({str(target.iloc[0])!r}); nothing to predict, "
-                        "choose another [data] target")
+    labels = target.astype(str).str.strip()
+    if labels.nunique() < 2:
+        stripped = " once spaces are stripped" if target.nunique() > 1 else ""
+        raise DataError(f"target {name!r} has a single value ({labels.iloc[0]!r}){stripped}; nothing to "
+                        "predict, choose another [data] target")
     if card.problem.task == "regression":
         values = pd.to_numeric(target, errors="coerce")
         if values.isna().any():
             raise DataError(f"target {name!r} is not numeric (e.g. {target[values.isna()].iloc[0]!r}); "
                             'set [problem] task = "classification" or pick a numeric target')
         return values.to_numpy(float), []
-    labels = target.astype(str).str.strip()
     classes = sorted(labels.unique())
     if len(classes) == 2:
         positive = _positive_label(classes, card.data.positive, name)
@@ -239,9 +240,6 @@ def encode_target(target: pd.Series, card: Card) -> tuple[np.ndarray, list[str]]
     if len(classes) > 50:
         raise DataError(f"target {name!r} has {len(classes)} classes; for a numeric target set "
                         '[problem] task = "regression"')
-    if len(classes) < 2:
-        raise DataError(f"target {name!r} has a single value ({classes[0]!r}) once spaces are stripped; "
-                        "nothing to predict, choose another [data] target")
     codes = pd.Categorical(labels, categories=classes).codes
     return codes.astype(int), classes
 

@@ -26,7 +26,6 @@ class Evaluation:
     cv_score: float
     bootstrap: np.ndarray  # the score on each shared bootstrap resample of the scored rows
     score_ci: tuple[float, float]
-    holdout_pred: np.ndarray | None
     holdout_score: float | None
     fit_seconds: float
     predict_us_per_row: float
@@ -92,18 +91,18 @@ def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds:
     fit_start = time.perf_counter()
     fitted = tuned.fit(dataset.X_train, dataset.y_train)
     fit_seconds = time.perf_counter() - fit_start
-    holdout_pred, holdout_score = _holdout(fitted, dataset, metric)
+    holdout_score = _holdout_score(fitted, dataset, metric)
     serving = measure_serving(lambda rows: predictions(fitted, rows, dataset.task), dataset.X_train,
                               fitted, seed=candidate.seed)
     return Evaluation(candidate.name, tuning, oof, scored, cv_score, boot, percentile_interval(boot),
-                      holdout_pred, holdout_score, fit_seconds, serving.predict_us_per_row,
+                      holdout_score, fit_seconds, serving.predict_us_per_row,
                       serving.latency_ms_p50, serving.model_bytes, fitted.n_params,
                       bool(type(candidate).sql_exportable), fitted.describe(), fitted)
 
 
-def _holdout(fitted: Fitted, dataset: Dataset, metric: Metric):
+def _holdout_score(fitted: Fitted, dataset: Dataset, metric: Metric) -> float | None:
+    """The score on the untouched holdout rows, or None when there are none."""
     if not len(dataset.holdout_index):
-        return None, None
-    X = dataset.X.iloc[dataset.holdout_index]
-    pred = predictions(fitted, X, dataset.task)
-    return pred, float(metric.score(dataset.y[dataset.holdout_index], pred))
+        return None
+    pred = predictions(fitted, dataset.X.iloc[dataset.holdout_index], dataset.task)
+    return float(metric.score(dataset.y[dataset.holdout_index], pred))
