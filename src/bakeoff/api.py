@@ -15,20 +15,21 @@ import os
 import secrets
 import shutil
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .bundle import ModelBundle, save_bundle, write_atomic
 from .card import Card
-from .errors import ConfigError
 from .data import Dataset, prepare
+from .errors import ConfigError
+from .expect import Expectation, check
 from .ladder.registry import available, load_class, select
 from .metrics import Metric, get_metric
 from .provenance import collect
 from .result import summarise
-from .schema import category_levels
 from .run import Observer, RaceSettings, race
+from .schema import category_levels
 
 
 @dataclass
@@ -66,11 +67,27 @@ class Plan:
     candidates: list
     metric: Metric
     settings: RaceSettings
+    expectations: list[Expectation] = field(default_factory=list)
+
+
+def load_expectations(card: Card) -> list[Expectation]:
+    """The card's SME feedback as expectations; none when no store exists yet."""
+    from .feedback import FeedbackStore, expectations, store_url
+
+    default = store_dir(card) / "feedback.db"
+    if not card.store.url and not default.is_file():
+        return []
+    store = FeedbackStore(store_url(card.store.url, store_dir(card)))
+    try:
+        return expectations(store.verdicts(card.problem.name))
+    finally:
+        store.close()
 
 
 def plan(card: Card) -> Plan:
     """Load and check the data and the ladder; bad input raises here, before anything is written."""
-    dataset = prepare(card)
+    expected = load_expectations(card)
+    dataset = prepare(card, exclude=frozenset(e.key for e in expected))
     classes = available(card.ladder.extra, card.base_dir)
     extra_names = [load_class(spec, card.base_dir).name for spec in card.ladder.extra]
     candidates = select(classes, card.problem.task, card.ladder.only, card.ladder.skip, extra_names)
@@ -79,7 +96,7 @@ def plan(card: Card) -> Plan:
                             card.budget.trials, card.evaluate.seed,
                             card.budget.workers or min(2, os.cpu_count() or 1),
                             card.evaluate.bootstrap, card.base_dir, card.budget.memory_bytes)
-    return Plan(card, dataset, candidates, metric, settings)
+    return Plan(card, dataset, candidates, metric, settings, expected)
 
 
 def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None = None,
@@ -91,8 +108,11 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     outcomes = race(planned.candidates, dataset, planned.settings, observer)
     provenance = collect(card.base_dir, dataset.sha256, dataset.rows, dataset.columns,
                          card.evaluate.seed, command)
-    result = summarise(run_id, outcomes, dataset, planned.metric, card, provenance)
-    run_dir = _write_run_folder(runs_dir / run_id, result, outcomes, dataset, card)
+    result = summarise(run_id, outcomes, dataset, planned.metric, card, provenance,
+                       {cls.name: cls for cls in planned.candidates})
+    add_expectation_checks(result, outcomes, dataset, planned.expectations)
+    facts = report_facts(result, outcomes, dataset, card)
+    run_dir = _write_run_folder(runs_dir / run_id, result, facts, outcomes, dataset, card)
     return BakeOutcome(result, run_dir, None)
 
 
@@ -121,7 +141,36 @@ def check_tracking(card: Card) -> None:
     track.check_store(track.tracking_uri(card.store.tracking_uri, store_dir(card)))
 
 
-def _write_run_folder(run_dir: Path, result: dict, outcomes, dataset: Dataset, card: Card) -> Path:
+def add_expectation_checks(result: dict, outcomes, dataset: Dataset, expected: list[Expectation]) -> None:
+    """Score every finished candidate on the SME expectations ("gets 7 of 9 SME cases right")."""
+    result["expectations"] = {"total": len(expected)}
+    by_name = {o.name: o for o in outcomes}
+    for row in result["candidates"]:
+        fitted = getattr(by_name[row["name"]].evaluation, "fitted", None)
+        row["expectations"] = (check(fitted, expected, dataset.schema, dataset.classes, dataset.task)
+                               if expected and fitted is not None else None)
+
+
+def report_facts(result: dict, outcomes, dataset: Dataset, card: Card) -> dict:
+    """What the report shows beyond result.json, computed on the holdout while the models are here."""
+    from .report.facts import collect_facts
+
+    fitted = {o.name: o.evaluation.fitted for o in outcomes if o.evaluation is not None}
+    return collect_facts(result, fitted, dataset, card)
+
+
+def _review_rows(dataset: Dataset, facts: dict, card: Card) -> list[dict]:
+    """Held-out rows for `bakeoff review`: the report's telling cases first, then a random draw."""
+    from .data import feature_columns
+    from .expect import review_sample
+
+    holdout = dataset.holdout_index if len(dataset.holdout_index) else dataset.train_index
+    telling = [int(holdout[s["position"]]) for s in facts.get("samples", []) if "position" in s]
+    return review_sample(dataset.raw, holdout, feature_columns(dataset.raw.columns, card), dataset.id_column,
+                         card.data.target, telling, seed=card.evaluate.seed)
+
+
+def _write_run_folder(run_dir: Path, result: dict, facts: dict, outcomes, dataset: Dataset, card: Card) -> Path:
     """Build the folder beside its final place, then move it there in one step."""
     from .report import render_report
 
@@ -134,7 +183,9 @@ def _write_run_folder(run_dir: Path, result: dict, outcomes, dataset: Dataset, c
                                      category_levels(dataset.X_train, dataset.schema))
                 save_bundle(bundle, staging / "models" / f"{outcome.name}.pkl")
         write_atomic(staging / "result.json", json.dumps(result, indent=2))
-        write_atomic(staging / "report.html", render_report(result))
+        write_atomic(staging / "facts.json", json.dumps(facts, indent=1))
+        write_atomic(staging / "review_rows.json", json.dumps(_review_rows(dataset, facts, card), indent=1))
+        write_atomic(staging / "report.html", render_report(result, facts))
         write_atomic(staging / "card.json", card.model_dump_json(indent=2))
         os.replace(staging, run_dir)
     finally:

@@ -19,6 +19,7 @@ class Task(str, Enum):
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Run from complexity: race simple and complex models, keep the simplest that is as good.")
 
+Runs = Annotated[Path, typer.Option(help="Folder that holds runs/ (default: .).")]
 Out = Annotated[Optional[Path], typer.Option("--out", help="Folder for runs/<id>/ (default: the card's folder, or . for a CSV).")]
 
 
@@ -105,7 +106,7 @@ def predict(
     candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
     data: Annotated[Path, typer.Argument(help="CSV or Parquet with the feature columns.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output .csv or .parquet (default: CSV on stdout).")] = None,
-    runs: Annotated[Path, typer.Option(help="Folder that holds runs/ (default: .).")] = Path("."),
+    runs: Runs = Path("."),
 ):
     """Score new rows: the input with `prediction` (and `probability`) columns added.
 
@@ -121,6 +122,48 @@ def predict(
         return
     write_scored(scored, output)
     typer.echo(f"wrote {len(scored)} rows to {output}", err=True)
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    runs: Runs = Path("."),
+):
+    """Re-render a run's report.html from its result.json and facts.json.
+
+    Example: bakeoff report 20261125-161230-ab12cd
+    """
+    from .predict import find_run
+    from .report import render_run
+
+    typer.echo(f"report:  {render_run(find_run(run_id, runs))}")
+
+
+@app.command()
+def review(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    candidate: Annotated[str, typer.Option(help="Candidate whose predictions to review.")] = "recommended",
+    rows: Annotated[int, typer.Option(min=1, max=200, help="How many held-out cases to show.")] = 30,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    runs: Runs = Path("."),
+):
+    """Open a local page where subject-matter experts judge a run's predictions.
+
+    Their verdicts are stored under .bakeoff/ next to the card (or [store] url) and become
+    expectations every candidate is checked against in the next `bakeoff run` of the card.
+
+    Example: bakeoff review 20261125-161230-ab12cd --rows 20
+    """
+    from .predict import find_run
+    from .review import load_review_set, serve
+
+    review_set = load_review_set(find_run(run_id, runs), candidate, rows)
+
+    def ready(url: str) -> None:
+        typer.echo(f"review {review_set.title} ({review_set.candidate}) of run {review_set.run_id} at {url}  "
+                   "(Ctrl+C to stop)", err=True)
+
+    serve(review_set, port, ready)
 
 
 @app.command()

@@ -41,6 +41,8 @@ class Dataset:
     columns: int
     notes: list[str] = field(default_factory=list)
     time_ordered: bool = False  # folds and holdout follow [data] time
+    raw: pd.DataFrame | None = None  # the rows as read (all columns), aligned with X and y
+    id_column: str = ""
 
     @property
     def X_train(self) -> pd.DataFrame:
@@ -168,14 +170,19 @@ def infer_task(target: pd.Series) -> str:
     return "regression"
 
 
-def prepare(card: Card, loaded: Loaded | None = None) -> Dataset:
-    """Load the card's data and turn it into a split Dataset, or raise DataError."""
+def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = frozenset()) -> Dataset:
+    """Load the card's data and turn it into a split Dataset, or raise DataError.
+
+    Rows whose key (see `expect.row_keys`) is in `exclude` are left out of training and holdout.
+    """
     loaded = loaded or load_frame(card.data.source, card.base_dir)
     frame, notes = loaded.frame, []
     _check_columns_exist(card, list(frame.columns))
     frame = frame[frame[card.data.target].notna()]
     if len(frame) < len(loaded.frame):
         notes.append(f"dropped {len(loaded.frame) - len(frame)} row(s) with no target")
+    if exclude:
+        frame = _drop_reviewed(frame, exclude, card, notes)
     if card.data.time:
         frame = frame.iloc[np.argsort(time_order(frame[card.data.time]), kind="stable")]
     frame = frame.reset_index(drop=True)
@@ -183,8 +190,7 @@ def prepare(card: Card, loaded: Loaded | None = None) -> Dataset:
     if card.evaluate.metric == "mape" and (y == 0).any():
         raise DataError(f"[evaluate] metric mape divides by the target, which is 0 in {(y == 0).sum()} "
                         "row(s); use mae or rmse")
-    unused = [card.data.target, card.data.id, card.data.time, *card.data.drop]
-    raw = frame.drop(columns=[c for c in unused if c])
+    raw = frame[feature_columns(frame.columns, card)]
     schema = infer_schema(raw, notes)
     X = apply_schema(raw, schema)
     if X.shape[1] == 0:
@@ -196,7 +202,23 @@ def prepare(card: Card, loaded: Loaded | None = None) -> Dataset:
     _check_time_folds(folds, y[train_index], classes, card)
     return Dataset(card.problem.task, X, y, classes, schema, train_index, holdout_index, folds,
                    loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes,
-                   bool(card.data.time))
+                   bool(card.data.time), frame, card.data.id)
+
+
+def feature_columns(columns, card: Card) -> list[str]:
+    """The raw columns a model reads: all but target, id, time and [data] drop."""
+    unused = {card.data.target, card.data.id, card.data.time, *card.data.drop}
+    return [c for c in columns if c not in unused]
+
+
+def _drop_reviewed(frame: pd.DataFrame, exclude: frozenset[str], card: Card, notes: list[str]) -> pd.DataFrame:
+    from .expect import row_keys
+
+    reviewed = row_keys(frame, feature_columns(frame.columns, card), card.data.id).isin(exclude)
+    if reviewed.any():
+        notes.append(f"{int(reviewed.sum())} row(s) that subject-matter experts answered are kept out of "
+                     "training and holdout; every candidate is checked against their answers instead")
+    return frame[~reviewed.to_numpy()]
 
 
 def time_order(column: pd.Series) -> np.ndarray:

@@ -55,6 +55,12 @@ def candidate_row(outcome: Outcome, interval: Interval | None, dataset: Dataset,
     return row
 
 
+def _plain_words(name: str, ladder: dict[str, type]) -> dict:
+    cls = ladder.get(name)
+    return {"title": getattr(cls, "title", "") or name, "summary": getattr(cls, "summary", ""),
+            "requires": list(getattr(cls, "requires", ()))}
+
+
 def _plain(value):
     if isinstance(value, (np.integer, np.floating)):
         return value.item()
@@ -71,10 +77,11 @@ def intervals(outcomes: list[Outcome], metric: Metric) -> dict[str, Interval]:
 
 
 def summarise(run_id: str, outcomes: list[Outcome], dataset: Dataset, metric: Metric, card: Card,
-              provenance: dict) -> dict:
-    """The whole result.json as a dict."""
+              provenance: dict, ladder: dict[str, type] | None = None) -> dict:
+    """The whole result.json as a dict; `ladder` maps names to candidate classes (titles)."""
     spans = intervals(outcomes, metric)
-    rows = [candidate_row(o, spans.get(o.name), dataset, card) for o in outcomes]
+    rows = [candidate_row(o, spans.get(o.name), dataset, card) | _plain_words(o.name, ladder or {})
+            for o in outcomes]
     result = {"run_id": run_id, "name": card.problem.name, "question": card.problem.question,
               "task": dataset.task, "metric": metric.name,
               "higher_is_better": metric.higher_is_better, "tolerance": card.evaluate.tolerance,

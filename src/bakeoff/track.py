@@ -129,7 +129,7 @@ def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, code_
         best = next((r for r in result["candidates"] if r["name"] == result["best"]), None)
         if best and best["score"] is not None:
             mlflow.log_metric(f"best_{result['metric']}", best["score"])
-        for name in ("result.json", "report.html"):
+        for name in ("result.json", "report.html", "facts.json"):
             if (run_dir / name).exists():
                 mlflow.log_artifact(str(run_dir / name))
     return parent.info.run_id, {k: v for k, v in model_uris.items() if v}
@@ -146,6 +146,9 @@ def _log_candidate(row: dict, run_dir: Path, experiment_id: str, metric: str,
                    f"holdout_{metric}": row["holdout_score"]}
         figures.update({k: row[k] for k in ("fit_seconds", "predict_us_per_row", "latency_ms_p50",
                                             "model_bytes", "n_params", "monthly_value", "monthly_cost")})
+        if row.get("expectations"):
+            figures["sme_cases_right"] = row["expectations"]["right"]
+            figures["sme_cases"] = row["expectations"]["total"]
         mlflow.log_metrics({k: float(v) for k, v in figures.items() if v is not None})
         bundle = run_dir / "models" / f"{row['name']}.pkl"
         if row["status"] != "ok" or not bundle.exists():
@@ -154,3 +157,17 @@ def _log_candidate(row: dict, run_dir: Path, experiment_id: str, metric: str,
                                 artifacts={"bundle": str(bundle)}, pip_requirements=_requirements(),
                                 code_paths=code_paths or None)
         return f"runs:/{run.info.run_id}/model"
+
+
+def log_feedback(uri: str, run_id: str, verdicts: list[dict]) -> None:
+    """Attach a run's SME verdicts to its MLflow parent run (artifact feedback.json and counts)."""
+    with _quiet():
+        try:
+            mlflow.set_tracking_uri(uri)
+            client = mlflow.MlflowClient(uri)
+            client.log_dict(run_id, verdicts, "feedback.json")
+            client.log_metric(run_id, "sme_reviewed", len({v["row_key"] for v in verdicts}))
+            client.log_metric(run_id, "sme_marked_wrong", sum(v["verdict"] == "wrong" for v in verdicts))
+        except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
+            raise TrackingError(f"could not log the feedback to MLflow at {uri} ({type(err).__name__}: "
+                                f"{str(err).splitlines()[0][:200]}); it is safe in the feedback store") from err

@@ -54,6 +54,8 @@ class Candidate(ABC):
     family: ClassVar[str]
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
     summary: ClassVar[str] = ""
+    title: ClassVar[str] = ""  # a short plain name for the report, e.g. "Scorecard"
+    requires: ClassVar[tuple[str, ...]] = ()  # libraries it needs in production
     sql_exportable: ClassVar[bool] = False
 
     def __init__(self, *, task: str = "classification", seed: int = 0, n_classes: int = 2,

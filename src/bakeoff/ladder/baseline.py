@@ -36,6 +36,7 @@ class ConstantFitted(Fitted):
 
 class Constant(Candidate):
     name, rung, family = "constant", 0, "baseline"
+    title, requires = "Baseline: the same answer for everyone", ()
     summary = "always predicts the training class shares or mean: the baseline to beat"
     sql_exportable = True
 

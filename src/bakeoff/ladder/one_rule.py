@@ -117,6 +117,7 @@ class OneRuleFitted(Fitted):
 
 class OneRule(Candidate):
     name, rung, family = "one_rule", 1, "rules"
+    title, requires = "One rule on one column", ()
     summary = "the best rule that looks at a single column"
     sql_exportable = True
 

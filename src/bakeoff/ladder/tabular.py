@@ -14,6 +14,7 @@ from .sklearn_base import SklearnCandidate, tree_nodes
 
 class Rules(SklearnCandidate):
     name, rung, family = "rules", 1, "rules"
+    title, requires = "If-else rules", ("scikit-learn",)
     summary = "a few if-else rules (a tree at most 3 questions deep)"
     scale = False
     sql_exportable = True
@@ -41,6 +42,7 @@ class Rules(SklearnCandidate):
 
 class Linear(SklearnCandidate):
     name, rung, family = "linear", 2, "linear"
+    title, requires = "Scorecard (weighted sum)", ("scikit-learn",)
     summary = "a regularised logistic or linear regression: one weight per input"
     sql_exportable = True
 
@@ -75,6 +77,7 @@ class Linear(SklearnCandidate):
 
 class DecisionTree(SklearnCandidate):
     name, rung, family = "decision_tree", 3, "tree"
+    title, requires = "Decision tree", ("scikit-learn",)
     summary = "one decision tree of up to 12 levels"
     scale = False
     sql_exportable = True
@@ -95,6 +98,7 @@ class DecisionTree(SklearnCandidate):
 
 class NaiveBayes(SklearnCandidate):
     name, rung, family = "naive_bayes", 3, "bayes"
+    title, requires = "Naive Bayes", ("scikit-learn",)
     tasks = ("classification",)
     summary = "Gaussian naive Bayes: per-class averages of every input"
     sql_exportable = True
@@ -116,6 +120,7 @@ class NaiveBayes(SklearnCandidate):
 
 class Knn(SklearnCandidate):
     name, rung, family = "knn", 3, "neighbours"
+    title, requires = "Nearest neighbours", ("scikit-learn",)
     summary = "k nearest neighbours: answers from the most similar training rows"
 
     def default_params(self):
@@ -143,6 +148,7 @@ class Knn(SklearnCandidate):
 
 class RandomForest(SklearnCandidate):
     name, rung, family = "random_forest", 4, "ensemble"
+    title, requires = "Random forest", ("scikit-learn",)
     summary = "a random forest: hundreds of trees voting"
     scale = False
 
@@ -167,6 +173,7 @@ class RandomForest(SklearnCandidate):
 
 class LightGBM(SklearnCandidate):
     name, rung, family = "lightgbm", 4, "ensemble"
+    title, requires = "Gradient boosting (LightGBM)", ("lightgbm", "scikit-learn")
     summary = "LightGBM gradient boosting: hundreds of small trees, each fixing the last"
     scale = False
 
@@ -196,6 +203,7 @@ class LightGBM(SklearnCandidate):
 
 class Mlp(SklearnCandidate):
     name, rung, family = "mlp", 5, "neural"
+    title, requires = "Neural network", ("scikit-learn",)
     summary = "a small neural network (multi-layer perceptron)"
 
     def default_params(self):

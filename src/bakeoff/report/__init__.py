@@ -1,7 +1,7 @@
-"""The run's HTML report (a plain one for now: the answer, the options, the model, provenance)."""
+"""The run's HTML report: the answer, the options, the trade-off, the model inside, provenance."""
 
 from __future__ import annotations
 
-from .render import render_report
+from .render import render_report, render_run
 
-__all__ = ["render_report"]
+__all__ = ["render_report", "render_run"]

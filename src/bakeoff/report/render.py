@@ -1,10 +1,19 @@
-"""Render result.json into one self-contained HTML page with jinja2 (autoescaped)."""
+"""Render result.json and facts.json into one self-contained HTML page (jinja2, autoescaped).
+
+Example::
+
+    from bakeoff.report import render_run
+    render_run(Path("runs/20261125-161230-ab12cd"))   # rewrites its report.html
+"""
 
 from __future__ import annotations
 
+import json
 from importlib import resources
+from pathlib import Path
 
 from ..units import human_bytes
+from . import charts
 
 
 def _figure(value, digits: int = 4) -> str:
@@ -26,12 +35,85 @@ def _size(n: int | None) -> str:
     return "–" if n is None else human_bytes(n)
 
 
-def render_report(result: dict) -> str:
+def _percent(share: float | None) -> str:
+    return "–" if share is None else f"{share * 100:.0f} %"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.3g} s"
+
+
+def headline(result: dict, facts: dict) -> str:
+    """The answer in the business's terms, one or two sentences."""
+    chosen = _row(result, result["recommended"])
+    if chosen is None:
+        return f"No candidate finished: {result['reason']}."
+    title = f"{chosen['title']} ({chosen['name']})"
+    kind, quality = facts.get("kind"), facts.get("quality", {}).get(chosen["name"], {})
+    text = f"Use the {title}."
+    if kind == "binary" and facts.get("headline"):
+        head = facts["headline"]
+        text += (f" Flagging the {_percent(head['share'])} of cases it ranks highest catches "
+                 f"{_percent(head['capture'])} of those that turn out '{facts['positive']}'")
+        if chosen.get("monthly_value") is not None:
+            text += f"; worth about {_money(chosen['monthly_value'])} a month at the values you gave"
+        text += "."
+    elif kind == "multiclass" and "accuracy" in quality:
+        text += f" It gets {_percent(quality['accuracy'])} of the held-out cases right."
+    elif kind == "regression" and "median_error" in quality:
+        text += f" On held-out cases its predictions are typically off by {quality['median_error']:,.4g}."
+    return text
+
+
+def _row(result: dict, name: str | None) -> dict | None:
+    return next((c for c in result["candidates"] if c["name"] == name), None)
+
+
+def plain_quality(facts: dict, name: str) -> str:
+    quality = facts.get("quality", {}).get(name, {})
+    if "capture" in quality:
+        return f"catches {_percent(quality['capture'])} in its top {_percent(facts['headline']['share'])}" \
+            if facts.get("headline") else ""
+    if "accuracy" in quality:
+        return f"{_percent(quality['accuracy'])} right"
+    if "median_error" in quality:
+        return f"typically off by {quality['median_error']:,.4g}"
+    return ""
+
+
+def render_report(result: dict, facts: dict | None = None) -> str:
     import jinja2
 
-    template = resources.files("bakeoff.report").joinpath("plain.html").read_text(encoding="utf-8")
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(figure=_figure, size=_size, money=_money)
-    chosen = next((c for c in result["candidates"] if c["name"] == result["recommended"]), None)
-    money = any(c["monthly_cost"] is not None for c in result["candidates"])
-    return env.from_string(template).render(r=result, chosen=chosen, money=money)
+    facts = facts or {}
+    template = resources.files("bakeoff.report").joinpath("report.html").read_text(encoding="utf-8")
+    env = jinja2.Environment(autoescape=True)  # facts of another task are simply absent
+    env.filters.update(figure=_figure, size=_size, money=_money, percent=_percent, seconds=_seconds)
+    chosen = _row(result, result["recommended"])
+    explain = facts.get("explain", {})
+    figures = {
+        "tradeoff": charts.tradeoff(result["candidates"], result["recommended"], result["best"],
+                                    result["higher_is_better"], result["metric"]),
+        "gains": charts.gains_chart(facts.get("gains", {}), facts.get("positive") or ""),
+        "calibration": charts.calibration_chart(facts.get("calibration")),
+        "importance": charts.importance_chart(explain.get("importance", []), result["metric"]),
+        "fit": charts.fit_chart(facts.get("fit"), "target"),
+    }
+    return env.from_string(template).render(
+        r=result, f=facts, chosen=chosen, figures=figures, headline=headline(result, facts),
+        money=any(c["monthly_cost"] is not None for c in result["candidates"]),
+        sme=result.get("expectations", {}).get("total", 0),
+        plain_quality=lambda name: plain_quality(facts, name),
+        overall=_row(result, result["recommended"]) or {})
+
+
+def render_run(run_dir: Path) -> Path:
+    """Re-render a run folder's report.html from its result.json and facts.json."""
+    from ..bundle import write_atomic
+
+    result = json.loads((run_dir / "result.json").read_text())
+    facts_file = run_dir / "facts.json"
+    facts = json.loads(facts_file.read_text()) if facts_file.is_file() else {}
+    write_atomic(run_dir / "report.html", render_report(result, facts))
+    return run_dir / "report.html"

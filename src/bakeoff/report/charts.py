@@ -1,0 +1,113 @@
+"""The report's charts, drawn with matplotlib as inline SVG (text stays text: small and sharp)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+from ..select import pareto_front
+
+INK, MUTED, ACCENT, BEST, GRID = "#1f2933", "#9aa5b1", "#0b7a4b", "#b54708", "#e4e7eb"
+PALETTE = ["#2563eb", "#b54708", "#9aa5b1"]
+
+
+def _figure(width: float, height: float, columns: int = 1):
+    import matplotlib
+
+    from matplotlib.figure import Figure
+
+    matplotlib.rcParams.update({"svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9,
+                                "axes.edgecolor": MUTED, "axes.labelcolor": INK, "xtick.color": INK,
+                                "ytick.color": INK, "axes.spines.top": False, "axes.spines.right": False})
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(1, columns)
+    for ax in (axes if columns > 1 else [axes]):
+        ax.grid(True, color=GRID, linewidth=0.6)
+        ax.set_axisbelow(True)
+    return fig, axes
+
+
+def _svg(fig) -> str:
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def tradeoff(rows: list[dict], recommended: str | None, best: str | None, higher_is_better: bool,
+             metric: str) -> str | None:
+    """Quality against fit time and against prediction time (log scales), Pareto front drawn."""
+    done = [r for r in rows if r["status"] == "ok" and r["score"] is not None]
+    if not done:
+        return None
+    fig, axes = _figure(9.0, 3.6, 2)
+    for ax, key, label in ((axes[0], "fit_seconds", "time to fit (seconds, log scale)"),
+                           (axes[1], "predict_us_per_row", "time to predict one row (µs, log scale)")):
+        points = [(r["name"], r["score"], max(r[key], 1e-6)) for r in done]
+        front = sorted((p for p in points if p[0] in pareto_front(points, higher_is_better)), key=lambda p: p[2])
+        ax.step([p[2] for p in front], [p[1] for p in front], where="post", color=MUTED, linewidth=1,
+                linestyle="--", label="best trade-offs")
+        for i, (name, score, cost) in enumerate(points):
+            colour = ACCENT if name == recommended else BEST if name == best else INK
+            marker = "*" if name == recommended else "D" if name == best else "o"
+            ax.scatter([cost], [score], s=120 if marker == "*" else 36, color=colour, marker=marker, zorder=3)
+            ax.annotate(name, (cost, score), textcoords="offset points", xytext=(5, 4), fontsize=8,
+                        color=colour)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel(metric)
+    axes[0].legend(loc="lower right", frameon=False, fontsize=8)
+    return _svg(fig)
+
+
+def gains_chart(curves: dict[str, list[list[float]]], positive: str) -> str | None:
+    if not curves:
+        return None
+    fig, ax = _figure(4.4, 3.4)
+    ax.plot([0, 100], [0, 100], color=MUTED, linestyle=":", linewidth=1, label="random order")
+    for colour, (name, points) in zip(PALETTE, curves.items()):
+        ax.plot([p[0] * 100 for p in points], [p[1] * 100 for p in points], color=colour, linewidth=1.8,
+                label=name)
+    ax.set_xlabel("% of rows flagged, highest scores first")
+    ax.set_ylabel(f"% of all '{positive}' caught")
+    ax.legend(loc="lower right", frameon=False, fontsize=8)
+    return _svg(fig)
+
+
+def calibration_chart(calibration: dict | None) -> str | None:
+    if not calibration:
+        return None
+    fig, ax = _figure(4.4, 3.4)
+    ax.plot([0, 1], [0, 1], color=MUTED, linestyle=":", linewidth=1, label="perfectly calibrated")
+    ax.plot(calibration["predicted"], calibration["observed"], color=PALETTE[0], marker="o", linewidth=1.5,
+            markersize=4, label="model")
+    ax.set_xlabel("predicted probability (10 equal-size groups)")
+    ax.set_ylabel("observed share")
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    return _svg(fig)
+
+
+def importance_chart(importance: list[dict], metric: str, top: int = 10) -> str | None:
+    shown = [i for i in importance[:top] if math.isfinite(i["drop"])][::-1]
+    if not shown:
+        return None
+    fig, ax = _figure(5.6, 0.32 * len(shown) + 1.0)
+    ax.barh([i["feature"] for i in shown], [i["drop"] for i in shown], xerr=[i["spread"] for i in shown],
+            color=PALETTE[0], error_kw={"ecolor": MUTED, "linewidth": 0.8})
+    ax.set_xlabel(f"drop in {metric} when the column is shuffled")
+    ax.grid(axis="y", visible=False)
+    return _svg(fig)
+
+
+def fit_chart(fit: dict | None, target: str) -> str | None:
+    if not fit:
+        return None
+    fig, ax = _figure(4.4, 3.6)
+    actual, predicted = fit["actual"], fit["predicted"]
+    low, high = min(actual + predicted), max(actual + predicted)
+    ax.plot([low, high], [low, high], color=MUTED, linestyle=":", linewidth=1)
+    ax.scatter(actual, predicted, s=6, alpha=0.5, color=PALETTE[0], linewidths=0)
+    ax.set_xlabel(f"actual {target}")
+    ax.set_ylabel("predicted")
+    return _svg(fig)

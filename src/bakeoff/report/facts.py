@@ -1,0 +1,278 @@
+"""The report's facts beyond result.json, computed on the untouched holdout rows.
+
+Pure functions over arrays and frames: the headline in business terms, gains, calibration,
+the confusion matrix at the chosen threshold, what drives the model, quality by segment and
+sample predictions. `collect_facts` gathers them into the run's facts.json.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+FLAG_SHARE = 0.20  # the headline: flagging the top 20 % of rows
+SMALL_SEGMENT = 30  # segments with fewer holdout rows are marked small
+MAX_LEVELS = 8
+
+
+def kind_of(task: str, classes: list[str]) -> str:
+    if task == "regression":
+        return "regression"
+    return "binary" if len(classes) == 2 else "multiclass"
+
+
+def capture_at(y: np.ndarray, score: np.ndarray, share: float = FLAG_SHARE) -> float:
+    """Share of all positives found among the `share` highest-scored rows.
+
+    >>> capture_at(np.array([1, 0, 1, 0, 0]), np.array([.9, .8, .1, .2, .3]), 0.2)
+    0.5
+    """
+    flagged = np.argsort(-score, kind="stable")[: max(1, int(round(share * len(y))))]
+    return float(y[flagged].sum() / max(1, y.sum()))
+
+
+def gains(y: np.ndarray, score: np.ndarray, points: int = 20) -> list[list[float]]:
+    """[share of rows flagged, share of positives caught] from 0 to 1.
+
+    >>> gains(np.array([1, 0]), np.array([.9, .1]), 2)
+    [[0.0, 0.0], [0.5, 1.0], [1.0, 1.0]]
+    """
+    caught = np.r_[0, np.cumsum(y[np.argsort(-score, kind="stable")])] / max(1, y.sum())
+    shares = np.linspace(0, 1, points + 1)
+    return [[round(float(s), 4), round(float(caught[int(round(s * len(y)))]), 4)] for s in shares]
+
+
+def calibration(y: np.ndarray, score: np.ndarray, bins: int = 10) -> dict:
+    """Mean predicted against observed rate in equal-count bins."""
+    order = np.argsort(score, kind="stable")
+    groups = [g for g in np.array_split(order, min(bins, len(order))) if len(g)]
+    return {"predicted": [round(float(score[g].mean()), 4) for g in groups],
+            "observed": [round(float(y[g].mean()), 4) for g in groups],
+            "rows": [int(len(g)) for g in groups]}
+
+
+def confusion(y: np.ndarray, score: np.ndarray, threshold: float) -> dict:
+    """Counts at `threshold` (flag when score >= threshold).
+
+    >>> confusion(np.array([1, 0, 1, 0]), np.array([.9, .8, .3, .1]), 0.5)
+    {'threshold': 0.5, 'tp': 1, 'fp': 1, 'fn': 1, 'tn': 1}
+    """
+    flag = score >= threshold
+    return {"threshold": threshold, "tp": int((flag & (y == 1)).sum()), "fp": int((flag & (y == 0)).sum()),
+            "fn": int((~flag & (y == 1)).sum()), "tn": int((~flag & (y == 0)).sum())}
+
+
+def decision_money(counts: dict, business, rows: int) -> float | None:
+    """Value per month of the decisions in `counts`, scaled from `rows` holdout rows."""
+    if business is None or rows == 0:
+        return None
+    value = (counts["tp"] * business.value_true_positive - counts["fp"] * business.cost_false_positive
+             - counts["fn"] * business.cost_false_negative)
+    return round(value / rows * business.predictions_per_month, 2)
+
+
+def _nice_step(spread: float) -> float:
+    """A round step near one standard deviation: 1, 2, 5, 10, 20, ..."""
+    if not spread or not math.isfinite(spread):
+        return 1.0
+    power = 10 ** math.floor(math.log10(spread))
+    return min((1, 2, 5, 10), key=lambda m: abs(m * power - spread)) * power
+
+
+def linear_effects(fitted, classification: bool, positive: str, limit: int = 8) -> list[dict]:
+    """A linear model's weights in words, per raw unit and per category change; [] otherwise."""
+    pipeline = getattr(fitted, "pipeline", None)
+    model = pipeline[-1] if pipeline is not None else None
+    coef = getattr(model, "coef_", None)
+    if coef is None or np.atleast_2d(coef).shape[0] != 1:
+        return []
+    weights = dict(zip(fitted.feature_names, np.atleast_2d(coef)[0]))
+    prep = pipeline[0]
+    effects = []
+    for name, transformer, columns in prep.transformers_:
+        if name == "num" and len(columns):
+            scaler = transformer[-1] if hasattr(transformer[-1], "scale_") else None
+            for i, column in enumerate(columns):
+                scale = scaler.scale_[i] if scaler is not None else 1.0
+                per_unit = weights[column] / scale
+                step = _nice_step(scale)
+                effects.append(_effect(f"each extra {step:g} of {column}", per_unit * step, classification, positive))
+        elif name == "cat" and len(columns):
+            encoder = transformer[-1]
+            for column, levels in zip(columns, encoder.categories_):
+                level_weights = {str(level): weights[f"{column}_{level}"] for level in levels}
+                reference = next(iter(level_weights))  # the first level in sorted order
+                for level, w in level_weights.items():
+                    if level != reference:
+                        effects.append(_effect(f"{column} '{level}' instead of '{reference}'",
+                                               w - level_weights[reference], classification, positive))
+    effects.sort(key=lambda e: -abs(e["log_effect"]))
+    return effects[:limit]
+
+
+def _effect(change: str, delta: float, classification: bool, positive: str) -> dict:
+    if classification:
+        factor = math.exp(delta)
+        direction = "raises" if factor >= 1 else "lowers"
+        size = (factor - 1) * 100 if factor >= 1 else (1 - factor) * 100
+        text = f"{change} {direction} the odds of {positive} by {size:.0f} %"
+        return {"text": text, "log_effect": float(delta), "factor": round(factor, 4)}
+    direction = "adds" if delta >= 0 else "takes off"
+    return {"text": f"{change} {direction} {abs(delta):,.3g}", "log_effect": float(delta), "factor": None}
+
+
+def permutation_drop(fitted, X: pd.DataFrame, y: np.ndarray, scorer, seed: int, repeats: int = 3,
+                     max_rows: int = 2000) -> list[dict]:
+    """How much the score drops when each raw column is shuffled (scikit-learn's permutation
+    importance on the holdout), largest first."""
+    from sklearn.inspection import permutation_importance
+
+    if len(X) > max_rows:
+        keep = np.random.default_rng(seed).choice(len(X), max_rows, replace=False)
+        X, y = X.iloc[keep], y[keep]
+    found = permutation_importance(_AlreadyFitted(fitted), X, y,
+                                   scoring=lambda est, rows, truth: scorer(truth, rows),
+                                   n_repeats=repeats, random_state=seed)
+    ranked = sorted(zip(X.columns, found.importances_mean, found.importances_std), key=lambda t: -t[1])
+    return [{"feature": str(c), "drop": round(float(m), 5), "spread": round(float(s), 5)} for c, m, s in ranked]
+
+
+class _AlreadyFitted:
+    """scikit-learn checks for `fit`; the model is fitted already and only scored here."""
+
+    def __init__(self, fitted):
+        self.fitted = fitted
+
+    def fit(self, X, y):  # never called by permutation_importance
+        return self
+
+
+def segments(X: pd.DataFrame, y: np.ndarray, pred: np.ndarray, score_fn, numeric_columns: list[str],
+             categorical_columns: list[str]) -> list[dict]:
+    """Quality per level of each categorical column and per quartile of the given numeric ones."""
+    out = []
+    for column in categorical_columns:
+        values = X[column].astype("object").where(X[column].notna(), "(missing)").astype(str)
+        top = values.value_counts().index[:MAX_LEVELS]
+        for level in top:
+            out.append(_segment(column, level, (values == level).to_numpy(), y, pred, score_fn))
+    for column in numeric_columns:
+        try:
+            bins = pd.qcut(X[column], 4, duplicates="drop")
+        except (ValueError, TypeError):
+            continue
+        for interval in bins.cat.categories:
+            label = f"{interval.left:,.4g} to {interval.right:,.4g}"
+            out.append(_segment(column, label, (bins == interval).to_numpy(), y, pred, score_fn))
+    return out
+
+
+def _segment(column: str, label: str, mask: np.ndarray, y, pred, score_fn) -> dict:
+    rows = int(mask.sum())
+    try:
+        value = float(score_fn(y[mask], pred[mask])) if rows else None
+    except ValueError:  # e.g. ROC AUC of a segment with one class only
+        value = None
+    if value is not None and not math.isfinite(value):
+        value = None
+    return {"column": column, "segment": label, "rows": rows, "score": value,
+            "actual": round(float(np.mean(y[mask])), 4) if rows else None, "small": rows < SMALL_SEGMENT}
+
+
+def samples(frame: pd.DataFrame, ids: list, truth: list, predicted: list, confidence: np.ndarray,
+            right: np.ndarray, borderline_distance: np.ndarray, per_group: int = 3) -> list[dict]:
+    """The most confident right, the most confident wrong and the borderline predictions."""
+    picks = []
+    order = np.argsort(-confidence, kind="stable")
+    groups = [("most confident and right", [i for i in order if right[i]]),
+              ("most confident and wrong", [i for i in order if not right[i]]),
+              ("borderline", list(np.argsort(borderline_distance, kind="stable")))]
+    for group, positions in groups:
+        for i in positions[:per_group]:
+            picks.append({"group": group, "position": int(i), "id": _scalar(ids[i]), "actual": _scalar(truth[i]),
+                          "predicted": _scalar(predicted[i]), "confidence": round(float(confidence[i]), 4),
+                          "features": {k: _scalar(v) for k, v in frame.iloc[i].items()}})
+    return picks
+
+
+def _scalar(value):
+    if isinstance(value, (np.integer, np.floating)):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 6)
+    return value if isinstance(value, (int, str, bool)) or value is None else str(value)
+
+
+def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
+    """Everything the report needs beyond result.json, for the recommended candidate."""
+    from ..metrics import get_metric
+    from ..tune import predictions
+
+    kind = kind_of(dataset.task, dataset.classes)
+    facts = {"kind": kind, "positive": dataset.classes[-1] if kind == "binary" else None,
+             "holdout_rows": int(len(dataset.holdout_index)), "quality": {}}
+    name = result["recommended"]
+    if name is None or len(dataset.holdout_index) < 10:
+        return facts
+    X = dataset.X.iloc[dataset.holdout_index]
+    y = dataset.y[dataset.holdout_index]
+    metric = get_metric(result["metric"], dataset.task)
+    held = {n: predictions(f, X, dataset.task) for n, f in fitted.items() if f is not None}
+    facts["quality"] = {n: _plain_quality(kind, y, p) for n, p in held.items()}
+    pred = held[name]
+    model = fitted[name]
+    importance = permutation_drop(model, X, y, lambda truth, rows: _signed(metric, truth,
+                                  predictions(model, rows, dataset.task)), card.evaluate.seed)
+    row = next(r for r in result["candidates"] if r["name"] == name)
+    facts["explain"] = {"importance": importance[:12],
+                        "effects": linear_effects(model, kind != "regression", facts["positive"] or "")}
+    numeric = [i["feature"] for i in importance if dataset.schema.get(i["feature"]) == "number"][:3]
+    categorical = [c for c, k in dataset.schema.items() if k == "category"][:12]
+    truth_for_segments = y if kind != "multiclass" else y
+    facts["segments"] = segments(X, truth_for_segments, pred, metric.score, numeric, categorical)
+    raw = dataset.raw.iloc[dataset.holdout_index] if dataset.raw is not None else X
+    ids = (raw[dataset.id_column].tolist() if dataset.id_column else [int(i) for i in dataset.holdout_index])
+    features = raw[[c for c in raw.columns if c in dataset.schema]]
+    if kind == "regression":
+        error = np.abs(pred - y)
+        facts["samples"] = samples(features, ids, list(y), list(pred), -error, error <= np.median(error),
+                                   np.abs(error - np.median(error)))
+        facts["fit"] = {"actual": [round(float(v), 4) for v in y[:2000]],
+                        "predicted": [round(float(v), 4) for v in pred[:2000]]}
+        return facts
+    labels = np.asarray(dataset.classes, dtype=object)
+    chosen = pred.argmax(axis=1)
+    facts["samples"] = samples(features, ids, list(labels[y]), list(labels[chosen]), pred.max(axis=1),
+                               chosen == y, np.abs(pred.max(axis=1) - _runner_up(pred)))
+    if kind == "binary":
+        positive = pred[:, 1]
+        threshold = row["threshold"] if row.get("threshold") is not None else 0.5
+        counts = confusion(y, positive, threshold)
+        facts["headline"] = {"share": FLAG_SHARE, "capture": capture_at(y, positive),
+                             "base_rate": round(float(y.mean()), 4)}
+        facts["gains"] = {n: gains(y, p[:, 1]) for n, p in held.items()
+                          if n in (name, result["best"])}
+        facts["calibration"] = calibration(y, positive)
+        facts["confusion"] = counts | {"money_per_month": decision_money(counts, card.business, len(y)),
+                                       "money_threshold": row.get("threshold") is not None}
+    return facts
+
+
+def _signed(metric, truth, pred) -> float:
+    value = metric.score(truth, pred)
+    return value if metric.higher_is_better else -value
+
+
+def _runner_up(proba: np.ndarray) -> np.ndarray:
+    return np.sort(proba, axis=1)[:, -2]
+
+
+def _plain_quality(kind: str, y: np.ndarray, pred: np.ndarray) -> dict:
+    """One figure a manager reads: share caught in the top 20 %, share right, or typical error."""
+    if kind == "binary":
+        return {"capture": round(capture_at(y, pred[:, 1]), 4)}
+    if kind == "multiclass":
+        return {"accuracy": round(float((pred.argmax(axis=1) == y).mean()), 4)}
+    return {"median_error": round(float(np.median(np.abs(pred - y))), 6)}
