@@ -166,14 +166,55 @@ def test_terminal_shows_the_table_recommendation_and_paths(telco_run):
     assert "TotalCharges: numbers stored as text" in stdout
 
 
-def test_report_shows_every_candidate_with_its_score(telco_run):
+def _number(text: str) -> float:
+    return float(text.replace(",", "").split()[0])
+
+
+def _close(shown: str, value: float, digits: int = 4) -> bool:
+    """The page shows `value` rounded to `digits` significant figures."""
+    return abs(_number(shown) - value) <= 0.51 * 10 ** (np.floor(np.log10(abs(value) or 1)) - digits + 1)
+
+
+def test_report_in_a_real_browser_matches_result_json(telco_run):
+    from browser import chromium_page, screenshot
+
     _, run_dir, result, _ = telco_run
-    html = (run_dir / "report.html").read_text()
-    assert "Who cancels?" in html and f"Recommended: <strong>{result['recommended']}</strong>" in html
-    for row in result["candidates"]:
-        assert f'data-name="{row["name"]}"' in html
-        if row["score"] is not None:
-            assert f">{row['score']:.4g}<" in html
+    report = run_dir / "report.html"
+    assert report.stat().st_size < 5_000_000
+    with chromium_page() as (page, watch):
+        page.goto(report.as_uri())
+        page.wait_for_load_state("load")
+        screenshot(page, "report-telco-test.png")
+        assert page.locator("#question").inner_text() == "Who cancels?"
+        chosen = next(r for r in result["candidates"] if r["name"] == result["recommended"])
+        answer = page.locator("#recommendation").inner_text()
+        assert f"({chosen['name']})" in answer and "catches" in answer
+        assert f"{round(chosen['monthly_value']):,}" in answer
+        for row in result["candidates"]:
+            cells = page.locator(f'#options tr[data-name="{row["name"]}"]')
+            assert cells.count() == 1
+            if row["status"] != "ok":
+                assert row["error"].splitlines()[0][:40] in cells.locator(".status").inner_text()
+                continue
+            assert _close(cells.locator(".score").inner_text(), row["score"])
+            low, high = cells.locator(".interval").inner_text().split(" – ")
+            assert _close(low, row["score_ci"][0]) and _close(high, row["score_ci"][1])
+            assert _close(cells.locator(".holdout").inner_text(), row["holdout_score"])
+            assert abs(_number(cells.locator(".money").inner_text()) - row["monthly_value"]) <= 0.5
+        assert page.locator("#tradeoff svg").count() == 1 and page.locator("#gains svg").count() == 1
+        assert page.locator("#segments tr").count() > 5 and page.locator("#samples tbody tr").count() >= 6
+        assert result["provenance"]["data_sha256"] in page.locator("#provenance").inner_text()
+    assert watch.console_errors == [] and watch.page_errors == []
+    assert watch.remote_requests() == [] and watch.requests == [report.as_uri()]
+
+
+def test_bakeoff_report_re_renders_the_same_page(telco_run):
+    folder, run_dir, _, _ = telco_run
+    before = (run_dir / "report.html").read_text()
+    (run_dir / "report.html").unlink()
+    done = run_cli("report", run_dir.name, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert (run_dir / "report.html").read_text() == before
 
 
 def test_a_custom_candidate_predicts_from_anywhere_and_through_mlflow(telco_run, tmp_path):

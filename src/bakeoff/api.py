@@ -221,4 +221,7 @@ def track_outcome(outcome: BakeOutcome, card: Card, on_candidate=None) -> None:
     for row in result["candidates"]:
         row["model_uri"] = model_uris.get(row["name"])
     write_atomic(run_dir / "result.json", json.dumps(result, indent=2))
+    from .report import render_run
+
+    render_run(run_dir)  # the report names the MLflow run too
     outcome.tracking_uri = uri

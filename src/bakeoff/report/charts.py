@@ -16,7 +16,7 @@ def _figure(width: float, height: float, columns: int = 1):
 
     from matplotlib.figure import Figure
 
-    matplotlib.rcParams.update({"svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9,
+    matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "bakeoff", "font.family": "sans-serif", "font.size": 9,
                                 "axes.edgecolor": MUTED, "axes.labelcolor": INK, "xtick.color": INK,
                                 "ytick.color": INK, "axes.spines.top": False, "axes.spines.right": False})
     fig = Figure(figsize=(width, height))
