@@ -32,7 +32,7 @@ def row_keys(frame: pd.DataFrame, features: list[str], id_column: str = "") -> p
     >>> row_keys(pd.DataFrame({"id": [7], "x": [1.5]}), ["x"], "id").tolist()
     ['id:7']
     >>> row_keys(pd.DataFrame({"x": [1.5]}), ["x"]).str.len().tolist()
-    [43]
+    [44]
     """
     if id_column:
         return "id:" + frame[id_column].astype(str)

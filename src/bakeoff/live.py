@@ -102,7 +102,12 @@ def _summary(console: Console, outcome, track: bool) -> None:
         console.print(f"\n[bold]Recommended: {result['recommended']}[/bold] — {escape(result['reason'])}.")
     else:
         console.print(f"\n[bold red]No recommendation:[/bold red] {escape(result['reason'])}.")
+    if result.get("expectations", {}).get("total"):
+        met = [f"{r['name']} {r['expectations']['right']}" for r in result["candidates"] if r.get("expectations")]
+        console.print(f"expert cases met (of {result['expectations']['total']}): {escape(', '.join(met))}")
     console.print(f"result:  {outcome.run_dir / 'result.json'}")
     console.print(f"report:  {outcome.run_dir / 'report.html'}")
+    if result["recommended"]:
+        console.print(f"review:  bakeoff review {outcome.run_dir}   (a page for experts to judge predictions)")
     if track and outcome.tracking_uri:
         console.print(f"MLflow:  mlflow ui --backend-store-uri {outcome.tracking_uri}")

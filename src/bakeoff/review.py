@@ -54,11 +54,12 @@ def load_review_set(run_dir: Path, candidate: str = "recommended", limit: int = 
     scored = bundle.score(pd.DataFrame([r["features"] for r in sample]))
     rows = []
     for entry, (_, out) in zip(sample, scored.iterrows()):
-        probability = out.get("probability")
-        if probability is None and bundle.task == "classification":
-            probability = max(out[f"probability_{c}"] for c in bundle.classes)
+        sure = None
+        if bundle.task == "classification":  # how sure of the label it gives
+            sure = (max(out[f"probability_{c}"] for c in bundle.classes) if "probability" not in out
+                    else out["probability"] if out["prediction"] == bundle.classes[-1] else 1 - out["probability"])
         rows.append({"key": entry["key"], "features": entry["features"], "predicted": _text(out["prediction"]),
-                     "probability": None if probability is None else float(probability)})
+                     "probability": None if sure is None else float(sure)})
     card = Card.model_validate_json((run_dir / "card.json").read_text()).with_base_dir(Path(result["card_dir"]))
     row = next((c for c in result["candidates"] if c["name"] == bundle.name), {})
     mlflow = (result["tracking_uri"], result["mlflow_run_id"]) if result.get("mlflow_run_id") else None
@@ -212,6 +213,7 @@ def serve(review: ReviewSet, port: int = 8765, on_ready=None) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
+        sock.listen(128)  # connections wait in the queue until the app is up
     except OSError as err:
         raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({err.strerror}); pass --port with a free port, "
                           "or --port 0 for any") from err

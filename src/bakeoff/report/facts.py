@@ -74,11 +74,16 @@ def decision_money(counts: dict, business, rows: int) -> float | None:
 
 
 def _nice_step(spread: float) -> float:
-    """A round step near one standard deviation: 1, 2, 5, 10, 20, ..."""
-    if not spread or not math.isfinite(spread):
+    """One unit when units are readable (a month, a dollar), else a round step near one
+    standard deviation: 0.1, 0.2, 0.5, 100, 200, 500, ...
+
+    >>> _nice_step(24.5), _nice_step(2266.0), _nice_step(0.3)
+    (1.0, 2000.0, 0.2)
+    """
+    if not spread or not math.isfinite(spread) or 1 <= spread <= 50:
         return 1.0
     power = 10 ** math.floor(math.log10(spread))
-    return min((1, 2, 5, 10), key=lambda m: abs(m * power - spread)) * power
+    return float(min((1, 2, 5, 10), key=lambda m: abs(m * power - spread)) * power)
 
 
 def linear_effects(fitted, classification: bool, positive: str, limit: int = 8) -> list[dict]:
@@ -98,7 +103,8 @@ def linear_effects(fitted, classification: bool, positive: str, limit: int = 8) 
                 scale = scaler.scale_[i] if scaler is not None else 1.0
                 per_unit = weights[column] / scale
                 step = _nice_step(scale)
-                effects.append(_effect(f"each extra {step:g} of {column}", per_unit * step, classification, positive))
+                effects.append(_effect(f"each extra {step:g} of {column}", per_unit * step, classification, positive)
+                               | {"strength": abs(per_unit * scale)})
         elif name == "cat" and len(columns):
             encoder = transformer[-1]
             for column, levels in zip(columns, encoder.categories_):
@@ -106,9 +112,10 @@ def linear_effects(fitted, classification: bool, positive: str, limit: int = 8) 
                 reference = next(iter(level_weights))  # the first level in sorted order
                 for level, w in level_weights.items():
                     if level != reference:
-                        effects.append(_effect(f"{column} '{level}' instead of '{reference}'",
-                                               w - level_weights[reference], classification, positive))
-    effects.sort(key=lambda e: -abs(e["log_effect"]))
+                        delta = w - level_weights[reference]
+                        effects.append(_effect(f"{column} '{level}' instead of '{reference}'", delta,
+                                               classification, positive) | {"strength": abs(delta)})
+    effects.sort(key=lambda e: -e["strength"])
     return effects[:limit]
 
 
