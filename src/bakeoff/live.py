@@ -108,6 +108,6 @@ def _summary(console: Console, outcome, track: bool) -> None:
     console.print(f"result:  {outcome.run_dir / 'result.json'}")
     console.print(f"report:  {outcome.run_dir / 'report.html'}")
     if result["recommended"]:
-        console.print(f"review:  bakeoff review {outcome.run_dir}   (a page for experts to judge predictions)")
+        console.print(f"review:  bakeoff review {outcome.run_dir}")
     if track and outcome.tracking_uri:
         console.print(f"MLflow:  mlflow ui --backend-store-uri {outcome.tracking_uri}")

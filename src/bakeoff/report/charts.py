@@ -37,28 +37,48 @@ def _svg(fig) -> str:
 
 def tradeoff(rows: list[dict], recommended: str | None, best: str | None, higher_is_better: bool,
              metric: str) -> str | None:
-    """Quality against fit time and against prediction time (log scales), Pareto front drawn."""
+    """Quality against fit time and against prediction time (log scales), Pareto front drawn.
+
+    The quality axis spans the candidates above the baseline rung, so that a constant far below
+    does not squash the rest; it is drawn as a line at the edge with its score."""
+    from adjustText import adjust_text
+
     done = [r for r in rows if r["status"] == "ok" and r["score"] is not None]
     if not done:
         return None
-    fig, axes = _figure(9.0, 3.6, 2)
+    low, high = _quality_range(done)
+    fig, axes = _figure(9.0, 3.8, 2)
     for ax, key, label in ((axes[0], "fit_seconds", "time to fit (seconds, log scale)"),
                            (axes[1], "predict_us_per_row", "time to predict one row (µs, log scale)")):
         points = [(r["name"], r["score"], max(r[key], 1e-6)) for r in done]
         front = sorted((p for p in points if p[0] in pareto_front(points, higher_is_better)), key=lambda p: p[2])
         ax.step([p[2] for p in front], [p[1] for p in front], where="post", color=MUTED, linewidth=1,
                 linestyle="--", label="best trade-offs")
-        for i, (name, score, cost) in enumerate(points):
+        labels = []
+        for name, score, cost in points:
             colour = ACCENT if name == recommended else BEST if name == best else INK
             marker = "*" if name == recommended else "D" if name == best else "o"
-            ax.scatter([cost], [score], s=120 if marker == "*" else 36, color=colour, marker=marker, zorder=3)
-            ax.annotate(name, (cost, score), textcoords="offset points", xytext=(5, 4), fontsize=8,
-                        color=colour)
+            shown = min(max(score, low), high)
+            ax.scatter([cost], [shown], s=130 if marker == "*" else 34, color=colour, marker=marker, zorder=3,
+                       clip_on=False)
+            text = name if shown == score else f"{name} ({score:.3g}, off the scale)"
+            labels.append(ax.text(cost, shown, text, fontsize=8, color=colour))
         ax.set_xscale("log")
+        ax.set_ylim(low, high)
         ax.set_xlabel(label)
         ax.set_ylabel(metric)
+        adjust_text(labels, ax=ax, expand=(1.15, 1.4), arrowprops={"arrowstyle": "-", "color": GRID, "lw": 0.6})
     axes[0].legend(loc="lower right", frameon=False, fontsize=8)
     return _svg(fig)
+
+
+def _quality_range(rows: list[dict]) -> tuple[float, float]:
+    """The score axis: all candidates above rung 0 (or all when that leaves fewer than two)."""
+    ranked = [r["score"] for r in rows if r["rung"] > 0]
+    scores = ranked if len(ranked) >= 2 else [r["score"] for r in rows]
+    low, high = min(scores), max(scores)
+    pad = (high - low) * 0.12 or abs(high) * 0.02 or 0.01
+    return low - pad, high + pad
 
 
 def gains_chart(curves: dict[str, list[list[float]]], positive: str) -> str | None:
@@ -92,7 +112,7 @@ def importance_chart(importance: list[dict], metric: str, top: int = 10) -> str 
     shown = [i for i in importance[:top] if math.isfinite(i["drop"])][::-1]
     if not shown:
         return None
-    fig, ax = _figure(5.6, 0.32 * len(shown) + 1.0)
+    fig, ax = _figure(4.4, 0.26 * len(shown) + 1.1)
     ax.barh([i["feature"] for i in shown], [i["drop"] for i in shown], xerr=[i["spread"] for i in shown],
             color=PALETTE[0], error_kw={"ecolor": MUTED, "linewidth": 0.8})
     ax.set_xlabel(f"drop in {metric} when the column is shuffled")

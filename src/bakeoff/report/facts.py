@@ -218,7 +218,7 @@ def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
     from ..tune import predictions
 
     kind = kind_of(dataset.task, dataset.classes)
-    facts = {"kind": kind, "positive": dataset.classes[-1] if kind == "binary" else None,
+    facts = {"kind": kind, "positive": dataset.classes[-1] if kind == "binary" else None, "target": card.data.target,
              "holdout_rows": int(len(dataset.holdout_index)), "quality": {}}
     name = result["recommended"]
     if name is None or len(dataset.holdout_index) < 10:

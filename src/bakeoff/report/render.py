@@ -63,7 +63,7 @@ def headline(result: dict, facts: dict) -> str:
     elif kind == "multiclass" and "accuracy" in quality:
         text += f" It gets {_percent(quality['accuracy'])} of the held-out cases right."
     elif kind == "regression" and "median_error" in quality:
-        text += f" On held-out cases its predictions are typically off by {quality['median_error']:,.4g}."
+        text += f" On held-out cases half its predictions are within {quality['median_error']:,.3g} of the truth."
     return text
 
 
@@ -79,8 +79,37 @@ def plain_quality(facts: dict, name: str) -> str:
     if "accuracy" in quality:
         return f"{_percent(quality['accuracy'])} right"
     if "median_error" in quality:
-        return f"typically off by {quality['median_error']:,.4g}"
+        return f"half within {quality['median_error']:,.3g}"
     return ""
+
+
+def segment_margin(result: dict, overall: float | None) -> float | None:
+    """How much worse than the model's overall holdout score a segment must be to be marked:
+    twice the card's tolerance, at least 0.01 (relative to the score for error metrics).
+
+    >>> segment_margin({"tolerance": 0.005, "tolerance_is_relative": False}, 0.85)
+    0.01
+    """
+    if overall is None:
+        return None
+    margin = max(2 * result["tolerance"], 0.01)
+    return margin * abs(overall) if result["tolerance_is_relative"] else margin
+
+
+def column_averages(segments: list[dict]) -> dict[str, float]:
+    """Per column, the row-weighted average score of its segments: the fair yardstick for one
+    segment (a ranking metric within a segment is lower than over all rows by nature).
+
+    >>> column_averages([{"column": "a", "score": .8, "rows": 30}, {"column": "a", "score": .9, "rows": 10}])
+    {'a': 0.825}
+    """
+    totals: dict[str, list[float]] = {}
+    for s in segments:
+        if s["score"] is not None:
+            t = totals.setdefault(s["column"], [0.0, 0.0])
+            t[0] += s["score"] * s["rows"]
+            t[1] += s["rows"]
+    return {column: round(total / rows, 6) for column, (total, rows) in totals.items() if rows}
 
 
 def render_report(result: dict, facts: dict | None = None) -> str:
@@ -91,6 +120,15 @@ def render_report(result: dict, facts: dict | None = None) -> str:
     env = jinja2.Environment(autoescape=True)  # facts of another task are simply absent
     env.filters.update(figure=_figure, size=_size, money=_money, percent=_percent, seconds=_seconds)
     chosen = _row(result, result["recommended"])
+    overall = (chosen or {}).get("holdout_score")
+    margin = segment_margin(result, overall)
+    reference = column_averages(facts.get("segments", []))
+    sign = 1 if result["higher_is_better"] else -1
+
+    def worse(segment: dict) -> bool:
+        score, average = segment["score"], reference.get(segment["column"])
+        return None not in (score, margin, average) and sign * (average - score) > margin
+
     explain = facts.get("explain", {})
     figures = {
         "tradeoff": charts.tradeoff(result["candidates"], result["recommended"], result["best"],
@@ -98,14 +136,14 @@ def render_report(result: dict, facts: dict | None = None) -> str:
         "gains": charts.gains_chart(facts.get("gains", {}), facts.get("positive") or ""),
         "calibration": charts.calibration_chart(facts.get("calibration")),
         "importance": charts.importance_chart(explain.get("importance", []), result["metric"]),
-        "fit": charts.fit_chart(facts.get("fit"), "target"),
+        "fit": charts.fit_chart(facts.get("fit"), facts.get("target") or "target"),
     }
     return env.from_string(template).render(
         r=result, f=facts, chosen=chosen, figures=figures, headline=headline(result, facts),
         money=any(c["monthly_cost"] is not None for c in result["candidates"]),
         sme=result.get("expectations", {}).get("total", 0),
         plain_quality=lambda name: plain_quality(facts, name),
-        overall=_row(result, result["recommended"]) or {})
+        overall=overall, margin=margin, worse=worse)
 
 
 def render_run(run_dir: Path) -> Path:
