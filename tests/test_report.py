@@ -43,7 +43,7 @@ def test_calibration_groups_cover_every_row_once():
     assert max(abs(p - o) for p, o in zip(found["predicted"], found["observed"])) < 0.12
 
 
-def test_linear_effects_state_the_odds_change_of_an_unscaled_model():
+def test_linear_effects_equal_an_unpenalised_model_fitted_on_raw_units():
     frame = make_classification_frame(4000, seed=2)
     X, y = frame[["x1", "x2", "colour"]], (frame["label"] == "yes").astype(int).to_numpy()
     fitted = Linear(task="classification", n_classes=2, class_names=("no", "yes"), C=1e6).fit(X, y)
@@ -79,3 +79,54 @@ def test_the_headline_speaks_in_the_business_terms_given():
     assert headline(result, facts) == ("Use the Scorecard (linear). Flagging the 20 % of cases it ranks highest "
                                        "catches 58 % of those that turn out 'Yes'; worth about 12,345 a month "
                                        "at the values you gave.")
+
+
+def test_a_cut_inside_tied_scores_takes_its_share_of_the_tie_whatever_the_row_order():
+    # a rule model gives 40 rows the same score; 10 of them are positive, 10 more positives elsewhere
+    score = np.r_[np.full(40, 0.9), np.full(60, 0.1)]
+    y = np.r_[np.ones(10), np.zeros(30), np.ones(10), np.zeros(50)].astype(int)
+    shuffled = np.random.default_rng(0).permutation(100)
+    for order in (np.arange(100), shuffled):
+        # the top 20 rows are half of the tie: half of its 10 positives, out of 20 in all
+        assert capture_at(y[order], score[order], 0.2) == 0.25
+
+
+def test_regression_samples_show_the_closest_the_furthest_and_typical_errors():
+    from bakeoff.report.facts import regression_samples
+
+    y = np.arange(10.0)
+    pred = y + np.array([0, 5, 1, 9, 2, 3, 4, 6, 7, 8])  # errors 0..9, each once
+    frame = pd.DataFrame({"x": np.arange(10)})
+    picks = regression_samples(frame, None, y, pred)
+    by_group = {g: [p["shown"] for p in picks if p["group"] == g] for g in
+                ("closest to the truth", "furthest from the truth", "typical")}
+    assert by_group["closest to the truth"] == [0, 1, 2] and by_group["furthest from the truth"] == [9, 8, 7]
+    typical = sorted(by_group["typical"])  # the median error is 4.5: 4 and 5, then 3 or 6
+    assert typical[1:] == [4, 5] and typical[0] == 3
+
+
+def test_markup_and_dollars_in_names_reach_the_page_as_text(tmp_path):
+    from conftest import run_cli
+
+    rng = np.random.default_rng(1)
+    n = 300
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({"spend_$k_vs_$m": x, "<b>plan</b>": rng.choice(["a&b", "<i>c</i>"], n),
+                          "label": np.where(x + rng.normal(size=n) > 0, "<script>yes</script>", "no")})
+    frame.to_csv(tmp_path / "weird.csv", index=False)
+    done = run_cli("run", "weird.csv", "--target", "label", "--only", "constant,rules,linear", "--no-track",
+                   "--budget", "30s", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_dir = next((tmp_path / "runs").iterdir())
+    html = run_dir.joinpath("report.html").read_text()
+    assert "<script>" not in html and "<b>plan" not in html and "<i>c" not in html
+    assert "&lt;b&gt;plan&lt;/b&gt;" in html and "spend_$k_vs_$m" in html
+    from fastapi.testclient import TestClient
+
+    from bakeoff.feedback import FeedbackStore
+    from bakeoff.review import create_app, load_review_set
+
+    review = load_review_set(run_dir)
+    with TestClient(create_app(review, FeedbackStore(review.store_url)), base_url="http://127.0.0.1") as client:
+        page = client.get("/").text
+    assert "<script>" not in page and "<b>plan" not in page and "&lt;b&gt;plan&lt;/b&gt;" in page

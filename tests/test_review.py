@@ -249,3 +249,58 @@ def test_feedback_in_postgresql_named_by_the_card_reaches_the_next_plan(postgres
     planned = plan(load_card(card_path))
     assert planned.expectations == [Expectation(f"id:{row['customerID']}", features, "Yes")]
     assert len(planned.dataset.raw) == 599
+
+
+def _client(review, store):
+    from fastapi.testclient import TestClient
+
+    from bakeoff.review import create_app
+
+    return TestClient(create_app(review, store), base_url="http://127.0.0.1:8765", follow_redirects=False)
+
+
+def test_a_store_that_fails_mid_save_gets_a_clear_503_and_the_page_keeps_working(reviewed_run, tmp_path):
+    import dataclasses
+
+    from bakeoff.review import load_review_set
+
+    _, run_dir = reviewed_run
+    review = dataclasses.replace(load_review_set(run_dir), mlflow=None)
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.db'}")
+    with _client(review, store) as client:
+        key = review.rows[0]["key"]
+        assert client.post("/feedback", data={"row": key, "verdict": "right", "reviewer": "Ann"}).status_code == 303
+        with store.engine.begin() as con:  # the table goes away under the running server
+            con.exec_driver_sql("DROP TABLE bakeoff_feedback")
+        answer = client.post("/feedback", data={"row": key, "verdict": "right", "reviewer": "Ann"})
+        assert answer.status_code == 503 and "could not save to the feedback store" in answer.text
+        assert 'value="Ann"' in answer.text  # the expert's name survives the error
+
+
+def test_only_the_review_page_itself_may_post(reviewed_run, tmp_path):
+    import dataclasses
+
+    from bakeoff.review import load_review_set
+
+    _, run_dir = reviewed_run
+    review = dataclasses.replace(load_review_set(run_dir), mlflow=None)
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.db'}")
+    form = {"row": review.rows[0]["key"], "verdict": "right"}
+    with _client(review, store) as client:
+        foreign = client.post("/feedback", data=form, headers={"origin": "https://evil.example"})
+        assert foreign.status_code == 403 and "only be posted from the review page" in foreign.text
+        rebound = client.post("/feedback", data=form, headers={"host": "evil.example"})
+        assert rebound.status_code == 400
+        assert client.get("/api/feedback", headers={"host": "evil.example"}).status_code == 400
+        same = client.post("/feedback", data=form, headers={"origin": "http://127.0.0.1:8765"})
+        assert same.status_code == 303
+    assert len(store.verdicts(review.problem)) == 1
+
+
+def test_a_bad_store_url_is_one_line_and_exit_2(tmp_path, telco):
+    telco.head(300).to_csv(tmp_path / "telco.csv", index=False)
+    for url in ("mysql://me@db/x", "not a url"):
+        write_card(tmp_path, QUICK_TELCO_CARD + f'[store]\nurl = "{url}"\n')
+        done = run_cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+        assert done.returncode == 2 and done.stderr.startswith("error: cannot open the feedback store")
+        assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()

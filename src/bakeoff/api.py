@@ -10,6 +10,7 @@ Example (under `if __name__ == "__main__":` in a script: candidates run in worke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -30,6 +31,9 @@ from .provenance import collect
 from .result import summarise
 from .run import Observer, RaceSettings, race
 from .schema import category_levels
+
+
+REVIEW_ROWS = 200  # held-out cases kept for `bakeoff review --rows` (at most this many)
 
 
 @dataclass
@@ -105,7 +109,8 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     card, dataset = planned.card, planned.dataset
     runs_dir = runs_folder(Path(out or card.base_dir))
     run_id = new_run_id()
-    outcomes = race(planned.candidates, dataset, planned.settings, observer)
+    # the workers need features and target only, not a second copy of the rows as read
+    outcomes = race(planned.candidates, dataclasses.replace(dataset, raw=None), planned.settings, observer)
     provenance = collect(card.base_dir, dataset.sha256, dataset.rows, dataset.columns,
                          card.evaluate.seed, command)
     result = summarise(run_id, outcomes, dataset, planned.metric, card, provenance,
@@ -156,7 +161,12 @@ def report_facts(result: dict, outcomes, dataset: Dataset, card: Card) -> dict:
     from .report.facts import collect_facts
 
     fitted = {o.name: o.evaluation.fitted for o in outcomes if o.evaluation is not None}
-    return collect_facts(result, fitted, dataset, card)
+    try:
+        return collect_facts(result, fitted, dataset, card)
+    except Exception as err:  # a model that cannot be explained must not cost the finished run
+        result["notes"].append(f"the report's holdout figures could not be computed ({type(err).__name__}: "
+                               f"{str(err)[:200]}); the scores above are unaffected")
+        return {}
 
 
 def _review_rows(dataset: Dataset, facts: dict, card: Card) -> list[dict]:
@@ -167,7 +177,7 @@ def _review_rows(dataset: Dataset, facts: dict, card: Card) -> list[dict]:
     holdout = dataset.holdout_index if len(dataset.holdout_index) else dataset.train_index
     telling = [int(holdout[s["position"]]) for s in facts.get("samples", []) if "position" in s]
     return review_sample(dataset.raw, holdout, feature_columns(dataset.raw.columns, card), dataset.id_column,
-                         card.data.target, telling, seed=card.evaluate.seed)
+                         card.data.target, telling, size=REVIEW_ROWS, seed=card.evaluate.seed)
 
 
 def _write_run_folder(run_dir: Path, result: dict, facts: dict, outcomes, dataset: Dataset, card: Card) -> Path:

@@ -108,10 +108,10 @@ def _load_sql(source: SqlSource) -> Loaded:
     except DataError:
         raise
     except Exception as err:  # drivers raise their own types; all mean the same to the user
-        raise DataError(f"the query on {_redact(url)} failed ({type(err).__name__}: "
+        raise DataError(f"the query on {redact(url)} failed ({type(err).__name__}: "
                         f"{str(err).splitlines()[0]}); check [data] source url and query") from err
     if frame.empty:
-        raise DataError(f"the query on {_redact(url)} returned no rows; check [data] source query")
+        raise DataError(f"the query on {redact(url)} returned no rows; check [data] source query")
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values.tobytes()).hexdigest()
     return Loaded(frame, digest)
 
@@ -145,7 +145,7 @@ def _query_sqlalchemy(url: str, query: str) -> pd.DataFrame:
         engine.dispose()
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """The URL without its password."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -214,10 +214,15 @@ def feature_columns(columns, card: Card) -> list[str]:
 def _drop_reviewed(frame: pd.DataFrame, exclude: frozenset[str], card: Card, notes: list[str]) -> pd.DataFrame:
     from .expect import row_keys
 
-    reviewed = row_keys(frame, feature_columns(frame.columns, card), card.data.id).isin(exclude)
+    keys = row_keys(frame, feature_columns(frame.columns, card), card.data.id)
+    reviewed = keys.isin(exclude)
     if reviewed.any():
         notes.append(f"{int(reviewed.sum())} row(s) that subject-matter experts answered are kept out of "
                      "training and holdout; every candidate is checked against their answers instead")
+    unmatched = len(exclude - set(keys[reviewed]))
+    if unmatched:
+        notes.append(f"{unmatched} expert case(s) match no row of the data (changed data, [data] id or drop?); "
+                     "they are still checked, but any copies of them in the data were not kept out of training")
     return frame[~reviewed.to_numpy()]
 
 

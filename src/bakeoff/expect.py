@@ -91,7 +91,8 @@ def review_sample(raw: pd.DataFrame, positions: np.ndarray, features: list[str],
     """Rows for experts to review: the `first` positions (the report's telling cases), then a
     seeded random draw from `positions`, each as {"key", "features", "actual"}."""
     rng = np.random.default_rng(seed)
-    rest = [int(p) for p in rng.permutation(positions) if int(p) not in set(first)]
+    taken = set(first)
+    rest = [int(p) for p in rng.permutation(positions) if int(p) not in taken]
     chosen = list(dict.fromkeys(first))[:size]
     chosen += rest[: size - len(chosen)]
     rows = raw.iloc[chosen]

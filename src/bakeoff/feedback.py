@@ -55,32 +55,21 @@ class FeedbackStore:
     def __init__(self, url: str):
         import sqlalchemy as sa
 
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
-        if url.startswith("sqlite"):
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        meta = sa.MetaData()
-        self.table = sa.Table(
-            TABLE, meta,
-            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("problem", sa.String(200), nullable=False, index=True),
-            sa.Column("run_id", sa.String(100), nullable=False),
-            sa.Column("candidate", sa.String(200), nullable=False),
-            sa.Column("row_key", sa.String(300), nullable=False),
-            sa.Column("features", sa.Text, nullable=False),
-            sa.Column("predicted", sa.String(500), nullable=False),
-            sa.Column("verdict", sa.String(10), nullable=False),
-            sa.Column("answer", sa.String(500)),
-            sa.Column("comment", sa.Text, nullable=False, default=""),
-            sa.Column("reviewer", sa.String(100), nullable=False, default=""),
-            sa.Column("created_at", sa.String(40), nullable=False),
-        )
         try:
-            meta.create_all(self.engine, checkfirst=True)
-        except sa.exc.SQLAlchemyError as err:
-            raise ConfigError(f"cannot open the feedback store {self.engine.url!r} "
-                              f"({str(err.orig or err).splitlines()[0]}); check [store] url") from err
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = sa.create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+            if url.startswith("sqlite"):
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.table = _table(sa.MetaData())
+            self.table.metadata.create_all(self.engine, checkfirst=True)
+        except (sa.exc.SQLAlchemyError, ImportError, OSError) as err:
+            from .data import redact
+
+            detail = str(getattr(err, "orig", None) or err).splitlines()[0][:200]
+            raise ConfigError(f"cannot open the feedback store {redact(url)} ({type(err).__name__}: {detail}); "
+                              "check [store] url (postgresql://user@host/db) or that .bakeoff/ next to the card "
+                              "is writable") from err
 
     def add(self, verdict: Verdict) -> int:
         """Store one verdict in its own transaction; returns its id."""
@@ -102,6 +91,26 @@ class FeedbackStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _table(meta):
+    import sqlalchemy as sa
+
+    return sa.Table(
+        TABLE, meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("problem", sa.String(200), nullable=False, index=True),
+        sa.Column("run_id", sa.String(100), nullable=False),
+        sa.Column("candidate", sa.String(200), nullable=False),
+        sa.Column("row_key", sa.Text, nullable=False),
+        sa.Column("features", sa.Text, nullable=False),
+        sa.Column("predicted", sa.Text, nullable=False),
+        sa.Column("verdict", sa.String(10), nullable=False),
+        sa.Column("answer", sa.Text),
+        sa.Column("comment", sa.Text, nullable=False, default=""),
+        sa.Column("reviewer", sa.String(100), nullable=False, default=""),
+        sa.Column("created_at", sa.String(40), nullable=False),
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -22,6 +22,8 @@ from .predict import load_model
 MAX_FORM_BYTES = 16 * 1024
 MAX_COMMENT = 2000
 MAX_NAME = 80
+TOO_LARGE = f"the form is larger than {MAX_FORM_BYTES // 1024} KB; shorten the comment"
+LOCAL_HOSTS = ["127.0.0.1", "localhost"]
 
 
 @dataclass
@@ -54,18 +56,24 @@ def load_review_set(run_dir: Path, candidate: str = "recommended", limit: int = 
     scored = bundle.score(pd.DataFrame([r["features"] for r in sample]))
     rows = []
     for entry, (_, out) in zip(sample, scored.iterrows()):
-        sure = None
-        if bundle.task == "classification":  # how sure of the label it gives
-            sure = (max(out[f"probability_{c}"] for c in bundle.classes) if "probability" not in out
-                    else out["probability"] if out["prediction"] == bundle.classes[-1] else 1 - out["probability"])
         rows.append({"key": entry["key"], "features": entry["features"], "predicted": _text(out["prediction"]),
-                     "probability": None if sure is None else float(sure)})
+                     "probability": _sure(out, bundle.classes) if bundle.task == "classification" else None})
+    from .api import store_dir
+
     card = Card.model_validate_json((run_dir / "card.json").read_text()).with_base_dir(Path(result["card_dir"]))
     row = next((c for c in result["candidates"] if c["name"] == bundle.name), {})
     mlflow = (result["tracking_uri"], result["mlflow_run_id"]) if result.get("mlflow_run_id") else None
     return ReviewSet(result["run_id"], card.problem.name, card.problem.question, bundle.name,
                      row.get("title") or bundle.name, bundle.task, list(bundle.classes), rows,
-                     store_url(card.store.url, card.base_dir / ".bakeoff"), mlflow)
+                     store_url(card.store.url, store_dir(card)), mlflow)
+
+
+def _sure(scored_row, classes: list[str]) -> float:
+    """How sure the model is of the label it gives: that label's probability."""
+    if "probability" not in scored_row:  # multiclass: one column per class
+        return float(max(scored_row[f"probability_{c}"] for c in classes))
+    positive = float(scored_row["probability"])
+    return positive if scored_row["prediction"] == classes[-1] else 1 - positive
 
 
 def _text(value) -> str:
@@ -83,7 +91,7 @@ class FormError(ValueError):
 def parse_verdict(body: bytes, review: ReviewSet) -> Verdict:
     """Check one posted form completely before anything is stored; FormError says why not."""
     if len(body) > MAX_FORM_BYTES:
-        raise FormError(f"the form is larger than {MAX_FORM_BYTES // 1024} KB; shorten the comment", 413)
+        raise FormError(TOO_LARGE, 413)
     try:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body),
                           max_num_fields=10)
@@ -130,6 +138,20 @@ def _check_answer(answer: str, review: ReviewSet) -> str:
     return _text(value)
 
 
+def _check_origin(origin: str | None, own: str) -> None:
+    """A form posted by another web site (the expert's browser visiting it) is refused."""
+    if origin and origin != "null" and origin.split("://", 1)[-1] != own:
+        raise FormError(f"forms may only be posted from the review page itself, not {origin[:80]}", 403)
+
+
+def _reviewer_of(body: bytes) -> str:
+    """The reviewer's name from a form that was refused, so the page keeps it."""
+    try:
+        return parse_qs(body.decode("utf-8", "ignore")).get("reviewer", [""])[0][:MAX_NAME]
+    except ValueError:
+        return ""
+
+
 def log_to_mlflow(review: ReviewSet, store: FeedbackStore) -> None:
     """Put the run's feedback on its MLflow parent run: an artifact and two counts."""
     if review.mlflow is None:
@@ -150,7 +172,9 @@ def create_app(review: ReviewSet, store: FeedbackStore):
     import jinja2
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+    from sqlalchemy.exc import SQLAlchemyError
     from starlette.concurrency import run_in_threadpool
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     template = jinja2.Environment(autoescape=True).from_string(
         resources.files("bakeoff.report").joinpath("review.html").read_text(encoding="utf-8"))
@@ -162,10 +186,17 @@ def create_app(review: ReviewSet, store: FeedbackStore):
         log_to_mlflow(review, store)
 
     app = FastAPI(title="bakeoff review", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # only pages served from this machine's own address may read or post (no DNS rebinding)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=LOCAL_HOSTS)
 
     def page(reviewer: str = "", error: str = "", status: int = 200) -> HTMLResponse:
         given = {}
-        for v in store.verdicts(review.problem, review.run_id):
+        try:
+            verdicts = store.verdicts(review.problem, review.run_id)
+        except SQLAlchemyError as err:
+            verdicts, error = [], error or f"cannot read the feedback store ({type(err).__name__}); reload in a moment"
+            status = max(status, 503)
+        for v in verdicts:
             given.setdefault(v["row_key"], []).append(v)
         html = template.render(review=review, given=given, reviewer=reviewer, error=error,
                                reviewed=sum(1 for r in review.rows if r["key"] in given))
@@ -177,21 +208,24 @@ def create_app(review: ReviewSet, store: FeedbackStore):
 
     @app.post("/feedback")
     async def feedback(request: Request):
-        declared = request.headers.get("content-length", "")
+        declared, body = request.headers.get("content-length", ""), b""
         try:
             if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-                raise FormError(f"the form is larger than {MAX_FORM_BYTES // 1024} KB; shorten the comment", 413)
+                raise FormError(TOO_LARGE, 413)
+            _check_origin(request.headers.get("origin"), request.url.netloc)
             if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
                 raise FormError("send the form as application/x-www-form-urlencoded, as the review page does", 415)
-            body = b""
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > MAX_FORM_BYTES:
-                    raise FormError(f"the form is larger than {MAX_FORM_BYTES // 1024} KB; shorten the comment", 413)
+                    raise FormError(TOO_LARGE, 413)
             verdict = parse_verdict(body, review)
+            await run_in_threadpool(store.add, verdict)
         except FormError as err:
-            return page(error=str(err), status=err.status)
-        await run_in_threadpool(store.add, verdict)
+            return page(_reviewer_of(body), str(err), err.status)
+        except SQLAlchemyError as err:  # the store is down or locked: say so, keep the page usable
+            return page(verdict.reviewer, f"could not save to the feedback store ({type(err).__name__}); "
+                        "nothing was stored, try again in a moment", 503)
         query = urlencode({"reviewer": verdict.reviewer if verdict.reviewer != "anonymous" else ""})
         return RedirectResponse(f"/?{query}#row-{verdict.row_key}", status_code=303)
 

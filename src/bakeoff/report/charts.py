@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 
@@ -9,16 +10,29 @@ from ..select import pareto_front
 
 INK, MUTED, ACCENT, BEST, GRID = "#1f2933", "#9aa5b1", "#0b7a4b", "#b54708", "#e4e7eb"
 PALETTE = ["#2563eb", "#b54708", "#9aa5b1"]
+STYLE = {"svg.fonttype": "none",  # text stays text
+         "svg.hashsalt": "bakeoff",  # the same run renders the same page
+         "text.parse_math": False,  # a '$' in a column name is a dollar, not TeX
+         "font.family": "sans-serif", "font.size": 9, "axes.edgecolor": MUTED, "axes.labelcolor": INK,
+         "xtick.color": INK, "ytick.color": INK, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def _styled(chart):
+    """Draw `chart` under the report's matplotlib style, leaving the global settings alone."""
+
+    @functools.wraps(chart)
+    def draw(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context(STYLE):
+            return chart(*args, **kwargs)
+
+    return draw
 
 
 def _figure(width: float, height: float, columns: int = 1):
-    import matplotlib
-
     from matplotlib.figure import Figure
 
-    matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "bakeoff", "font.family": "sans-serif", "font.size": 9,
-                                "axes.edgecolor": MUTED, "axes.labelcolor": INK, "xtick.color": INK,
-                                "ytick.color": INK, "axes.spines.top": False, "axes.spines.right": False})
     fig = Figure(figsize=(width, height))
     axes = fig.subplots(1, columns)
     for ax in (axes if columns > 1 else [axes]):
@@ -35,6 +49,7 @@ def _svg(fig) -> str:
     return text[text.index("<svg"):]
 
 
+@_styled
 def tradeoff(rows: list[dict], recommended: str | None, best: str | None, higher_is_better: bool,
              metric: str) -> str | None:
     """Quality against fit time and against prediction time (log scales), Pareto front drawn.
@@ -81,6 +96,7 @@ def _quality_range(rows: list[dict]) -> tuple[float, float]:
     return low - pad, high + pad
 
 
+@_styled
 def gains_chart(curves: dict[str, list[list[float]]], positive: str) -> str | None:
     if not curves:
         return None
@@ -95,6 +111,7 @@ def gains_chart(curves: dict[str, list[list[float]]], positive: str) -> str | No
     return _svg(fig)
 
 
+@_styled
 def calibration_chart(calibration: dict | None) -> str | None:
     if not calibration:
         return None
@@ -108,6 +125,7 @@ def calibration_chart(calibration: dict | None) -> str | None:
     return _svg(fig)
 
 
+@_styled
 def importance_chart(importance: list[dict], metric: str, top: int = 10) -> str | None:
     shown = [i for i in importance[:top] if math.isfinite(i["drop"])][::-1]
     if not shown:
@@ -120,6 +138,7 @@ def importance_chart(importance: list[dict], metric: str, top: int = 10) -> str 
     return _svg(fig)
 
 
+@_styled
 def fit_chart(fit: dict | None, target: str) -> str | None:
     if not fit:
         return None

@@ -23,14 +23,27 @@ def kind_of(task: str, classes: list[str]) -> str:
     return "binary" if len(classes) == 2 else "multiclass"
 
 
+def caught(y: np.ndarray, score: np.ndarray, flagged: np.ndarray) -> np.ndarray:
+    """Share of all positives among the `flagged` highest-scored rows (any counts, may be
+    fractional). Rows with tied scores cannot be told apart, so a cut inside a tie takes its
+    share of the tie's positives, whatever the row order.
+
+    >>> caught(np.array([1, 0, 0, 0]), np.array([.5, .5, .5, .5]), np.array([1, 2]))
+    array([0.25, 0.5 ])
+    """
+    values, first, counts = np.unique(-score, return_index=True, return_counts=True)
+    positives = np.add.reduceat(y[np.argsort(-score, kind="stable")], np.r_[0, np.cumsum(counts)[:-1]])
+    rows_so_far, found_so_far = np.r_[0, np.cumsum(counts)], np.r_[0, np.cumsum(positives)]
+    return np.interp(flagged, rows_so_far, found_so_far) / max(1, y.sum())
+
+
 def capture_at(y: np.ndarray, score: np.ndarray, share: float = FLAG_SHARE) -> float:
     """Share of all positives found among the `share` highest-scored rows.
 
     >>> capture_at(np.array([1, 0, 1, 0, 0]), np.array([.9, .8, .1, .2, .3]), 0.2)
     0.5
     """
-    flagged = np.argsort(-score, kind="stable")[: max(1, int(round(share * len(y))))]
-    return float(y[flagged].sum() / max(1, y.sum()))
+    return float(caught(y, score, np.array([share * len(y)]))[0])
 
 
 def gains(y: np.ndarray, score: np.ndarray, points: int = 20) -> list[list[float]]:
@@ -39,9 +52,9 @@ def gains(y: np.ndarray, score: np.ndarray, points: int = 20) -> list[list[float
     >>> gains(np.array([1, 0]), np.array([.9, .1]), 2)
     [[0.0, 0.0], [0.5, 1.0], [1.0, 1.0]]
     """
-    caught = np.r_[0, np.cumsum(y[np.argsort(-score, kind="stable")])] / max(1, y.sum())
     shares = np.linspace(0, 1, points + 1)
-    return [[round(float(s), 4), round(float(caught[int(round(s * len(y)))]), 4)] for s in shares]
+    found = caught(y, score, shares * len(y))
+    return [[round(float(s), 4), round(float(f), 4)] for s, f in zip(shares, found)]
 
 
 def calibration(y: np.ndarray, score: np.ndarray, bins: int = 10) -> dict:
@@ -171,8 +184,10 @@ def segments(X: pd.DataFrame, y: np.ndarray, pred: np.ndarray, score_fn, numeric
         except (ValueError, TypeError):
             continue
         for interval in bins.cat.categories:
-            label = f"{interval.left:,.4g} to {interval.right:,.4g}"
-            out.append(_segment(column, label, (bins == interval).to_numpy(), y, pred, score_fn))
+            mask = (bins == interval).to_numpy()
+            inside = X[column][mask]
+            label = f"{inside.min():,.4g} to {inside.max():,.4g}"
+            out.append(_segment(column, label, mask, y, pred, score_fn))
     return out
 
 
@@ -188,20 +203,38 @@ def _segment(column: str, label: str, mask: np.ndarray, y, pred, score_fn) -> di
             "actual": round(float(np.mean(y[mask])), 4) if rows else None, "small": rows < SMALL_SEGMENT}
 
 
-def samples(frame: pd.DataFrame, ids: list, truth: list, predicted: list, confidence: np.ndarray,
-            right: np.ndarray, borderline_distance: np.ndarray, per_group: int = 3) -> list[dict]:
-    """The most confident right, the most confident wrong and the borderline predictions."""
+def samples(frame: pd.DataFrame, ids: list | None, truth: list, predicted: list, shown: np.ndarray,
+            groups: list[tuple[str, np.ndarray]], per_group: int = 3) -> list[dict]:
+    """The first `per_group` rows of each (name, positions in order) group, with their inputs;
+    `shown` is the figure printed beside each (confidence or error)."""
     picks = []
-    order = np.argsort(-confidence, kind="stable")
-    groups = [("most confident and right", [i for i in order if right[i]]),
-              ("most confident and wrong", [i for i in order if not right[i]]),
-              ("borderline", list(np.argsort(borderline_distance, kind="stable")))]
     for group, positions in groups:
         for i in positions[:per_group]:
-            picks.append({"group": group, "position": int(i), "id": _scalar(ids[i]), "actual": _scalar(truth[i]),
-                          "predicted": _scalar(predicted[i]), "confidence": round(float(confidence[i]), 4),
+            picks.append({"group": group, "position": int(i), "id": None if ids is None else _scalar(ids[i]),
+                          "actual": _scalar(truth[i]), "predicted": _scalar(predicted[i]),
+                          "shown": round(float(shown[i]), 4),
                           "features": {k: _scalar(v) for k, v in frame.iloc[i].items()}})
     return picks
+
+
+def classification_samples(frame, ids, labels, y, proba) -> list[dict]:
+    """The most confident right, the most confident wrong and the borderline predictions."""
+    chosen, sure = proba.argmax(axis=1), proba.max(axis=1)
+    order = np.argsort(-sure, kind="stable")
+    right = chosen == y
+    margin = sure - np.sort(proba, axis=1)[:, -2]
+    groups = [("most confident and right", order[right[order]]), ("most confident and wrong", order[~right[order]]),
+              ("borderline", np.argsort(margin, kind="stable"))]
+    return samples(frame, ids, list(labels[y]), list(labels[chosen]), sure, groups)
+
+
+def regression_samples(frame, ids, y, pred) -> list[dict]:
+    """The predictions closest to the truth, the furthest, and typical ones (median error)."""
+    error = np.abs(pred - y)
+    groups = [("closest to the truth", np.argsort(error, kind="stable")),
+              ("furthest from the truth", np.argsort(-error, kind="stable")),
+              ("typical", np.argsort(np.abs(error - np.median(error)), kind="stable"))]
+    return samples(frame, ids, list(y), list(pred), error, groups)
 
 
 def _scalar(value):
@@ -218,62 +251,59 @@ def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
     from ..tune import predictions
 
     kind = kind_of(dataset.task, dataset.classes)
-    facts = {"kind": kind, "positive": dataset.classes[-1] if kind == "binary" else None, "target": card.data.target,
-             "holdout_rows": int(len(dataset.holdout_index)), "quality": {}}
+    facts = {"kind": kind, "positive": dataset.classes[-1] if kind == "binary" else None,
+             "target": card.data.target, "holdout_rows": int(len(dataset.holdout_index)), "quality": {}}
     name = result["recommended"]
     if name is None or len(dataset.holdout_index) < 10:
         return facts
-    X = dataset.X.iloc[dataset.holdout_index]
-    y = dataset.y[dataset.holdout_index]
+    X, y = dataset.X.iloc[dataset.holdout_index], dataset.y[dataset.holdout_index]
     metric = get_metric(result["metric"], dataset.task)
     held = {n: predictions(f, X, dataset.task) for n, f in fitted.items() if f is not None}
     facts["quality"] = {n: _plain_quality(kind, y, p) for n, p in held.items()}
-    pred = held[name]
-    model = fitted[name]
+    model, pred = fitted[name], held[name]
     importance = permutation_drop(model, X, y, lambda truth, rows: _signed(metric, truth,
                                   predictions(model, rows, dataset.task)), card.evaluate.seed)
-    row = next(r for r in result["candidates"] if r["name"] == name)
     facts["explain"] = {"importance": importance[:12],
                         "effects": linear_effects(model, kind != "regression", facts["positive"] or "")}
     numeric = [i["feature"] for i in importance if dataset.schema.get(i["feature"]) == "number"][:3]
     categorical = [c for c, k in dataset.schema.items() if k == "category"][:12]
-    truth_for_segments = y if kind != "multiclass" else y
-    facts["segments"] = segments(X, truth_for_segments, pred, metric.score, numeric, categorical)
-    raw = dataset.raw.iloc[dataset.holdout_index] if dataset.raw is not None else X
-    ids = (raw[dataset.id_column].tolist() if dataset.id_column else [int(i) for i in dataset.holdout_index])
+    facts["segments"] = segments(X, y, pred, metric.score, numeric, categorical)
+    raw = dataset.raw.iloc[dataset.holdout_index]
+    ids = raw[dataset.id_column].tolist() if dataset.id_column else None
     features = raw[[c for c in raw.columns if c in dataset.schema]]
     if kind == "regression":
-        error = np.abs(pred - y)
-        facts["samples"] = samples(features, ids, list(y), list(pred), -error, error <= np.median(error),
-                                   np.abs(error - np.median(error)))
+        facts["samples"] = regression_samples(features, ids, y, pred)
         facts["fit"] = {"actual": [round(float(v), 4) for v in y[:2000]],
                         "predicted": [round(float(v), 4) for v in pred[:2000]]}
         return facts
-    labels = np.asarray(dataset.classes, dtype=object)
-    chosen = pred.argmax(axis=1)
-    facts["samples"] = samples(features, ids, list(labels[y]), list(labels[chosen]), pred.max(axis=1),
-                               chosen == y, np.abs(pred.max(axis=1) - _runner_up(pred)))
+    facts["samples"] = classification_samples(features, ids, np.asarray(dataset.classes, dtype=object), y, pred)
     if kind == "binary":
-        positive = pred[:, 1]
-        threshold = row["threshold"] if row.get("threshold") is not None else 0.5
-        counts = confusion(y, positive, threshold)
-        facts["headline"] = {"share": FLAG_SHARE, "capture": capture_at(y, positive),
-                             "base_rate": round(float(y.mean()), 4)}
-        facts["gains"] = {n: gains(y, p[:, 1]) for n, p in held.items()
-                          if n in (name, result["best"])}
-        facts["calibration"] = calibration(y, positive)
-        facts["confusion"] = counts | {"money_per_month": decision_money(counts, card.business, len(y)),
-                                       "money_threshold": row.get("threshold") is not None}
+        row = next(r for r in result["candidates"] if r["name"] == name)
+        facts.update(binary_facts(y, {n: p[:, 1] for n, p in held.items()}, name, result["best"],
+                                  row.get("threshold"), card.business))
     return facts
+
+
+def binary_facts(y: np.ndarray, positive: dict[str, np.ndarray], name: str, best: str,
+                 money_threshold: float | None, business) -> dict:
+    """Headline, gains, calibration and the decisions at the chosen threshold, for `name`."""
+    score = positive[name]
+    if business is None:
+        rule, threshold = "default", 0.5
+    elif money_threshold is None:  # at the values given, flagging nobody earns the most
+        rule, threshold = "nobody", float(np.nextafter(score.max(), np.inf))
+    else:
+        rule, threshold = "money", money_threshold
+    counts = confusion(y, score, threshold)
+    return {"headline": {"share": FLAG_SHARE, "capture": capture_at(y, score), "base_rate": round(float(y.mean()), 4)},
+            "gains": {n: gains(y, p) for n, p in positive.items() if n in (name, best)},
+            "calibration": calibration(y, score),
+            "confusion": counts | {"rule": rule, "money_per_month": decision_money(counts, business, len(y))}}
 
 
 def _signed(metric, truth, pred) -> float:
     value = metric.score(truth, pred)
     return value if metric.higher_is_better else -value
-
-
-def _runner_up(proba: np.ndarray) -> np.ndarray:
-    return np.sort(proba, axis=1)[:, -2]
 
 
 def _plain_quality(kind: str, y: np.ndarray, pred: np.ndarray) -> dict:

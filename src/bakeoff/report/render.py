@@ -143,7 +143,8 @@ def render_report(result: dict, facts: dict | None = None) -> str:
         money=any(c["monthly_cost"] is not None for c in result["candidates"]),
         sme=result.get("expectations", {}).get("total", 0),
         plain_quality=lambda name: plain_quality(facts, name),
-        overall=overall, margin=margin, worse=worse)
+        overall=overall, margin=margin, worse=worse,
+        rules_model=(chosen or {}).get("family") in ("rules", "tree"))  # their description is the model
 
 
 def render_run(run_dir: Path) -> Path:
