@@ -136,7 +136,10 @@ def report(
     from .predict import find_run
     from .report import render_run
 
-    typer.echo(f"report:  {render_run(find_run(run_id, runs))}")
+    path, notes = render_run(find_run(run_id, runs))
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"report:  {path}")
 
 
 @app.command()

@@ -82,7 +82,7 @@ def tradeoff(rows: list[dict], recommended: str | None, best: str | None, higher
         ax.set_ylim(low, high)
         ax.set_xlabel(label)
         ax.set_ylabel(metric)
-        adjust_text(labels, ax=ax, expand=(1.15, 1.4), arrowprops={"arrowstyle": "-", "color": GRID, "lw": 0.6})
+        adjust_text(labels, ax=ax, expand=(1.15, 1.4), iter_lim=300, arrowprops={"arrowstyle": "-", "color": GRID, "lw": 0.6})
     axes[0].legend(loc="lower right", frameon=False, fontsize=8)
     return _svg(fig)
 

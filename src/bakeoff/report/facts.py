@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+FACTS_VERSION = 2  # facts.json from another version is not rendered (re-run the card)
 FLAG_SHARE = 0.20  # the headline: flagging the top 20 % of rows
 SMALL_SEGMENT = 30  # segments with fewer holdout rows are marked small
 MAX_LEVELS = 8
@@ -251,7 +252,7 @@ def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
     from ..tune import predictions
 
     kind = kind_of(dataset.task, dataset.classes)
-    facts = {"kind": kind, "positive": dataset.classes[-1] if kind == "binary" else None,
+    facts = {"version": FACTS_VERSION, "kind": kind, "positive": dataset.classes[-1] if kind == "binary" else None,
              "target": card.data.target, "holdout_rows": int(len(dataset.holdout_index)), "quality": {}}
     name = result["recommended"]
     if name is None or len(dataset.holdout_index) < 10:

@@ -147,12 +147,19 @@ def render_report(result: dict, facts: dict | None = None) -> str:
         rules_model=(chosen or {}).get("family") in ("rules", "tree"))  # their description is the model
 
 
-def render_run(run_dir: Path) -> Path:
-    """Re-render a run folder's report.html from its result.json and facts.json."""
+def render_run(run_dir: Path) -> tuple[Path, list[str]]:
+    """Re-render a run folder's report.html from its result.json and facts.json; notes say
+    what could not be shown."""
     from ..bundle import write_atomic
+    from .facts import FACTS_VERSION
 
     result = json.loads((run_dir / "result.json").read_text())
     facts_file = run_dir / "facts.json"
     facts = json.loads(facts_file.read_text()) if facts_file.is_file() else {}
+    notes = []
+    if facts.get("version") != FACTS_VERSION:
+        notes.append("this run's holdout figures come from another bakeoff version; the report shows the options, "
+                     "the trade-off and provenance only (run the card again for the rest)")
+        facts = {}
     write_atomic(run_dir / "report.html", render_report(result, facts))
-    return run_dir / "report.html"
+    return run_dir / "report.html", notes
