@@ -73,7 +73,7 @@ def test_segments_mark_small_groups_and_score_each_group_alone():
 
 def test_the_headline_speaks_in_the_business_terms_given():
     result = {"recommended": "linear", "reason": "x", "candidates": [
-        {"name": "linear", "title": "Scorecard", "monthly_value": 12345.4}]}
+        {"name": "linear", "title": "Scorecard", "rung": 2, "monthly_value": 12345.4}]}
     facts = {"kind": "binary", "positive": "Yes", "headline": {"share": 0.2, "capture": 0.58},
              "quality": {"linear": {"capture": 0.58}}}
     assert headline(result, facts) == ("Use the Scorecard (linear). Flagging the 20 % of cases it ranks highest "
@@ -120,7 +120,7 @@ def test_markup_and_dollars_in_names_reach_the_page_as_text(tmp_path):
     run_dir = next((tmp_path / "runs").iterdir())
     html = run_dir.joinpath("report.html").read_text()
     assert "<script>" not in html and "<b>plan" not in html and "<i>c" not in html
-    assert "&lt;b&gt;plan&lt;/b&gt;" in html and "spend_$k_vs_$m" in html
+    assert "&lt;b&gt;plan&lt;/b&gt;" in html and "spend_$k_vs_$m" in html and "mathdefault" not in html
     from fastapi.testclient import TestClient
 
     from bakeoff.feedback import FeedbackStore

@@ -170,6 +170,59 @@ def review(
 
 
 @app.command()
+def sql(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
+    dialect: Annotated[str, typer.Option(help="duckdb, postgres, sqlite, bigquery, snowflake or spark.")] = "duckdb",
+    table: Annotated[str, typer.Option(help="The table (or view) with the raw columns.")] = "data",
+    id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's [data] id).")] = None,
+    check: Annotated[Optional[str], typer.Option(help="A database URL: run the query on the holdout rows there "
+                                                 "and compare with Python row by row.")] = None,
+    runs: Runs = Path("."),
+):
+    """Print the candidate as one SQL SELECT over TABLE's raw columns.
+
+    Example: bakeoff sql RUN_ID linear --dialect postgres --table customers > score.sql
+    Example: bakeoff sql RUN_ID linear --dialect postgres --check postgresql://me@db/shop
+    """
+    from .indb import check_in_database, sql_for_run
+    from .predict import find_run
+    from .sql import check_dialect
+
+    run_dir = find_run(run_id, runs)
+    text = sql_for_run(run_dir, candidate, table, check_dialect(dialect), id)
+    if check:
+        parity = check_in_database(run_dir, candidate, check)
+        typer.echo(f"check: {parity}", err=True)
+        if not parity.ok:
+            typer.echo(text)
+            raise typer.Exit(1)
+    typer.echo(text)
+
+
+@app.command()
+def score(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
+    sql_url: Annotated[str, typer.Option("--sql", help="Database URL: duckdb:///file.db, sqlite:///file.db, "
+                                         "postgresql://user@host/db.")],
+    table: Annotated[str, typer.Option(help="The table with the raw columns.")],
+    into: Annotated[str, typer.Option(help="The table to (re)create with the predictions.")] = "scores",
+    id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's [data] id).")] = None,
+    runs: Runs = Path("."),
+):
+    """Score TABLE inside the database into table INTO (created or replaced in one transaction).
+
+    Example: bakeoff score RUN_ID linear --sql duckdb:///warehouse.db --table customers --into scores
+    """
+    from .indb import score_in_database
+    from .predict import find_run
+
+    rows = score_in_database(find_run(run_id, runs), candidate, sql_url, table, into, id)
+    typer.echo(f"wrote {rows:,} predictions to {into}", err=True)
+
+
+@app.command()
 def candidates():
     """List the ladder: names, rungs, families, tasks and SQL export.
 

@@ -82,8 +82,9 @@ def _read_file(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def file_url(url: str, base_dir: Path) -> str:
-    """duckdb:/// and sqlite:/// URLs with a relative path, made absolute from the card's folder;
+def file_url(url: str, base_dir: Path, hint: str = "check [data] source url (relative paths start at "
+             "the card's folder)") -> str:
+    """duckdb:/// and sqlite:/// URLs with a relative path, made absolute from `base_dir`;
     a database file that does not exist is an error (SQLite would create an empty one)."""
     for scheme in ("duckdb:///", "sqlite:///"):
         if url.startswith(scheme):
@@ -92,8 +93,7 @@ def file_url(url: str, base_dir: Path) -> str:
                 return url
             path = Path(path) if Path(path).is_absolute() else base_dir / path
             if not path.is_file():
-                raise DataError(f"database file {path} not found; check [data] source url (relative paths "
-                                "start at the card's folder)")
+                raise DataError(f"database file {path} not found; {hint}")
             return f"{scheme}{path}"
     return url
 

@@ -18,6 +18,7 @@ from .card import Card
 from .errors import ConfigError
 from .feedback import VERDICTS, FeedbackStore, Verdict, store_url
 from .predict import load_model
+from .units import readable
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_COMMENT = 2000
@@ -56,7 +57,9 @@ def load_review_set(run_dir: Path, candidate: str = "recommended", limit: int = 
     scored = bundle.score(pd.DataFrame([r["features"] for r in sample]))
     rows = []
     for entry, (_, out) in zip(sample, scored.iterrows()):
+        shown = readable(float(out["prediction"])) if bundle.task == "regression" else str(out["prediction"])
         rows.append({"key": entry["key"], "features": entry["features"], "predicted": _text(out["prediction"]),
+                     "shown": shown,
                      "probability": _sure(out, bundle.classes) if bundle.task == "classification" else None})
     from .api import store_dir
 
@@ -77,7 +80,8 @@ def _sure(scored_row, classes: list[str]) -> float:
 
 
 def _text(value) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+    """A prediction or answer as stored and compared: full precision, no float noise."""
+    return f"{value:.15g}" if isinstance(value, float) else str(value)
 
 
 class FormError(ValueError):
@@ -116,6 +120,8 @@ def parse_verdict(body: bytes, review: ReviewSet) -> Verdict:
         if verdict == "wrong" and answer == row["predicted"]:
             raise FormError("the right answer you gave is what the model predicted; mark it 'looks right'")
     comment, reviewer = field.get("comment", ""), field.get("reviewer", "")
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in comment + reviewer):
+        raise FormError("the comment or name holds control characters; type plain text")
     if len(comment) > MAX_COMMENT:
         raise FormError(f"the comment is longer than {MAX_COMMENT} characters; shorten it")
     if len(reviewer) > MAX_NAME:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .units import readable
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -78,7 +80,7 @@ def reason(chosen: Contender, best: Contender, tolerance: Tolerance, higher_is_b
     'linear scores 0.846 against 0.849 for lightgbm (within the tolerance of 0.005); 40x faster to fit, 10x faster to predict, 40x smaller, exportable as SQL'
     """
     if chosen.name == best.name:
-        return (f"{best.name} has the best score ({best.score:.4g}) and no simpler candidate comes "
+        return (f"{best.name} has the best score ({readable(best.score)}) and no simpler candidate comes "
                 f"within {tolerance} or its interval")
     why = as_good(chosen, best, tolerance, higher_is_better)
     basis = (f"within {tolerance}" if why == "tolerance"
@@ -90,7 +92,7 @@ def reason(chosen: Contender, best: Contender, tolerance: Tolerance, higher_is_b
     if chosen.sql and not best.sql:
         gains.append("exportable as SQL")
     extra = f"; {', '.join(gains)}" if gains else ""
-    return (f"{chosen.name} scores {chosen.score:.4g} against {best.score:.4g} for {best.name} "
+    return (f"{chosen.name} scores {readable(chosen.score)} against {readable(best.score)} for {best.name} "
             f"({basis}){extra}")
 
 

@@ -56,3 +56,14 @@ def human_bytes(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GB"
+
+
+def readable(value: float, digits: int = 4) -> str:
+    """A figure as people read it: thousands with separators, small ones to `digits` figures.
+
+    >>> readable(31309.6), readable(0.84372), readable(-1234567.8), readable(2.5e-05)
+    ('31,310', '0.8437', '-1,234,568', '2.5e-05')
+    """
+    if abs(value) >= 10 ** digits / 10:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"

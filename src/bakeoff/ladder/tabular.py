@@ -42,7 +42,7 @@ class Rules(SklearnCandidate):
 
 class Linear(SklearnCandidate):
     name, rung, family = "linear", 2, "linear"
-    title, requires = "Scorecard (weighted sum)", ("scikit-learn",)
+    title, requires = "Weighted scorecard", ("scikit-learn",)
     summary = "a regularised logistic or linear regression: one weight per input"
     sql_exportable = True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 
 from ..select import pareto_front
 
@@ -12,9 +13,13 @@ INK, MUTED, ACCENT, BEST, GRID = "#1f2933", "#9aa5b1", "#0b7a4b", "#b54708", "#e
 PALETTE = ["#2563eb", "#b54708", "#9aa5b1"]
 STYLE = {"svg.fonttype": "none",  # text stays text
          "svg.hashsalt": "bakeoff",  # the same run renders the same page
-         "text.parse_math": False,  # a '$' in a column name is a dollar, not TeX
          "font.family": "sans-serif", "font.size": 9, "axes.edgecolor": MUTED, "axes.labelcolor": INK,
          "xtick.color": INK, "ytick.color": INK, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def _text(value) -> str:
+    """User text (names, labels) as matplotlib shows it literally: a '$' is a dollar, not TeX."""
+    return str(value).replace("$", r"\$")
 
 
 def _styled(chart):
@@ -46,7 +51,7 @@ def _svg(fig) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return re.sub(r"<!--.*?-->\s*", "", text[text.index("<svg"):], flags=re.S)  # comments: only size
 
 
 @_styled
@@ -77,11 +82,11 @@ def tradeoff(rows: list[dict], recommended: str | None, best: str | None, higher
             ax.scatter([cost], [shown], s=130 if marker == "*" else 34, color=colour, marker=marker, zorder=3,
                        clip_on=False)
             text = name if shown == score else f"{name} ({score:.3g}, off the scale)"
-            labels.append(ax.text(cost, shown, text, fontsize=8, color=colour))
+            labels.append(ax.text(cost, shown, _text(text), fontsize=8, color=colour))
         ax.set_xscale("log")
         ax.set_ylim(low, high)
         ax.set_xlabel(label)
-        ax.set_ylabel(metric)
+        ax.set_ylabel(_text(metric))
         adjust_text(labels, ax=ax, expand=(1.15, 1.4), iter_lim=300, arrowprops={"arrowstyle": "-", "color": GRID, "lw": 0.6})
     axes[0].legend(loc="lower right", frameon=False, fontsize=8)
     return _svg(fig)
@@ -104,9 +109,9 @@ def gains_chart(curves: dict[str, list[list[float]]], positive: str) -> str | No
     ax.plot([0, 100], [0, 100], color=MUTED, linestyle=":", linewidth=1, label="random order")
     for colour, (name, points) in zip(PALETTE, curves.items()):
         ax.plot([p[0] * 100 for p in points], [p[1] * 100 for p in points], color=colour, linewidth=1.8,
-                label=name)
+                label=_text(name))
     ax.set_xlabel("% of rows flagged, highest scores first")
-    ax.set_ylabel(f"% of all '{positive}' caught")
+    ax.set_ylabel(_text(f"% of all '{positive}' caught"))
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     return _svg(fig)
 
@@ -131,9 +136,9 @@ def importance_chart(importance: list[dict], metric: str, top: int = 10) -> str 
     if not shown:
         return None
     fig, ax = _figure(4.4, 0.26 * len(shown) + 1.1)
-    ax.barh([i["feature"] for i in shown], [i["drop"] for i in shown], xerr=[i["spread"] for i in shown],
+    ax.barh([_text(i["feature"]) for i in shown], [i["drop"] for i in shown], xerr=[i["spread"] for i in shown],
             color=PALETTE[0], error_kw={"ecolor": MUTED, "linewidth": 0.8})
-    ax.set_xlabel(f"drop in {metric} when the column is shuffled")
+    ax.set_xlabel(_text(f"drop in {metric} when the column is shuffled"))
     ax.grid(axis="y", visible=False)
     return _svg(fig)
 
@@ -147,6 +152,6 @@ def fit_chart(fit: dict | None, target: str) -> str | None:
     low, high = min(actual + predicted), max(actual + predicted)
     ax.plot([low, high], [low, high], color=MUTED, linestyle=":", linewidth=1)
     ax.scatter(actual, predicted, s=6, alpha=0.5, color=PALETTE[0], linewidths=0)
-    ax.set_xlabel(f"actual {target}")
+    ax.set_xlabel(_text(f"actual {target}"))
     ax.set_ylabel("predicted")
     return _svg(fig)

@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from ..units import human_bytes
+from ..units import human_bytes, readable
 from . import charts
 
 
@@ -20,8 +20,8 @@ def _figure(value, digits: int = 4) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+        return readable(value, digits)
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 def _money(value: float | None) -> str:
@@ -36,7 +36,9 @@ def _size(n: int | None) -> str:
 
 
 def _percent(share: float | None) -> str:
-    return "–" if share is None else f"{share * 100:.0f} %"
+    if share is None:
+        return "–"
+    return f"{share * 100:.1f} %" if 0.99 < share < 1 or 0 < share < 0.01 else f"{share * 100:.0f} %"
 
 
 def _seconds(value: float | None) -> str:
@@ -51,6 +53,9 @@ def headline(result: dict, facts: dict) -> str:
     if chosen is None:
         return f"No candidate finished: {result['reason']}."
     title = f"{chosen['title']} ({chosen['name']})"
+    if chosen["rung"] == 0:
+        return (f"No model did better than the {title}: giving every case the same answer is as good as "
+                "anything tried, so the data as given does not support a model for this question.")
     kind, quality = facts.get("kind"), facts.get("quality", {}).get(chosen["name"], {})
     text = f"Use the {title}."
     if kind == "binary" and facts.get("headline"):
@@ -63,7 +68,7 @@ def headline(result: dict, facts: dict) -> str:
     elif kind == "multiclass" and "accuracy" in quality:
         text += f" It gets {_percent(quality['accuracy'])} of the held-out cases right."
     elif kind == "regression" and "median_error" in quality:
-        text += f" On held-out cases half its predictions are within {quality['median_error']:,.3g} of the truth."
+        text += f" On held-out cases half its predictions are within {readable(quality['median_error'], 3)} of the truth."
     return text
 
 
@@ -79,7 +84,7 @@ def plain_quality(facts: dict, name: str) -> str:
     if "accuracy" in quality:
         return f"{_percent(quality['accuracy'])} right"
     if "median_error" in quality:
-        return f"half within {quality['median_error']:,.3g}"
+        return f"half within {readable(quality['median_error'], 3)}"
     return ""
 
 
@@ -144,7 +149,17 @@ def render_report(result: dict, facts: dict | None = None) -> str:
         sme=result.get("expectations", {}).get("total", 0),
         plain_quality=lambda name: plain_quality(facts, name),
         overall=overall, margin=margin, worse=worse,
-        rules_model=(chosen or {}).get("family") in ("rules", "tree"))  # their description is the model
+        rules_model=(chosen or {}).get("family") in ("rules", "tree"),  # their description is the model
+        below_baseline=lambda row: _below_baseline(result, row))
+
+
+def _below_baseline(result: dict, row: dict) -> bool:
+    """Whether a candidate scores worse than the rung-0 baseline (something is off with it)."""
+    baselines = [c["score"] for c in result["candidates"] if c["rung"] == 0 and c["score"] is not None]
+    if not baselines or row["score"] is None or row["rung"] == 0:
+        return False
+    sign = 1 if result["higher_is_better"] else -1
+    return sign * (max(baselines, key=lambda s: sign * s) - row["score"]) > 0
 
 
 def render_run(run_dir: Path) -> tuple[Path, list[str]]:

@@ -1,0 +1,130 @@
+"""In-database scoring for a finished run: the SQL of a candidate, its parity check against the
+Python model on the holdout rows, and scoring a table into another table."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .bundle import ModelBundle
+from .errors import DataError
+from .predict import load_model
+from .schema import NUMBER, apply_schema
+from .sql import to_sql
+from .sqlrun import Database, check_columns
+
+ROW = "_bakeoff_row"
+RTOL = 1e-9
+
+
+@dataclass
+class Parity:
+    rows: int
+    max_relative: float
+    labels_equal: bool | None  # None for regression
+
+    @property
+    def ok(self) -> bool:
+        return self.max_relative <= RTOL and self.labels_equal is not False
+
+    def __str__(self) -> str:
+        labels = "" if self.labels_equal is None else (", labels identical" if self.labels_equal else ", LABELS DIFFER")
+        return f"{self.rows:,} holdout rows, largest relative difference {self.max_relative:.1e}{labels}"
+
+
+def run_info(run_dir: Path) -> dict:
+    return json.loads((run_dir / "result.json").read_text())
+
+
+def default_id(run_dir: Path) -> str:
+    card = json.loads((run_dir / "card.json").read_text())
+    return card["data"].get("id") or ""
+
+
+def sql_for_run(run_dir: Path, candidate: str, table: str, dialect: str, id_column: str | None = None) -> str:
+    bundle = load_model(run_dir, candidate)
+    return to_sql(bundle, table, dialect, default_id(run_dir) if id_column is None else id_column)
+
+
+def holdout_rows(run_dir: Path) -> pd.DataFrame:
+    """The run's holdout rows as read from its data (the card's source, same split)."""
+    from .api import load_expectations
+    from .card import Card
+    from .data import prepare
+
+    result = run_info(run_dir)
+    card = Card.model_validate_json((run_dir / "card.json").read_text()).with_base_dir(Path(result["card_dir"]))
+    dataset = prepare(card, exclude=frozenset(e.key for e in load_expectations(card)))
+    if dataset.sha256 != result["provenance"]["data_sha256"]:
+        raise DataError("the card's data changed since the run (its sha256 differs), so its holdout rows are gone; "
+                        "check against a run of the current data")
+    return dataset.raw.iloc[dataset.holdout_index].reset_index(drop=True)
+
+
+def typed_for_database(rows: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
+    """Rows as a warehouse would hold them: numbers as numbers (blanks NULL), the rest as text."""
+    out = rows.copy()
+    for column, kind in bundle.schema.items():
+        if kind == NUMBER:
+            out[column] = apply_schema(rows[[column]], {column: kind})[column]
+        else:
+            out[column] = rows[column].astype("object").where(rows[column].notna(), None)
+    return out
+
+
+def compare(bundle: ModelBundle, rows: pd.DataFrame, from_sql: pd.DataFrame) -> Parity:
+    """Python's predictions of `rows` against the SQL's, matched on the row number."""
+    python = bundle.score(rows)
+    sql = from_sql.set_index(ROW).loc[np.arange(len(rows))]
+    if bundle.task == "regression":
+        a, b = python["prediction"].to_numpy(float), sql["prediction"].to_numpy(float)
+        return Parity(len(rows), _relative(a, b), None)
+    a, b = python["probability"].to_numpy(float), sql["probability"].to_numpy(float)
+    labels = python["prediction"].astype(str).to_numpy() == sql["prediction"].astype(str).to_numpy()
+    return Parity(len(rows), _relative(a, b), bool(labels.all()))
+
+
+def _relative(a: np.ndarray, b: np.ndarray) -> float:
+    scale = np.maximum(np.abs(a), np.abs(b))
+    diff = np.abs(a - b)
+    return float(np.max(np.where(scale > 0, diff / np.where(scale > 0, scale, 1), diff), initial=0.0))
+
+
+def check_in_database(run_dir: Path, candidate: str, url: str, rows: pd.DataFrame | None = None) -> Parity:
+    """Load the holdout rows into a scratch table, run the exported SQL there, compare."""
+    bundle = load_model(run_dir, candidate)
+    rows = holdout_rows(run_dir) if rows is None else rows
+    scratch = f"bakeoff_check_{secrets.token_hex(4)}"
+    with Database(url) as db:
+        table = typed_for_database(rows, bundle)
+        table.insert(0, ROW, np.arange(len(table)))
+        db.load(scratch, table[[ROW, *bundle.schema]])
+        try:
+            from_sql = db.query(to_sql(bundle, scratch, db.dialect, ROW, pretty=False))
+        finally:
+            db.drop(scratch)
+    return compare(bundle, rows, from_sql)
+
+
+def score_in_database(run_dir: Path, candidate: str, url: str, table: str, into: str,
+                      id_column: str | None = None) -> int:
+    """Write the candidate's predictions for every row of `table` into `into` (replaced atomically)."""
+    bundle = load_model(run_dir, candidate)
+    id_column = default_id(run_dir) if id_column is None else id_column
+    with Database(url) as db:
+        check_columns_of(db, table, bundle, id_column)
+        return db.replace_with_query(into, to_sql(bundle, table, db.dialect, id_column, pretty=False))
+
+
+def check_columns_of(db: Database, table: str, bundle: ModelBundle, id_column: str) -> None:
+    """The table has the id and every column the model reads, numbers stored as numbers."""
+    found = db.columns(table)
+    if id_column and id_column not in found:
+        raise DataError(f"table {table!r} has no id column {id_column!r}; pass --id with the column that "
+                        "names each row (or --id '' for none)")
+    check_columns(found, bundle.schema, table)

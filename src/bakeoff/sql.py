@@ -1,0 +1,280 @@
+"""A fitted candidate as one SQL SELECT, built as a sqlglot syntax tree and rendered per dialect.
+
+Every step the candidate learned is folded in: the raw-column cleaning of `schema.py` (text
+trimmed, blanks as missing), median imputation, category indicators (an unseen category is all
+zeros, as in the Python pipeline), scaling, and the model itself (constant, one-column rule,
+tree as nested CASE, linear with the sigmoid, Gaussian naive Bayes). The query reads the
+table's raw columns and returns the id, `probability` and `prediction` (classification) or
+`prediction` (regression).
+
+Example::
+
+    from bakeoff.sql import to_sql
+    print(to_sql(bundle, table="customers", dialect="postgres", id_column="customerID"))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ConfigError
+
+DIALECTS = ("duckdb", "postgres", "sqlite", "bigquery", "snowflake", "spark")
+MAX_SQL_CHARS = 1_000_000  # beyond this, engines parse slowly and people cannot review the query
+EXP_GUARD = 700.0  # EXP() of more than this overflows a double; PostgreSQL raises instead of inf
+
+
+class NotExportable(Exception):
+    """The fitted candidate has no SQL form; the message says why in a few words."""
+
+
+@dataclass
+class Scoring:
+    """A model as SQL expressions over the raw columns: one per class probability or a value."""
+
+    features: list  # (name, expression over raw columns), in the model's input order
+    output: object  # expression over the feature names: P(positive) or the predicted value
+
+
+def check_dialect(dialect: str) -> str:
+    if dialect not in DIALECTS:
+        raise ConfigError(f"unknown SQL dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
+    return dialect
+
+
+def sql_support(fitted, task: str, n_classes: int) -> str | None:
+    """None when the fitted model exports to SQL, else the reason it does not."""
+    try:
+        scoring(fitted, task, n_classes, {})
+    except NotExportable as err:
+        return str(err)
+    return None
+
+
+def to_sql(bundle, table: str, dialect: str = "duckdb", id_column: str = "", pretty: bool = True) -> str:
+    """The bundle's model as one SELECT over `table`, in `dialect`."""
+    check_dialect(dialect)
+    try:
+        query = select_query(bundle, table, id_column)
+    except NotExportable as err:
+        raise ConfigError(f"{bundle.name} cannot run as SQL: {err}; pick a candidate with SQL = yes "
+                          "in the report (bakeoff candidates lists them)") from err
+    text = query.sql(dialect=dialect, pretty=pretty, identify=True)
+    if len(text) > MAX_SQL_CHARS:
+        raise ConfigError(f"{bundle.name} as SQL is {len(text):,} characters, over the {MAX_SQL_CHARS:,} "
+                          "limit; pick a simpler candidate")
+    return text
+
+
+def select_query(bundle, table: str, id_column: str = ""):
+    """WITH features AS (cleaned inputs), scored AS (the model) SELECT id, outputs.
+
+    A model that reads the raw columns directly (constant, one-column rule) skips `features`."""
+    from sqlglot import exp
+
+    found = scoring(bundle.fitted, bundle.task, len(bundle.classes), bundle.schema)
+    keep = [exp.column(id_column, quoted=True)] if id_column else []
+    scored = exp.select(*keep, found.output.as_("score", quoted=True))
+    score = exp.column("score", quoted=True)
+    outputs = [*keep]
+    if bundle.task == "classification":
+        negative, positive = (exp.Literal.string(str(c)) for c in bundle.classes)
+        outputs += [score.as_("probability", quoted=True),
+                    exp.Case().when(exp.GT(this=score.copy(), expression=_number(0.5)), positive)
+                    .else_(negative).as_("prediction", quoted=True)]
+    else:
+        outputs += [score.as_("prediction", quoted=True)]
+    query = exp.select(*outputs).from_("scored")
+    if not found.features:
+        return query.with_("scored", as_=scored.from_(_table(table)))
+    features = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in found.features]).from_(_table(table))
+    return query.with_("features", as_=features).with_("scored", as_=scored.from_("features"))
+
+
+def _table(name: str):
+    """A table name, schema-qualified when it holds a dot (shop.customers)."""
+    from sqlglot import exp
+
+    parts = name.split(".")
+    return exp.Table(this=exp.to_identifier(parts[-1], quoted=True),
+                     db=exp.to_identifier(parts[-2], quoted=True) if len(parts) > 1 else None)
+
+
+def scoring(fitted, task: str, n_classes: int, schema: dict[str, str]) -> Scoring:
+    """Dispatch on the fitted model's kind; NotExportable for anything else."""
+    from .ladder.baseline import ConstantFitted
+    from .ladder.one_rule import OneRuleFitted
+    from .ladder.sklearn_base import SklearnFitted
+
+    if task == "classification" and n_classes != 2:
+        raise NotExportable("multiclass models are not exported yet (binary and regression are)")
+    if isinstance(fitted, ConstantFitted):
+        value = fitted.answer[1] if task == "classification" else fitted.answer
+        return Scoring([], _number(value))
+    if isinstance(fitted, OneRuleFitted):
+        return _one_rule(fitted, task, schema)
+    if isinstance(fitted, SklearnFitted):
+        features = _preprocessed(fitted.pipeline[0], schema)
+        names = [name for name, _ in features]
+        return Scoring(features, _model(fitted.model, names, task))
+    raise NotExportable(f"{type(fitted).__name__} has no SQL form")
+
+
+# ----------------------------------------------------------------------------- inputs
+
+def _raw_number(column: str):
+    """A numeric input as schema.py reads it: the column as a double."""
+    from sqlglot import exp
+
+    return exp.cast(exp.column(column, quoted=True), exp.DataType.build("double"))
+
+
+def _raw_text(column: str):
+    """A category as schema.py reads it: trimmed text, blank as NULL."""
+    from sqlglot import exp
+
+    text = exp.Trim(this=exp.cast(exp.column(column, quoted=True), exp.DataType.build("text")))
+    return exp.Nullif(this=text, expression=exp.Literal.string(""))
+
+
+def _preprocessed(prep, schema: dict[str, str]) -> list:
+    """The ColumnTransformer's output columns as expressions over the raw columns."""
+    from sqlglot import exp
+
+    out = []
+    for name, transformer, columns in prep.transformers_:
+        if name == "remainder" or len(columns) == 0:
+            continue
+        steps = dict(transformer.steps)
+        if name == "num":
+            imputer, scaler = steps["simpleimputer"], steps.get("standardscaler")
+            for i, column in enumerate(columns):
+                value = exp.func("COALESCE", _raw_number(column), _number(imputer.statistics_[i]))
+                if scaler is not None:
+                    value = exp.Div(this=exp.paren(exp.Sub(this=value, expression=_number(scaler.mean_[i]))),
+                                    expression=_number(scaler.scale_[i]))
+                out.append((column, value))
+        elif name == "cat":
+            imputer, encoder = steps["simpleimputer"], steps["onehotencoder"]
+            for column, levels in zip(columns, encoder.categories_):
+                text = exp.func("COALESCE", _raw_text(column), exp.Literal.string(str(imputer.fill_value)))
+                for level in levels:
+                    hit = exp.EQ(this=text.copy(), expression=exp.Literal.string(str(level)))
+                    out.append((f"{column}_{level}", exp.Case().when(hit, _number(1.0)).else_(_number(0.0))))
+        else:
+            raise NotExportable(f"the preprocessing step {name!r} has no SQL form")
+    return out
+
+
+def _number(value: float):
+    """A numeric literal that round-trips the double exactly."""
+    from sqlglot import exp
+
+    value = float(value)
+    if not math.isfinite(value):
+        raise NotExportable("the model holds a non-finite number")
+    literal = exp.Literal.number(repr(abs(value)))
+    return exp.Neg(this=literal) if value < 0 or math.copysign(1, value) < 0 else literal
+
+
+def _feature(name: str):
+    from sqlglot import exp
+
+    return exp.column(name, quoted=True)
+
+
+# ----------------------------------------------------------------------------- models
+
+def _model(model, names: list[str], task: str):
+    kind = type(model).__name__
+    if kind in ("LogisticRegression", "Ridge", "LinearRegression", "Lasso", "ElasticNet"):
+        return _linear(model, names, task)
+    if kind in ("DecisionTreeClassifier", "DecisionTreeRegressor"):
+        return _tree(model.tree_, names, task)
+    if kind == "GaussianNB":
+        return _gaussian_nb(model, names)
+    raise NotExportable(f"{kind} models have no SQL form yet (trees, linear models and naive Bayes do)")
+
+
+def _linear(model, names: list[str], task: str):
+    from sqlglot import exp
+
+    coef = np.atleast_2d(model.coef_)[0]
+    intercept = float(np.ravel(model.intercept_)[0]) if np.size(model.intercept_) else 0.0
+    total = _number(intercept)
+    for weight, name in zip(coef, names):
+        if weight != 0:
+            total = exp.Add(this=total, expression=exp.Mul(this=_number(weight), expression=_feature(name)))
+    return _sigmoid(total) if task == "classification" else total
+
+
+def _sigmoid(z):
+    """1 / (1 + e^-z) without overflow: e^z / (1 + e^z) for negative z, 0 far below."""
+    from sqlglot import exp
+
+    def e(x):
+        return exp.func("EXP", x)
+
+    positive = exp.Div(this=_number(1.0), expression=exp.paren(exp.Add(this=_number(1.0), expression=e(exp.Neg(this=exp.paren(z.copy()))))))
+    negative = exp.Div(this=e(z.copy()), expression=exp.paren(exp.Add(this=_number(1.0), expression=e(z.copy()))))
+    return (exp.Case()
+            .when(exp.GTE(this=z.copy(), expression=_number(0.0)), positive)
+            .when(exp.LT(this=z.copy(), expression=_number(-EXP_GUARD)), _number(0.0))
+            .else_(negative))
+
+
+def _tree(tree, names: list[str], task: str, node: int = 0):
+    """Nested CASE over the tree's splits (left: feature <= threshold), leaves as values."""
+    from sqlglot import exp
+
+    left, right = tree.children_left[node], tree.children_right[node]
+    if left == -1:
+        value = tree.value[node][0]
+        return _number(value[1] / value.sum() if task == "classification" else value[0])
+    test = exp.LTE(this=_feature(names[tree.feature[node]]), expression=_number(tree.threshold[node]))
+    return exp.Case().when(test, _tree(tree, names, task, left)).else_(_tree(tree, names, task, right))
+
+
+def _gaussian_nb(model, names: list[str]):
+    """P(positive) = 1 / (1 + e^(jll0 - jll1)), jll_c = log prior - sum of Gaussian terms."""
+    from sqlglot import exp
+
+    def joint_log_likelihood(c: int):
+        total = _number(np.log(model.class_prior_[c]) - 0.5 * np.sum(np.log(2.0 * np.pi * model.var_[c])))
+        for i, name in enumerate(names):
+            diff = exp.paren(exp.Sub(this=_feature(name), expression=_number(model.theta_[c, i])))
+            total = exp.Sub(this=total, expression=exp.Div(
+                this=exp.Mul(this=diff, expression=diff.copy()), expression=_number(2.0 * model.var_[c, i])))
+        return total
+
+    return _sigmoid(exp.paren(exp.Sub(this=joint_log_likelihood(1), expression=exp.paren(joint_log_likelihood(0)))))
+
+
+def _one_rule(fitted, task: str, schema: dict[str, str]):
+    """CASE over the one column's groups: its bins or levels, 'missing', and the fallback."""
+    from sqlglot import exp
+
+    from .ladder.one_rule import MISSING, OTHER, _interval
+
+    rule = fitted.rule
+
+    def answer(group: str):
+        out = rule.outputs[rule.groups.index(group)] if group in rule.groups else rule.fallback
+        return _number(out[1] if task == "classification" else out)
+
+    if rule.edges is not None:
+        x = _raw_number(rule.column) if schema.get(rule.column, "number") == "number" else None
+        if x is None:
+            raise NotExportable(f"the rule on {rule.column!r} reads a date, which has no SQL form yet")
+        case = exp.Case().when(exp.Is(this=x.copy(), expression=exp.Null()), answer(MISSING))
+        for code, edge in enumerate(rule.edges):
+            case = case.when(exp.LT(this=x.copy(), expression=_number(edge)), answer(_interval(rule.edges, code)))
+        return Scoring([], case.else_(answer(_interval(rule.edges, len(rule.edges)))))
+    text = _raw_text(rule.column)
+    case = exp.Case().when(exp.Is(this=text.copy(), expression=exp.Null()), answer(MISSING))
+    for level in rule.levels:
+        case = case.when(exp.EQ(this=text.copy(), expression=exp.Literal.string(str(level))), answer(level))
+    return Scoring([], case.else_(answer(OTHER)))

@@ -1,0 +1,150 @@
+"""Run exported SQL where the data lives: DuckDB files (duckdb), SQLite and PostgreSQL (SQLAlchemy).
+
+The one adapter to SQL engines for `bakeoff sql --check` and `bakeoff score`: read a table's
+columns and types, load rows into a scratch table, run a query, and replace a table with a
+query's result in one transaction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ConfigError, DataError
+
+NUMERIC_TYPES = ("INT", "DOUBLE", "FLOAT", "REAL", "NUMERIC", "DECIMAL", "BIGINT", "SMALLINT", "HUGEINT",
+                 "TINYINT", "UBIGINT", "UINTEGER")
+
+
+def dialect_of(url: str) -> str:
+    """The sqlglot dialect for a connection URL.
+
+    >>> dialect_of("postgresql://me@db/shop"), dialect_of("duckdb:///w.db"), dialect_of("sqlite:///w.db")
+    ('postgres', 'duckdb', 'sqlite')
+    """
+    scheme = url.split("://", 1)[0].split("+")[0]
+    dialect = {"postgresql": "postgres", "postgres": "postgres", "duckdb": "duckdb", "sqlite": "sqlite"}.get(scheme)
+    if dialect is None:
+        raise ConfigError(f"cannot run SQL on {scheme}:// here; give a duckdb:///file.db, sqlite:///file.db "
+                          "or postgresql://user@host/db URL")
+    return dialect
+
+
+class Database:
+    """A connection to one database by URL; use as a context manager."""
+
+    def __init__(self, url: str):
+        from .data import file_url, redact, sqlalchemy_url
+
+        self.dialect = dialect_of(url)
+        self.label = redact(url)
+        url = file_url(url, Path.cwd(), "give the path of an existing database file (relative to this folder)")
+        try:
+            if self.dialect == "duckdb":
+                import duckdb
+
+                self.con = duckdb.connect(url.split(":///", 1)[1] or ":memory:")
+            else:
+                import sqlalchemy
+
+                self.engine = sqlalchemy.create_engine(sqlalchemy_url(url))
+                self.con = self.engine.connect()
+        except Exception as err:  # drivers raise many types; all mean "cannot connect"
+            raise ConfigError(f"cannot connect to {self.label} ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0][:200]}); check the URL") from err
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+        if self.dialect != "duckdb":
+            self.engine.dispose()
+
+    def columns(self, table: str) -> dict[str, str]:
+        """Column name -> upper-case type name; DataError when the table does not exist."""
+        if self.dialect == "duckdb":
+            rows = self.con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                    "WHERE table_name = ? ORDER BY ordinal_position", [table.split(".")[-1]]).fetchall()
+            found = {name: kind.upper() for name, kind in rows}
+        else:
+            import sqlalchemy
+
+            schema, _, name = table.rpartition(".")
+            try:
+                described = sqlalchemy.inspect(self.con).get_columns(name, schema=schema or None)
+            except sqlalchemy.exc.NoSuchTableError:
+                described = []
+            found = {c["name"]: str(c["type"]).upper() for c in described}
+        if not found:
+            raise DataError(f"table {table!r} not found in {self.label}; check --table (schema.table for another schema)")
+        return found
+
+    def query(self, sql: str) -> pd.DataFrame:
+        if self.dialect == "duckdb":
+            return self.con.execute(sql).df()
+        import sqlalchemy
+
+        return pd.read_sql_query(sqlalchemy.text(sql.replace(":", r"\:")), self.con)
+
+    def load(self, table: str, frame: pd.DataFrame) -> None:
+        """Create (or replace) `table` holding `frame`."""
+        if self.dialect == "duckdb":
+            self.con.register("_bakeoff_frame", frame)
+            self.con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _bakeoff_frame')
+            self.con.unregister("_bakeoff_frame")
+            return
+        frame.to_sql(table, self.con, if_exists="replace", index=False)
+        self.con.commit()
+
+    def drop(self, table: str) -> None:
+        self.execute_in_transaction([f'DROP TABLE IF EXISTS "{table}"'])
+
+    def replace_with_query(self, into: str, sql: str) -> int:
+        """Replace table `into` by the query's rows in one transaction; its row count."""
+        from sqlglot import exp
+
+        target = exp.to_table(into, quoted=True).sql(dialect=self.dialect)
+        self.execute_in_transaction([f"DROP TABLE IF EXISTS {target}", f"CREATE TABLE {target} AS {sql}"])
+        return int(self.query(f"SELECT COUNT(*) AS n FROM {target}")["n"].iloc[0])
+
+    def execute_in_transaction(self, statements: list[str]) -> None:
+        """All statements or none: a failure rolls back and leaves the old tables as they were."""
+        if self.dialect == "duckdb":
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                for statement in statements:
+                    self.con.execute(statement)
+                self.con.execute("COMMIT")
+            except Exception:
+                self.con.execute("ROLLBACK")
+                raise
+            return
+        import sqlalchemy
+
+        if self.con.in_transaction():
+            self.con.commit()
+        with self.con.begin():
+            for statement in statements:
+                self.con.execute(sqlalchemy.text(statement.replace(":", r"\:")))
+
+
+def check_columns(found: dict[str, str], schema: dict[str, str], table: str) -> None:
+    """Every column the model reads is there, and numbers are stored as numbers."""
+    lower = {name.lower(): name for name in found}
+    missing = [c for c in schema if c not in found and c.lower() not in lower]
+    if missing:
+        raise DataError(f"table {table!r} lacks column(s) {', '.join(map(repr, missing))} that the model reads; "
+                        "add them (NULL is allowed) or score a view that has them")
+    for column, kind in schema.items():
+        stored = found.get(column) or found[lower[column.lower()]]
+        if kind == "number" and not any(word in stored for word in NUMERIC_TYPES):
+            raise DataError(f"column {column!r} of {table!r} is {stored} but the model reads a number; store it as "
+                            f"a number (blanks as NULL), e.g. a view with CAST(NULLIF(TRIM({column}), '') AS DOUBLE)")
+        if kind.startswith("date"):
+            raise DataError(f"the model reads the date column {column!r}, which has no SQL form yet; "
+                            "pick a candidate trained without it")
