@@ -32,9 +32,10 @@ class Evaluation:
     latency_ms_p50: float
     model_bytes: int
     n_params: int
-    sql: bool
+    sql: bool  # the fitted model exports to SQL (see sql.py); sql_reason says why not
     description: str
     fitted: Fitted | None = field(default=None, repr=False)
+    sql_reason: str | None = None
 
 
 def tuning_splits(dataset: Dataset, seed: int, k: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -94,10 +95,21 @@ def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds:
     holdout_score = _holdout_score(fitted, dataset, metric)
     serving = measure_serving(lambda rows: predictions(fitted, rows, dataset.task), dataset.X_train,
                               fitted, seed=candidate.seed)
+    no_sql = _sql_reason(fitted, dataset)
     return Evaluation(candidate.name, tuning, oof, scored, cv_score, boot, percentile_interval(boot),
                       holdout_score, fit_seconds, serving.predict_us_per_row,
                       serving.latency_ms_p50, serving.model_bytes, fitted.n_params,
-                      bool(type(candidate).sql_exportable), fitted.describe(), fitted)
+                      no_sql is None, fitted.describe(), fitted, no_sql)
+
+
+def _sql_reason(fitted: Fitted, dataset: Dataset) -> str | None:
+    """Why the fitted model cannot run as SQL, or None when it can."""
+    from .sql import sql_support
+
+    try:
+        return sql_support(fitted, dataset.task, len(dataset.classes), dataset.schema)
+    except Exception as err:  # a custom candidate's model can be anything
+        return f"{type(err).__name__} while exporting"
 
 
 def _holdout_score(fitted: Fitted, dataset: Dataset, metric: Metric) -> float | None:

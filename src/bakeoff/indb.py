@@ -95,10 +95,13 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.where(scale > 0, diff / np.where(scale > 0, scale, 1), diff), initial=0.0))
 
 
-def check_in_database(run_dir: Path, candidate: str, url: str, rows: pd.DataFrame | None = None) -> Parity:
-    """Load the holdout rows into a scratch table, run the exported SQL there, compare."""
-    bundle = load_model(run_dir, candidate)
-    rows = holdout_rows(run_dir) if rows is None else rows
+def check_in_database(run_dir: Path, candidate: str, url: str) -> Parity:
+    """The run's holdout rows through the exported SQL in the database at `url`, against Python."""
+    return parity_in(url, load_model(run_dir, candidate), holdout_rows(run_dir))
+
+
+def parity_in(url: str, bundle: ModelBundle, rows: pd.DataFrame) -> Parity:
+    """Load `rows` into a scratch table, run the bundle's SQL there, compare with Python, drop it."""
     scratch = f"bakeoff_check_{secrets.token_hex(4)}"
     with Database(url) as db:
         table = typed_for_database(rows, bundle)

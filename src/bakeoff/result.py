@@ -39,7 +39,7 @@ def candidate_row(outcome: Outcome, interval: Interval | None, dataset: Dataset,
     row = {"name": outcome.name, "family": outcome.family, "rung": outcome.rung,
            "status": outcome.status, "error": outcome.error, "score": None, "score_ci": None,
            "holdout_score": None, "fit_seconds": None, "predict_us_per_row": None,
-           "latency_ms_p50": None, "model_bytes": None, "n_params": None, "sql": None,
+           "latency_ms_p50": None, "model_bytes": None, "n_params": None, "sql": None, "sql_reason": None,
            "monthly_value": None, "monthly_cost": None, "threshold": None, "model_uri": None,
            "params": {}, "tuning": None, "description": "", "wall_seconds": round(outcome.wall_seconds, 2)}
     if ev is None:
@@ -49,7 +49,7 @@ def candidate_row(outcome: Outcome, interval: Interval | None, dataset: Dataset,
                diff_ci=[_finite(x) for x in interval.diff_ci] if interval else None,
                fit_seconds=round(ev.fit_seconds, 4), predict_us_per_row=round(ev.predict_us_per_row, 3),
                latency_ms_p50=round(ev.latency_ms_p50, 3), model_bytes=ev.model_bytes,
-               n_params=ev.n_params, sql=ev.sql, **_money(outcome, dataset, card), params={k: _plain(v) for k, v in ev.tuning.params.items()},
+               n_params=ev.n_params, sql=ev.sql, sql_reason=ev.sql_reason, **_money(outcome, dataset, card), params={k: _plain(v) for k, v in ev.tuning.params.items()},
                tuning={"trials": ev.tuning.trials, "stopped_by": ev.tuning.stopped_by},
                description=ev.description)
     return row

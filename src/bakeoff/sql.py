@@ -24,6 +24,7 @@ from .errors import ConfigError
 
 DIALECTS = ("duckdb", "postgres", "sqlite", "bigquery", "snowflake", "spark")
 MAX_SQL_CHARS = 1_000_000  # beyond this, engines parse slowly and people cannot review the query
+MAX_TREE_NODES = 4_000  # ensembles beyond this many tree nodes are refused before rendering (~1 MB)
 EXP_GUARD = 700.0  # EXP() of more than this overflows a double; PostgreSQL raises instead of inf
 
 
@@ -45,43 +46,55 @@ def check_dialect(dialect: str) -> str:
     return dialect
 
 
-def sql_support(fitted, task: str, n_classes: int) -> str | None:
-    """None when the fitted model exports to SQL, else the reason it does not."""
+def sql_support(fitted, task: str, n_classes: int, schema: dict[str, str] | None = None) -> str | None:
+    """None when the fitted model exports to SQL within the size limit, else the reason it does not."""
     try:
-        scoring(fitted, task, n_classes, {})
+        query = select_query_for(fitted, task, n_classes, schema or {}, [], "t", "")
+        _within_limit(query.sql(dialect="duckdb", identify=True))
     except NotExportable as err:
         return str(err)
     return None
 
 
 def to_sql(bundle, table: str, dialect: str = "duckdb", id_column: str = "", pretty: bool = True) -> str:
-    """The bundle's model as one SELECT over `table`, in `dialect`."""
+    """The bundle's model as one SELECT over `table`, in `dialect` (laid out for reading when
+    `pretty` and short enough to read)."""
     check_dialect(dialect)
     try:
         query = select_query(bundle, table, id_column)
+        compact = _within_limit(query.sql(dialect=dialect, identify=True))
     except NotExportable as err:
         raise ConfigError(f"{bundle.name} cannot run as SQL: {err}; pick a candidate with SQL = yes "
                           "in the report (bakeoff candidates lists them)") from err
-    text = query.sql(dialect=dialect, pretty=pretty, identify=True)
+    return query.sql(dialect=dialect, pretty=True, identify=True) if pretty and len(compact) < 100_000 else compact
+
+
+def _within_limit(text: str) -> str:
     if len(text) > MAX_SQL_CHARS:
-        raise ConfigError(f"{bundle.name} as SQL is {len(text):,} characters, over the {MAX_SQL_CHARS:,} "
-                          "limit; pick a simpler candidate")
+        raise NotExportable(f"the query would be {len(text):,} characters, over the {MAX_SQL_CHARS:,} limit "
+                            "(engines parse it slowly and nobody can review it)")
     return text
 
 
 def select_query(bundle, table: str, id_column: str = ""):
+    return select_query_for(bundle.fitted, bundle.task, len(bundle.classes), bundle.schema, bundle.classes,
+                            table, id_column)
+
+
+def select_query_for(fitted, task: str, n_classes: int, schema: dict[str, str], classes: list[str],
+                     table: str, id_column: str):
     """WITH features AS (cleaned inputs), scored AS (the model) SELECT id, outputs.
 
     A model that reads the raw columns directly (constant, one-column rule) skips `features`."""
     from sqlglot import exp
 
-    found = scoring(bundle.fitted, bundle.task, len(bundle.classes), bundle.schema)
+    found = scoring(fitted, task, n_classes, schema)
     keep = [exp.column(id_column, quoted=True)] if id_column else []
     scored = exp.select(*keep, found.output.as_("score", quoted=True))
     score = exp.column("score", quoted=True)
     outputs = [*keep]
-    if bundle.task == "classification":
-        negative, positive = (exp.Literal.string(str(c)) for c in bundle.classes)
+    if task == "classification":
+        negative, positive = (exp.Literal.string(str(c)) for c in (classes or ("0", "1")))
         outputs += [score.as_("probability", quoted=True),
                     exp.Case().when(exp.GT(this=score.copy(), expression=_number(0.5)), positive)
                     .else_(negative).as_("prediction", quoted=True)]
@@ -196,6 +209,10 @@ def _model(model, names: list[str], task: str):
         return _tree(model.tree_, names, task)
     if kind == "GaussianNB":
         return _gaussian_nb(model, names)
+    if kind in ("RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor"):
+        return _forest(model, names, task)
+    if kind in ("LGBMClassifier", "LGBMRegressor"):
+        return _lightgbm(model, names, task)
     raise NotExportable(f"{kind} models have no SQL form yet (trees, linear models and naive Bayes do)")
 
 
@@ -236,6 +253,52 @@ def _tree(tree, names: list[str], task: str, node: int = 0):
         return _number(value[1] / value.sum() if task == "classification" else value[0])
     test = exp.LTE(this=_feature(names[tree.feature[node]]), expression=_number(tree.threshold[node]))
     return exp.Case().when(test, _tree(tree, names, task, left)).else_(_tree(tree, names, task, right))
+
+
+def _check_size(nodes: int, what: str) -> None:
+    if nodes > MAX_TREE_NODES:
+        raise NotExportable(f"{what} has {nodes:,} tree nodes, over the {MAX_TREE_NODES:,}-node limit for SQL "
+                            "(the query would pass a megabyte); fewer or smaller trees would fit")
+
+
+def _forest(model, names: list[str], task: str):
+    """The average of the trees' answers, each a nested CASE."""
+    from sqlglot import exp
+
+    trees = [t.tree_ for t in model.estimators_]
+    _check_size(sum(t.node_count for t in trees), f"this forest of {len(trees)} trees")
+    total = exp.paren(_tree(trees[0], names, task))
+    for tree in trees[1:]:
+        total = exp.Add(this=total, expression=exp.paren(_tree(tree, names, task)))
+    return exp.Div(this=exp.paren(total), expression=_number(float(len(trees))))
+
+
+def _lightgbm(model, names: list[str], task: str):
+    """The sum of the boosted trees' leaf values (through the sigmoid for classification)."""
+    from sqlglot import exp
+
+    dumped = model.booster_.dump_model()
+    if dumped.get("objective", "").split()[0] not in ("binary", "regression"):
+        raise NotExportable(f"LightGBM objective {dumped.get('objective')!r} has no SQL form yet")
+    trees = [t["tree_structure"] for t in dumped["tree_info"]]
+    _check_size(sum(2 * t.get("num_leaves", 1) - 1 for t in dumped["tree_info"]),
+                f"this LightGBM model of {len(trees)} trees")
+    total = exp.paren(_lightgbm_node(trees[0], names))
+    for tree in trees[1:]:
+        total = exp.Add(this=total, expression=exp.paren(_lightgbm_node(tree, names)))
+    return _sigmoid(total) if task == "classification" else total
+
+
+def _lightgbm_node(node: dict, names: list[str]):
+    from sqlglot import exp
+
+    if "leaf_value" in node:
+        return _number(node["leaf_value"])
+    if node.get("decision_type") != "<=":
+        raise NotExportable(f"LightGBM split {node.get('decision_type')!r} has no SQL form yet")
+    test = exp.LTE(this=_feature(names[node["split_feature"]]), expression=_number(node["threshold"]))
+    return (exp.Case().when(test, _lightgbm_node(node["left_child"], names))
+            .else_(_lightgbm_node(node["right_child"], names)))
 
 
 def _gaussian_nb(model, names: list[str]):

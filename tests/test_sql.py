@@ -1,0 +1,207 @@
+"""Exported SQL against the Python models, row by row, in real DuckDB, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from bakeoff.bundle import ModelBundle
+from bakeoff.card import card_from_dict
+from bakeoff.data import prepare
+from bakeoff.indb import parity_in
+from bakeoff.ladder.registry import available
+from bakeoff.schema import category_levels
+from bakeoff.sql import DIALECTS, sql_support, to_sql
+from conftest import CDNOW, QUICK_TELCO_CARD, REPO, make_classification_frame, only_run, read_result, run_cli, write_card
+
+GOLDEN = REPO / "tests" / "fixtures" / "sql"
+EXPORTABLE = ["constant", "one_rule", "rules", "linear", "decision_tree", "naive_bayes"]
+SMALL_ENSEMBLES = {"random_forest": {"n_estimators": 5, "max_depth": 4, "min_samples_leaf": 20, "max_features": 0.5},
+                   "lightgbm": {"n_estimators": 15, "num_leaves": 4, "learning_rate": 0.1, "min_child_samples": 20,
+                                "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1e-3}}
+
+
+def bundles_for(card_dict: dict, base_dir: Path, names: list[str], extra: dict | None = None):
+    """Each named candidate fitted on the card's training rows, bundled as a run saves it."""
+    card = card_from_dict(card_dict).with_base_dir(base_dir)
+    dataset = prepare(card)
+    classes = available()
+    out = {}
+    for name in names:
+        params = (extra or {}).get(name, {})
+        candidate = classes[name](task=dataset.task, seed=0, n_classes=len(dataset.classes),
+                                  class_names=tuple(dataset.classes), **params)
+        fitted = candidate.fit(dataset.X_train, dataset.y_train)
+        out[name] = ModelBundle(name, dataset.task, fitted, dataset.schema, dataset.classes, card.data.target,
+                                category_levels(dataset.X_train, dataset.schema))
+    return out, dataset.raw.iloc[dataset.holdout_index].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def telco_models(tmp_path_factory, telco):
+    folder = tmp_path_factory.mktemp("sql-telco")
+    telco.sample(1500, random_state=7).to_csv(folder / "telco.csv", index=False)
+    card = {"problem": {"name": "t"}, "data": {"source": "telco.csv", "target": "Churn", "positive": "Yes",
+                                                "id": "customerID"}, "evaluate": {"folds": 3}}
+    return bundles_for(card, folder, EXPORTABLE + list(SMALL_ENSEMBLES), SMALL_ENSEMBLES)
+
+
+@pytest.fixture(scope="module")
+def spend_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sql-spend")
+    pd.read_csv(CDNOW).sample(1200, random_state=3).to_csv(folder / "spend.csv", index=False)
+    card = {"problem": {"name": "s", "task": "regression"},
+            "data": {"source": "spend.csv", "target": "next_39w_sales", "id": "customer_id"},
+            "evaluate": {"folds": 3, "metric": "rmse"}}
+    return bundles_for(card, folder, [n for n in EXPORTABLE if n != "naive_bayes"] + list(SMALL_ENSEMBLES),
+                       SMALL_ENSEMBLES)
+
+
+@pytest.fixture(scope="module")
+def awkward_models(tmp_path_factory):
+    """Column names with a space, a double quote and a reserved word; a target class with a quote."""
+    folder = tmp_path_factory.mktemp("sql-awkward")
+    frame = make_classification_frame(400, seed=0).rename(
+        columns={"x1": "select", "x2": 'say "hi"', "colour": "favourite colour"})
+    frame["label"] = frame["label"].map({"yes": "it's yes", "no": "no"})
+    frame.loc[::17, "select"] = np.nan
+    frame.loc[::13, "favourite colour"] = " "
+    frame.to_csv(folder / "awkward.csv", index=False)
+    card = {"problem": {"name": "a"}, "data": {"source": "awkward.csv", "target": "label", "positive": "it's yes"},
+            "evaluate": {"folds": 3}}
+    return bundles_for(card, folder, EXPORTABLE)
+
+
+def engines(tmp_path: Path, postgres_url: str) -> list[str]:
+    sqlite3.connect(tmp_path / "check.sqlite").close()
+    duckdb.connect(str(tmp_path / "check.duckdb")).close()
+    return [f"duckdb:///{tmp_path / 'check.duckdb'}", f"sqlite:///{tmp_path / 'check.sqlite'}", postgres_url]
+
+
+@pytest.mark.parametrize("models", ["telco_models", "spend_models", "awkward_models"])
+def test_every_exportable_candidate_scores_the_same_in_sql_as_in_python(models, request, tmp_path, postgres_url):
+    bundles, rows = request.getfixturevalue(models)
+    for url in engines(tmp_path, postgres_url):
+        for name, bundle in bundles.items():
+            parity = parity_in(url, bundle, rows)
+            assert parity.rows == len(rows) > 0
+            assert parity.max_relative <= 1e-9, (models, name, url.split(":")[0], parity)
+            assert parity.labels_equal in (True, None), (models, name, url.split(":")[0], parity)
+
+
+def test_golden_sql_per_dialect_pins_the_output(awkward_models):
+    bundles, _ = awkward_models
+    update = os.environ.get("BAKEOFF_UPDATE_GOLDEN") == "1"
+    for name in ("constant", "one_rule", "linear", "decision_tree"):
+        for dialect in DIALECTS:
+            text = to_sql(bundles[name], "customers", dialect, "") + "\n"
+            golden = GOLDEN / f"{name}.{dialect}.sql"
+            if update:
+                golden.write_text(text)
+            assert golden.read_text() == text, f"{golden.name} changed; review it and rerun with BAKEOFF_UPDATE_GOLDEN=1"
+
+
+def test_identifiers_are_quoted_for_each_dialect(awkward_models):
+    bundles, _ = awkward_models
+    quoted = {"duckdb": '"say ""hi"""', "postgres": '"say ""hi"""', "sqlite": '"say ""hi"""',
+              "snowflake": '"say ""hi"""', "bigquery": '`say "hi"`', "spark": '`say "hi"`'}
+    for dialect, name in quoted.items():
+        text = to_sql(bundles["linear"], "my table", dialect, "")
+        assert name in text, dialect
+        assert ("`select`" if dialect in ("bigquery", "spark") else '"select"') in text
+        assert "'it''s yes'" in text or "'it\\'s yes'" in text  # the class label as a string literal
+
+
+def test_big_ensembles_and_multiclass_say_why_they_do_not_export(telco_models):
+    bundles, _ = telco_models
+    assert sql_support(bundles["linear"].fitted, "classification", 2) is None
+    assert sql_support(bundles["lightgbm"].fitted, "classification", 2) is None  # 15 small trees fit
+    from bakeoff.ladder.tabular import LightGBM
+
+    frame = make_classification_frame(600, seed=1)
+    y = (frame.pop("label") == "yes").astype(int).to_numpy()
+    big = LightGBM(task="classification", n_classes=2, n_estimators=400, num_leaves=31, min_child_samples=2).fit(frame, y)
+    assert "over the 4,000-node limit" in sql_support(big, "classification", 2)
+    assert "multiclass" in sql_support(bundles["linear"].fitted, "classification", 3)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, telco):
+    folder = tmp_path_factory.mktemp("sql-run")
+    telco.sample(900, random_state=2).to_csv(folder / "telco.csv", index=False)
+    write_card(folder, QUICK_TELCO_CARD)
+    done = run_cli("run", "bakeoff.toml", "--only", "constant,linear,knn", "--no-track", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder, only_run(folder)
+
+
+def test_result_json_says_truthfully_what_runs_as_sql(quick_run):
+    _, run_dir = quick_run
+    rows = {r["name"]: r for r in read_result(run_dir)["candidates"]}
+    assert rows["linear"]["sql"] is True and rows["linear"]["sql_reason"] is None
+    assert rows["knn"]["sql"] is False and "no SQL form" in rows["knn"]["sql_reason"]
+
+
+def test_bakeoff_sql_check_and_score_into_a_warehouse_table(quick_run, telco, postgres_url):
+    folder, run_dir = quick_run
+    check = run_cli("sql", run_dir.name, "linear", "--dialect", "postgres", "--check", postgres_url, cwd=folder)
+    assert check.returncode == 0, check.stderr
+    assert "labels identical" in check.stderr and check.stdout.lstrip().startswith("WITH")
+    warehouse = folder / "warehouse.duckdb"
+    rows = telco.head(300).copy()
+    rows["TotalCharges"] = pd.to_numeric(rows["TotalCharges"].str.strip().replace("", None))
+    with duckdb.connect(str(warehouse)) as con:
+        con.register("rows", rows)
+        con.execute('CREATE TABLE customers AS SELECT * FROM "rows"')
+    done = run_cli("score", run_dir.name, "linear", "--sql", "duckdb:///warehouse.duckdb", "--table", "customers",
+                   "--into", "scores", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    rows.to_csv(folder / "rows.csv", index=False)
+    predicted = run_cli("predict", run_dir.name, "linear", "rows.csv", "-o", "scored.csv", cwd=folder)
+    assert predicted.returncode == 0, predicted.stderr
+    python = pd.read_csv(folder / "scored.csv").set_index("customerID")
+    with duckdb.connect(str(warehouse)) as con:
+        sql = con.execute("SELECT * FROM scores").df().set_index("customerID").loc[python.index]
+    assert np.allclose(sql["probability"], python["probability"], rtol=1e-9, atol=0)
+    assert (sql["prediction"] == python["prediction"]).all()
+
+    # a query that fails half-way leaves the old scores as they were
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE VIEW broken AS SELECT * REPLACE (CASE WHEN tenure > 60 THEN CAST('oops' AS DOUBLE) "
+                    "ELSE tenure END AS tenure) FROM customers")
+    failed = run_cli("score", run_dir.name, "linear", "--sql", "duckdb:///warehouse.duckdb", "--table", "broken",
+                     "--into", "scores", cwd=folder)
+    assert failed.returncode != 0
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 300
+
+
+def test_bad_sql_requests_are_one_line_and_exit_2(quick_run, telco):
+    folder, run_dir = quick_run
+    warehouse = folder / "bad.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.register("rows", telco.head(50))
+        con.execute('CREATE TABLE raw_text AS SELECT * FROM "rows"')  # TotalCharges still text
+        con.execute('CREATE TABLE no_tenure AS SELECT * EXCLUDE (tenure) FROM "rows"')
+    cases = [
+        (["sql", run_dir.name, "linear", "--dialect", "oracle"], "unknown SQL dialect 'oracle'"),
+        (["sql", run_dir.name, "knn"], "knn cannot run as SQL"),
+        (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "no_tenure"],
+         "lacks column(s) 'tenure'"),
+        (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "raw_text"],
+         "column 'TotalCharges' of 'raw_text' is VARCHAR but the model reads a number"),
+        (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "nowhere"],
+         "table 'nowhere' not found"),
+        (["score", run_dir.name, "linear", "--sql", "duckdb:///missing.duckdb", "--table", "x"],
+         "database file"),
+    ]
+    for args, message in cases:
+        done = run_cli(*args, cwd=folder)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
