@@ -34,10 +34,11 @@ class NotExportable(Exception):
 
 @dataclass
 class Scoring:
-    """A model as SQL expressions over the raw columns: one per class probability or a value."""
+    """A model as SQL: cleaned raw columns, the model's input features, and its output."""
 
-    features: list  # (name, expression over raw columns), in the model's input order
+    features: list  # (name, expression over the cleaned inputs), in the model's input order
     output: object  # expression over the feature names: P(positive) or the predicted value
+    inputs: list = None  # (raw column, cleaned expression over the table), computed once each
 
 
 def check_dialect(dialect: str) -> str:
@@ -83,7 +84,8 @@ def select_query(bundle, table: str, id_column: str = ""):
 
 def select_query_for(fitted, task: str, n_classes: int, schema: dict[str, str], classes: list[str],
                      table: str, id_column: str):
-    """WITH features AS (cleaned inputs), scored AS (the model) SELECT id, outputs.
+    """WITH inputs AS (cleaned raw columns), features AS (the model's inputs), scored AS (the
+    model) SELECT id, outputs.
 
     A model that reads the raw columns directly (constant, one-column rule) skips `features`."""
     from sqlglot import exp
@@ -103,8 +105,10 @@ def select_query_for(fitted, task: str, n_classes: int, schema: dict[str, str], 
     query = exp.select(*outputs).from_("scored")
     if not found.features:
         return query.with_("scored", as_=scored.from_(_table(table)))
-    features = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in found.features]).from_(_table(table))
-    return query.with_("features", as_=features).with_("scored", as_=scored.from_("features"))
+    inputs = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in found.inputs]).from_(_table(table))
+    features = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in found.features]).from_("inputs")
+    return (query.with_("inputs", as_=inputs).with_("features", as_=features)
+            .with_("scored", as_=scored.from_("features")))
 
 
 def _table(name: str):
@@ -130,9 +134,9 @@ def scoring(fitted, task: str, n_classes: int, schema: dict[str, str]) -> Scorin
     if isinstance(fitted, OneRuleFitted):
         return _one_rule(fitted, task, schema)
     if isinstance(fitted, SklearnFitted):
-        features = _preprocessed(fitted.pipeline[0], schema)
+        inputs, features = _preprocessed(fitted.pipeline[0])
         names = [name for name, _ in features]
-        return Scoring(features, _model(fitted.model, names, task))
+        return Scoring(features, _model(fitted.model, names, task), inputs)
     raise NotExportable(f"{type(fitted).__name__} has no SQL form")
 
 
@@ -146,18 +150,26 @@ def _raw_number(column: str):
 
 
 def _raw_text(column: str):
-    """A category as schema.py reads it: trimmed text, blank as NULL."""
+    """A category as schema.py reads it: text without surrounding spaces, blank as NULL.
+
+    TRIM runs only on values that start or end with a space: trimming every value costs
+    DuckDB more than the whole model."""
     from sqlglot import exp
 
-    text = exp.Trim(this=exp.cast(exp.column(column, quoted=True), exp.DataType.build("text")))
-    return exp.Nullif(this=text, expression=exp.Literal.string(""))
+    text = exp.cast(exp.column(column, quoted=True), exp.DataType.build("text"))
+    padded = exp.or_(exp.Like(this=text.copy(), expression=exp.Literal.string(" %")),
+                     exp.Like(this=text.copy(), expression=exp.Literal.string("% ")))
+    trimmed = exp.Case().when(padded, exp.Trim(this=text.copy())).else_(text.copy())
+    return exp.Nullif(this=trimmed, expression=exp.Literal.string(""))
 
 
-def _preprocessed(prep, schema: dict[str, str]) -> list:
-    """The ColumnTransformer's output columns as expressions over the raw columns."""
+def _preprocessed(prep) -> tuple[list, list]:
+    """The ColumnTransformer as (cleaned raw columns, output columns over the cleaned ones).
+
+    Each raw column is cleaned once (in the `inputs` step) and read by name afterwards."""
     from sqlglot import exp
 
-    out = []
+    inputs, out = [], []
     for name, transformer, columns in prep.transformers_:
         if name == "remainder" or len(columns) == 0:
             continue
@@ -165,7 +177,8 @@ def _preprocessed(prep, schema: dict[str, str]) -> list:
         if name == "num":
             imputer, scaler = steps["simpleimputer"], steps.get("standardscaler")
             for i, column in enumerate(columns):
-                value = exp.func("COALESCE", _raw_number(column), _number(imputer.statistics_[i]))
+                inputs.append((column, _raw_number(column)))
+                value = exp.func("COALESCE", _feature(column), _number(imputer.statistics_[i]))
                 if scaler is not None:
                     value = exp.Div(this=exp.paren(exp.Sub(this=value, expression=_number(scaler.mean_[i]))),
                                     expression=_number(scaler.scale_[i]))
@@ -173,23 +186,26 @@ def _preprocessed(prep, schema: dict[str, str]) -> list:
         elif name == "cat":
             imputer, encoder = steps["simpleimputer"], steps["onehotencoder"]
             for column, levels in zip(columns, encoder.categories_):
-                text = exp.func("COALESCE", _raw_text(column), exp.Literal.string(str(imputer.fill_value)))
+                inputs.append((column, exp.func("COALESCE", _raw_text(column),
+                                                exp.Literal.string(str(imputer.fill_value)))))
                 for level in levels:
-                    hit = exp.EQ(this=text.copy(), expression=exp.Literal.string(str(level)))
+                    hit = exp.EQ(this=_feature(column), expression=exp.Literal.string(str(level)))
                     out.append((f"{column}_{level}", exp.Case().when(hit, _number(1.0)).else_(_number(0.0))))
         else:
             raise NotExportable(f"the preprocessing step {name!r} has no SQL form")
-    return out
+    return inputs, out
 
 
 def _number(value: float):
-    """A numeric literal that round-trips the double exactly."""
+    """A numeric literal that round-trips the double exactly, written with an exponent so that
+    engines read a double, not a DECIMAL (DuckDB's decimal arithmetic is several times slower)."""
     from sqlglot import exp
 
     value = float(value)
     if not math.isfinite(value):
         raise NotExportable("the model holds a non-finite number")
-    literal = exp.Literal.number(repr(abs(value)))
+    text = repr(abs(value))
+    literal = exp.Literal.number(text if "e" in text else f"{text}E0")
     return exp.Neg(this=literal) if value < 0 or math.copysign(1, value) < 0 else literal
 
 
@@ -229,18 +245,13 @@ def _linear(model, names: list[str], task: str):
 
 
 def _sigmoid(z):
-    """1 / (1 + e^-z) without overflow: e^z / (1 + e^z) for negative z, 0 far below."""
+    """1 / (1 + e^-z), with z clamped to +-700 so that EXP neither overflows nor underflows
+    (PostgreSQL raises on both); z appears once, so engines compute it once."""
     from sqlglot import exp
 
-    def e(x):
-        return exp.func("EXP", x)
-
-    positive = exp.Div(this=_number(1.0), expression=exp.paren(exp.Add(this=_number(1.0), expression=e(exp.Neg(this=exp.paren(z.copy()))))))
-    negative = exp.Div(this=e(z.copy()), expression=exp.paren(exp.Add(this=_number(1.0), expression=e(z.copy()))))
-    return (exp.Case()
-            .when(exp.GTE(this=z.copy(), expression=_number(0.0)), positive)
-            .when(exp.LT(this=z.copy(), expression=_number(-EXP_GUARD)), _number(0.0))
-            .else_(negative))
+    clamped = exp.func("GREATEST", exp.func("LEAST", z, _number(EXP_GUARD)), _number(-EXP_GUARD))
+    return exp.Div(this=_number(1.0),
+                   expression=exp.paren(exp.Add(this=_number(1.0), expression=exp.func("EXP", exp.Neg(this=clamped)))))
 
 
 def _tree(tree, names: list[str], task: str, node: int = 0):
