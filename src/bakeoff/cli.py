@@ -236,7 +236,8 @@ def candidates():
     table = Table("rung", "name", "family", "tasks", "SQL", "what it is")
     for cls in sorted(available().values(), key=lambda c: c.rung):
         table.add_row(str(cls.rung), cls.name, cls.family, ", ".join(cls.tasks),
-                      "yes" if cls.sql_exportable else "no", cls.summary)
+                      ("if small" if cls.family == "ensemble" else "yes") if cls.sql_exportable else "no",
+                      cls.summary)
     Console().print(table)
 
 

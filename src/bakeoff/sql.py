@@ -39,6 +39,7 @@ class Scoring:
     features: list  # (name, expression over the cleaned inputs), in the model's input order
     output: object  # expression over the feature names: P(positive) or the predicted value
     inputs: list = None  # (raw column, cleaned expression over the table), computed once each
+    passthrough: list = None  # cleaned category columns that splits read directly
 
 
 def check_dialect(dialect: str) -> str:
@@ -106,7 +107,9 @@ def select_query_for(fitted, task: str, n_classes: int, schema: dict[str, str], 
     if not found.features:
         return query.with_("scored", as_=scored.from_(_table(table)))
     inputs = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in found.inputs]).from_(_table(table))
-    features = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in found.features]).from_("inputs")
+    features = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in found.features],
+                          *[_feature(name) for name in found.passthrough if name not in dict(found.features)]
+                          ).from_("inputs")
     return (query.with_("inputs", as_=inputs).with_("features", as_=features)
             .with_("scored", as_=scored.from_("features")))
 
@@ -134,9 +137,14 @@ def scoring(fitted, task: str, n_classes: int, schema: dict[str, str]) -> Scorin
     if isinstance(fitted, OneRuleFitted):
         return _one_rule(fitted, task, schema)
     if isinstance(fitted, SklearnFitted):
-        inputs, features = _preprocessed(fitted.pipeline[0])
+        dates = [c for c, kind in schema.items() if kind.startswith("date")]
+        if dates:
+            raise NotExportable(f"it reads the date column {dates[0]!r} (as year, month, day parts), "
+                                "which has no SQL form yet")
+        inputs, features, indicators = _preprocessed(fitted.pipeline[0])
         names = [name for name, _ in features]
-        return Scoring(features, _model(fitted.model, names, task), inputs)
+        categories = list(dict.fromkeys(column for column, _ in indicators.values()))
+        return Scoring(features, _model(fitted.model, names, task, indicators), inputs, categories)
     raise NotExportable(f"{type(fitted).__name__} has no SQL form")
 
 
@@ -163,13 +171,14 @@ def _raw_text(column: str):
     return exp.Nullif(this=trimmed, expression=exp.Literal.string(""))
 
 
-def _preprocessed(prep) -> tuple[list, list]:
-    """The ColumnTransformer as (cleaned raw columns, output columns over the cleaned ones).
+def _preprocessed(prep) -> tuple[list, list, dict]:
+    """The ColumnTransformer as (cleaned raw columns, output columns over the cleaned ones,
+    indicator name -> (column, level)).
 
     Each raw column is cleaned once (in the `inputs` step) and read by name afterwards."""
     from sqlglot import exp
 
-    inputs, out = [], []
+    inputs, out, indicators = [], [], {}
     for name, transformer, columns in prep.transformers_:
         if name == "remainder" or len(columns) == 0:
             continue
@@ -191,9 +200,10 @@ def _preprocessed(prep) -> tuple[list, list]:
                 for level in levels:
                     hit = exp.EQ(this=_feature(column), expression=exp.Literal.string(str(level)))
                     out.append((f"{column}_{level}", exp.Case().when(hit, _number(1.0)).else_(_number(0.0))))
+                    indicators[f"{column}_{level}"] = (column, str(level))
         else:
             raise NotExportable(f"the preprocessing step {name!r} has no SQL form")
-    return inputs, out
+    return inputs, out, indicators
 
 
 def _number(value: float):
@@ -217,18 +227,18 @@ def _feature(name: str):
 
 # ----------------------------------------------------------------------------- models
 
-def _model(model, names: list[str], task: str):
+def _model(model, names: list[str], task: str, indicators: dict):
     kind = type(model).__name__
     if kind in ("LogisticRegression", "Ridge", "LinearRegression", "Lasso", "ElasticNet"):
         return _linear(model, names, task)
     if kind in ("DecisionTreeClassifier", "DecisionTreeRegressor"):
-        return _tree(model.tree_, names, task)
+        return _tree(model.tree_, names, task, indicators)
     if kind == "GaussianNB":
         return _gaussian_nb(model, names)
     if kind in ("RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor"):
-        return _forest(model, names, task)
+        return _forest(model, names, task, indicators)
     if kind in ("LGBMClassifier", "LGBMRegressor"):
-        return _lightgbm(model, names, task)
+        return _lightgbm(model, names, task, indicators)
     raise NotExportable(f"{kind} models have no SQL form yet (trees, linear models and naive Bayes do)")
 
 
@@ -254,7 +264,7 @@ def _sigmoid(z):
                    expression=exp.paren(exp.Add(this=_number(1.0), expression=exp.func("EXP", exp.Neg(this=clamped)))))
 
 
-def _tree(tree, names: list[str], task: str, node: int = 0):
+def _tree(tree, names: list[str], task: str, indicators: dict, node: int = 0):
     """Nested CASE over the tree's splits (left: feature <= threshold), leaves as values."""
     from sqlglot import exp
 
@@ -262,8 +272,20 @@ def _tree(tree, names: list[str], task: str, node: int = 0):
     if left == -1:
         value = tree.value[node][0]
         return _number(value[1] / value.sum() if task == "classification" else value[0])
-    test = exp.LTE(this=_feature(names[tree.feature[node]]), expression=_number(tree.threshold[node]))
-    return exp.Case().when(test, _tree(tree, names, task, left)).else_(_tree(tree, names, task, right))
+    test = _split(names[tree.feature[node]], float(tree.threshold[node]), indicators)
+    return (exp.Case().when(test, _tree(tree, names, task, indicators, left))
+            .else_(_tree(tree, names, task, indicators, right)))
+
+
+def _split(name: str, threshold: float, indicators: dict):
+    """`feature <= threshold`; on a 0/1 category indicator split between 0 and 1 that is
+    `column <> level` on the cleaned column, which engines test without building the indicator."""
+    from sqlglot import exp
+
+    if name in indicators and 0.0 <= threshold < 1.0:
+        column, level = indicators[name]
+        return exp.NEQ(this=_feature(column), expression=exp.Literal.string(level))
+    return exp.LTE(this=_feature(name), expression=_number(threshold))
 
 
 def _check_size(nodes: int, what: str) -> None:
@@ -272,19 +294,19 @@ def _check_size(nodes: int, what: str) -> None:
                             "(the query would pass a megabyte); fewer or smaller trees would fit")
 
 
-def _forest(model, names: list[str], task: str):
+def _forest(model, names: list[str], task: str, indicators: dict):
     """The average of the trees' answers, each a nested CASE."""
     from sqlglot import exp
 
     trees = [t.tree_ for t in model.estimators_]
     _check_size(sum(t.node_count for t in trees), f"this forest of {len(trees)} trees")
-    total = exp.paren(_tree(trees[0], names, task))
+    total = exp.paren(_tree(trees[0], names, task, indicators))
     for tree in trees[1:]:
-        total = exp.Add(this=total, expression=exp.paren(_tree(tree, names, task)))
+        total = exp.Add(this=total, expression=exp.paren(_tree(tree, names, task, indicators)))
     return exp.Div(this=exp.paren(total), expression=_number(float(len(trees))))
 
 
-def _lightgbm(model, names: list[str], task: str):
+def _lightgbm(model, names: list[str], task: str, indicators: dict):
     """The sum of the boosted trees' leaf values (through the sigmoid for classification)."""
     from sqlglot import exp
 
@@ -294,22 +316,22 @@ def _lightgbm(model, names: list[str], task: str):
     trees = [t["tree_structure"] for t in dumped["tree_info"]]
     _check_size(sum(2 * t.get("num_leaves", 1) - 1 for t in dumped["tree_info"]),
                 f"this LightGBM model of {len(trees)} trees")
-    total = exp.paren(_lightgbm_node(trees[0], names))
+    total = exp.paren(_lightgbm_node(trees[0], names, indicators))
     for tree in trees[1:]:
-        total = exp.Add(this=total, expression=exp.paren(_lightgbm_node(tree, names)))
+        total = exp.Add(this=total, expression=exp.paren(_lightgbm_node(tree, names, indicators)))
     return _sigmoid(total) if task == "classification" else total
 
 
-def _lightgbm_node(node: dict, names: list[str]):
+def _lightgbm_node(node: dict, names: list[str], indicators: dict):
     from sqlglot import exp
 
     if "leaf_value" in node:
         return _number(node["leaf_value"])
     if node.get("decision_type") != "<=":
         raise NotExportable(f"LightGBM split {node.get('decision_type')!r} has no SQL form yet")
-    test = exp.LTE(this=_feature(names[node["split_feature"]]), expression=_number(node["threshold"]))
-    return (exp.Case().when(test, _lightgbm_node(node["left_child"], names))
-            .else_(_lightgbm_node(node["right_child"], names)))
+    test = _split(names[node["split_feature"]], float(node["threshold"]), indicators)
+    return (exp.Case().when(test, _lightgbm_node(node["left_child"], names, indicators))
+            .else_(_lightgbm_node(node["right_child"], names, indicators)))
 
 
 def _gaussian_nb(model, names: list[str]):

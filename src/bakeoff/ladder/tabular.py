@@ -150,6 +150,7 @@ class RandomForest(SklearnCandidate):
     name, rung, family = "random_forest", 4, "ensemble"
     title, requires = "Random forest", ("scikit-learn",)
     summary = "a random forest: hundreds of trees voting"
+    sql_exportable = True  # when small enough; each fitted model says (result.json sql_reason)
     scale = False
 
     def default_params(self):
@@ -175,6 +176,7 @@ class LightGBM(SklearnCandidate):
     name, rung, family = "lightgbm", 4, "ensemble"
     title, requires = "Gradient boosting (LightGBM)", ("lightgbm", "scikit-learn")
     summary = "LightGBM gradient boosting: hundreds of small trees, each fixing the last"
+    sql_exportable = True  # when small enough; each fitted model says (result.json sql_reason)
     scale = False
 
     def default_params(self):
