@@ -127,7 +127,7 @@ def test_big_ensembles_and_multiclass_say_why_they_do_not_export(telco_models):
     frame = make_classification_frame(600, seed=1)
     y = (frame.pop("label") == "yes").astype(int).to_numpy()
     big = LightGBM(task="classification", n_classes=2, n_estimators=400, num_leaves=31, min_child_samples=2).fit(frame, y)
-    assert "over the 4,000-node limit" in sql_support(big, "classification", 2)
+    assert "over the 2,000-node limit" in sql_support(big, "classification", 2)
     assert "multiclass" in sql_support(bundles["linear"].fitted, "classification", 3)
 
 
