@@ -177,7 +177,8 @@ def test_bakeoff_sql_check_and_score_into_a_warehouse_table(quick_run, telco, po
                     "ELSE tenure END AS tenure) FROM customers")
     failed = run_cli("score", run_dir.name, "linear", "--sql", "duckdb:///warehouse.duckdb", "--table", "broken",
                      "--into", "scores", cwd=folder)
-    assert failed.returncode != 0
+    assert failed.returncode == 2 and "nothing was written and scores is as it was" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1
     with duckdb.connect(str(warehouse)) as con:
         assert con.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 300
 

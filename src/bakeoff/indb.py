@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .bundle import ModelBundle
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .predict import load_model
 from .schema import NUMBER, apply_schema
 from .sql import to_sql
@@ -106,9 +106,15 @@ def parity_in(url: str, bundle: ModelBundle, rows: pd.DataFrame) -> Parity:
     with Database(url) as db:
         table = typed_for_database(rows, bundle)
         table.insert(0, ROW, np.arange(len(table)))
-        db.load(scratch, table[[ROW, *bundle.schema]])
         try:
-            from_sql = db.query(to_sql(bundle, scratch, db.dialect, ROW, pretty=False))
+            db.load(scratch, table[[ROW, *bundle.schema]])
+            query = to_sql(bundle, scratch, db.dialect, ROW, pretty=False)
+            from_sql = db.query(query)
+        except ConfigError:
+            raise
+        except Exception as err:  # engines raise many types; all mean "could not check there"
+            raise DataError(f"the check failed in {db.label} ({type(err).__name__}: "
+                            f"{str(err).splitlines()[0][:200]}); check the URL and that you may create tables") from err
         finally:
             db.drop(scratch)
     return compare(bundle, rows, from_sql)

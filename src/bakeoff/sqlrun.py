@@ -109,7 +109,11 @@ class Database:
         from sqlglot import exp
 
         target = exp.to_table(into, quoted=True).sql(dialect=self.dialect)
-        self.execute_in_transaction([f"DROP TABLE IF EXISTS {target}", f"CREATE TABLE {target} AS {sql}"])
+        try:
+            self.execute_in_transaction([f"DROP TABLE IF EXISTS {target}", f"CREATE TABLE {target} AS {sql}"])
+        except Exception as err:  # engines raise many types; all mean "the query failed there"
+            raise DataError(f"scoring failed in {self.label} ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+                            f"nothing was written and {into} is as it was") from err
         return int(self.query(f"SELECT COUNT(*) AS n FROM {target}")["n"].iloc[0])
 
     def execute_in_transaction(self, statements: list[str]) -> None:
@@ -134,17 +138,21 @@ class Database:
 
 
 def check_columns(found: dict[str, str], schema: dict[str, str], table: str) -> None:
-    """Every column the model reads is there, and numbers are stored as numbers."""
+    """Every column the model reads is there (names match exactly: the query quotes them), and
+    numbers are stored as numbers."""
     lower = {name.lower(): name for name in found}
-    missing = [c for c in schema if c not in found and c.lower() not in lower]
+    for column in schema:
+        if column not in found and column.lower() in lower:
+            raise DataError(f"table {table!r} names column {column!r} {lower[column.lower()]!r}; the query quotes "
+                            "names exactly, so rename it or score a view that uses the training name")
+    missing = [c for c in schema if c not in found]
     if missing:
         raise DataError(f"table {table!r} lacks column(s) {', '.join(map(repr, missing))} that the model reads; "
                         "add them (NULL is allowed) or score a view that has them")
     for column, kind in schema.items():
-        stored = found.get(column) or found[lower[column.lower()]]
-        if kind == "number" and not any(word in stored for word in NUMERIC_TYPES):
-            raise DataError(f"column {column!r} of {table!r} is {stored} but the model reads a number; store it as "
-                            f"a number (blanks as NULL), e.g. a view with CAST(NULLIF(TRIM({column}), '') AS DOUBLE)")
+        if kind == "number" and not any(word in found[column] for word in NUMERIC_TYPES):
+            raise DataError(f"column {column!r} of {table!r} is {found[column]} but the model reads a number; store "
+                            f"it as a number (blanks as NULL), e.g. a view with CAST(NULLIF(TRIM({column}), '') AS DOUBLE)")
         if kind.startswith("date"):
             raise DataError(f"the model reads the date column {column!r}, which has no SQL form yet; "
                             "pick a candidate trained without it")
