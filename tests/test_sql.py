@@ -190,6 +190,8 @@ def test_bad_sql_requests_are_one_line_and_exit_2(quick_run, telco):
         con.register("rows", telco.head(50))
         con.execute('CREATE TABLE raw_text AS SELECT * FROM "rows"')  # TotalCharges still text
         con.execute('CREATE TABLE no_tenure AS SELECT * EXCLUDE (tenure) FROM "rows"')
+        con.execute('CREATE TABLE flags AS SELECT * REPLACE (Partner = \'Yes\' AS Partner, '
+                    'TRY_CAST(NULLIF(TRIM(TotalCharges), \'\') AS DOUBLE) AS TotalCharges) FROM "rows"')
     cases = [
         (["sql", run_dir.name, "linear", "--dialect", "oracle"], "unknown SQL dialect 'oracle'"),
         (["sql", run_dir.name, "knn"], "knn cannot run as SQL"),
@@ -199,6 +201,14 @@ def test_bad_sql_requests_are_one_line_and_exit_2(quick_run, telco):
          "column 'TotalCharges' of 'raw_text' is VARCHAR but the model reads a number"),
         (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "nowhere"],
          "table 'nowhere' not found"),
+        (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "flags"],
+         "column 'Partner' of 'flags' is BOOLEAN"),
+        (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "flags", "--into", "flags"],
+         "would replace the table being scored"),
+        (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "flags", "--into", "a..b"],
+         "is not a table name"),
+        (["sql", run_dir.name, "linear", "--check", "duckdb:///bad.duckdb", "--dialect", "postgres"],
+         "--check runs in duckdb but --dialect is postgres"),
         (["score", run_dir.name, "linear", "--sql", "duckdb:///missing.duckdb", "--table", "x"],
          "database file"),
     ]
@@ -206,3 +216,35 @@ def test_bad_sql_requests_are_one_line_and_exit_2(quick_run, telco):
         done = run_cli(*args, cwd=folder)
         assert done.returncode == 2, (args, done.stderr)
         assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_tree_splits_agree_with_scikit_learns_single_precision(tmp_path):
+    """scikit-learn rounds features to float32 before comparing: 0.15 is above a split at 0.15."""
+    from bakeoff.ladder.tabular import DecisionTree
+
+    train = pd.DataFrame({"x": [0.1] * 20 + [0.2] * 20})
+    y = np.r_[np.zeros(20), np.ones(20)].astype(int)
+    fitted = DecisionTree(task="classification", n_classes=2, class_names=("no", "yes"),
+                          max_depth=1, min_samples_leaf=1).fit(train, y)
+    bundle = ModelBundle("decision_tree", "classification", fitted, {"x": "number"}, ["no", "yes"], "y", {})
+    rows = pd.DataFrame({"x": [0.15, 0.1499999985, 0.15000000223517418, 0.14999999850988388]})
+    duckdb.connect(str(tmp_path / "t.duckdb")).close()
+    parity = parity_in(f"duckdb:///{tmp_path / 't.duckdb'}", bundle, rows)
+    assert parity.labels_equal and parity.max_relative == 0
+    # 0.15 and the split itself round up to 0.1500000060 in float32; the exact midpoint between
+    # the two nearest floats rounds to the even one, which is the upper one here
+    assert list(bundle.score(rows)["prediction"]) == ["yes", "no", "yes", "yes"]
+
+
+def test_sqlite_drop_and_create_share_one_transaction(tmp_path):
+    from bakeoff.sqlrun import Database
+
+    path = tmp_path / "w.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE scores (x REAL)")
+        con.execute("INSERT INTO scores VALUES (1.0)")
+    with Database(f"sqlite:///{path}") as db:
+        with pytest.raises(Exception, match="nowhere"):
+            db.execute_in_transaction(['DROP TABLE IF EXISTS "scores"', 'CREATE TABLE "scores" AS SELECT * FROM nowhere'])
+    with sqlite3.connect(path) as con:
+        assert con.execute("SELECT x FROM scores").fetchall() == [(1.0,)]

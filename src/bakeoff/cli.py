@@ -189,7 +189,12 @@ def sql(
     from .predict import find_run
     from .sql import check_dialect
 
+    from .sqlrun import dialect_of
+
     run_dir = find_run(run_id, runs)
+    if check and dialect_of(check) != check_dialect(dialect):
+        raise ConfigError(f"--check runs in {dialect_of(check)} but --dialect is {dialect}; pass --dialect "
+                          f"{dialect_of(check)} so that the query checked is the query printed")
     text = sql_for_run(run_dir, candidate, table, check_dialect(dialect), id)
     if check:
         parity = check_in_database(run_dir, candidate, check)

@@ -15,7 +15,7 @@ from .bundle import ModelBundle
 from .errors import ConfigError, DataError
 from .predict import load_model
 from .schema import NUMBER, apply_schema
-from .sql import to_sql
+from .sql import table_sql, to_sql
 from .sqlrun import Database, check_columns
 
 ROW = "_bakeoff_row"
@@ -125,6 +125,9 @@ def score_in_database(run_dir: Path, candidate: str, url: str, table: str, into:
     """Write the candidate's predictions for every row of `table` into `into` (replaced atomically)."""
     bundle = load_model(run_dir, candidate)
     id_column = default_id(run_dir) if id_column is None else id_column
+    table_sql(into, "duckdb")  # a malformed name is refused before anything runs
+    if table.lower() == into.lower():
+        raise ConfigError(f"--into {into} would replace the table being scored; name another table")
     with Database(url) as db:
         check_columns_of(db, table, bundle, id_column)
         return db.replace_with_query(into, to_sql(bundle, table, db.dialect, id_column, pretty=False))

@@ -116,12 +116,20 @@ def select_query_for(fitted, task: str, n_classes: int, schema: dict[str, str], 
 
 
 def _table(name: str):
-    """A table name, schema-qualified when it holds a dot (shop.customers)."""
+    """A table name, qualified by schema (and catalog) when it holds dots: shop.customers."""
     from sqlglot import exp
 
     parts = name.split(".")
-    return exp.Table(this=exp.to_identifier(parts[-1], quoted=True),
-                     db=exp.to_identifier(parts[-2], quoted=True) if len(parts) > 1 else None)
+    if not all(parts) or len(parts) > 3:
+        raise ConfigError(f"{name!r} is not a table name; write table, schema.table or catalog.schema.table")
+    ident = [exp.to_identifier(p, quoted=True) for p in parts]
+    return exp.Table(this=ident[-1], db=ident[-2] if len(ident) > 1 else None,
+                     catalog=ident[-3] if len(ident) > 2 else None)
+
+
+def table_sql(name: str, dialect: str) -> str:
+    """A table name as `dialect` writes it, every part quoted."""
+    return _table(name).sql(dialect=dialect, identify=True)
 
 
 def scoring(fitted, task: str, n_classes: int, schema: dict[str, str]) -> Scoring:
@@ -273,20 +281,42 @@ def _tree(tree, names: list[str], task: str, indicators: dict, node: int = 0):
     if left == -1:
         value = tree.value[node][0]
         return _number(value[1] / value.sum() if task == "classification" else value[0])
-    test = _split(names[tree.feature[node]], float(tree.threshold[node]), indicators)
+    test = _split(names[tree.feature[node]], float(tree.threshold[node]), indicators, single_precision=True)
     return (exp.Case().when(test, _tree(tree, names, task, indicators, left))
             .else_(_tree(tree, names, task, indicators, right)))
 
 
-def _split(name: str, threshold: float, indicators: dict):
+def _split(name: str, threshold: float, indicators: dict, single_precision: bool = False):
     """`feature <= threshold`; on a 0/1 category indicator split between 0 and 1 that is
-    `column <> level` on the cleaned column, which engines test without building the indicator."""
+    `column <> level` on the cleaned column, which engines test without building the indicator.
+    scikit-learn's trees compare the feature rounded to single precision: `single_precision`
+    turns that into the equivalent test on the double."""
     from sqlglot import exp
 
     if name in indicators and 0.0 <= threshold < 1.0:
         column, level = indicators[name]
         return exp.NEQ(this=_feature(column), expression=exp.Literal.string(level))
+    if single_precision:
+        cut, inclusive = float32_cut(threshold)
+        return (exp.LTE if inclusive else exp.LT)(this=_feature(name), expression=_number(cut))
     return exp.LTE(this=_feature(name), expression=_number(threshold))
+
+
+def float32_cut(threshold: float) -> tuple[float, bool]:
+    """(m, inclusive) with float32(x) <= threshold exactly when x < m (x <= m if inclusive),
+    for a double x rounded to nearest, ties to even.
+
+    >>> float32_cut(0.15000000223517418)
+    (0.14999999850988388, False)
+    """
+    low = np.float32(threshold)
+    if float(low) > threshold:
+        low = np.nextafter(low, np.float32(-np.inf))
+    high = np.nextafter(low, np.float32(np.inf))
+    if not np.isfinite(high):
+        return float(low), True
+    middle = (float(low) + float(high)) / 2.0  # exact: two floats' midpoint fits a double
+    return middle, bool(int(np.array(low).view(np.int32)) & 1 == 0)
 
 
 def _check_size(nodes: int, what: str) -> None:

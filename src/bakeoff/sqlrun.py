@@ -17,6 +17,20 @@ NUMERIC_TYPES = ("INT", "DOUBLE", "FLOAT", "REAL", "NUMERIC", "DECIMAL", "BIGINT
                  "TINYINT", "UBIGINT", "UINTEGER")
 
 
+def _transactional_ddl(engine) -> None:
+    """Python's sqlite3 commits before DDL on its own; emit BEGIN ourselves so that DROP and
+    CREATE share one transaction (SQLAlchemy's documented recipe for pysqlite)."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
 def dialect_of(url: str) -> str:
     """The sqlglot dialect for a connection URL.
 
@@ -49,6 +63,8 @@ class Database:
                 import sqlalchemy
 
                 self.engine = sqlalchemy.create_engine(sqlalchemy_url(url))
+                if self.dialect == "sqlite":
+                    _transactional_ddl(self.engine)
                 self.con = self.engine.connect()
         except Exception as err:  # drivers raise many types; all mean "cannot connect"
             raise ConfigError(f"cannot connect to {self.label} ({type(err).__name__}: "
@@ -106,9 +122,9 @@ class Database:
 
     def replace_with_query(self, into: str, sql: str) -> int:
         """Replace table `into` by the query's rows in one transaction; its row count."""
-        from sqlglot import exp
+        from .sql import table_sql
 
-        target = exp.to_table(into, quoted=True).sql(dialect=self.dialect)
+        target = table_sql(into, self.dialect)
         try:
             self.execute_in_transaction([f"DROP TABLE IF EXISTS {target}", f"CREATE TABLE {target} AS {sql}"])
         except Exception as err:  # engines raise many types; all mean "the query failed there"
@@ -150,6 +166,10 @@ def check_columns(found: dict[str, str], schema: dict[str, str], table: str) -> 
         raise DataError(f"table {table!r} lacks column(s) {', '.join(map(repr, missing))} that the model reads; "
                         "add them (NULL is allowed) or score a view that has them")
     for column, kind in schema.items():
+        if "BOOL" in found[column]:
+            raise DataError(f"column {column!r} of {table!r} is BOOLEAN but the model was trained on its "
+                            f"{'numbers' if kind == 'number' else 'text values'}; store it as in the training "
+                            "data (DuckDB's read_csv(..., all_varchar = true) keeps Yes/No as text)")
         if kind == "number" and not any(word in found[column] for word in NUMERIC_TYPES):
             raise DataError(f"column {column!r} of {table!r} is {found[column]} but the model reads a number; store "
                             f"it as a number (blanks as NULL), e.g. a view with CAST(NULLIF(TRIM({column}), '') AS DOUBLE)")
