@@ -3,7 +3,6 @@ Python model on the holdout rows, and scoring a table into another table."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ import pandas as pd
 
 from .bundle import ModelBundle
 from .errors import ConfigError, DataError
-from .predict import load_model
+from .predict import load_model, run_card, run_result
 from .schema import NUMBER, apply_schema
 from .sql import table_sql, to_sql
 from .sqlrun import Database, check_columns
@@ -37,13 +36,8 @@ class Parity:
         return f"{self.rows:,} holdout rows, largest relative difference {self.max_relative:.1e}{labels}"
 
 
-def run_info(run_dir: Path) -> dict:
-    return json.loads((run_dir / "result.json").read_text())
-
-
 def default_id(run_dir: Path) -> str:
-    card = json.loads((run_dir / "card.json").read_text())
-    return card["data"].get("id") or ""
+    return run_card(run_dir).data.id or ""
 
 
 def sql_for_run(run_dir: Path, candidate: str, table: str, dialect: str, id_column: str | None = None) -> str:
@@ -54,11 +48,9 @@ def sql_for_run(run_dir: Path, candidate: str, table: str, dialect: str, id_colu
 def holdout_rows(run_dir: Path) -> pd.DataFrame:
     """The run's holdout rows as read from its data (the card's source, same split)."""
     from .api import load_expectations
-    from .card import Card
     from .data import prepare
 
-    result = run_info(run_dir)
-    card = Card.model_validate_json((run_dir / "card.json").read_text()).with_base_dir(Path(result["card_dir"]))
+    result, card = run_result(run_dir), run_card(run_dir)
     dataset = prepare(card, exclude=frozenset(e.key for e in load_expectations(card)))
     if dataset.sha256 != result["provenance"]["data_sha256"]:
         raise DataError("the card's data changed since the run (its sha256 differs), so its holdout rows are gone; "

@@ -22,9 +22,22 @@ def find_run(run_id: str, runs: Path = Path(".")) -> Path:
                       "(the folder that holds runs/) or the run folder itself")
 
 
+def run_result(run_dir: Path) -> dict:
+    """A run folder's result.json."""
+    return json.loads((run_dir / "result.json").read_text())
+
+
+def run_card(run_dir: Path):
+    """The problem card a run was made with, its paths resolving from the card's folder."""
+    from .card import Card
+
+    card = Card.model_validate_json((run_dir / "card.json").read_text())
+    return card.with_base_dir(Path(run_result(run_dir)["card_dir"]))
+
+
 def load_model(run_dir: Path, candidate: str) -> ModelBundle:
     """A run's fitted candidate (or 'recommended' / 'best'), ready to score raw rows."""
-    result = json.loads((run_dir / "result.json").read_text())
+    result = run_result(run_dir)
     card_dir = result.get("card_dir")
     if card_dir and card_dir not in sys.path:  # [ladder] extra modules live next to the card
         sys.path.insert(0, card_dir)

@@ -14,10 +14,9 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
-from .card import Card
 from .errors import ConfigError
 from .feedback import VERDICTS, FeedbackStore, Verdict, store_url
-from .predict import load_model
+from .predict import load_model, run_card, run_result
 from .units import readable
 
 MAX_FORM_BYTES = 16 * 1024
@@ -47,7 +46,7 @@ def load_review_set(run_dir: Path, candidate: str = "recommended", limit: int = 
     """Read a run folder and score its review rows with `candidate`."""
     import pandas as pd
 
-    result = json.loads((run_dir / "result.json").read_text())
+    result = run_result(run_dir)
     rows_file = run_dir / "review_rows.json"
     if not rows_file.is_file():
         raise ConfigError(f"run {run_dir.name} has no review rows (it was made by an older bakeoff); "
@@ -63,7 +62,7 @@ def load_review_set(run_dir: Path, candidate: str = "recommended", limit: int = 
                      "probability": _sure(out, bundle.classes) if bundle.task == "classification" else None})
     from .api import store_dir
 
-    card = Card.model_validate_json((run_dir / "card.json").read_text()).with_base_dir(Path(result["card_dir"]))
+    card = run_card(run_dir)
     row = next((c for c in result["candidates"] if c["name"] == bundle.name), {})
     mlflow = (result["tracking_uri"], result["mlflow_run_id"]) if result.get("mlflow_run_id") else None
     return ReviewSet(result["run_id"], card.problem.name, card.problem.question, bundle.name,

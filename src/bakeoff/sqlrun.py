@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ConfigError, DataError
+from .sql import table_sql
 
 NUMERIC_TYPES = ("INT", "DOUBLE", "FLOAT", "REAL", "NUMERIC", "DECIMAL", "BIGINT", "SMALLINT", "HUGEINT",
                  "TINYINT", "UBIGINT", "UINTEGER")
@@ -111,19 +112,17 @@ class Database:
         """Create (or replace) `table` holding `frame`."""
         if self.dialect == "duckdb":
             self.con.register("_bakeoff_frame", frame)
-            self.con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _bakeoff_frame')
+            self.con.execute(f"CREATE OR REPLACE TABLE {table_sql(table, 'duckdb')} AS SELECT * FROM _bakeoff_frame")
             self.con.unregister("_bakeoff_frame")
             return
         frame.to_sql(table, self.con, if_exists="replace", index=False)
         self.con.commit()
 
     def drop(self, table: str) -> None:
-        self.execute_in_transaction([f'DROP TABLE IF EXISTS "{table}"'])
+        self.execute_in_transaction([f"DROP TABLE IF EXISTS {table_sql(table, self.dialect)}"])
 
     def replace_with_query(self, into: str, sql: str) -> int:
         """Replace table `into` by the query's rows in one transaction; its row count."""
-        from .sql import table_sql
-
         target = table_sql(into, self.dialect)
         try:
             self.execute_in_transaction([f"DROP TABLE IF EXISTS {target}", f"CREATE TABLE {target} AS {sql}"])
