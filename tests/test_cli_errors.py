@@ -131,11 +131,26 @@ def test_debug_shows_the_traceback(tmp_path):
     assert result.returncode != 0 and "Traceback" in result.stderr and "ConfigError" in result.stderr
 
 
-@pytest.mark.parametrize("args", [[], ["rn"], ["run"], ["run", "x.csv", "--budgt", "5s"], ["candidates", "--bogus"]])
-def test_command_line_mistakes_get_usage_help_not_a_traceback(tmp_path, args):
+@pytest.mark.parametrize("args, fragment", [
+    (["rn"], "No such command 'rn'"),
+    (["run"], "Missing argument 'source'"),
+    (["run", "x.csv", "--budgt", "5s"], "No such option: --budgt"),
+    (["candidates", "--bogus"], "No such option: --bogus"),
+    (["review", "x", "--port", "abc"], "Invalid value for '--port'"),
+    (["review", "x", "--rows", "-3"], "Invalid value for '--rows'"),
+    (["run", "x.csv", "--task", "forecastt"], "Invalid value for '--task'"),
+])
+def test_command_line_mistakes_are_one_line_naming_the_help(tmp_path, args, fragment):
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "Usage: bakeoff" in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert f"see 'bakeoff {args[0] if args[0] != 'rn' else ''}".rstrip() in lines[0]
+
+
+def test_no_arguments_shows_the_help(tmp_path):
+    result = run_cli(cwd=tmp_path)
+    assert result.returncode == 2 and "Usage: bakeoff" in result.stderr + result.stdout
 
 
 def test_mape_refuses_a_target_with_zeros(tmp_path):

@@ -247,20 +247,35 @@ def candidates():
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point. Usage mistakes are typer's (usage line, exit 2); problems with
-    the card or data become one line on stderr and exit 2; --debug shows the traceback."""
+    """Console entry point. Every mistake a user can make, in the command line, the card or
+    the data, becomes one line on stderr and exit 2; --debug shows the traceback."""
+    from typer._click import exceptions as usage  # typer 0.29 carries its own click
+
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(args=args, prog_name="bakeoff")  # standalone: exits with the command's code
+        code = app(args=args, prog_name="bakeoff", standalone_mode=False)
+    except usage.NoArgsIsHelpError as err:
+        err.show()
+        return err.exit_code
+    except usage.UsageError as err:
+        typer.echo(f"error: {_usage_line(err)}", err=True)
+        return 2
     except BakeoffError as err:
         if "--debug" in args:
             raise
         typer.echo(f"error: {err}", err=True)
         return err.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("aborted", err=True)
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
+
+
+def _usage_line(err) -> str:
+    """A usage error usage error as one line with the help command to run."""
+    message = " ".join(err.format_message().split()).rstrip(".")
+    command = err.ctx.command_path if err.ctx is not None else "bakeoff"
+    return f"{message}; see '{command} --help'"
 
 
 if __name__ == "__main__":
