@@ -89,16 +89,39 @@ def test_every_exportable_candidate_scores_the_same_in_sql_as_in_python(models, 
     bundles, rows = request.getfixturevalue(models)
     for url in engines(tmp_path, postgres_url):
         for name, bundle in bundles.items():
-            parity = parity_in(url, bundle, rows)
-            assert parity.rows == len(rows) > 0
-            assert parity.max_relative <= 1e-9, (models, name, url.split(":")[0], parity)
-            assert parity.labels_equal in (True, None), (models, name, url.split(":")[0], parity)
+            for typed in (True, False):  # numbers as numbers, and as read (Telco's TotalCharges is text)
+                parity = parity_in(url, bundle, rows, typed=typed)
+                where = (models, name, url.split(":")[0], "typed" if typed else "as read", parity)
+                assert parity.rows == len(rows) > 0
+                assert parity.max_relative <= 1e-9, where
+                assert parity.labels_equal in (True, None), where
+
+
+def hostile_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows a warehouse really holds: numbers as padded text, blanks and words in number columns,
+    unseen, padded, NULL and literally 'missing' categories."""
+    out = rows.head(12).copy()
+    out["select"] = ["1.5", " 2 ", " ", "", "abc", None, "-0.25", "1e1", "+3", ".5", "7", "0"]
+    out["favourite colour"] = ["purple", " red ", None, "missing", "", "  ", "blue", "RED", "green", "red",
+                               "green ", "blue"]
+    return out
+
+
+def test_sql_reads_numbers_from_text_and_odd_categories_as_python_does(awkward_models, tmp_path, postgres_url):
+    bundles, rows = awkward_models
+    hostile = hostile_rows(rows)
+    python = bundles["linear"].score(hostile)["probability"]
+    assert python.nunique() > 6  # the odd values really move the predictions
+    for url in engines(tmp_path, postgres_url):
+        for name, bundle in bundles.items():
+            parity = parity_in(url, bundle, hostile, typed=False)
+            assert parity.max_relative <= 1e-9 and parity.labels_equal in (True, None), (name, url, parity)
 
 
 def test_golden_sql_per_dialect_pins_the_output(awkward_models):
     bundles, _ = awkward_models
     update = os.environ.get("BAKEOFF_UPDATE_GOLDEN") == "1"
-    for name in ("constant", "one_rule", "linear", "decision_tree"):
+    for name in ("constant", "one_rule", "rules", "linear", "decision_tree", "naive_bayes"):
         for dialect in DIALECTS:
             text = to_sql(bundles[name], "customers", dialect, "") + "\n"
             golden = GOLDEN / f"{name}.{dialect}.sql"
@@ -183,12 +206,49 @@ def test_bakeoff_sql_check_and_score_into_a_warehouse_table(quick_run, telco, po
         assert con.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 300
 
 
+def test_score_reads_the_raw_csv_text_in_duckdb_and_postgres(quick_run, telco, postgres_url):
+    """The warehouse holds the CSV as text (blank TotalCharges included): SQL scores it as
+    `bakeoff predict` scores the CSV, in DuckDB and PostgreSQL, and a failing query in
+    PostgreSQL leaves the old scores there."""
+    import secrets
+
+    import sqlalchemy
+
+    folder, run_dir = quick_run
+    rows = telco.head(200).copy()
+    rows.loc[:4, "TotalCharges"] = " "
+    rows.loc[5:7, "Contract"] = " Two year "
+    rows.to_csv(folder / "raw.csv", index=False)
+    assert run_cli("predict", run_dir.name, "linear", "raw.csv", "-o", "raw_scored.csv", cwd=folder).returncode == 0
+    python = pd.read_csv(folder / "raw_scored.csv").set_index("customerID")
+    with duckdb.connect(str(folder / "text.duckdb")) as con:
+        con.execute(f"CREATE TABLE customers AS SELECT * FROM read_csv('{folder / 'raw.csv'}', all_varchar = true)")
+    suffix = secrets.token_hex(3)
+    engine = sqlalchemy.create_engine(postgres_url)
+    rows.astype(str).to_sql(f"raw_{suffix}", engine, index=False)
+    targets = [("duckdb:///text.duckdb", "customers", "scores"), (postgres_url, f"raw_{suffix}", f"scores_{suffix}")]
+    for url, table, into in targets:
+        done = run_cli("score", run_dir.name, "linear", "--sql", url, "--table", table, "--into", into, cwd=folder)
+        assert done.returncode == 0, done.stderr
+        sql = (duckdb.connect(str(folder / "text.duckdb")).execute("SELECT * FROM scores").df() if url.startswith("duckdb")
+               else pd.read_sql_table(into, engine)).set_index("customerID").loc[python.index]
+        assert np.allclose(sql["probability"], python["probability"], rtol=1e-9, atol=0), url
+        assert (sql["prediction"] == python["prediction"]).all(), url
+    with engine.begin() as con:
+        con.execute(sqlalchemy.text(f'CREATE VIEW broken_{suffix} AS SELECT * FROM raw_{suffix} '
+                                    f'WHERE CAST(CASE WHEN CAST(tenure AS INT) > 60 THEN \'oops\' ELSE tenure END AS INT) >= 0'))
+    failed = run_cli("score", run_dir.name, "linear", "--sql", postgres_url, "--table", f"broken_{suffix}",
+                     "--into", f"scores_{suffix}", cwd=folder)
+    assert failed.returncode == 2 and f"scores_{suffix} is as it was" in failed.stderr, failed.stderr
+    assert len(pd.read_sql_table(f"scores_{suffix}", engine)) == 200
+    engine.dispose()
+
+
 def test_bad_sql_requests_are_one_line_and_exit_2(quick_run, telco):
     folder, run_dir = quick_run
     warehouse = folder / "bad.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.register("rows", telco.head(50))
-        con.execute('CREATE TABLE raw_text AS SELECT * FROM "rows"')  # TotalCharges still text
         con.execute('CREATE TABLE no_tenure AS SELECT * EXCLUDE (tenure) FROM "rows"')
         con.execute('CREATE TABLE flags AS SELECT * REPLACE (Partner = \'Yes\' AS Partner, '
                     'TRY_CAST(NULLIF(TRIM(TotalCharges), \'\') AS DOUBLE) AS TotalCharges) FROM "rows"')
@@ -197,8 +257,8 @@ def test_bad_sql_requests_are_one_line_and_exit_2(quick_run, telco):
         (["sql", run_dir.name, "knn"], "knn cannot run as SQL"),
         (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "no_tenure"],
          "lacks column(s) 'tenure'"),
-        (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "raw_text"],
-         "column 'TotalCharges' of 'raw_text' is VARCHAR but the model reads a number"),
+        (["sql", run_dir.name, "linear", "--check", "duckdb:///bad.duckdb", "--table", "flags"],
+         "column 'Partner' of 'flags' is BOOLEAN"),
         (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "nowhere"],
          "table 'nowhere' not found"),
         (["score", run_dir.name, "linear", "--sql", "duckdb:///bad.duckdb", "--table", "flags"],

@@ -197,7 +197,7 @@ def sql(
                           f"{dialect_of(check)} so that the query checked is the query printed")
     text = sql_for_run(run_dir, candidate, table, check_dialect(dialect), id)
     if check:
-        parity = check_in_database(run_dir, candidate, check)
+        parity = check_in_database(run_dir, candidate, check, table)
         typer.echo(f"check: {parity}", err=True)
         if not parity.ok:
             typer.echo(text)

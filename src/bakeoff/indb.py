@@ -31,6 +31,11 @@ class Parity:
     def ok(self) -> bool:
         return self.max_relative <= RTOL and self.labels_equal is not False
 
+    def worst(self, other: Parity) -> Parity:
+        """Both checks in one: the larger difference, labels equal only if equal in both."""
+        labels = None if self.labels_equal is None else bool(self.labels_equal and other.labels_equal)
+        return Parity(max(self.rows, other.rows), max(self.max_relative, other.max_relative), labels)
+
     def __str__(self) -> str:
         labels = "" if self.labels_equal is None else (", labels identical" if self.labels_equal else ", LABELS DIFFER")
         return f"{self.rows:,} holdout rows, largest relative difference {self.max_relative:.1e}{labels}"
@@ -69,6 +74,15 @@ def typed_for_database(rows: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
     return out
 
 
+def _as_read(rows: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
+    """The model's columns as the data source held them, missing values as NULL."""
+    out = rows.copy()
+    for column in bundle.schema:
+        if not pd.api.types.is_numeric_dtype(rows[column]):
+            out[column] = rows[column].astype("object").where(rows[column].notna(), None)
+    return out
+
+
 def compare(bundle: ModelBundle, rows: pd.DataFrame, from_sql: pd.DataFrame) -> Parity:
     """Python's predictions of `rows` against the SQL's, matched on the row number."""
     python = bundle.score(rows)
@@ -87,16 +101,30 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.where(scale > 0, diff / np.where(scale > 0, scale, 1), diff), initial=0.0))
 
 
-def check_in_database(run_dir: Path, candidate: str, url: str) -> Parity:
-    """The run's holdout rows through the exported SQL in the database at `url`, against Python."""
-    return parity_in(url, load_model(run_dir, candidate), holdout_rows(run_dir))
+def check_in_database(run_dir: Path, candidate: str, url: str, table: str | None = None) -> Parity:
+    """The run's holdout rows through the exported SQL in the database at `url`, against Python:
+    once as the data source holds them (numbers may be text with blanks) and once with numbers
+    stored as numbers. With `table`, that table's columns are checked first when it exists."""
+    bundle, rows = load_model(run_dir, candidate), holdout_rows(run_dir)
+    if table:
+        with Database(url) as db:
+            try:
+                found = db.columns(table)
+            except DataError:  # no such table there: nothing to check
+                found = None
+        if found is not None:
+            check_columns(found, bundle.schema, table)
+    return parity_in(url, bundle, rows, typed=False).worst(parity_in(url, bundle, rows, typed=True))
 
 
-def parity_in(url: str, bundle: ModelBundle, rows: pd.DataFrame) -> Parity:
-    """Load `rows` into a scratch table, run the bundle's SQL there, compare with Python, drop it."""
+def parity_in(url: str, bundle: ModelBundle, rows: pd.DataFrame, typed: bool = True) -> Parity:
+    """Load `rows` into a scratch table, run the bundle's SQL there, compare with Python, drop it.
+
+    `typed` stores numbers as numbers (blanks NULL) as a warehouse would; otherwise the rows go
+    in as read, so a number column read from text stays text."""
     scratch = f"bakeoff_check_{secrets.token_hex(4)}"
     with Database(url) as db:
-        table = typed_for_database(rows, bundle)
+        table = typed_for_database(rows, bundle) if typed else _as_read(rows, bundle)
         table.insert(0, ROW, np.arange(len(table)))
         try:
             db.load(scratch, table[[ROW, *bundle.schema]])

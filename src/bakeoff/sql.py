@@ -64,7 +64,7 @@ def to_sql(bundle, table: str, dialect: str = "duckdb", id_column: str = "", pre
     `pretty` and short enough to read)."""
     check_dialect(dialect)
     try:
-        query = select_query(bundle, table, id_column)
+        query = _safe_casts(select_query(bundle, table, id_column), dialect)
         compact = _within_limit(query.sql(dialect=dialect, identify=True))
     except NotExportable as err:
         raise ConfigError(f"{bundle.name} cannot run as SQL: {err}; pick a candidate with SQL = yes "
@@ -160,10 +160,45 @@ def scoring(fitted, task: str, n_classes: int, schema: dict[str, str]) -> Scorin
 # ----------------------------------------------------------------------------- inputs
 
 def _raw_number(column: str):
-    """A numeric input as schema.py reads it: the column as a double."""
+    """A numeric input as schema.py reads it: a number column as is, text that is a number
+    (spaces allowed) as that number, blank or other text as NULL. The tree holds a TRY_CAST;
+    `_safe_casts` rewrites it for the dialects that have none."""
     from sqlglot import exp
 
-    return exp.cast(exp.column(column, quoted=True), exp.DataType.build("double"))
+    return exp.TryCast(this=exp.column(column, quoted=True), to=exp.DataType.build("double"), safe=True)
+
+
+_NUMBER_TEXT = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+
+
+def _safe_casts(query, dialect: str):
+    """TRY_CAST to double in each dialect's words: PostgreSQL has no TRY_CAST (a regular
+    expression guards the cast), SQLite's CAST reads any text as 0 (a GLOB guards it),
+    Snowflake's TRY_CAST takes text only."""
+    from sqlglot import exp
+
+    def rewrite(node):
+        if not (isinstance(node, exp.TryCast) and node.args.get("safe")):
+            return node
+        value, double = node.this, node.args["to"]
+        text = exp.cast(value.copy(), exp.DataType.build("text"))
+        if dialect == "postgres":
+            is_number = exp.RegexpLike(this=text.copy(), expression=exp.Literal.string(_NUMBER_TEXT))
+            return exp.Case().when(is_number, exp.cast(text.copy(), double.copy()))
+        if dialect == "sqlite":
+            trimmed = exp.Trim(this=value.copy())
+            stored_number = exp.In(this=exp.func("TYPEOF", value.copy()),
+                                   expressions=[exp.Literal.string("integer"), exp.Literal.string("real")])
+            looks_like_number = exp.and_(
+                exp.Glob(this=trimmed.copy(), expression=exp.Literal.string("*[0-9]*")),
+                exp.not_(exp.Glob(this=trimmed.copy(), expression=exp.Literal.string("*[^0-9.eE+-]*"))))
+            return (exp.Case().when(stored_number, exp.cast(value.copy(), double.copy()))
+                    .when(looks_like_number, exp.cast(trimmed.copy(), double.copy())))
+        if dialect == "snowflake":
+            return exp.TryCast(this=text, to=double.copy(), requires_string=True)
+        return node
+
+    return query.transform(rewrite, copy=False)
 
 
 def _raw_text(column: str):

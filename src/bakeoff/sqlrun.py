@@ -14,8 +14,6 @@ import pandas as pd
 from .errors import ConfigError, DataError
 from .sql import table_sql
 
-NUMERIC_TYPES = ("INT", "DOUBLE", "FLOAT", "REAL", "NUMERIC", "DECIMAL", "BIGINT", "SMALLINT", "HUGEINT",
-                 "TINYINT", "UBIGINT", "UINTEGER")
 
 
 def _transactional_ddl(engine) -> None:
@@ -153,8 +151,9 @@ class Database:
 
 
 def check_columns(found: dict[str, str], schema: dict[str, str], table: str) -> None:
-    """Every column the model reads is there (names match exactly: the query quotes them), and
-    numbers are stored as numbers."""
+    """Every column the model reads is there (names match exactly: the query quotes them) and
+    none is BOOLEAN (the query would read true/false where the model learned the stored text).
+    Numbers may be stored as numbers or as text: the query reads both as schema.py does."""
     lower = {name.lower(): name for name in found}
     for column in schema:
         if column not in found and column.lower() in lower:
@@ -169,9 +168,6 @@ def check_columns(found: dict[str, str], schema: dict[str, str], table: str) -> 
             raise DataError(f"column {column!r} of {table!r} is BOOLEAN but the model was trained on its "
                             f"{'numbers' if kind == 'number' else 'text values'}; store it as in the training "
                             "data (DuckDB's read_csv(..., all_varchar = true) keeps Yes/No as text)")
-        if kind == "number" and not any(word in found[column] for word in NUMERIC_TYPES):
-            raise DataError(f"column {column!r} of {table!r} is {found[column]} but the model reads a number; store "
-                            f"it as a number (blanks as NULL), e.g. a view with CAST(NULLIF(TRIM({column}), '') AS DOUBLE)")
         if kind.startswith("date"):
             raise DataError(f"the model reads the date column {column!r}, which has no SQL form yet; "
                             "pick a candidate trained without it")
