@@ -19,7 +19,7 @@ demo: setup
 
 test: setup
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-	  (echo "installing the PostgreSQL server for the tests" && apt-get install -y -qq postgresql >/dev/null)
+	  (echo "installing the PostgreSQL server for the tests" && apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
 	@command -v chromium >/dev/null 2>&1 || \
 	  (echo "installing Chromium for the browser tests" && apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/python -m pytest -q

@@ -3,6 +3,7 @@ no traceback, and nothing written."""
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -47,6 +48,12 @@ def copied_target(frame):
     return frame.assign(leak=frame["label"])
 
 
+def copied_target_with_blanks(frame):
+    leak = frame["label"].copy()
+    leak.iloc[[3, 40]] = None
+    return frame.assign(leak=leak)
+
+
 def relabelled_target(frame):
     return frame.assign(status=frame["label"].map({"yes": "Churned", "no": "Stayed"}))
 
@@ -65,6 +72,7 @@ CASES = {
     "constant target": (card(), constant_target, "target 'label' has a single value", "choose another"),
     "too few rows per fold": (card(), rare_class, "class 'maybe' has only", "folds"),
     "feature copies target": (card(), copied_target, "feature 'leak' is a copy of the target", "drop = ['leak']"),
+    "copy with blanks": (card(), copied_target_with_blanks, "feature 'leak' is a copy of the target", "drop"),
     "feature relabels target": (card(), relabelled_target, "feature 'status' is a copy of the target", "drop"),
     "unknown metric": (card(evaluate_extra='metric = "acc"'), unchanged, "unknown metric 'acc'", "accuracy"),
     "metric for other task": (card(evaluate_extra='metric = "mae"'), unchanged, "'mae' is for regression", "roc_auc"),
@@ -151,6 +159,16 @@ def test_command_line_mistakes_are_one_line_naming_the_help(tmp_path, args, frag
 def test_no_arguments_shows_the_help(tmp_path):
     result = run_cli(cwd=tmp_path)
     assert result.returncode == 2 and "Usage: bakeoff" in result.stderr + result.stdout
+
+
+def test_a_regression_target_copied_with_blanks_is_refused(tmp_path):
+    frame = good_data().assign(spend=np.arange(120.0) * 3.5 + 1)
+    frame["spend_again"] = frame["spend"] * 100
+    frame.loc[[5, 60], "spend_again"] = np.nan
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    text = card().replace('target = "label"', 'target = "spend"')
+    result = run_cli("run", str(write_card(tmp_path, "[problem]\ntask = \"regression\"\n" + text)), cwd=tmp_path)
+    assert_clean_refusal(result, tmp_path, "feature 'spend_again' is a copy of the target 'spend'", "drop")
 
 
 def test_mape_refuses_a_target_with_zeros(tmp_path):

@@ -202,6 +202,14 @@ def test_report_in_a_real_browser_matches_result_json(telco_run):
             assert _close(low, row["score_ci"][0]) and _close(high, row["score_ci"][1])
             assert _close(cells.locator(".holdout").inner_text(), row["holdout_score"])
             assert abs(_number(cells.locator(".money").inner_text()) - row["monthly_value"]) <= 0.5
+            assert cells.locator(".sql").inner_text() == ("yes" if row["sql"] else "no")
+        facts = json.loads((run_dir / "facts.json").read_text())
+        for cell in ("tp", "fn", "fp", "tn"):
+            assert int(page.locator(f"#confusion .{cell}").inner_text()) == facts["confusion"][cell]
+        ranked = [i["feature"] for i in facts["explain"]["importance"]]
+        top_category = next(f for f in ranked if f in ("Contract", "PaymentMethod", "InternetService", "gender",
+                                                       "Partner", "PaperlessBilling", "TechSupport", "OnlineSecurity"))
+        assert top_category in page.locator("#segments").inner_text()  # the columns that matter are shown
         assert page.locator("#tradeoff svg").count() == 1 and page.locator("#gains svg").count() == 1
         assert page.locator("#segments tr").count() > 5 and page.locator("#samples tbody tr").count() >= 6
         assert result["provenance"]["data_sha256"] in page.locator("#provenance").inner_text()

@@ -294,15 +294,16 @@ def guess_positive(classes: list[str]) -> str:
 def check_leakage(X: pd.DataFrame, y: np.ndarray, card: Card) -> None:
     """Refuse a feature that is a copy (or a relabelling) of the target."""
     for name in X.columns:
-        column = X[name]
-        if column.isna().any():
+        filled = X[name].notna().to_numpy()  # a copy with a few blanks is still a copy
+        column, target = X[name][filled], np.asarray(y)[filled]
+        if filled.sum() < 0.9 * len(filled) or len(column) < 2:
             continue
         if card.problem.task == "regression":
-            leaks = pd.api.types.is_numeric_dtype(column) and column.std() > 0 and \
-                abs(np.corrcoef(column.to_numpy(float), y)[0, 1]) > 0.9999
+            leaks = pd.api.types.is_numeric_dtype(column) and column.std() > 0 and np.std(target) > 0 and \
+                abs(np.corrcoef(column.to_numpy(float), target)[0, 1]) > 0.9999
         else:
             leaks = column.nunique() < 0.5 * len(column) and \
-                pd.Series(y).groupby(column.astype(str).to_numpy()).nunique().max() == 1
+                pd.Series(target).groupby(column.astype(str).to_numpy()).nunique().max() == 1
         if leaks:
             raise DataError(f"feature {name!r} is a copy of the target {card.data.target!r} (it predicts it "
                             f"perfectly); remove it with [data] drop = [{name!r}]")

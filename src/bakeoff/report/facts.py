@@ -14,6 +14,7 @@ import pandas as pd
 
 FACTS_VERSION = 2  # facts.json from another version is not rendered (re-run the card)
 FLAG_SHARE = 0.20  # the headline: flagging the top 20 % of rows
+MAX_SEGMENT_COLUMNS = 12  # categorical columns shown by segment, the most important first
 SMALL_SEGMENT = 30  # segments with fewer holdout rows are marked small
 MAX_LEVELS = 8
 
@@ -267,7 +268,9 @@ def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
     facts["explain"] = {"importance": importance[:12],
                         "effects": linear_effects(model, kind != "regression", facts["positive"] or "")}
     numeric = [i["feature"] for i in importance if dataset.schema.get(i["feature"]) == "number"][:3]
-    categorical = [c for c, k in dataset.schema.items() if k == "category"][:12]
+    rank = {item["feature"]: i for i, item in enumerate(importance)}  # most important first
+    categorical = sorted((c for c, k in dataset.schema.items() if k == "category"),
+                         key=lambda c: rank.get(c, len(rank)))[:MAX_SEGMENT_COLUMNS]
     facts["segments"] = segments(X, y, pred, metric.score, numeric, categorical)
     raw = dataset.raw.iloc[dataset.holdout_index]
     ids = raw[dataset.id_column].tolist() if dataset.id_column else None
