@@ -54,3 +54,48 @@ def test_mlflow_tracking_uri_from_the_environment_wins(tmp_path, postgres_url):
     result = read_result(only_run(tmp_path))
     assert result["tracking_uri"] == tracking and not (tmp_path / ".bakeoff" / "mlflow.db").exists()
     assert mlflow.MlflowClient(tracking).get_run(result["mlflow_run_id"]).info.status == "FINISHED"
+
+
+def test_passwords_stay_out_of_run_folders_mlflow_and_the_terminal(tmp_path, postgres_url):
+    """The throw-away server trusts local connections, so any password gets in: one written in
+    the card and one from ${VARIABLE} must both stay out of everything the run writes."""
+    frame = make_classification_frame(200)
+    engine = sqlalchemy.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    frame.to_sql("pw_customers", engine, if_exists="replace", index=False)
+    engine.dispose()
+    scheme, rest = postgres_url.split("://", 1)
+    user_host = rest.split("@", 1)
+    user, host = (user_host[0].split(":")[0], user_host[1]) if len(user_host) == 2 else ("postgres", rest)
+    written = f"{scheme}://{user}:Written-s3cret@{host}"
+    from_env = f"{scheme}://{user}:${{BAKEOFF_TEST_PW}}@{host}"
+    write_card(tmp_path, f"""
+[problem]
+name = "pw test"
+[data]
+source = {{ url = "{from_env}", query = "SELECT * FROM pw_customers" }}
+target = "label"
+[evaluate]
+folds = 3
+bootstrap = 50
+[budget]
+total = "60s"
+per_candidate = "20s"
+trials = 2
+[ladder]
+only = ["constant", "linear"]
+[store]
+tracking_uri = "{written}"
+""")
+    done = run_cli("run", "bakeoff.toml", cwd=tmp_path, env={"BAKEOFF_TEST_PW": "Env-s3cret"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = only_run(tmp_path)
+    result = read_result(run_dir)
+    assert ":***@" in result["tracking_uri"] and "${BAKEOFF_TEST_PW}" in (run_dir / "card.json").read_text()
+    for path in [p for p in run_dir.rglob("*") if p.is_file()]:
+        assert b"s3cret" not in path.read_bytes(), path
+    assert "s3cret" not in done.stdout + done.stderr
+    client = mlflow.MlflowClient(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    params = client.get_run(result["mlflow_run_id"]).data.params
+    assert params and not any("s3cret" in str(v) for v in params.values())
+    missing = run_cli("run", "bakeoff.toml", cwd=tmp_path)
+    assert missing.returncode == 2 and "environment variable BAKEOFF_TEST_PW" in missing.stderr

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .bundle import ModelBundle, save_bundle, write_atomic
 from .card import Card
-from .data import Dataset, prepare
+from .data import Dataset, prepare, redact
 from .errors import ConfigError
 from .expect import Expectation, check
 from .ladder.registry import available, load_class, select
@@ -196,7 +196,7 @@ def _write_run_folder(run_dir: Path, result: dict, facts: dict, outcomes, datase
         write_atomic(staging / "facts.json", json.dumps(facts, indent=1))
         write_atomic(staging / "review_rows.json", json.dumps(_review_rows(dataset, facts, card), indent=1))
         write_atomic(staging / "report.html", render_report(result, facts))
-        write_atomic(staging / "card.json", card.model_dump_json(indent=2))
+        write_atomic(staging / "card.json", public_card(card).model_dump_json(indent=2))
         os.replace(staging, run_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -209,9 +209,20 @@ def extra_modules(card: Card) -> list[str]:
     return sorted(str(f) for f in files if f.is_file())
 
 
+def public_card(card: Card) -> Card:
+    """The card with the passwords of its URLs masked (${VARIABLE} placeholders stay)."""
+    source = card.data.source
+    if not isinstance(source, str):
+        source = source.model_copy(update={"url": redact(source.url)})
+    return card.model_copy(update={
+        "data": card.data.model_copy(update={"source": source}),
+        "store": card.store.model_copy(update={"url": redact(card.store.url),
+                                               "tracking_uri": redact(card.store.tracking_uri)})})
+
+
 def card_params(card: Card) -> dict:
     flat = {}
-    for section, values in card.model_dump(mode="json").items():
+    for section, values in public_card(card).model_dump(mode="json").items():
         for key, value in (values or {}).items():
             flat[f"{section}.{key}"] = json.dumps(value) if isinstance(value, (dict, list)) else value
     return flat
@@ -227,11 +238,11 @@ def track_outcome(outcome: BakeOutcome, card: Card, on_candidate=None) -> None:
                                               code_paths=extra_modules(card),
                                               on_candidate=on_candidate or (lambda name: None))
     result["mlflow_run_id"] = parent_id
-    result["tracking_uri"] = uri
+    result["tracking_uri"] = redact(uri)
     for row in result["candidates"]:
         row["model_uri"] = model_uris.get(row["name"])
     write_atomic(run_dir / "result.json", json.dumps(result, indent=2))
     from .report import render_run
 
     render_run(run_dir)  # the report names the MLflow run too
-    outcome.tracking_uri = uri
+    outcome.tracking_uri = redact(uri)

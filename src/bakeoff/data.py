@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .card import Card, SqlSource
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .schema import apply_schema, infer_schema, parse_dates
 
 
@@ -86,6 +88,7 @@ def file_url(url: str, base_dir: Path, hint: str = "check [data] source url (rel
              "the card's folder)") -> str:
     """duckdb:/// and sqlite:/// URLs with a relative path, made absolute from `base_dir`;
     a database file that does not exist is an error (SQLite would create an empty one)."""
+    url = expand_env(url)
     for scheme in ("duckdb:///", "sqlite:///"):
         if url.startswith(scheme):
             path = url.removeprefix(scheme)
@@ -129,6 +132,7 @@ def sqlalchemy_url(url: str) -> str:
     >>> sqlalchemy_url("postgres://me@db/shop")
     'postgresql+psycopg://me@db/shop'
     """
+    url = expand_env(url)
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
@@ -145,13 +149,42 @@ def _query_sqlalchemy(url: str, query: str) -> pd.DataFrame:
         engine.dispose()
 
 
+_SECRET_MARK = "***"
+
+
 def redact(url: str) -> str:
-    """The URL without its password."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
-    return url
+    """The URL without its password; a ${VARIABLE} placeholder stays, it holds no secret.
+
+    >>> redact("postgresql://me:s3cret@db/shop"), redact("postgresql://me:${PGPASSWORD}@db/shop")
+    ('postgresql://me:***@db/shop', 'postgresql://me:${PGPASSWORD}@db/shop')
+    """
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user, has_password, password = creds.partition(":")
+    if not has_password or re.fullmatch(r"\$\{\w+\}", password):
+        return url
+    return f"{scheme}://{user}:{_SECRET_MARK}@{host}"
+
+
+def expand_env(url: str) -> str:
+    """${NAME} in a URL replaced by that environment variable, so that cards, run folders and
+    MLflow never hold the password.
+
+    >>> os.environ["BAKEOFF_DOC_PW"] = "pw"; expand_env("postgresql://me:${BAKEOFF_DOC_PW}@db/shop")
+    'postgresql://me:pw@db/shop'
+    """
+    if f":{_SECRET_MARK}@" in url:
+        raise ConfigError(f"{url} has its password masked (runs do not keep passwords); write it as "
+                          "${VARIABLE} in the card's URL and export that variable")
+
+    def value(match: re.Match) -> str:
+        if match.group(1) not in os.environ:
+            raise ConfigError(f"environment variable {match.group(1)} (in {url}) is not set; export it")
+        return os.environ[match.group(1)]
+
+    return re.sub(r"\$\{(\w+)\}", value, url)
 
 
 def suggest(name: str, options: list[str]) -> str:

@@ -64,10 +64,21 @@ def load_review_set(run_dir: Path, candidate: str = "recommended", limit: int = 
 
     card = run_card(run_dir)
     row = next((c for c in result["candidates"] if c["name"] == bundle.name), {})
-    mlflow = (result["tracking_uri"], result["mlflow_run_id"]) if result.get("mlflow_run_id") else None
+    mlflow = (_tracking_uri(result, card), result["mlflow_run_id"]) if result.get("mlflow_run_id") else None
     return ReviewSet(result["run_id"], card.problem.name, card.problem.question, bundle.name,
                      row.get("title") or bundle.name, bundle.task, list(bundle.classes), rows,
                      store_url(card.store.url, store_dir(card)), mlflow)
+
+
+def _tracking_uri(result: dict, card) -> str:
+    """The run's MLflow store; result.json keeps it without its password, so a masked one is
+    found again from MLFLOW_TRACKING_URI or the card's [store] (${VARIABLE} expanded)."""
+    if ":***@" not in result["tracking_uri"]:
+        return result["tracking_uri"]
+    from .api import store_dir
+    from .track import tracking_uri
+
+    return tracking_uri(card.store.tracking_uri, store_dir(card))
 
 
 def _sure(scored_row, classes: list[str]) -> float:

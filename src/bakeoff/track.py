@@ -18,7 +18,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from .bundle import load_bundle
-from .data import sqlalchemy_url
+from .data import redact, sqlalchemy_url
 from .errors import TrackingError
 from .provenance import package_versions
 
@@ -72,7 +72,7 @@ def check_store(uri: str) -> None:
             finally:
                 engine.dispose()
     except Exception as err:  # drivers raise their own types; all mean "cannot reach"
-        raise TrackingError(f"cannot reach the MLflow store {uri} ({type(err).__name__}: "
+        raise TrackingError(f"cannot reach the MLflow store {redact(uri)} ({type(err).__name__}: "
                             f"{str(err).splitlines()[0][:200]}); fix [store] tracking_uri or "
                             "MLFLOW_TRACKING_URI, or run with --no-track") from err
 
