@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from .sklearn_base import SklearnCandidate, tree_nodes
+from .tree_text import if_else_text
+
+MAX_PRINTED_LEAVES = 32  # a decision tree with more leaves is described in one line, not as rules
 
 
 class Rules(SklearnCandidate):
@@ -33,11 +36,7 @@ class Rules(SklearnCandidate):
         return tree_nodes(model)
 
     def describe_model(self, fitted) -> str:
-        from sklearn.tree import export_text
-
-        names = list(self.class_names) if self.is_classifier else None
-        return export_text(fitted.model, feature_names=fitted.feature_names, class_names=names,
-                           show_weights=self.is_classifier, decimals=2)
+        return if_else_text(fitted, tuple(self.class_names) if self.is_classifier else None)
 
 
 class Linear(SklearnCandidate):
@@ -94,6 +93,12 @@ class DecisionTree(SklearnCandidate):
 
     def count_params(self, model) -> int:
         return tree_nodes(model)
+
+    def describe_model(self, fitted) -> str:
+        leaves = fitted.model.get_n_leaves()
+        if leaves > MAX_PRINTED_LEAVES:
+            return f"{self.summary}: {leaves} leaves, too many to print as rules ({fitted.n_params:,} learned numbers)"
+        return if_else_text(fitted, tuple(self.class_names) if self.is_classifier else None)
 
 
 class NaiveBayes(SklearnCandidate):
