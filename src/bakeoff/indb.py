@@ -14,7 +14,7 @@ from .bundle import ModelBundle
 from .errors import ConfigError, DataError
 from .predict import load_model, run_card, run_result
 from .schema import NUMBER, apply_schema
-from .sql import table_sql, to_sql
+from .sql import create_table_sql, table_sql, to_sql
 from .sqlrun import Database, check_columns
 
 ROW = "_bakeoff_row"
@@ -150,7 +150,7 @@ def score_in_database(run_dir: Path, candidate: str, url: str, table: str, into:
         raise ConfigError(f"--into {into} would replace the table being scored; name another table")
     with Database(url) as db:
         check_columns_of(db, table, bundle, id_column)
-        return db.replace_with_query(into, to_sql(bundle, table, db.dialect, id_column, pretty=False))
+        return db.replace_table(into, create_table_sql(bundle, table, into, db.dialect, id_column))
 
 
 def check_columns_of(db: Database, table: str, bundle: ModelBundle, id_column: str) -> None:

@@ -62,14 +62,48 @@ def sql_support(fitted, task: str, n_classes: int, schema: dict[str, str] | None
 def to_sql(bundle, table: str, dialect: str = "duckdb", id_column: str = "", pretty: bool = True) -> str:
     """The bundle's model as one SELECT over `table`, in `dialect` (laid out for reading when
     `pretty` and short enough to read)."""
+    query = _exported(bundle, table, dialect, id_column)
+    compact = _within_limit(query.sql(dialect=dialect, identify=True))
+    return query.sql(dialect=dialect, pretty=True, identify=True) if pretty and len(compact) < 100_000 else compact
+
+
+def create_table_sql(bundle, table: str, into: str, dialect: str, id_column: str = "") -> str:
+    """CREATE TABLE into AS the bundle's SELECT over `table`, one statement."""
+    from sqlglot import exp
+
+    create = exp.Create(this=_table(into), kind="TABLE", expression=_exported(bundle, table, dialect, id_column))
+    return _within_limit(create.sql(dialect=dialect, identify=True))
+
+
+def drop_table_sql(name: str, dialect: str) -> str:
+    from sqlglot import exp
+
+    return exp.Drop(tables=[_table(name)], kind="TABLE", exists=True).sql(dialect=dialect, identify=True)
+
+
+def count_rows_sql(name: str, dialect: str) -> str:
+    from sqlglot import exp
+
+    return exp.select(exp.Count(this=exp.Star()).as_("n")).from_(_table(name)).sql(dialect=dialect, identify=True)
+
+
+def copy_table_sql(name: str, source: str, dialect: str) -> str:
+    """CREATE OR REPLACE TABLE name AS SELECT * FROM source."""
+    from sqlglot import exp
+
+    select = exp.select(exp.Star()).from_(exp.to_identifier(source))
+    return exp.Create(this=_table(name), kind="TABLE", replace=True, expression=select).sql(dialect=dialect,
+                                                                                             identify=True)
+
+
+def _exported(bundle, table: str, dialect: str, id_column: str):
+    """The SELECT tree in `dialect`'s words; a model with no SQL form is a ConfigError."""
     check_dialect(dialect)
     try:
-        query = _safe_casts(select_query(bundle, table, id_column), dialect)
-        compact = _within_limit(query.sql(dialect=dialect, identify=True))
+        return _safe_casts(select_query(bundle, table, id_column), dialect)
     except NotExportable as err:
         raise ConfigError(f"{bundle.name} cannot run as SQL: {err}; pick a candidate with SQL = yes "
                           "in the report (bakeoff candidates lists them)") from err
-    return query.sql(dialect=dialect, pretty=True, identify=True) if pretty and len(compact) < 100_000 else compact
 
 
 def _within_limit(text: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ConfigError, DataError
-from .sql import table_sql
+from .sql import copy_table_sql, count_rows_sql, drop_table_sql
 
 
 
@@ -110,24 +110,23 @@ class Database:
         """Create (or replace) `table` holding `frame`."""
         if self.dialect == "duckdb":
             self.con.register("_bakeoff_frame", frame)
-            self.con.execute(f"CREATE OR REPLACE TABLE {table_sql(table, 'duckdb')} AS SELECT * FROM _bakeoff_frame")
+            self.con.execute(copy_table_sql(table, "_bakeoff_frame", "duckdb"))
             self.con.unregister("_bakeoff_frame")
             return
         frame.to_sql(table, self.con, if_exists="replace", index=False)
         self.con.commit()
 
     def drop(self, table: str) -> None:
-        self.execute_in_transaction([f"DROP TABLE IF EXISTS {table_sql(table, self.dialect)}"])
+        self.execute_in_transaction([drop_table_sql(table, self.dialect)])
 
-    def replace_with_query(self, into: str, sql: str) -> int:
-        """Replace table `into` by the query's rows in one transaction; its row count."""
-        target = table_sql(into, self.dialect)
+    def replace_table(self, into: str, create_sql: str) -> int:
+        """Drop table `into` and run `create_sql` (which creates it) in one transaction; its row count."""
         try:
-            self.execute_in_transaction([f"DROP TABLE IF EXISTS {target}", f"CREATE TABLE {target} AS {sql}"])
+            self.execute_in_transaction([drop_table_sql(into, self.dialect), create_sql])
         except Exception as err:  # engines raise many types; all mean "the query failed there"
             raise DataError(f"scoring failed in {self.label} ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
                             f"nothing was written and {into} is as it was") from err
-        return int(self.query(f"SELECT COUNT(*) AS n FROM {target}")["n"].iloc[0])
+        return int(self.query(count_rows_sql(into, self.dialect))["n"].iloc[0])
 
     def execute_in_transaction(self, statements: list[str]) -> None:
         """All statements or none: a failure rolls back and leaves the old tables as they were."""
