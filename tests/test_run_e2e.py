@@ -14,9 +14,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from bakeoff.card import load_card
+from bakeoff.bundle import load_bundle
 from bakeoff.data import prepare
 from conftest import BAKEOFF as BAKEOFF_BIN
-from conftest import QUICK_TELCO_CARD, only_run, read_result, run_cli, write_card
+from conftest import QUICK_TELCO_CARD, REPO, only_run, read_result, run_cli, write_card
 
 HERE = __import__("pathlib").Path(__file__).parent
 BUSINESS = """
@@ -115,6 +116,35 @@ def test_predict_and_mlflow_pyfunc_give_the_same_predictions(telco_run):
     mlflow.set_tracking_uri(result["tracking_uri"])
     from_mlflow = mlflow.pyfunc.load_model(row["model_uri"]).predict(rows)
     np.testing.assert_allclose(from_mlflow["probability"].to_numpy(), scored["probability"].to_numpy(), rtol=1e-12)
+
+
+def test_the_mlflow_model_loads_where_bakeoff_is_not_installed(telco_run, tmp_path):
+    """The logged model carries bakeoff's source: a Python that cannot import bakeoff still
+    scores with it (MLflow, scikit-learn and pandas are all it needs)."""
+    folder, run_dir, result, _ = telco_run
+    rows = pd.read_csv(folder / "telco.csv").head(20).drop(columns="Churn")
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    row = next(r for r in result["candidates"] if r["name"] == result["recommended"])
+    script = "\n".join([
+        "import sys",
+        "sys.path = [p for p in sys.path if not p.rstrip('/').endswith('/src')]",  # the editable install
+        "try:",
+        "    import bakeoff",
+        "    raise SystemExit('bakeoff is still importable')",
+        "except ImportError:",
+        "    pass",
+        "import mlflow, pandas as pd",
+        f"mlflow.set_tracking_uri({result['tracking_uri']!r})",
+        f"out = mlflow.pyfunc.load_model({row['model_uri']!r}).predict(pd.read_csv('new.csv'))",
+        "print(sys.modules['bakeoff'].__file__)",
+        "print(' '.join(repr(float(p)) for p in out['probability']))",
+    ])
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    where, figures = loaded.stdout.strip().splitlines()[-2:]
+    assert str(REPO / "src") not in where  # the copy shipped with the model, not the checkout
+    expected = load_bundle(run_dir / "models" / f"{row['name']}.pkl").score(rows)["probability"]
+    np.testing.assert_allclose([float(f) for f in figures.split()], expected.to_numpy(), rtol=1e-12)
 
 
 def test_mlflow_has_a_parent_run_and_one_nested_run_per_candidate(telco_run):

@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -48,6 +49,17 @@ def _experiment_id(name: str, store_dir: Path) -> str:
         return found.experiment_id
     artifacts = (store_dir / "mlartifacts").resolve().as_uri()
     return mlflow.create_experiment(name, artifact_location=artifacts)
+
+
+def _package_copy(folder: Path) -> str:
+    """A copy of bakeoff's own source (no caches) in folder/bakeoff, shipped with every logged
+    model so that it loads where bakeoff is not installed (bakeoff is not on PyPI, so a pip
+    requirement could not fetch it)."""
+    import shutil
+
+    target = folder / "bakeoff"
+    shutil.copytree(Path(__file__).resolve().parent, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return str(target)
 
 
 def _requirements() -> list[str]:
@@ -116,7 +128,9 @@ def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, code_
     mlflow.set_tracking_uri(uri)
     experiment_id = _experiment_id(experiment, store_dir)
     model_uris = {}
-    with mlflow.start_run(experiment_id=experiment_id, run_name=result["run_id"]) as parent:
+    with tempfile.TemporaryDirectory() as tmp, \
+            mlflow.start_run(experiment_id=experiment_id, run_name=result["run_id"]) as parent:
+        code_paths = [_package_copy(Path(tmp)), *code_paths]
         mlflow.log_params(card_params)
         mlflow.set_tags({"bakeoff.run_id": result["run_id"], "bakeoff.recommended": result["recommended"],
                          "bakeoff.best": result["best"]})
