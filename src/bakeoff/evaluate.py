@@ -77,7 +77,8 @@ def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, secon
     if tuning_seconds <= 0:
         return Tuning(candidate.default_params(), 0, "time")
     return tune(candidate, dataset.X_train, dataset.y_train, metric,
-                tuning_splits(dataset, candidate.seed), trials=trials, seconds=tuning_seconds,
+                tuning_splits(dataset, candidate.seed), trials=min(trials, candidate.max_trials or trials),
+                seconds=tuning_seconds,
                 refits_after=refits)
 
 

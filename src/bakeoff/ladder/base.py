@@ -57,6 +57,7 @@ class Candidate(ABC):
     title: ClassVar[str] = ""  # a short plain name for the report, e.g. "Scorecard"
     requires: ClassVar[tuple[str, ...]] = ()  # libraries it needs in production
     sql_exportable: ClassVar[bool] = False
+    max_trials: ClassVar[int | None] = None  # a tuning cap below [budget] trials, for slow fits
 
     def __init__(self, *, task: str = "classification", seed: int = 0, n_classes: int = 2,
                  class_names: tuple[str, ...] = (), **params: Any):
