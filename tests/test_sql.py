@@ -308,3 +308,33 @@ def test_sqlite_drop_and_create_share_one_transaction(tmp_path):
             db.execute_in_transaction(['DROP TABLE IF EXISTS "scores"', 'CREATE TABLE "scores" AS SELECT * FROM nowhere'])
     with sqlite3.connect(path) as con:
         assert con.execute("SELECT x FROM scores").fetchall() == [(1.0,)]
+
+
+def test_a_custom_candidates_own_sql_joins_the_export(tmp_path, postgres_url):
+    """A custom Fitted that writes its own expression (DESIGN's to_sql) exports like the built-ins."""
+    from bakeoff.ladder.base import Fitted
+
+    class TenureRule(Fitted):
+        def predict_proba(self, X):
+            p = np.where(X["tenure"].fillna(0) > 12, 0.2, 0.6)
+            return np.c_[1 - p, p]
+
+        def predict(self, X):
+            return self.predict_proba(X).argmax(axis=1)
+
+        def to_sql(self):
+            return "CASE WHEN COALESCE(TRY_CAST(tenure AS DOUBLE), 0) > 12 THEN 0.2 ELSE 0.6 END"
+
+    bundle = ModelBundle("tenure_rule", "classification", TenureRule(), {"tenure": "number"}, ["No", "Yes"], "Churn")
+    assert sql_support(bundle.fitted, "classification", 2, bundle.schema) is None
+    rows = pd.DataFrame({"tenure": [1.0, 12.0, 13.0, None, 40.0]})
+    for url in engines(tmp_path, postgres_url):
+        parity = parity_in(url, bundle, rows)
+        assert parity.max_relative == 0 and parity.labels_equal, (url, parity)
+
+    class Broken(TenureRule):
+        def to_sql(self):
+            return "CASE WHEN tenure >"
+
+    reason = sql_support(Broken(), "classification", 2, {"tenure": "number"})
+    assert reason and "to_sql() is not one SQL expression" in reason

@@ -188,7 +188,19 @@ def scoring(fitted, task: str, n_classes: int, schema: dict[str, str]) -> Scorin
         names = [name for name, _ in features]
         categories = list(dict.fromkeys(column for column, _ in indicators.values()))
         return Scoring(features, _model(fitted.model, names, task, indicators), inputs, categories)
+    own = fitted.to_sql()  # a custom candidate's own expression over the raw columns
+    if own:
+        return Scoring([], _parsed(own, type(fitted).__name__))
     raise NotExportable(f"{type(fitted).__name__} has no SQL form")
+
+
+def _parsed(text: str, owner: str):
+    import sqlglot
+
+    try:
+        return sqlglot.parse_one(text, read="duckdb")
+    except sqlglot.errors.ParseError as err:
+        raise NotExportable(f"{owner}.to_sql() is not one SQL expression ({str(err).splitlines()[0][:120]})") from err
 
 
 # ----------------------------------------------------------------------------- inputs

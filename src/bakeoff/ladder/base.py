@@ -42,7 +42,13 @@ class Fitted(ABC):
         return ""
 
     def to_sql(self) -> str | None:
-        """The model as one SQL expression, or None when it cannot run as SQL."""
+        """The model as one SQL expression over the table's raw columns, written for DuckDB
+        (sqlglot renders it in every dialect): P(positive class) for binary classification, the
+        value for regression. None when it cannot run as SQL. Built-in candidates leave this
+        None and are exported from their fitted pipelines by `bakeoff.sql`.
+
+        Example: ``return f"CASE WHEN tenure > 12 THEN {self.low} ELSE {self.high} END"``
+        """
         return None
 
 
