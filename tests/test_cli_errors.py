@@ -3,6 +3,7 @@ no traceback, and nothing written."""
 
 from pathlib import Path
 
+import json
 import numpy as np
 import pandas as pd
 import pytest
@@ -189,3 +190,18 @@ def test_an_unwritable_out_folder_is_refused_before_the_race(tmp_path):
     (tmp_path / "taken").write_text("a file, not a folder")
     result = run_cli("run", str(write_card(tmp_path, card())), "--out", "taken", cwd=tmp_path)
     assert_clean_refusal(result, tmp_path, "cannot write runs under taken", "--out")
+
+
+def test_a_run_where_no_candidate_finishes_exits_1_and_keeps_the_reasons(tmp_path):
+    good_data().to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
+    text = card(extra="[ladder]\nextra = ['misbehaving:Raiser']\nonly = ['raiser']")
+    result = run_cli("run", str(write_card(tmp_path, text)), "--no-track", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1
+    saved = json.loads((runs[0] / "result.json").read_text())
+    assert saved["recommended"] is None and saved["best"] is None
+    row = saved["candidates"][0]
+    assert row["name"] == "raiser" and row["status"] == "failed" and "boom" in row["error"]
