@@ -1,9 +1,9 @@
 """Every mistake a user can make: one line naming the problem and the fix, exit 2,
 no traceback, and nothing written."""
 
+import json
 from pathlib import Path
 
-import json
 import numpy as np
 import pandas as pd
 import pytest

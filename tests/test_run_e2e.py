@@ -3,6 +3,7 @@ predictions, MLflow runs, provenance."""
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -213,6 +214,7 @@ def test_report_in_a_real_browser_matches_result_json(telco_run):
     assert report.stat().st_size < 5_000_000
     assert "mathdefault" not in report.read_text()  # log-axis ticks render as numbers, not TeX source
     with chromium_page() as (page, watch):
+        facts = json.loads((run_dir / "facts.json").read_text())
         page.goto(report.as_uri())
         page.wait_for_load_state("load")
         screenshot(page, "report-telco-test.png")
@@ -233,7 +235,11 @@ def test_report_in_a_real_browser_matches_result_json(telco_run):
             assert _close(cells.locator(".holdout").inner_text(), row["holdout_score"])
             assert abs(_number(cells.locator(".money").inner_text()) - row["monthly_value"]) <= 0.5
             assert cells.locator(".sql").inner_text() == ("yes" if row["sql"] else "no")
-        facts = json.loads((run_dir / "facts.json").read_text())
+            plain = facts["quality"][row["name"]]
+            assert plain["low"] <= plain["capture"] <= plain["high"]
+            caught = re.match(r"catches (\d+) % \((\d+) % – (\d+) %\)", cells.locator(".plain").inner_text())
+            assert caught and [int(v) for v in caught.groups()] == \
+                [round(100 * plain[k]) for k in ("capture", "low", "high")]
         for cell in ("tp", "fn", "fp", "tn"):
             assert int(page.locator(f"#confusion .{cell}").inner_text()) == facts["confusion"][cell]
         ranked = [i["feature"] for i in facts["explain"]["importance"]]

@@ -14,6 +14,7 @@ import pandas as pd
 
 FACTS_VERSION = 2  # facts.json from another version is not rendered (re-run the card)
 FLAG_SHARE = 0.20  # the headline: flagging the top 20 % of rows
+PLAIN_RESAMPLES = 200  # bootstrap resamples of the holdout for the plain figures' intervals
 MAX_SEGMENT_COLUMNS = 12  # categorical columns shown by segment, the most important first
 SMALL_SEGMENT = 30  # segments with fewer holdout rows are marked small
 MAX_LEVELS = 8
@@ -261,7 +262,7 @@ def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
     X, y = dataset.X.iloc[dataset.holdout_index], dataset.y[dataset.holdout_index]
     metric = get_metric(result["metric"], dataset.task)
     held = {n: predictions(f, X, dataset.task) for n, f in fitted.items() if f is not None}
-    facts["quality"] = {n: _plain_quality(kind, y, p) for n, p in held.items()}
+    facts["quality"] = {n: _plain_quality(kind, y, p, card.evaluate.seed) for n, p in held.items()}
     model, pred = fitted[name], held[name]
     importance = permutation_drop(model, X, y, lambda truth, rows: _signed(metric, truth,
                                   predictions(model, rows, dataset.task)), card.evaluate.seed)
@@ -310,10 +311,17 @@ def _signed(metric, truth, pred) -> float:
     return value if metric.higher_is_better else -value
 
 
-def _plain_quality(kind: str, y: np.ndarray, pred: np.ndarray) -> dict:
-    """One figure a manager reads: share caught in the top 20 %, share right, or typical error."""
+def _plain_quality(kind: str, y: np.ndarray, pred: np.ndarray, seed: int = 0) -> dict:
+    """One figure a manager reads, with its 95 % bootstrap interval over the holdout rows:
+    share caught in the top 20 %, share right, or typical error."""
     if kind == "binary":
-        return {"capture": round(capture_at(y, pred[:, 1]), 4)}
-    if kind == "multiclass":
-        return {"accuracy": round(float((pred.argmax(axis=1) == y).mean()), 4)}
-    return {"median_error": round(float(np.median(np.abs(pred - y))), 6)}
+        key, figure = "capture", lambda rows: capture_at(y[rows], pred[rows, 1])
+    elif kind == "multiclass":
+        key, figure = "accuracy", lambda rows: float((pred[rows].argmax(axis=1) == y[rows]).mean())
+    else:
+        key, figure = "median_error", lambda rows: float(np.median(np.abs(pred[rows] - y[rows])))
+    rng = np.random.default_rng(seed)
+    everyone = np.arange(len(y))
+    resampled = [figure(rng.integers(0, len(y), len(y))) for _ in range(PLAIN_RESAMPLES)]
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    return {key: round(figure(everyone), 6), "low": round(float(low), 6), "high": round(float(high), 6)}

@@ -77,15 +77,25 @@ def _row(result: dict, name: str | None) -> dict | None:
 
 
 def plain_quality(facts: dict, name: str) -> str:
+    """The options table's figure in words, with its holdout interval when facts.json has one.
+
+    >>> plain_quality({"quality": {"m": {"accuracy": 0.83, "low": 0.8, "high": 0.86}}}, "m")
+    '83 % right (80 % – 86 %)'
+    """
     quality = facts.get("quality", {}).get(name, {})
     if "capture" in quality:
-        return f"catches {_percent(quality['capture'])} in its top {_percent(facts['headline']['share'])}" \
-            if facts.get("headline") else ""
+        return f"catches {_percent(quality['capture'])}{_between(quality, _percent)} in its top " \
+               f"{_percent(facts['headline']['share'])}" if facts.get("headline") else ""
     if "accuracy" in quality:
-        return f"{_percent(quality['accuracy'])} right"
+        return f"{_percent(quality['accuracy'])} right{_between(quality, _percent)}"
     if "median_error" in quality:
-        return f"half within {readable(quality['median_error'], 3)}"
+        return f"half within {readable(quality['median_error'], 3)}" \
+               f"{_between(quality, lambda v: readable(v, 3))}"
     return ""
+
+
+def _between(quality: dict, show) -> str:
+    return f" ({show(quality['low'])} – {show(quality['high'])})" if "low" in quality else ""
 
 
 def segment_margin(result: dict, overall: float | None) -> float | None:
