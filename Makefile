@@ -9,19 +9,25 @@ BIN    := $(VENV)/bin
 $(BIN)/bakeoff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
 	touch $(BIN)/bakeoff
+
+$(VENV)/.dev-installed: $(BIN)/bakeoff
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.dev-installed
 
 setup: $(BIN)/bakeoff
 
 demo: setup
 	cd examples/telco_churn && ../../$(BIN)/bakeoff run bakeoff.toml
 
-test: setup
+test: $(VENV)/.dev-installed
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  (echo "installing the PostgreSQL server for the tests" && apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
 	@command -v chromium >/dev/null 2>&1 || \
 	  (echo "installing Chromium for the browser tests" && apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v java >/dev/null 2>&1 || \
+	  (echo "installing Java for the Spark tests" && apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null)
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -14,7 +14,7 @@ import pytest
 from bakeoff.bundle import ModelBundle
 from bakeoff.card import card_from_dict
 from bakeoff.data import prepare
-from bakeoff.indb import parity_in
+from bakeoff.indb import ROW, as_read, compare, parity_in, typed_for_database
 from bakeoff.ladder.registry import available
 from bakeoff.schema import category_levels
 from bakeoff.sql import DIALECTS, sql_support, to_sql
@@ -338,3 +338,36 @@ def test_a_custom_candidates_own_sql_joins_the_export(tmp_path, postgres_url):
 
     reason = sql_support(Broken(), "classification", 2, {"tenure": "number"})
     assert reason and "to_sql() is not one SQL expression" in reason
+
+
+def spark_parity(spark, bundle, rows: pd.DataFrame, typed: bool):
+    """indb.parity_in's check, in Spark: rows into a temporary view, the spark SQL over it."""
+    from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+
+    table = typed_for_database(rows, bundle) if typed else as_read(rows, bundle)
+    table.insert(0, ROW, np.arange(len(table)))
+    table = table[[ROW, *bundle.schema]]
+    fields = [StructField(ROW, LongType())]
+    for column in bundle.schema:
+        numeric = pd.api.types.is_numeric_dtype(table[column])
+        fields.append(StructField(column, DoubleType() if numeric else StringType()))
+        table[column] = table[column].astype(float) if numeric else \
+            table[column].astype(object).where(table[column].notna(), None)
+    records = [tuple(None if isinstance(v, float) and np.isnan(v) else v for v in r)
+               for r in table.itertuples(index=False)]
+    spark.createDataFrame(records, StructType(fields)).createOrReplaceTempView("bakeoff_check")
+    from_sql = spark.sql(to_sql(bundle, "bakeoff_check", "spark", ROW, pretty=False)).toPandas()
+    return compare(bundle, rows, from_sql)
+
+
+@pytest.mark.parametrize("models", ["telco_models", "spend_models", "awkward_models"])
+def test_every_exportable_candidate_scores_the_same_in_spark(models, request, spark):
+    bundles, rows = request.getfixturevalue(models)
+    for name, bundle in bundles.items():
+        for typed in (True, False):
+            parity = spark_parity(spark, bundle, rows, typed)
+            assert parity.max_relative <= 1e-9 and parity.labels_equal in (True, None), (models, name, typed, parity)
+    if models == "awkward_models":
+        for name, bundle in bundles.items():
+            parity = spark_parity(spark, bundle, hostile_rows(rows), typed=False)
+            assert parity.max_relative <= 1e-9 and parity.labels_equal in (True, None), (name, "hostile", parity)

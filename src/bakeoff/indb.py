@@ -74,7 +74,7 @@ def typed_for_database(rows: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
     return out
 
 
-def _as_read(rows: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
+def as_read(rows: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
     """The model's columns as the data source held them, missing values as NULL."""
     out = rows.copy()
     for column in bundle.schema:
@@ -124,7 +124,7 @@ def parity_in(url: str, bundle: ModelBundle, rows: pd.DataFrame, typed: bool = T
     in as read, so a number column read from text stays text."""
     scratch = f"bakeoff_check_{secrets.token_hex(4)}"
     with Database(url) as db:
-        table = typed_for_database(rows, bundle) if typed else _as_read(rows, bundle)
+        table = typed_for_database(rows, bundle) if typed else as_read(rows, bundle)
         table.insert(0, ROW, np.arange(len(table)))
         try:
             db.load(scratch, table[[ROW, *bundle.schema]])
