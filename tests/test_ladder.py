@@ -10,6 +10,8 @@ from bakeoff.ladder.base import Fitted
 from bakeoff.ladder.one_rule import OneRule
 from bakeoff.ladder.registry import available, builtin, select
 from bakeoff.ladder.baseline import Constant
+from bakeoff.ladder.preprocess import compile_transform
+from bakeoff.ladder.sklearn_base import SklearnCandidate
 from bakeoff.ladder.tabular import Linear, Rules
 from bakeoff.errors import CandidateError
 from conftest import make_classification_frame
@@ -142,3 +144,35 @@ def test_installed_packages_add_candidates_through_the_entry_point(tmp_path, mon
     classes = available()
     assert classes["median"].__module__ == "shop_models"
     assert "median" in [c.name for c in select(classes, "regression")]
+
+
+SKLEARN_CASES = [(cls, task) for cls, task in CASES if issubclass(cls, SklearnCandidate)]
+
+
+@pytest.mark.parametrize("cls, task", SKLEARN_CASES, ids=[f"{c.name}-{t}" for c, t in SKLEARN_CASES])
+def test_the_numpy_preprocessing_gives_exactly_the_pipelines_predictions(cls, task):
+    """Scoring goes through a numpy twin of the fitted ColumnTransformer; the scikit-learn
+    pipeline is the second implementation it must match bit for bit, on odd rows too."""
+    train = X.copy()
+    train.loc[::11, "x1"] = np.nan
+    train.loc[::13, "colour"] = np.nan
+    y = Y if task == "classification" else Y_REG
+    fitted = cls(task=task, seed=0, n_classes=2 if task == "classification" else 0).fit(train, y)
+    assert fitted.transform is not None and compile_transform(fitted.pipeline[0]) is not None
+    odd = train.head(8).copy()
+    odd["colour"] = ["purple", np.nan, "missing", "red", "green", "blue", "RED", "red"]
+    odd["x2"] = [np.nan, 1e30, -1e30, 0.0, -0.0, 3.5, np.nan, 2.0]
+    for rows in (train, odd):
+        np.testing.assert_array_equal(fitted.transform(rows), fitted.pipeline[0].transform(rows))
+        if task == "classification":
+            np.testing.assert_array_equal(fitted.predict_proba(rows), fitted.pipeline.predict_proba(rows))
+        else:
+            np.testing.assert_array_equal(fitted.predict(rows), fitted.pipeline.predict(rows))
+
+
+def test_a_preprocessor_of_another_shape_falls_back_to_scikit_learn():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OrdinalEncoder
+
+    other = ColumnTransformer([("cat", OrdinalEncoder(), ["colour"])]).fit(X)
+    assert compile_transform(other) is None

@@ -7,6 +7,7 @@ from sklearn import metrics as skm
 from bakeoff.cost import best_threshold_value, monthly_compute_cost
 from bakeoff.metrics import METRICS, fold_bootstrap, fold_score, paired_intervals, percentile_interval
 from bakeoff.select import Contender, Tolerance, pareto_front, reason, recommend
+from conftest import make_classification_frame
 
 RNG = np.random.default_rng(0)
 Y = RNG.integers(0, 2, 500)
@@ -125,3 +126,20 @@ def test_reason_names_the_trade_off():
 
 def test_pareto_front_drops_candidates_beaten_on_quality_and_cost():
     assert pareto_front([("a", .80, 1), ("b", .85, 10), ("c", .79, 5), ("d", .85, 20)], True) == ["a", "b"]
+
+
+def test_every_candidate_of_a_run_gets_the_same_affordable_bootstrap(tmp_path):
+    """Resamples are chosen once per run (paired differences need the same draws) and shrink,
+    never below 100, when the slice could not hold them."""
+    from bakeoff.card import card_from_dict
+    from bakeoff.data import prepare
+    from bakeoff.evaluate import run_resamples
+    from bakeoff.metrics import get_metric
+
+    make_classification_frame(600).to_csv(tmp_path / "d.csv", index=False)
+    card = card_from_dict({"problem": {"name": "b"}, "data": {"source": "d.csv", "target": "label"}})
+    dataset = prepare(card.with_base_dir(tmp_path))
+    metric = get_metric("roc_auc", "classification")
+    assert run_resamples(dataset, metric, 500, seconds=1e9) == 500
+    assert run_resamples(dataset, metric, 500, seconds=1e-6) == 100
+    assert run_resamples(dataset, metric, 60, seconds=1e-6) == 60

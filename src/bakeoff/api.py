@@ -26,6 +26,7 @@ from .data import Dataset, prepare, redact
 from .errors import ConfigError
 from .expect import Expectation, check
 from .ladder.registry import available, load_class, select
+from .evaluate import run_resamples
 from .metrics import Metric, get_metric
 from .provenance import collect
 from .result import summarise
@@ -96,10 +97,15 @@ def plan(card: Card) -> Plan:
     extra_names = [load_class(spec, card.base_dir).name for spec in card.ladder.extra]
     candidates = select(classes, card.problem.task, card.ladder.only, card.ladder.skip, extra_names)
     metric = get_metric(card.evaluate.metric, card.problem.task)
+    resamples = run_resamples(dataset, metric, card.evaluate.bootstrap, card.budget.per_candidate_seconds)
+    if resamples < card.evaluate.bootstrap:
+        dataset.notes.append(f"intervals from {resamples} bootstrap resamples, not {card.evaluate.bootstrap}: "
+                             f"more would not fit in the {card.budget.per_candidate_seconds:g} s slices with "
+                             f"{metric.name} on {len(dataset.y_train):,} rows; raise [budget] per_candidate for more")
     settings = RaceSettings(metric.name, card.budget.total_seconds, card.budget.per_candidate_seconds,
                             card.budget.trials, card.evaluate.seed,
                             card.budget.workers or min(2, os.cpu_count() or 1),
-                            card.evaluate.bootstrap, card.base_dir, card.budget.memory_bytes)
+                            resamples, card.base_dir, card.budget.memory_bytes)
     return Plan(card, dataset, candidates, metric, settings, expected)
 
 

@@ -16,6 +16,8 @@ from .ladder.base import Candidate, Fitted
 from .metrics import Metric, fold_bootstrap, fold_score, percentile_interval
 from .tune import Tuning, predictions, tune
 
+MIN_RESAMPLES = 100  # fewer bootstrap resamples give intervals too rough to compare candidates
+
 
 @dataclass
 class Evaluation:
@@ -67,25 +69,67 @@ def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric):
 
 
 def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds: float,
-                trials: int) -> Tuning:
-    """Tune with what the slice leaves after one timed fit, keeping room for what follows."""
-    start = time.monotonic()
-    candidate.fit(dataset.X_train, dataset.y_train)
-    one_fit = time.monotonic() - start
+                trials: int, one_fit: float, reserved: float = 0.0) -> Tuning:
+    """Tune with what the slice leaves, keeping room for what follows: the cross-validation,
+    the final fit and the measurements (`one_fit` seconds each), and `reserved` seconds more."""
     refits = len(dataset.folds) + 3  # cross-validation, the final fit, and room for measuring
-    tuning_seconds = 0.75 * seconds - refits * one_fit - one_fit
+    tuning_seconds = 0.75 * seconds - refits * one_fit - one_fit - reserved
     if tuning_seconds <= 0:
         return Tuning(candidate.default_params(), 0, "time")
     return tune(candidate, dataset.X_train, dataset.y_train, metric,
                 tuning_splits(dataset, candidate.seed), trials=min(trials, candidate.max_trials or trials),
-                seconds=tuning_seconds,
-                refits_after=refits)
+                seconds=tuning_seconds, refits_after=refits)
+
+
+def metric_call_seconds(metric: Metric, y: np.ndarray, pred: np.ndarray) -> float:
+    """One metric call, timed (best of 3): the unit of the bootstrap's cost (multiclass ROC AUC
+    on 5,000 rows makes 500 resamples of 5 folds take seconds)."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        try:
+            metric.score(y, pred)
+        except ValueError:  # one class only: the bootstrap skips such draws quickly too
+            pass
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def run_resamples(dataset: Dataset, metric: Metric, wanted: int, seconds: float) -> int:
+    """The bootstrap resamples every candidate of a run uses (the same for all, so that their
+    differences stay paired): `wanted`, or fewer when they would not fit in a slice."""
+    rows = dataset.folds[0][1] if dataset.folds else np.arange(len(dataset.y_train))
+    y = dataset.y_train[rows]
+    if dataset.classes:
+        shares = np.bincount(dataset.y_train, minlength=len(dataset.classes)) / len(dataset.y_train)
+        pred = np.tile(shares, (len(y), 1))
+        pred = pred + np.random.default_rng(0).normal(0, 1e-6, pred.shape)  # ties would flatter the timing
+    else:
+        pred = np.full(len(y), float(np.mean(dataset.y_train)))
+    return affordable_resamples(wanted, metric_call_seconds(metric, y, pred), len(dataset.folds), seconds)
+
+
+def affordable_resamples(wanted: int, per_call: float, folds: int, seconds: float) -> int:
+    """Bootstrap resamples that fit in a fifth of the slice (at least 100, at most `wanted`).
+
+    >>> affordable_resamples(500, 0.001, 5, 60.0), affordable_resamples(500, 0.004, 5, 10.0)
+    (500, 100)
+    """
+    fits = int(0.2 * seconds / max(per_call * max(folds, 1), 1e-9))
+    return max(min(wanted, fits), min(wanted, MIN_RESAMPLES))
 
 
 def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds: float,
              trials: int, resamples: int = 500) -> Evaluation:
     """Everything the bake-off records about one candidate, within about `seconds`."""
-    tuning = tune_within(candidate, dataset, metric, seconds=seconds, trials=trials)
+    start = time.monotonic()
+    first = candidate.fit(dataset.X_train, dataset.y_train)
+    one_fit = time.monotonic() - start
+    rows = dataset.folds[0][1] if dataset.folds else np.arange(len(dataset.y_train))
+    per_call = metric_call_seconds(metric, dataset.y_train[rows],
+                                   predictions(first, dataset.X_train.iloc[rows], dataset.task))
+    tuning = tune_within(candidate, dataset, metric, seconds=seconds, trials=trials, one_fit=one_fit,
+                         reserved=1.5 * per_call * resamples * len(dataset.folds))
     tuned = candidate.with_params(**tuning.params)
     oof, scored, cv_score = cross_validate(tuned, dataset, metric)
     validation = [val for _, val in dataset.folds]

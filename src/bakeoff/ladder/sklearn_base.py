@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Candidate, Fitted, full_proba
-from .preprocess import make_preprocessor
+from .preprocess import compile_transform, make_preprocessor
 
 
 class SklearnFitted(Fitted):
@@ -28,11 +28,17 @@ class SklearnFitted(Fitted):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         if self.candidate.task == "classification":
             return self.predict_proba(X).argmax(axis=1)
-        return np.asarray(self.pipeline.predict(X), dtype=float)
+        return np.asarray(self.model.predict(self.transform(X)), dtype=float)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        proba = self.pipeline.predict_proba(X)
+        proba = self.model.predict_proba(self.transform(X))
         return full_proba(proba, self.model.classes_, self.candidate.n_classes)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The model's inputs: the fitted preprocessing, through its numpy twin when it has one."""
+        if not hasattr(self, "_fast"):  # built once; models pickled before it existed get it here
+            self._fast = compile_transform(self.pipeline[0])
+        return self._fast(X) if self._fast is not None else self.pipeline[0].transform(X)
 
     @property
     def n_params(self) -> int:
