@@ -191,3 +191,26 @@ def test_database_paths_are_relative_to_the_card_and_must_exist(tmp_path, monkey
     with pytest.raises(DataError, match="database file .*nope.db not found"):
         load_frame(card_from_dict({"data": {"source": missing, "target": "label"}}).data.source, tmp_path / "cards")
     assert not (tmp_path / "cards" / "nope.db").exists() and not (tmp_path / "nope.db").exists()
+
+
+def test_a_blank_target_is_no_answer_and_its_row_is_dropped(tmp_path):
+    frame = make_classification_frame(200)
+    frame.loc[[3, 50, 90], "label"] = [" ", "", "  "]
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    d = prepare(card_from_dict({"data": {"source": "d.csv", "target": "label"}}).with_base_dir(tmp_path))
+    assert d.classes == ["no", "yes"] and len(d.y) == 197
+    assert any("dropped 3 row(s) with no target" in note for note in d.notes)
+
+
+def test_a_strong_predictor_on_many_scales_is_not_called_a_copy_of_the_target(tmp_path):
+    """Like the M4 hourly series: the previous hour correlates at 0.9999 across series of very
+    different sizes, yet it is a feature, not a leak."""
+    rng = np.random.default_rng(1)
+    level = 10 ** rng.uniform(1, 5, 400)
+    frame = pd.DataFrame({"previous": level * (1 + rng.normal(0, 0.003, 400)), "noise": rng.normal(size=400),
+                          "next": level})
+    assert np.corrcoef(frame["previous"], frame["next"])[0, 1] > 0.9999
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    d = prepare(card_from_dict({"problem": {"task": "regression"},
+                                "data": {"source": "d.csv", "target": "next"}}).with_base_dir(tmp_path))
+    assert "previous" in d.X.columns
