@@ -371,3 +371,16 @@ def test_every_exportable_candidate_scores_the_same_in_spark(models, request, sp
         for name, bundle in bundles.items():
             parity = spark_parity(spark, bundle, hostile_rows(rows), typed=False)
             assert parity.max_relative <= 1e-9 and parity.labels_equal in (True, None), (name, "hostile", parity)
+
+
+def test_score_needs_only_the_columns_the_query_reads(quick_run, telco):
+    folder, run_dir = quick_run
+    with duckdb.connect(str(folder / "ids.duckdb")) as con:
+        con.register("rows", telco.head(30)[["customerID", "tenure"]])
+        con.execute('CREATE TABLE only_ids AS SELECT * FROM "rows"')
+    done = run_cli("score", run_dir.name, "constant", "--sql", "duckdb:///ids.duckdb", "--table", "only_ids",
+                   "--into", "s", cwd=folder)
+    assert done.returncode == 0 and "wrote 30 predictions" in done.stderr, done.stderr
+    refused = run_cli("score", run_dir.name, "linear", "--sql", "duckdb:///ids.duckdb", "--table", "only_ids",
+                      "--into", "s", cwd=folder)
+    assert refused.returncode == 2 and "lacks column(s)" in refused.stderr and "'tenure'" not in refused.stderr

@@ -14,7 +14,7 @@ from .bundle import ModelBundle
 from .errors import ConfigError, DataError
 from .predict import load_model, run_card, run_result
 from .schema import NUMBER, apply_schema
-from .sql import create_table_sql, table_sql, to_sql
+from .sql import columns_read, create_table_sql, table_sql, to_sql
 from .sqlrun import Database, check_columns
 
 ROW = "_bakeoff_row"
@@ -113,7 +113,7 @@ def check_in_database(run_dir: Path, candidate: str, url: str, table: str | None
             except DataError:  # no such table there: nothing to check
                 found = None
         if found is not None:
-            check_columns(found, bundle.schema, table)
+            check_columns(found, columns_read(bundle), table)
     return parity_in(url, bundle, rows, typed=False).worst(parity_in(url, bundle, rows, typed=True))
 
 
@@ -159,4 +159,4 @@ def check_columns_of(db: Database, table: str, bundle: ModelBundle, id_column: s
     if id_column and id_column not in found:
         raise DataError(f"table {table!r} has no id column {id_column!r}; pass --id with the column that "
                         "names each row (or --id '' for none)")
-    check_columns(found, bundle.schema, table)
+    check_columns(found, columns_read(bundle), table)

@@ -67,6 +67,17 @@ def to_sql(bundle, table: str, dialect: str = "duckdb", id_column: str = "", pre
     return query.sql(dialect=dialect, pretty=True, identify=True) if pretty and len(compact) < 100_000 else compact
 
 
+def columns_read(bundle) -> dict[str, str]:
+    """The raw columns the exported query reads (a one-column rule reads one), with their kinds.
+
+    A model with no SQL form is a ConfigError, as in `to_sql`."""
+    from sqlglot import exp
+
+    query = _exported(bundle, "t", "duckdb", "")
+    named = {column.name for column in query.find_all(exp.Column)}
+    return {name: kind for name, kind in bundle.schema.items() if name in named}
+
+
 def create_table_sql(bundle, table: str, into: str, dialect: str, id_column: str = "") -> str:
     """CREATE TABLE into AS the bundle's SELECT over `table`, one statement."""
     from sqlglot import exp
