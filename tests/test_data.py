@@ -214,3 +214,17 @@ def test_a_strong_predictor_on_many_scales_is_not_called_a_copy_of_the_target(tm
     d = prepare(card_from_dict({"problem": {"task": "regression"},
                                 "data": {"source": "d.csv", "target": "next"}}).with_base_dir(tmp_path))
     assert "previous" in d.X.columns
+
+
+def test_day_first_dates_with_one_impossible_day_stay_day_first():
+    from bakeoff.schema import apply_schema, infer_schema
+
+    days = pd.Series([f"{d:02d}/{m:02d}/2021" for d in range(1, 29) for m in range(1, 5)] + ["31/02/2021"])
+    frame = pd.DataFrame({"signup": days})
+    notes = []
+    schema = infer_schema(frame, notes)
+    assert schema == {"signup": "date:%d/%m/%Y"}
+    assert any("1 value(s) that are no such date read as missing" in n for n in notes)
+    parts = apply_schema(pd.DataFrame({"signup": ["01/02/2021", "31/02/2021"]}), schema)
+    assert parts["signup_month"].tolist()[0] == 2 and parts["signup_day"].tolist()[0] == 1
+    assert np.isnan(parts["signup_month"].tolist()[1])

@@ -57,8 +57,10 @@ def _kind_of(column: pd.Series, name: str, notes: list[str]) -> str | None:
         return NUMBER
     if _looks_like_dates(text):
         fmt = date_format(text)
+        unread = int(text.notna().sum() - parse_dates(text, fmt).notna().sum())
         notes.append(f"{name}: date ({fmt or 'mixed formats'}) expanded into year, month, day of month "
-                     "and day of week")
+                     "and day of week" + (f"; {unread} value(s) that are no such date read as missing"
+                                          if unread else ""))
         return f"{DATE}:{fmt}" if fmt else DATE
     if text.nunique() > max(50, _ID_SHARE * len(text)):
         notes.append(f"{name}: dropped, {text.nunique()} distinct text values look like an identifier")
@@ -112,16 +114,25 @@ def _looks_like_dates(text: pd.Series) -> bool:
 
 
 def date_format(values: pd.Series) -> str | None:
-    """The one format in _DATE_FORMATS that reads every value, or None.
+    """The format in _DATE_FORMATS that reads every value, or else the one that reads the most
+    if that is at least 99 % (the rest are typos, read as missing); None when none does.
 
     >>> date_format(pd.Series(["25.07.2020", "12.04.2021"]))
     '%d.%m.%Y'
+    >>> date_format(pd.Series(["31/02/2021"] + ["25/07/2020"] * 99))  # one impossible day
+    '%d/%m/%Y'
     """
     text = _strip(values).dropna().astype(str)
+    if not len(text):
+        return None
+    best, best_share = None, 0.0
     for fmt in _DATE_FORMATS:
-        if len(text) and pd.to_datetime(text, format=fmt, errors="coerce").notna().all():
+        share = pd.to_datetime(text, format=fmt, errors="coerce").notna().mean()
+        if share == 1.0:
             return fmt
-    return None
+        if share > best_share:
+            best, best_share = fmt, share
+    return best if best_share >= 0.99 else None
 
 
 def parse_dates(values: pd.Series, fmt: str | None = None) -> pd.Series:
