@@ -205,3 +205,30 @@ def test_a_run_where_no_candidate_finishes_exits_1_and_keeps_the_reasons(tmp_pat
     assert saved["recommended"] is None and saved["best"] is None
     row = saved["candidates"][0]
     assert row["name"] == "raiser" and row["status"] == "failed" and "boom" in row["error"]
+
+
+def test_damaged_run_folders_and_bad_outputs_are_one_line(tmp_path):
+    good_data().to_csv(tmp_path / "data.csv", index=False)
+    text = card(evaluate_extra="holdout = 0.0", extra="[ladder]\nonly = ['constant', 'linear']")
+    assert run_cli("run", str(write_card(tmp_path, text)), "--no-track", cwd=tmp_path).returncode == 0
+    run_dir = next((tmp_path / "runs").iterdir())
+    duckdb_file = tmp_path / "w.duckdb"
+    import duckdb
+
+    duckdb.connect(str(duckdb_file)).close()
+    cases = [
+        (["predict", run_dir.name, "linear", "data.csv", "-o", str(tmp_path)], "give a file name"),
+        (["predict", run_dir.name, "linear", "data.csv", "-o", "out.xlsx"], "write .csv or .parquet"),
+        (["sql", run_dir.name, "linear", "--check", f"duckdb:///{duckdb_file}"], "kept no holdout rows"),
+    ]
+    for args, fragment in cases:
+        done = run_cli(*args, cwd=tmp_path)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1 and fragment in lines[0], (args, done.stderr)
+    (run_dir / "models" / "linear.pkl").write_bytes(b"not a pickle")
+    done = run_cli("predict", run_dir.name, "linear", "data.csv", cwd=tmp_path)
+    assert done.returncode == 2 and "linear.pkl cannot be read" in done.stderr and "Traceback" not in done.stderr
+    (run_dir / "result.json").write_text("{ half a file")
+    done = run_cli("report", run_dir.name, cwd=tmp_path)
+    assert done.returncode == 2 and "result.json cannot be read" in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob("out.xlsx"))

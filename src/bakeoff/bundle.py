@@ -58,5 +58,8 @@ def write_atomic(path: Path, content: bytes | str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(content.encode() if isinstance(content, str) else content)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(content.encode() if isinstance(content, str) else content)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone after the rename; a failed write leaves nothing behind

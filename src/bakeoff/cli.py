@@ -112,8 +112,10 @@ def predict(
 
     Example: bakeoff predict 20261125-161230-ab12cd linear new.csv -o scored.csv
     """
-    from .predict import score_file, write_scored
+    from .predict import check_output, score_file, write_scored
 
+    if output is not None:
+        check_output(output)
     scored, notes = score_file(run_id, candidate, data, runs)
     for note in notes:
         typer.echo(f"note: {note}", err=True)

@@ -60,6 +60,9 @@ def holdout_rows(run_dir: Path) -> pd.DataFrame:
     if dataset.sha256 != result["provenance"]["data_sha256"]:
         raise DataError("the card's data changed since the run (its sha256 differs), so its holdout rows are gone; "
                         "check against a run of the current data")
+    if not len(dataset.holdout_index):
+        raise ConfigError(f"run {run_dir.name} kept no holdout rows ([evaluate] holdout = 0), and --check "
+                          "compares SQL with Python on them; run the card with holdout = 0.2")
     return dataset.raw.iloc[dataset.holdout_index].reset_index(drop=True)
 
 

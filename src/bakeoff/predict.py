@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 from pathlib import Path
 
@@ -23,8 +24,12 @@ def find_run(run_id: str, runs: Path = Path(".")) -> Path:
 
 
 def run_result(run_dir: Path) -> dict:
-    """A run folder's result.json."""
-    return json.loads((run_dir / "result.json").read_text())
+    """A run folder's result.json; an unreadable one is a ConfigError."""
+    try:
+        return json.loads((run_dir / "result.json").read_text())
+    except (ValueError, OSError) as err:
+        raise ConfigError(f"{run_dir / 'result.json'} cannot be read ({type(err).__name__}); the run folder "
+                          "is damaged: run the card again") from err
 
 
 def run_card(run_dir: Path):
@@ -49,6 +54,9 @@ def load_model(run_dir: Path, candidate: str) -> ModelBundle:
                           f"use one of {', '.join(have) or '(none finished)'}")
     try:
         return load_bundle(path)
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
+        raise ConfigError(f"{path} cannot be read ({type(err).__name__}); the run folder is damaged: "
+                          "run the card again") from err
     except (ImportError, AttributeError) as err:  # a custom candidate's module moved or changed
         raise ConfigError(f"cannot load {name} from run {run_dir.name} ({err}); its code must be importable "
                           f"as when it was trained (from {card_dir or 'the card folder'})") from err
@@ -60,6 +68,14 @@ def score_file(run_id: str, candidate: str, data: Path,
     bundle = load_model(find_run(run_id, runs), candidate)
     frame = load_frame(str(data.resolve()), Path.cwd(), min_columns=1).frame
     return bundle.score(frame), bundle.surprises(frame)
+
+
+def check_output(output: Path) -> None:
+    """-o names a .csv, .parquet or .pq file in a folder that exists; refused before any work."""
+    if output.is_dir() or not output.parent.is_dir():
+        raise ConfigError(f"-o {output}: give a file name in a folder that exists")
+    if output.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise ConfigError(f"-o {output}: write .csv or .parquet (other formats are not written)")
 
 
 def write_scored(scored: pd.DataFrame, output: Path) -> None:

@@ -51,7 +51,11 @@ def load_review_set(run_dir: Path, candidate: str = "recommended", limit: int = 
     if not rows_file.is_file():
         raise ConfigError(f"run {run_dir.name} has no review rows (it was made by an older bakeoff); "
                           "run the card again and review the new run")
-    sample = json.loads(rows_file.read_text())[:limit]
+    try:
+        sample = json.loads(rows_file.read_text())[:limit]
+    except ValueError as err:
+        raise ConfigError(f"{rows_file} cannot be read ({type(err).__name__}); the run folder is damaged: "
+                          "run the card again") from err
     bundle = load_model(run_dir, candidate)
     scored = bundle.score(pd.DataFrame([r["features"] for r in sample]))
     rows = []

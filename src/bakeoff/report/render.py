@@ -176,13 +176,21 @@ def render_run(run_dir: Path) -> tuple[Path, list[str]]:
     """Re-render a run folder's report.html from its result.json and facts.json; notes say
     what could not be shown."""
     from ..bundle import write_atomic
+    from ..predict import run_result
     from .facts import FACTS_VERSION
 
-    result = json.loads((run_dir / "result.json").read_text())
+    result = run_result(run_dir)
     facts_file = run_dir / "facts.json"
-    facts = json.loads(facts_file.read_text()) if facts_file.is_file() else {}
+    try:
+        facts = json.loads(facts_file.read_text()) if facts_file.is_file() else {}
+    except ValueError:
+        facts = {"version": "unreadable"}
     notes = []
-    if facts.get("version") != FACTS_VERSION:
+    if not facts_file.is_file() or facts.get("version") == "unreadable":
+        notes.append("this run's facts.json is missing or unreadable; the report shows the options, the "
+                     "trade-off and provenance only (run the card again for the rest)")
+        facts = {}
+    elif facts.get("version") != FACTS_VERSION:
         notes.append("this run's holdout figures come from another bakeoff version; the report shows the options, "
                      "the trade-off and provenance only (run the card again for the rest)")
         facts = {}
