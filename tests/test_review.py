@@ -304,3 +304,18 @@ def test_a_bad_store_url_is_one_line_and_exit_2(tmp_path, telco):
         done = run_cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
         assert done.returncode == 2 and done.stderr.startswith("error: cannot open the feedback store")
         assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()
+
+
+def test_mlflow_counts_each_row_once_by_its_latest_verdict(tmp_path):
+    from bakeoff.track import log_feedback
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run() as run:
+        pass
+    verdicts = [{"row_key": "a", "verdict": "wrong"}, {"row_key": "b", "verdict": "wrong"},
+                {"row_key": "a", "verdict": "right"}, {"row_key": "c", "verdict": "wrong"},
+                {"row_key": "c", "verdict": "wrong"}]
+    log_feedback(uri, run.info.run_id, verdicts)
+    metrics = mlflow.MlflowClient(uri).get_run(run.info.run_id).data.metrics
+    assert metrics["sme_reviewed"] == 3 and metrics["sme_marked_wrong"] == 2

@@ -100,8 +100,9 @@ class Budget(_Section):
     @field_validator("memory")
     @classmethod
     def _is_size(cls, value):
-        if value:
-            parse_size(value)
+        if value and parse_size(value) < MIN_MEMORY:
+            raise ValueError(f"got {value!r}; give at least \"1GB\" (a worker's libraries alone take "
+                             "several hundred MB of address space)")
         return value
 
     @property
@@ -115,6 +116,9 @@ class Budget(_Section):
     @property
     def per_candidate_seconds(self) -> float:
         return min(parse_duration(self.per_candidate), self.total_seconds)
+
+
+MIN_MEMORY = 2**30  # the address-space cap of a worker; below it even `constant` cannot import
 
 
 class Business(_Section):

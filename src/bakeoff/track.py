@@ -180,8 +180,9 @@ def log_feedback(uri: str, run_id: str, verdicts: list[dict]) -> None:
             mlflow.set_tracking_uri(uri)
             client = mlflow.MlflowClient(uri)
             client.log_dict(run_id, verdicts, "feedback.json")
-            client.log_metric(run_id, "sme_reviewed", len({v["row_key"] for v in verdicts}))
-            client.log_metric(run_id, "sme_marked_wrong", sum(v["verdict"] == "wrong" for v in verdicts))
+            latest = {v["row_key"]: v["verdict"] for v in verdicts}  # in the order given: the last one counts
+            client.log_metric(run_id, "sme_reviewed", len(latest))
+            client.log_metric(run_id, "sme_marked_wrong", sum(v == "wrong" for v in latest.values()))
         except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
             raise TrackingError(f"could not log the feedback to MLflow at {uri} ({type(err).__name__}: "
                                 f"{str(err).splitlines()[0][:200]}); it is safe in the feedback store") from err
