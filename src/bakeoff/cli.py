@@ -135,10 +135,14 @@ def report(
 
     Example: bakeoff report 20261125-161230-ab12cd
     """
+    from rich.console import Console
+
     from .predict import find_run
     from .report import render_run
 
-    path, notes = render_run(find_run(run_id, runs))
+    run_dir = find_run(run_id, runs)
+    with Console(stderr=True).status("rendering the report (charts)…"):
+        path, notes = render_run(run_dir)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"report:  {path}")
@@ -154,7 +158,7 @@ def review(
 ):
     """Open a local page where subject-matter experts judge a run's predictions.
 
-    Their verdicts are stored under .bakeoff/ next to the card (or [store] url) and become
+    Their verdicts are stored under .bakeoff/ next to the card (or \\[store] url) and become
     expectations every candidate is checked against in the next `bakeoff run` of the card.
 
     Example: bakeoff review 20261125-161230-ab12cd --rows 20
@@ -177,7 +181,7 @@ def sql(
     candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
     dialect: Annotated[str, typer.Option(help="duckdb, postgres, sqlite, bigquery, snowflake or spark.")] = "duckdb",
     table: Annotated[str, typer.Option(help="The table (or view) with the raw columns.")] = "data",
-    id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's [data] id).")] = None,
+    id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's \\[data] id).")] = None,
     check: Annotated[Optional[str], typer.Option(help="A database URL: run the query on the holdout rows there "
                                                  "and compare with Python row by row.")] = None,
     runs: Runs = Path("."),
@@ -215,7 +219,7 @@ def score(
                                          "postgresql://user@host/db.")],
     table: Annotated[str, typer.Option(help="The table with the raw columns.")],
     into: Annotated[str, typer.Option(help="The table to (re)create with the predictions.")] = "scores",
-    id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's [data] id).")] = None,
+    id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's \\[data] id).")] = None,
     runs: Runs = Path("."),
 ):
     """Score TABLE inside the database into table INTO (created or replaced in one transaction).

@@ -25,13 +25,18 @@ def _fmt(value, spec: str = ".4g") -> str:
 class LiveTable:
     """Observer of the race: one row per candidate, updated as it starts and finishes."""
 
-    def __init__(self, metric: str):
-        self.metric, self.rows, self.started_at = metric, {}, {}
+    def __init__(self, metric: str, log: Console | None = None):
+        """With `log` (output that is not a terminal: a CI log, a pipe), each start and finish
+        is also one line there, since a live table only shows when it ends."""
+        self.metric, self.rows, self.started_at, self.log = metric, {}, {}, log
         self.live: Live | None = None
 
     def started(self, candidate, seconds: float) -> None:
         self.started_at[candidate.name] = time.monotonic()
         self.rows[candidate.name] = [str(candidate.rung), candidate.name, "running", "", "", "", "", ""]
+        if self.log is not None:
+            self.log.print(f"started  {candidate.name} (rung {candidate.rung}, up to {seconds:g} s)",
+                           markup=False, highlight=False)
         self._refresh()
 
     def finished(self, outcome: Outcome) -> None:
@@ -43,6 +48,10 @@ class LiveTable:
                        _fmt(ev.fit_seconds, ".3g"), _fmt(ev.predict_us_per_row, ".3g"),
                        _fmt(ev.latency_ms_p50, ".3g"), human_bytes(ev.model_bytes)]
         self.rows[outcome.name] = row
+        if self.log is not None:
+            took = time.monotonic() - self.started_at.get(outcome.name, time.monotonic())
+            self.log.print(f"finished {outcome.name}: {outcome.status} {row[3]} ({took:.0f} s)",
+                           markup=False, highlight=False)
         self._refresh()
 
     def table(self) -> Table:
@@ -70,11 +79,16 @@ def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     if not console.is_terminal:
         console.width = max(console.width, 120)
     console.print(escape(describe_plan(planned)))
-    view = LiveTable(card.evaluate.metric)
-    with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
-        view.live = live
+    if console.is_terminal:
+        view = LiveTable(card.evaluate.metric)
+        with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
+            view.live = live
+            outcome = execute(planned, out=out, observer=view)
+            view.live = None
+    else:
+        view = LiveTable(card.evaluate.metric, log=console)
         outcome = execute(planned, out=out, observer=view)
-        view.live = None
+        console.print(view.table())
     if track:
         with console.status("logging the runs and models to MLflow…") as spinner:
             track_outcome(outcome, card, lambda name: spinner.update(f"logging {name} to MLflow…"))
