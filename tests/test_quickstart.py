@@ -6,7 +6,7 @@ import pytest
 
 from bakeoff.card import load_card
 from bakeoff.data import prepare
-from conftest import CDNOW, QUICK_TELCO_CARD, only_run, read_result, run_cli, write_card
+from conftest import CDNOW, QUICK_TELCO_CARD, make_classification_frame, only_run, read_result, run_cli, write_card
 
 
 def test_quick_start_on_a_regression_csv_infers_task_and_metric(tmp_path):
@@ -136,3 +136,15 @@ def test_a_task_override_rederives_the_default_metric(tmp_path):
     done = run_cli("run", "bakeoff.toml", "--task", "regression", "--only", "constant", "--no-track", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert read_result(only_run(tmp_path))["metric"] == "rmse"
+
+
+def test_drop_on_the_command_line_takes_a_leaking_column_out(tmp_path):
+    frame = make_classification_frame(150)
+    frame.assign(leak=frame["label"]).to_csv(tmp_path / "d.csv", index=False)
+    refused = run_cli("run", "d.csv", "--target", "label", "--only", "constant", "--no-track", cwd=tmp_path)
+    assert refused.returncode == 2 and "(or --drop leak)" in refused.stderr
+    done = run_cli("run", "d.csv", "--target", "label", "--only", "constant", "--drop", "leak", "--no-track",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    empty = run_cli("run", "d.csv", "--target", "label", "--only", "", cwd=tmp_path)
+    assert empty.returncode == 2 and "--only is empty" in empty.stderr

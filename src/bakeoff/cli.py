@@ -50,6 +50,7 @@ def run(
     per_candidate: Annotated[Optional[str], typer.Option(help="Time slice per candidate, e.g. 30s.")] = None,
     only: Annotated[Optional[str], typer.Option(help="Comma-separated candidates to run.")] = None,
     skip: Annotated[Optional[str], typer.Option(help="Comma-separated candidates to leave out.")] = None,
+    drop: Annotated[Optional[str], typer.Option(help="Comma-separated columns to leave out of the features.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
     folds: Annotated[Optional[int], typer.Option(help="Cross-validation folds.")] = None,
     holdout: Annotated[Optional[float], typer.Option(help="Share of rows kept for the final check.")] = None,
@@ -69,7 +70,7 @@ def run(
     overrides = {"task": task.value if task else None, "metric": metric, "total": budget,
                  "per_candidate": per_candidate, "only": only, "skip": skip, "seed": seed,
                  "folds": folds, "holdout": holdout, "tolerance": tolerance, "trials": trials,
-                 "workers": workers}
+                 "workers": workers, "drop": drop}
     card = card_for(source, target, overrides)
     from .live import run_live
 

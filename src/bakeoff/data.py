@@ -340,7 +340,7 @@ def check_leakage(X: pd.DataFrame, y: np.ndarray, card: Card) -> None:
                 pd.Series(target).groupby(column.astype(str).to_numpy()).nunique().max() == 1
         if leaks:
             raise DataError(f"feature {name!r} is a copy of the target {card.data.target!r} (it predicts it "
-                            f"perfectly); remove it with [data] drop = [{name!r}]")
+                            f"perfectly); remove it with [data] drop = [{name!r}] (or --drop {name})")
 
 
 def _linear_copy(x: np.ndarray, y: np.ndarray) -> bool:

@@ -102,12 +102,14 @@ def _apply_overrides(raw: dict, overrides: dict) -> dict:
               "seed": ("evaluate", "seed"), "only": ("ladder", "only"), "skip": ("ladder", "skip"),
               "folds": ("evaluate", "folds"), "holdout": ("evaluate", "holdout"),
               "tolerance": ("evaluate", "tolerance"), "trials": ("budget", "trials"),
-              "workers": ("budget", "workers")}
+              "workers": ("budget", "workers"), "drop": ("data", "drop")}
     for key, value in overrides.items():
         if value is None:
             continue
-        if key in ("only", "skip"):
+        if key in ("only", "skip", "drop"):
             value = [v.strip() for v in value.split(",") if v.strip()]
+            if not value:
+                raise ConfigError(f"--{key} is empty; give comma-separated names, e.g. --{key} a,b")
         section, field = places[key]
         raw.setdefault(section, {})[field] = value
     return raw
