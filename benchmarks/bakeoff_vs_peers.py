@@ -15,6 +15,9 @@ see only the training part; every score is measured on the same test part:
 2. FLAML: `AutoML.fit(time_budget=budget)`; fit time is `best_config_train_time`, predict
    time the best of 3 timings over the test rows, size the pickled final estimator.
 3. LazyPredict: every model it has, fitted on train and scored on test (it has no budget).
+4. PyCaret (with --pycaret-python, a Python where PyCaret 3 is installed): setup +
+   compare_models with its defaults (10-fold CV of every model, sorted by accuracy or R2),
+   timed; its best model scores the test rows.
 
 Metric: ROC AUC of the positive class (binary classification) or RMSE (regression).
 Goals: bakeoff's best within 0.002 of the best peer, its recommended model within 0.005
@@ -86,6 +89,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "test part plays that role, so its final models see every "
                              "training row, as FLAML's do)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--pycaret-python", type=Path, default=None,
+                        help="a Python with PyCaret 3 installed (its own virtualenv): also time "
+                             "compare_models with its defaults")
     return parser.parse_args(argv)
 
 
@@ -242,6 +248,24 @@ def run_lazypredict(split: Split, y_train: np.ndarray, y_test: np.ndarray,
             "wall_seconds": wall, "models_scored": len(scores), "models_run": len(table)}
 
 
+def run_pycaret(split: Split, y_train: np.ndarray, y_test: np.ndarray,
+                args: argparse.Namespace) -> dict | None:
+    """PyCaret's compare_models with defaults, in its own Python (benchmarks/pycaret_compare.py)."""
+    import subprocess
+
+    if args.pycaret_python is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="bakeoff-pycaret-") as tmp:
+        for name, X, y in (("train", split.X_train, y_train), ("test", split.X_test, y_test)):
+            X.assign(__y=y).to_csv(Path(tmp) / f"{name}.csv", index=False)
+        done = subprocess.run([str(args.pycaret_python), str(Path(__file__).with_name("pycaret_compare.py")),
+                               str(Path(tmp) / "train.csv"), str(Path(tmp) / "test.csv"), split.task,
+                               str(args.seed)], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"PyCaret failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+    return {"tool": "PyCaret", **json.loads(done.stdout.strip().splitlines()[-1])}
+
+
 def better(a: float, b: float, higher_is_better: bool) -> bool:
     return a > b if higher_is_better else a < b
 
@@ -257,7 +281,7 @@ def ratio(peer: float, ours: float) -> float:
     return peer / ours if ours > 0 else float("inf")
 
 
-def compare(ours: dict, peers: list[dict], higher_is_better: bool) -> dict:
+def compare(ours: dict, peers: list[dict], higher_is_better: bool, pycaret: dict | None = None) -> dict:
     """Score gaps to the best peer, cost ratios against FLAML's pick, and the goals."""
     best_peer = peers[0]
     for peer in peers[1:]:
@@ -277,6 +301,9 @@ def compare(ours: dict, peers: list[dict], higher_is_better: bool) -> dict:
         f"recommended >= {SERVE_CHEAPER:g}x cheaper to serve than FLAML's pick":
             serve >= SERVE_CHEAPER,
     }
+    if pycaret is not None:
+        goals["whole run faster than PyCaret's compare_models (defaults)"] = \
+            ours["wall_seconds"] < pycaret["wall_seconds"]
     return {"best_peer": best_peer["tool"], "best_peer_score": peer_score,
             "gap_best": ours["test_score"] - peer_score,
             "gap_recommended": ours["recommended_test_score"] - peer_score,
@@ -299,7 +326,7 @@ def print_scores(tools: list[dict], metric: str) -> None:
     if unfinished:
         print(f"bakeoff candidates that did not finish: {', '.join(unfinished)}")
     print("note: LazyPredict's best is picked on the test rows themselves (optimistic); "
-          "bakeoff and FLAML pick on the training part only.")
+          "bakeoff, FLAML and PyCaret pick on the training part only.")
 
 
 def print_costs(ours: dict, flaml: dict, comparison: dict) -> None:
@@ -351,9 +378,12 @@ def main(argv: list[str] | None = None) -> None:
                        for raw in (split.raw_train, split.raw_test))
     peers = [run_flaml(split, y_train, y_test, args),
              run_lazypredict(split, y_train, y_test, args)]
+    pycaret = run_pycaret(split, y_train, y_test, args)
+    if pycaret is not None:
+        peers.append(pycaret)
     higher_is_better = split.task == "classification"
     metric = "roc_auc" if higher_is_better else "rmse"
-    comparison = compare(ours, peers, higher_is_better)
+    comparison = compare(ours, peers, higher_is_better, pycaret)
     print_scores([ours, *peers], metric)
     print_costs(ours, peers[0], comparison)
     print_goals(comparison, metric, higher_is_better)
