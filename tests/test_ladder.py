@@ -176,3 +176,10 @@ def test_a_preprocessor_of_another_shape_falls_back_to_scikit_learn():
 
     other = ColumnTransformer([("cat", OrdinalEncoder(), ["colour"])]).fit(X)
     assert compile_transform(other) is None
+
+
+def test_a_column_missing_in_every_training_row_keeps_the_pipeline_path():
+    train = X.assign(empty=np.nan)
+    fitted = Linear(task="classification", n_classes=2).fit(train, Y)
+    assert compile_transform(fitted.pipeline[0]) is None
+    np.testing.assert_array_equal(fitted.predict_proba(train.head(20)), fitted.pipeline.predict_proba(train.head(20)))

@@ -98,7 +98,7 @@ def metric_call_seconds(metric: Metric, y: np.ndarray, pred: np.ndarray) -> floa
 def run_resamples(dataset: Dataset, metric: Metric, wanted: int, seconds: float) -> int:
     """The bootstrap resamples every candidate of a run uses (the same for all, so that their
     differences stay paired): `wanted`, or fewer when they would not fit in a slice."""
-    rows = dataset.folds[0][1] if dataset.folds else np.arange(len(dataset.y_train))
+    rows = _timing_rows(dataset)
     y = dataset.y_train[rows]
     if dataset.classes:
         shares = np.bincount(dataset.y_train, minlength=len(dataset.classes)) / len(dataset.y_train)
@@ -107,6 +107,11 @@ def run_resamples(dataset: Dataset, metric: Metric, wanted: int, seconds: float)
     else:
         pred = np.full(len(y), float(np.mean(dataset.y_train)))
     return affordable_resamples(wanted, metric_call_seconds(metric, y, pred), len(dataset.folds), seconds)
+
+
+def _timing_rows(dataset: Dataset) -> np.ndarray:
+    """The rows one bootstrap metric call scores: a validation fold."""
+    return dataset.folds[0][1] if dataset.folds else np.arange(len(dataset.y_train))
 
 
 def affordable_resamples(wanted: int, per_call: float, folds: int, seconds: float) -> int:
@@ -125,7 +130,7 @@ def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds:
     start = time.monotonic()
     first = candidate.fit(dataset.X_train, dataset.y_train)
     one_fit = time.monotonic() - start
-    rows = dataset.folds[0][1] if dataset.folds else np.arange(len(dataset.y_train))
+    rows = _timing_rows(dataset)
     per_call = metric_call_seconds(metric, dataset.y_train[rows],
                                    predictions(first, dataset.X_train.iloc[rows], dataset.task))
     tuning = tune_within(candidate, dataset, metric, seconds=seconds, trials=trials, one_fit=one_fit,

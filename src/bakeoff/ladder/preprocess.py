@@ -69,6 +69,8 @@ def compile_transform(prep) -> FastTransform | None:
         order.append(name)
         steps = dict(getattr(transformer, "steps", []))
         if name == "num" and set(steps) <= {"simpleimputer", "standardscaler"} and "simpleimputer" in steps:
+            if np.isnan(steps["simpleimputer"].statistics_).any():
+                return None  # an all-missing column, which the imputer drops from its output
             scaler = steps.get("standardscaler")
             numeric = (list(columns), steps["simpleimputer"].statistics_,
                        None if scaler is None else scaler.mean_, None if scaler is None else scaler.scale_)
