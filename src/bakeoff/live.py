@@ -103,7 +103,8 @@ def describe_plan(planned) -> str:
     id_part = f", id column {card.data.id} not a feature" if card.data.id else ""
     return (f"{card.problem.name}: {data.task} of {card.data.target}{positive}, {card.evaluate.metric} "
             f"over {card.evaluate.folds} folds of {len(data.train_index):,} rows, "
-            f"{len(data.holdout_index):,} held out{id_part}; {len(planned.candidates)} candidates, "
+            f"{len(data.holdout_index):,} held out{id_part}; {len(planned.candidates)} "
+            f"candidate{'s' if len(planned.candidates) != 1 else ''}, "
             f"{card.budget.total_seconds:g} s in all, up to {card.budget.per_candidate_seconds:g} s each")
 
 

@@ -67,7 +67,11 @@ def score_file(run_id: str, candidate: str, data: Path,
     """The scored rows, and notes on values the model reads as missing or unknown."""
     bundle = load_model(find_run(run_id, runs), candidate)
     frame = load_frame(str(data.resolve()), Path.cwd(), min_columns=1).frame
-    return bundle.score(frame), bundle.surprises(frame)
+    notes = bundle.surprises(frame)
+    replaced = [c for c in frame.columns if c == "prediction" or str(c).startswith("probability")]
+    if replaced:
+        notes.append(f"the input's own {', '.join(map(repr, replaced))} column(s) are replaced by the model's")
+    return bundle.score(frame), notes
 
 
 def check_output(output: Path) -> None:

@@ -89,7 +89,8 @@ def card_for(source: Path, target: str | None, overrides: dict) -> Card:
         loaded = load_frame(str(source.resolve()), Path.cwd())
         target = _require_target(loaded.frame, target, source)
         task = overrides.get("task") or infer_task(loaded.frame[target])
-        raw = {"problem": {"name": source.stem, "task": task},
+        raw = {"problem": {"name": source.stem, "task": task,
+                           "question": f"What is {target} going to be? ({source.name}, quick start)"},
                "data": {"source": str(source.resolve()), "target": target,
                         "id": _guess_id(loaded.frame, target)}}
         base_dir = Path.cwd()

@@ -113,8 +113,8 @@ def _exported(bundle, table: str, dialect: str, id_column: str):
     try:
         return _safe_casts(select_query(bundle, table, id_column), dialect)
     except NotExportable as err:
-        raise ConfigError(f"{bundle.name} cannot run as SQL: {err}; pick a candidate with SQL = yes "
-                          "in the report (bakeoff candidates lists them)") from err
+        raise ConfigError(f"{bundle.name} cannot run as SQL: {err}; pick a candidate whose sql is true "
+                          "in this run's result.json (the report's 'runs as SQL' column)") from err
 
 
 def _within_limit(text: str) -> str:
