@@ -22,9 +22,9 @@ def main() -> None:
     train_csv, test_csv, task, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     warnings.filterwarnings("ignore")
     if task == "classification":
-        from pycaret.classification import compare_models, predict_model, setup
+        from pycaret.classification import compare_models, get_config, predict_model, setup
     else:
-        from pycaret.regression import compare_models, predict_model, setup
+        from pycaret.regression import compare_models, get_config, predict_model, setup
     train, test = pd.read_csv(train_csv), pd.read_csv(test_csv)
     start = time.perf_counter()
     setup(data=train, target="__y", session_id=seed, verbose=False, html=False)
@@ -33,7 +33,11 @@ def main() -> None:
     truth = test["__y"].to_numpy()
     if task == "classification":
         scored = predict_model(best, data=test.drop(columns="__y"), raw_score=True, verbose=False)
-        score = float(roc_auc_score(truth, scored["prediction_score_1"].to_numpy(float)))
+        if "prediction_score_1" in scored:
+            ranking = scored["prediction_score_1"].to_numpy(float)
+        else:  # a model without probabilities (ridge, linear SVM): rank by its decision function
+            ranking = best.decision_function(get_config("pipeline").transform(test.drop(columns="__y")))
+        score = float(roc_auc_score(truth, ranking))
     else:
         scored = predict_model(best, data=test.drop(columns="__y"), verbose=False)
         score = float(np.sqrt(mean_squared_error(truth, scored["prediction_label"].to_numpy(float))))
