@@ -24,9 +24,9 @@ from .bundle import ModelBundle, save_bundle, write_atomic
 from .card import Card
 from .data import Dataset, prepare, redact
 from .errors import ConfigError
+from .evaluate import run_resamples
 from .expect import Expectation, check
 from .ladder.registry import available, load_class, select
-from .evaluate import run_resamples
 from .metrics import Metric, get_metric
 from .provenance import collect
 from .result import summarise
