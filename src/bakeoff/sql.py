@@ -150,14 +150,30 @@ def select_query_for(fitted, task: str, n_classes: int, schema: dict[str, str], 
     else:
         outputs += [score.as_("prediction", quoted=True)]
     query = exp.select(*outputs).from_("scored")
-    if not found.features:
+    used_features, passthrough, used_inputs = _used(found)
+    if not used_features and not passthrough:
         return query.with_("scored", as_=scored.from_(_table(table)))
-    inputs = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in found.inputs]).from_(_table(table))
-    features = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in found.features],
-                          *[_feature(name) for name in found.passthrough if name not in dict(found.features)]
-                          ).from_("inputs")
+    inputs = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in used_inputs]).from_(_table(table))
+    features = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in used_features],
+                          *[_feature(name) for name in passthrough]).from_("inputs")
     return (query.with_("inputs", as_=inputs).with_("features", as_=features)
             .with_("scored", as_=scored.from_("features")))
+
+
+def _used(found: Scoring) -> tuple[list, list, list]:
+    """Only what the model reads: the features its output names (a tree splits on a few), the
+    cleaned columns it reads directly, and the raw columns those need. A shorter query to
+    review, and less for the engine to compute."""
+    from sqlglot import exp
+
+    def names(expression) -> set[str]:
+        return {column.name for column in expression.find_all(exp.Column)}
+
+    read = names(found.output)
+    features = [(name, e) for name, e in (found.features or []) if name in read]
+    passthrough = [name for name in (found.passthrough or []) if name in read and name not in dict(features)]
+    needed = set(passthrough).union(*(names(e) for _, e in features))
+    return features, passthrough, [(name, e) for name, e in (found.inputs or []) if name in needed]
 
 
 def _table(name: str):
