@@ -314,3 +314,20 @@ def test_mlflow_ui_serves_the_runs(telco_run):
         server.wait(timeout=30)
     names = sorted(r["info"]["run_name"] for r in runs)
     assert names == sorted([r["name"] for r in result["candidates"]] + [result["run_id"]])
+
+
+def test_provenance_names_the_commit_and_says_when_the_tree_is_dirty(tmp_path):
+    from bakeoff.provenance import git_state
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    assert git_state(tmp_path) == (None, None)  # not a repository
+    git("init", "-q")
+    (tmp_path / "bakeoff.toml").write_text("[problem]\nname = 'x'\n")
+    git("add", "bakeoff.toml")
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "card")
+    head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert git_state(tmp_path) == (head, False)
+    (tmp_path / "bakeoff.toml").write_text("[problem]\nname = 'changed'\n")
+    assert git_state(tmp_path) == (head, True)

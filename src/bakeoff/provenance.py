@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -41,8 +42,15 @@ def container_image() -> str | None:
     for variable in ("BAKEOFF_CONTAINER_IMAGE", "CONTAINER_IMAGE", "IMAGE_NAME"):
         if os.environ.get(variable):
             return os.environ[variable]
-    if Path("/.dockerenv").exists() or Path("/run/.containerenv").exists():
-        return "unknown"
+    podman = Path("/run/.containerenv")  # podman writes the image's name there
+    if podman.exists():
+        try:
+            found = re.search(r'^image="?([^"\n]+)"?', podman.read_text(), re.MULTILINE)
+        except OSError:
+            found = None
+        return found.group(1) if found else "unknown"
+    if Path("/.dockerenv").exists():
+        return "unknown"  # docker does not tell a container its image; set BAKEOFF_CONTAINER_IMAGE
     return None
 
 
