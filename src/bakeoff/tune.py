@@ -40,8 +40,9 @@ def tune(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
     """The best hyperparameters by mean score over `splits`, within trials and seconds.
 
     The candidate's defaults are the first trial, so the result is never worse than them
-    on these splits. The search stops early when the slowest trial so far, plus `refits_after`
-    fits (the cross-validation and refit that follow), would no longer fit in `seconds`.
+    on these splits. The search stops early when one more trial as slow as the slowest so far,
+    plus `refits_after` fits with the best settings so far (the cross-validation and refit that
+    follow), would no longer fit in `seconds`.
     A seeded TPE sampler makes the search repeatable when the trial limit ends it.
     """
     import optuna
@@ -62,8 +63,8 @@ def tune(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
 
     def stop_in_time(study, trial):
         slowest = max(t.duration.total_seconds() for t in study.trials if t.duration)
-        per_fit = slowest / len(splits)
-        if time.monotonic() + slowest + per_fit * refits_after > deadline:
+        chosen = _best_duration(study) or slowest  # what follows refits the best trial's settings
+        if time.monotonic() + slowest + chosen / len(splits) * refits_after > deadline:
             stopped.append(True)
             study.stop()
 
@@ -74,3 +75,12 @@ def tune(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
         return Tuning(candidate.default_params(), 0, "time")
     stopped_by = "time" if stopped or len(study.trials) < trials else "trials"
     return Tuning(study.best_trial.params, len(done), stopped_by)
+
+
+def _best_duration(study) -> float | None:
+    """Seconds the best completed trial took, or None before any trial completes."""
+    try:
+        best = study.best_trial
+    except ValueError:
+        return None
+    return best.duration.total_seconds() if best.duration else None

@@ -164,10 +164,10 @@ class RandomForest(SklearnCandidate):
         return {"n_estimators": 100, "max_depth": 16, "min_samples_leaf": 3, "max_features": 0.3}
 
     def search_space(self, trial):
-        return {"n_estimators": trial.suggest_int("n_estimators", 50, 250, log=True),
+        return {"n_estimators": trial.suggest_int("n_estimators", 50, 200, log=True),
                 "max_depth": trial.suggest_int("max_depth", 3, 20),
                 "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 50, log=True),
-                "max_features": trial.suggest_float("max_features", 0.1, 1.0)}
+                "max_features": trial.suggest_float("max_features", 0.1, 0.8)}
 
     def build(self, params):
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
