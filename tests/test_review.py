@@ -319,3 +319,27 @@ def test_mlflow_counts_each_row_once_by_its_latest_verdict(tmp_path):
     log_feedback(uri, run.info.run_id, verdicts)
     metrics = mlflow.MlflowClient(uri).get_run(run.info.run_id).data.metrics
     assert metrics["sme_reviewed"] == 3 and metrics["sme_marked_wrong"] == 2
+
+
+def test_an_expert_can_review_another_candidate_than_the_recommended(reviewed_run):
+    """`bakeoff review RUN --candidate one_rule`: the same cases, scored by the rule, on the page."""
+    import pandas as pd
+
+    from bakeoff.bundle import load_bundle
+    from bakeoff.errors import ConfigError
+    from bakeoff.review import load_review_set
+
+    folder, run_dir = reviewed_run
+    rule = load_review_set(run_dir, "one_rule", limit=12)
+    recommended = load_review_set(run_dir, limit=12)
+    assert rule.candidate == "one_rule" and [r["key"] for r in rule.rows] == [r["key"] for r in recommended.rows]
+    expected = load_bundle(run_dir / "models" / "one_rule.pkl").score(pd.DataFrame([r["features"] for r in rule.rows]))
+    assert [r["predicted"] for r in rule.rows] == expected["prediction"].astype(str).tolist()
+    server = ReviewServer(folder, run_dir.name, "--candidate", "one_rule", "--rows", "12")
+    try:
+        page = httpx.get(server.url, timeout=30).text
+        assert rule.title in page
+    finally:
+        server.stop()
+    with pytest.raises(ConfigError, match="no fitted candidate 'knn'"):
+        load_review_set(run_dir, "knn")
