@@ -148,3 +148,13 @@ def test_drop_on_the_command_line_takes_a_leaking_column_out(tmp_path):
     assert done.returncode == 0, done.stderr
     empty = run_cli("run", "d.csv", "--target", "label", "--only", "", cwd=tmp_path)
     assert empty.returncode == 2 and "--only is empty" in empty.stderr
+
+
+def test_init_names_its_own_card_and_refuses_what_run_would_refuse(tmp_path):
+    make_classification_frame(120).assign(kind="same").to_csv(tmp_path / "d.csv", index=False)
+    done = run_cli("init", "d.csv", "--target", "label", "-o", "churn.toml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "churn.toml").read_text().splitlines()[0].endswith("`bakeoff run churn.toml`")
+    refused = run_cli("init", "d.csv", "--target", "kind", "-o", "kind.toml", cwd=tmp_path)
+    assert refused.returncode == 2 and "has a single value" in refused.stderr
+    assert not (tmp_path / "kind.toml").exists()

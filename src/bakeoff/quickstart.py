@@ -116,7 +116,7 @@ def _apply_overrides(raw: dict, overrides: dict) -> dict:
     return raw
 
 
-def card_text(data: Path, target: str, card_dir: Path) -> str:
+def card_text(data: Path, target: str, card_dir: Path, card_name: str = "bakeoff.toml") -> str:
     """A commented card for `data`, with task, metric, id and positive class filled in."""
     loaded = load_frame(str(data.resolve()), Path.cwd())
     target = _require_target(loaded.frame, target, data)
@@ -132,7 +132,7 @@ def card_text(data: Path, target: str, card_dir: Path) -> str:
     from .metrics import METRICS
 
     return _align_comments(_CARD_TEMPLATE.format(
-        card_name="bakeoff.toml", name=data.stem, task=task, target=target, source=source,
+        card_name=card_name, name=data.stem, task=task, target=target, source=source,
         positive_line=positive_line, id=_guess_id(loaded.frame, target),
         metric=DEFAULT_METRIC[task], metrics=" | ".join(m for m, s in METRICS.items() if s.task == task)))
 
