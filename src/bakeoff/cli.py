@@ -262,7 +262,10 @@ def candidates():
 def main(argv: list[str] | None = None) -> int:
     """Console entry point. Every mistake a user can make, in the command line, the card or
     the data, becomes one line on stderr and exit 2; --debug shows the traceback."""
-    from typer._click import exceptions as usage  # typer 0.29 carries its own click
+    try:
+        from typer._click import exceptions as usage  # typer 0.29 carries its own click
+    except ImportError:  # typer releases that use click itself
+        from click import exceptions as usage
 
     args = sys.argv[1:] if argv is None else list(argv)
     try:
