@@ -90,20 +90,9 @@ def init(
 
     Example: bakeoff init churn.csv --target Churn
     """
-    import tomllib
+    from .quickstart import write_card_file
 
-    from .bundle import write_atomic
-    from .card import card_from_dict
-    from .data import prepare
-    from .quickstart import card_text
-
-    if output.is_dir():
-        raise ConfigError(f"{output} is a folder; pass -o with a file name such as {output / 'bakeoff.toml'}")
-    if output.exists() and not force:
-        raise ConfigError(f"{output} already exists; pass --force to overwrite it or -o to write elsewhere")
-    text = card_text(data, target, output.parent, output.name)
-    prepare(card_from_dict(tomllib.loads(text)).with_base_dir(output.parent.resolve()))  # refuse what run would
-    write_atomic(output, text)
+    write_card_file(data, target, output, force)
     typer.echo(f"wrote {output}; edit it, then run: bakeoff run {output}")
 
 

@@ -116,6 +116,21 @@ def _apply_overrides(raw: dict, overrides: dict) -> dict:
     return raw
 
 
+def write_card_file(data: Path, target: str, output: Path, force: bool = False) -> None:
+    """Write the commented card for `data` to `output`; a card that `bakeoff run` would refuse
+    (constant target, a copy of the target...) is refused here, and nothing is written."""
+    from .bundle import write_atomic
+    from .data import prepare
+
+    if output.is_dir():
+        raise ConfigError(f"{output} is a folder; pass -o with a file name such as {output / 'bakeoff.toml'}")
+    if output.exists() and not force:
+        raise ConfigError(f"{output} already exists; pass --force to overwrite it or -o to write elsewhere")
+    text = card_text(data, target, output.parent, output.name)
+    prepare(card_from_dict(tomllib.loads(text)).with_base_dir(output.parent.resolve()))
+    write_atomic(output, text)
+
+
 def card_text(data: Path, target: str, card_dir: Path, card_name: str = "bakeoff.toml") -> str:
     """A commented card for `data`, with task, metric, id and positive class filled in."""
     loaded = load_frame(str(data.resolve()), Path.cwd())
