@@ -72,3 +72,11 @@ def test_a_candidate_that_runs_out_of_memory_fails_alone(tmp_path):
     assert outcomes["memory_hog"].status == "failed"
     assert outcomes["memory_hog"].error.startswith("out of memory: it needed more than the [budget] memory")
     assert outcomes["linear"].status == "ok"  # the same limit leaves room for an ordinary candidate
+
+
+def test_more_workers_than_cores_is_noted_since_timings_then_read_high(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    crowded = planned(tmp_path, "1m", "10s", ["constant"], workers=8)
+    assert any("8 workers on 2 cores" in note for note in crowded.dataset.notes)
+    fitting = planned(tmp_path, "1m", "10s", ["constant"], workers=2)
+    assert not any("workers on" in note for note in fitting.dataset.notes)

@@ -102,9 +102,12 @@ def plan(card: Card) -> Plan:
         dataset.notes.append(f"intervals from {resamples} bootstrap resamples, not {card.evaluate.bootstrap}: "
                              f"more would not fit in the {card.budget.per_candidate_seconds:g} s slices with "
                              f"{metric.name} on {len(dataset.y_train):,} rows; raise [budget] per_candidate for more")
+    cores = os.cpu_count() or 1
+    if card.budget.workers > cores:
+        dataset.notes.append(f"{card.budget.workers} workers on {cores} cores: candidates share cores, so fit "
+                             f"times and latencies read high and slices end sooner; use [budget] workers <= {cores}")
     settings = RaceSettings(metric.name, card.budget.total_seconds, card.budget.per_candidate_seconds,
-                            card.budget.trials, card.evaluate.seed,
-                            card.budget.workers or min(2, os.cpu_count() or 1),
+                            card.budget.trials, card.evaluate.seed, card.budget.workers or min(2, cores),
                             resamples, card.base_dir, card.budget.memory_bytes)
     return Plan(card, dataset, candidates, metric, settings, expected)
 

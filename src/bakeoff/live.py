@@ -13,7 +13,7 @@ from rich.table import Table
 from .api import check_tracking, execute, plan, runs_folder, track_outcome
 from .card import Card
 from .run import Outcome
-from .units import human_bytes
+from .units import human_bytes, human_seconds
 
 _STYLE = {"ok": "green", "timeout": "yellow", "failed": "red", "skipped": "dim", "running": "cyan"}
 
@@ -35,7 +35,7 @@ class LiveTable:
         self.started_at[candidate.name] = time.monotonic()
         self.rows[candidate.name] = [str(candidate.rung), candidate.name, "running", "", "", "", "", ""]
         if self.log is not None:
-            self.log.print(f"started  {candidate.name} (rung {candidate.rung}, up to {seconds:g} s)",
+            self.log.print(f"started  {candidate.name} (rung {candidate.rung}, up to {human_seconds(seconds)})",
                            markup=False, highlight=False)
         self._refresh()
 
@@ -105,7 +105,7 @@ def describe_plan(planned) -> str:
             f"over {card.evaluate.folds} folds of {len(data.train_index):,} rows, "
             f"{len(data.holdout_index):,} held out{id_part}; {len(planned.candidates)} "
             f"candidate{'s' if len(planned.candidates) != 1 else ''}, "
-            f"{card.budget.total_seconds:g} s in all, up to {card.budget.per_candidate_seconds:g} s each")
+            f"{human_seconds(card.budget.total_seconds)} in all, up to {human_seconds(card.budget.per_candidate_seconds)} each")
 
 
 def _summary(console: Console, outcome, track: bool) -> None:

@@ -58,6 +58,20 @@ def human_bytes(n: int) -> str:
     return f"{size:.1f} GB"
 
 
+def human_seconds(seconds: float) -> str:
+    """A duration as people say it.
+
+    >>> human_seconds(45), human_seconds(150), human_seconds(360_000_000)
+    ('45 s', '2.5 min', '100,000 h')
+    """
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:g} min"
+    hours = seconds / 3600
+    return f"{hours:,.0f} h" if hours >= 100 else f"{hours:.3g} h"
+
+
 def readable(value: float, digits: int = 4) -> str:
     """A figure as people read it: thousands with separators, small ones to `digits` figures.
 
