@@ -79,6 +79,9 @@ def test_the_headline_speaks_in_the_business_terms_given():
     assert headline(result, facts) == ("Use the Scorecard (linear). Flagging the 20 % of cases it ranks highest "
                                        "catches 58 % of those that turn out 'Yes'; worth about 12,345 a month "
                                        "at the values you gave.")
+    lightgbm = {"name": "lightgbm", "title": "Gradient boosting (LightGBM)", "rung": 4}
+    assert headline({"recommended": "lightgbm", "candidates": [lightgbm]}, {}) == \
+        "Use the Gradient boosting (LightGBM)."  # its name is in its title already: not said twice
 
 
 def test_a_cut_inside_tied_scores_takes_its_share_of_the_tie_whatever_the_row_order():

@@ -52,7 +52,7 @@ def headline(result: dict, facts: dict) -> str:
     chosen = _row(result, result["recommended"])
     if chosen is None:
         return f"No candidate finished: {result['reason']}."
-    title = f"{chosen['title']} ({chosen['name']})"
+    title = chosen["title"] if chosen["name"] in chosen["title"].lower() else f"{chosen['title']} ({chosen['name']})"
     if chosen["rung"] == 0:
         return (f"No model did better than the {title}: giving every case the same answer is as good as "
                 "anything tried, so the data as given does not support a model for this question.")
