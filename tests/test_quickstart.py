@@ -158,3 +158,15 @@ def test_init_names_its_own_card_and_refuses_what_run_would_refuse(tmp_path):
     refused = run_cli("init", "d.csv", "--target", "kind", "-o", "kind.toml", cwd=tmp_path)
     assert refused.returncode == 2 and "has a single value" in refused.stderr
     assert not (tmp_path / "kind.toml").exists()
+
+
+def test_init_leaves_copies_of_the_target_out_of_the_card_it_writes(tmp_path):
+    frame = make_classification_frame(150)
+    frame.assign(leak=frame["label"], flag=frame["label"].map({"no": 0, "yes": 1})).to_csv(tmp_path / "d.csv",
+                                                                                            index=False)
+    done = run_cli("init", "d.csv", "--target", "label", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "left out leak, flag" in done.stdout
+    assert load_card(tmp_path / "bakeoff.toml").data.drop == ["leak", "flag"]
+    ran = run_cli("run", "bakeoff.toml", "--only", "constant", "--no-track", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr

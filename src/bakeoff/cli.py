@@ -92,8 +92,9 @@ def init(
     """
     from .quickstart import write_card_file
 
-    write_card_file(data, target, output, force)
-    typer.echo(f"wrote {output}; edit it, then run: bakeoff run {output}")
+    leaks = write_card_file(data, target, output, force)
+    left_out = f" (left out {', '.join(leaks)}: copies of {target})" if leaks else ""
+    typer.echo(f"wrote {output}{left_out}; edit it, then run: bakeoff run {output}")
 
 
 @app.command()

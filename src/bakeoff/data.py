@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .card import Card, SqlSource
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, LeakageError
 from .schema import apply_schema, infer_schema, parse_dates
 
 
@@ -339,8 +339,8 @@ def check_leakage(X: pd.DataFrame, y: np.ndarray, card: Card) -> None:
             leaks = column.nunique() < 0.5 * len(column) and \
                 pd.Series(target).groupby(column.astype(str).to_numpy()).nunique().max() == 1
         if leaks:
-            raise DataError(f"feature {name!r} is a copy of the target {card.data.target!r} (it predicts it "
-                            f"perfectly); remove it with [data] drop = [{name!r}] (or --drop {name})")
+            raise LeakageError(f"feature {name!r} is a copy of the target {card.data.target!r} (it predicts "
+                               f"it perfectly); remove it with [data] drop = [{name!r}] (or --drop {name})", name)
 
 
 def _linear_copy(x: np.ndarray, y: np.ndarray) -> bool:

@@ -3,6 +3,7 @@
     BakeoffError              anything the user can fix; exit 2
     ├── ConfigError           the problem card or a command-line option
     ├── DataError             the data: missing file, bad target, leakage
+    │   └── LeakageError      a feature that is a copy of the target
     ├── CandidateError        an unknown or broken candidate name/class
     └── TrackingError         MLflow could not be reached or written
 
@@ -22,6 +23,14 @@ class ConfigError(BakeoffError):
 
 class DataError(BakeoffError):
     """The data cannot be used as given."""
+
+
+class LeakageError(DataError):
+    """A feature is a copy of the target; `column` names it."""
+
+    def __init__(self, message: str, column: str):
+        super().__init__(message)
+        self.column = column
 
 
 class CandidateError(BakeoffError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 from .data import guess_positive, infer_task, load_frame, suggest
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, LeakageError
 from .metrics import DEFAULT_METRIC
 
 _CARD_TEMPLATE = '''# bakeoff problem card: edit, then `bakeoff run {card_name}`
@@ -29,7 +30,7 @@ source = "{source}"
 target = "{target}"
 {positive_line}id = "{id}"                          # never used as a feature
 time = ""                        # a date column: splits respect time order
-drop = []                        # columns to leave out
+{drop_line}
 
 [evaluate]
 metric = "{metric}"               # {metrics}
@@ -116,9 +117,10 @@ def _apply_overrides(raw: dict, overrides: dict) -> dict:
     return raw
 
 
-def write_card_file(data: Path, target: str, output: Path, force: bool = False) -> None:
-    """Write the commented card for `data` to `output`; a card that `bakeoff run` would refuse
-    (constant target, a copy of the target...) is refused here, and nothing is written."""
+def write_card_file(data: Path, target: str, output: Path, force: bool = False) -> list[str]:
+    """Write the commented card for `data` to `output` and return the columns it leaves out as
+    copies of the target; a card that `bakeoff run` would still refuse (a constant target, say)
+    is refused here, and nothing is written."""
     from .bundle import write_atomic
     from .data import prepare
 
@@ -126,13 +128,22 @@ def write_card_file(data: Path, target: str, output: Path, force: bool = False) 
         raise ConfigError(f"{output} is a folder; pass -o with a file name such as {output / 'bakeoff.toml'}")
     if output.exists() and not force:
         raise ConfigError(f"{output} already exists; pass --force to overwrite it or -o to write elsewhere")
-    text = card_text(data, target, output.parent, output.name)
-    prepare(card_from_dict(tomllib.loads(text)).with_base_dir(output.parent.resolve()))
+    leaks: list[str] = []
+    while True:
+        text = card_text(data, target, output.parent, output.name, leaks)
+        try:
+            prepare(card_from_dict(tomllib.loads(text)).with_base_dir(output.parent.resolve()))
+            break
+        except LeakageError as err:
+            leaks.append(err.column)
     write_atomic(output, text)
+    return leaks
 
 
-def card_text(data: Path, target: str, card_dir: Path, card_name: str = "bakeoff.toml") -> str:
-    """A commented card for `data`, with task, metric, id and positive class filled in."""
+def card_text(data: Path, target: str, card_dir: Path, card_name: str = "bakeoff.toml",
+              leaks: list[str] = ()) -> str:
+    """A commented card for `data`, with task, metric, id and positive class filled in, and
+    `leaks` (copies of the target) in `drop`."""
     loaded = load_frame(str(data.resolve()), Path.cwd())
     target = _require_target(loaded.frame, target, data)
     task = infer_task(loaded.frame[target])
@@ -148,8 +159,15 @@ def card_text(data: Path, target: str, card_dir: Path, card_name: str = "bakeoff
 
     return _align_comments(_CARD_TEMPLATE.format(
         card_name=card_name, name=data.stem, task=task, target=target, source=source,
-        positive_line=positive_line, id=_guess_id(loaded.frame, target),
+        positive_line=positive_line, id=_guess_id(loaded.frame, target), drop_line=_drop_line(leaks),
         metric=DEFAULT_METRIC[task], metrics=" | ".join(m for m, s in METRICS.items() if s.task == task)))
+
+
+def _drop_line(leaks: list[str]) -> str:
+    if not leaks:
+        return "drop = []                        # columns to leave out"
+    names = ", ".join(json.dumps(name) for name in leaks)
+    return f"drop = [{names}]   # copies of the target: they predict it perfectly, so they cannot be features"
 
 
 def _align_comments(text: str, column: int = 33) -> str:
