@@ -19,6 +19,7 @@ from .sqlrun import Database, check_columns
 
 ROW = "_bakeoff_row"
 RTOL = 1e-9
+TINY = 1e-300
 
 
 @dataclass
@@ -93,12 +94,16 @@ def compare(bundle: ModelBundle, rows: pd.DataFrame, from_sql: pd.DataFrame) -> 
     if bundle.task == "regression":
         a, b = python["prediction"].to_numpy(float), sql["prediction"].to_numpy(float)
         return Parity(len(rows), _relative(a, b), None)
-    a, b = python["probability"].to_numpy(float), sql["probability"].to_numpy(float)
+    columns = ["probability"] if len(bundle.classes) == 2 else [f"probability_{c}" for c in bundle.classes]
+    a, b = python[columns].to_numpy(float), sql[columns].to_numpy(float)
     labels = python["prediction"].astype(str).to_numpy() == sql["prediction"].astype(str).to_numpy()
     return Parity(len(rows), _relative(a, b), bool(labels.all()))
 
 
 def _relative(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest relative difference; values both below 1e-300 (where the engines' EXP
+    gives 0 or a subnormal) count as equal."""
+    a, b = np.where(np.abs(a) < TINY, 0.0, a), np.where(np.abs(b) < TINY, 0.0, b)
     scale = np.maximum(np.abs(a), np.abs(b))
     diff = np.abs(a - b)
     return float(np.max(np.where(scale > 0, diff / np.where(scale > 0, scale, 1), diff), initial=0.0))

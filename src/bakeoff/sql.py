@@ -4,8 +4,9 @@ Every step the candidate learned is folded in: the raw-column cleaning of `schem
 trimmed, blanks as missing), median imputation, category indicators (an unseen category is all
 zeros, as in the Python pipeline), scaling, and the model itself (constant, one-column rule,
 tree as nested CASE, linear with the sigmoid, Gaussian naive Bayes). The query reads the
-table's raw columns and returns the id, `probability` and `prediction` (classification) or
-`prediction` (regression).
+table's raw columns and returns the id, `probability` and `prediction` (binary), one
+`probability_<class>` per class and `prediction` (multiclass: a softmax over per-class scores
+where the model has one), or `prediction` (regression).
 
 Example::
 
@@ -26,6 +27,7 @@ DIALECTS = ("duckdb", "postgres", "sqlite", "bigquery", "snowflake", "spark")
 MAX_SQL_CHARS = 1_000_000  # beyond this, engines parse slowly and people cannot review the query
 MAX_TREE_NODES = 2_000  # ensembles beyond this many tree nodes are refused (about 300 KB of SQL)
 EXP_GUARD = 700.0  # EXP() of more than this overflows a double; PostgreSQL raises instead of inf
+EXP_ZERO = -745.0  # EXP() below this is 0 or subnormal in a double; PostgreSQL raises on the 0
 
 
 class NotExportable(Exception):
@@ -37,9 +39,18 @@ class Scoring:
     """A model as SQL: cleaned raw columns, the model's input features, and its output."""
 
     features: list  # (name, expression over the cleaned inputs), in the model's input order
-    output: object  # expression over the feature names: P(positive) or the predicted value
+    output: object  # expression over the feature names: P(positive) or the predicted value; PerClass
     inputs: list = None  # (raw column, cleaned expression over the table), computed once each
     passthrough: list = None  # cleaned category columns that splits read directly
+
+
+@dataclass
+class PerClass:
+    """A multiclass model's answer: one expression per class, in the classes' order, either
+    probabilities or scores that a softmax turns into probabilities."""
+
+    outputs: list
+    softmax: bool
 
 
 def check_dialect(dialect: str) -> str:
@@ -139,25 +150,77 @@ def select_query_for(fitted, task: str, n_classes: int, schema: dict[str, str], 
 
     found = scoring(fitted, task, n_classes, schema)
     keep = [exp.column(id_column, quoted=True)] if id_column else []
-    scored = exp.select(*keep, found.output.as_("score", quoted=True))
-    score = exp.column("score", quoted=True)
-    outputs = [*keep]
-    if task == "classification":
-        negative, positive = (exp.Literal.string(str(c)) for c in (classes or ("0", "1")))
-        outputs += [score.as_("probability", quoted=True),
-                    exp.Case().when(exp.GT(this=score.copy(), expression=_number(0.5)), positive)
-                    .else_(negative).as_("prediction", quoted=True)]
+    if isinstance(found.output, PerClass):
+        scored, steps = _per_class_steps(found.output, classes or [str(i) for i in range(n_classes)], keep)
     else:
-        outputs += [score.as_("prediction", quoted=True)]
-    query = exp.select(*outputs).from_("scored")
+        scored, steps = exp.select(*keep, found.output.as_("score", quoted=True)), [_answer(task, classes, keep)]
     used_features, passthrough, used_inputs = _used(found)
     if not used_features and not passthrough:
-        return query.with_("scored", as_=scored.from_(_table(table)))
-    inputs = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in used_inputs]).from_(_table(table))
-    features = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in used_features],
-                          *[_feature(name) for name in passthrough]).from_("inputs")
-    return (query.with_("inputs", as_=inputs).with_("features", as_=features)
-            .with_("scored", as_=scored.from_("features")))
+        ctes = [("scored", scored.from_(_table(table)))]
+    else:
+        inputs = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in used_inputs]).from_(_table(table))
+        features = exp.select(*keep, *[e.as_(name, quoted=True) for name, e in used_features],
+                              *[_feature(name) for name in passthrough]).from_("inputs")
+        ctes = [("inputs", inputs), ("features", features), ("scored", scored.from_("features"))]
+    *more, query = steps
+    for name, step in [*ctes, *more]:
+        query = query.with_(name, as_=step)
+    return query
+
+
+def _answer(task: str, classes: list[str], keep: list):
+    """The final SELECT over `scored`: the probability and label, or the predicted value."""
+    from sqlglot import exp
+
+    score = exp.column("score", quoted=True)
+    if task != "classification":
+        return exp.select(*keep, score.as_("prediction", quoted=True)).from_("scored")
+    negative, positive = (exp.Literal.string(str(c)) for c in (classes or ("0", "1")))
+    label = exp.Case().when(exp.GT(this=score.copy(), expression=_number(0.5)), positive).else_(negative)
+    return exp.select(*keep, score.as_("probability", quoted=True), label.as_("prediction", quoted=True)
+                      ).from_("scored")
+
+
+def _per_class_steps(answer: PerClass, classes: list[str], keep: list):
+    """(scored, [further steps as (name, SELECT)..., the final SELECT]) for a multiclass model:
+    scores per class, then the softmax as scikit-learn computes it (e^(s - max) over their
+    sum), then one probability per class and the label of the first largest, as numpy's argmax."""
+    from sqlglot import exp
+
+    def columns(prefix: str):
+        return [exp.column(f"{prefix}_{i}", quoted=True) for i in range(len(classes))]
+
+    scored = exp.select(*keep, *[e.as_(f"score_{i}", quoted=True) for i, e in enumerate(answer.outputs)])
+    steps, probabilities, last = [], columns("score"), "scored"
+    if answer.softmax:
+        top = exp.func("GREATEST", *columns("score"))
+        shifted = [exp.Sub(this=s, expression=top.copy()) for s in columns("score")]
+        exps = [exp.Case().when(exp.LT(this=d, expression=_number(EXP_ZERO)), _number(0.0))
+                .else_(exp.func("EXP", d.copy())) for d in shifted]
+        total = exp.paren(_sum(columns("exp")))
+        steps = [("exps", exp.select(*keep, *[e.as_(f"exp_{i}", quoted=True) for i, e in enumerate(exps)])
+                  .from_("scored")),
+                 ("probabilities", exp.select(*keep, *[exp.Div(this=e, expression=total.copy())
+                                                       .as_(f"p_{i}", quoted=True)
+                                                       for i, e in enumerate(columns("exp"))]).from_("exps"))]
+        probabilities, last = columns("p"), "probabilities"
+    label = exp.Case()
+    for i, p in enumerate(probabilities[:-1]):
+        largest = exp.and_(*[exp.GTE(this=p.copy(), expression=q.copy()) for q in probabilities[i + 1:]])
+        label = label.when(largest, exp.Literal.string(str(classes[i])))
+    label = label.else_(exp.Literal.string(str(classes[-1])))
+    final = exp.select(*keep, *[p.as_(f"probability_{c}", quoted=True) for p, c in zip(probabilities, classes)],
+                       label.as_("prediction", quoted=True)).from_(last)
+    return scored, [*steps, final]
+
+
+def _sum(terms: list):
+    from sqlglot import exp
+
+    total = terms[0]
+    for term in terms[1:]:
+        total = exp.Add(this=total, expression=term)
+    return total
 
 
 def _used(found: Scoring) -> tuple[list, list, list]:
@@ -169,7 +232,8 @@ def _used(found: Scoring) -> tuple[list, list, list]:
     def names(expression) -> set[str]:
         return {column.name for column in expression.find_all(exp.Column)}
 
-    read = names(found.output)
+    outputs = found.output.outputs if isinstance(found.output, PerClass) else [found.output]
+    read = set().union(*(names(output) for output in outputs))
     features = [(name, e) for name, e in (found.features or []) if name in read]
     passthrough = [name for name in (found.passthrough or []) if name in read and name not in dict(features)]
     needed = set(passthrough).union(*(names(e) for _, e in features))
@@ -199,11 +263,11 @@ def scoring(fitted, task: str, n_classes: int, schema: dict[str, str]) -> Scorin
     from .ladder.one_rule import OneRuleFitted
     from .ladder.sklearn_base import SklearnFitted
 
-    if task == "classification" and n_classes != 2:
-        raise NotExportable("multiclass models are not exported yet (binary and regression are)")
+    multiclass = task == "classification" and n_classes > 2
     if isinstance(fitted, ConstantFitted):
-        value = fitted.answer[1] if task == "classification" else fitted.answer
-        return Scoring([], _number(value))
+        if multiclass:
+            return Scoring([], PerClass([_number(share) for share in fitted.answer], softmax=False))
+        return Scoring([], _number(fitted.answer[1] if task == "classification" else fitted.answer))
     if isinstance(fitted, OneRuleFitted):
         return _one_rule(fitted, task, schema)
     if isinstance(fitted, SklearnFitted):
@@ -216,6 +280,9 @@ def scoring(fitted, task: str, n_classes: int, schema: dict[str, str]) -> Scorin
         categories = list(dict.fromkeys(column for column, _ in indicators.values()))
         return Scoring(features, _model(fitted.model, names, task, indicators), inputs, categories)
     own = fitted.to_sql()  # a custom candidate's own expression over the raw columns
+    if own and multiclass:
+        raise NotExportable(f"{type(fitted).__name__}.to_sql() gives one expression; a multiclass model needs "
+                            "one per class")
     if own:
         return Scoring([], _parsed(own, type(fitted).__name__))
     raise NotExportable(f"{type(fitted).__name__} has no SQL form")
@@ -360,11 +427,14 @@ def _model(model, names: list[str], task: str, indicators: dict):
     if kind in ("LogisticRegression", "Ridge", "LinearRegression", "Lasso", "ElasticNet"):
         return _linear(model, names, task, indicators)
     if kind in ("DecisionTreeClassifier", "DecisionTreeRegressor"):
-        return _tree(model.tree_, names, task, indicators)
+        return _each_class(model, task, lambda k: _tree(model.tree_, names, task, indicators, k))
     if kind == "GaussianNB":
         return _gaussian_nb(model, names)
     if kind in ("RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor"):
-        return _forest(model, names, task, indicators)
+        copies = max(1, len(getattr(model, "classes_", ())) - 1 if task == "classification" else 1)
+        _check_size(copies * sum(t.tree_.node_count for t in model.estimators_),
+                    f"this forest of {len(model.estimators_)} trees")
+        return _each_class(model, task, lambda k: _forest(model, names, task, indicators, k))
     if kind in ("LGBMClassifier", "LGBMRegressor"):
         return _lightgbm(model, names, task, indicators)
     raise NotExportable(f"{kind} models have no SQL form yet (trees, linear models and naive Bayes do)")
@@ -373,10 +443,18 @@ def _model(model, names: list[str], task: str, indicators: dict):
 def _linear(model, names: list[str], task: str, indicators: dict):
     """intercept + the weighted inputs; a category's indicator weights fold into one
     `CASE column WHEN level THEN weight ... ELSE 0` (the same sum, far fewer operations)."""
+    coef = np.atleast_2d(model.coef_)
+    intercept = np.ravel(model.intercept_) if np.size(model.intercept_) else np.zeros(len(coef))
+    if task == "classification" and len(coef) > 1:  # multinomial: one score per class, then the softmax
+        return PerClass([_weighted_sum(coef[k], float(intercept[k]), names, indicators) for k in range(len(coef))],
+                        softmax=True)
+    total = _weighted_sum(coef[0], float(intercept[0]), names, indicators)
+    return _sigmoid(total) if task == "classification" else total
+
+
+def _weighted_sum(coef: np.ndarray, intercept: float, names: list[str], indicators: dict):
     from sqlglot import exp
 
-    coef = np.atleast_2d(model.coef_)[0]
-    intercept = float(np.ravel(model.intercept_)[0]) if np.size(model.intercept_) else 0.0
     terms, by_column = [], {}
     for weight, name in zip(coef, names):
         if name in indicators:
@@ -391,10 +469,7 @@ def _linear(model, names: list[str], task: str, indicators: dict):
                 case = case.when(exp.EQ(this=_feature(column), expression=exp.Literal.string(level)), _number(weight))
         if case.args.get("ifs"):
             terms.append(case.else_(_number(0.0)))
-    total = _number(intercept)
-    for term in terms:
-        total = exp.Add(this=total, expression=term)
-    return _sigmoid(total) if task == "classification" else total
+    return _sum([_number(intercept), *terms])
 
 
 def _sigmoid(z):
@@ -407,17 +482,27 @@ def _sigmoid(z):
                    expression=exp.paren(exp.Add(this=_number(1.0), expression=exp.func("EXP", exp.Neg(this=clamped)))))
 
 
-def _tree(tree, names: list[str], task: str, indicators: dict, node: int = 0):
-    """Nested CASE over the tree's splits (left: feature <= threshold), leaves as values."""
+def _each_class(model, task: str, answer):
+    """`answer(k)` for each class k of a multiclass model, else the one answer (class 1's
+    probability for a binary model)."""
+    n_classes = len(getattr(model, "classes_", ())) if task == "classification" else 0
+    if n_classes > 2:
+        return PerClass([answer(k) for k in range(n_classes)], softmax=False)
+    return answer(1)
+
+
+def _tree(tree, names: list[str], task: str, indicators: dict, cls: int = 1, node: int = 0):
+    """Nested CASE over the tree's splits (left: feature <= threshold), leaves as values: class
+    `cls`'s share for classification."""
     from sqlglot import exp
 
     left, right = tree.children_left[node], tree.children_right[node]
     if left == -1:
         value = tree.value[node][0]
-        return _number(value[1] / value.sum() if task == "classification" else value[0])
+        return _number(value[cls] / value.sum() if task == "classification" else value[0])
     test = _split(names[tree.feature[node]], float(tree.threshold[node]), indicators, single_precision=True)
-    return (exp.Case().when(test, _tree(tree, names, task, indicators, left))
-            .else_(_tree(tree, names, task, indicators, right)))
+    return (exp.Case().when(test, _tree(tree, names, task, indicators, cls, left))
+            .else_(_tree(tree, names, task, indicators, cls, right)))
 
 
 def _split(name: str, threshold: float, indicators: dict, single_precision: bool = False):
@@ -459,31 +544,30 @@ def _check_size(nodes: int, what: str) -> None:
                             "(the query would pass a megabyte); fewer or smaller trees would fit")
 
 
-def _forest(model, names: list[str], task: str, indicators: dict):
+def _forest(model, names: list[str], task: str, indicators: dict, cls: int = 1):
     """The average of the trees' answers, each a nested CASE."""
     from sqlglot import exp
 
-    trees = [t.tree_ for t in model.estimators_]
-    _check_size(sum(t.node_count for t in trees), f"this forest of {len(trees)} trees")
-    total = exp.paren(_tree(trees[0], names, task, indicators))
-    for tree in trees[1:]:
-        total = exp.Add(this=total, expression=exp.paren(_tree(tree, names, task, indicators)))
-    return exp.Div(this=exp.paren(total), expression=_number(float(len(trees))))
+    trees = [exp.paren(_tree(t.tree_, names, task, indicators, cls)) for t in model.estimators_]
+    return exp.Div(this=exp.paren(_sum(trees)), expression=_number(float(len(trees))))
 
 
 def _lightgbm(model, names: list[str], task: str, indicators: dict):
-    """The sum of the boosted trees' leaf values (through the sigmoid for classification)."""
+    """The sum of the boosted trees' leaf values (through the sigmoid for binary classification;
+    per class, tree i scoring class i mod k, through the softmax for multiclass)."""
     from sqlglot import exp
 
     dumped = model.booster_.dump_model()
-    if dumped.get("objective", "").split()[0] not in ("binary", "regression"):
+    objective = dumped.get("objective", "").split()[0]
+    if objective not in ("binary", "regression", "multiclass"):
         raise NotExportable(f"LightGBM objective {dumped.get('objective')!r} has no SQL form yet")
-    trees = [t["tree_structure"] for t in dumped["tree_info"]]
+    trees = [exp.paren(_lightgbm_node(t["tree_structure"], names, indicators)) for t in dumped["tree_info"]]
     _check_size(sum(2 * t.get("num_leaves", 1) - 1 for t in dumped["tree_info"]),
                 f"this LightGBM model of {len(trees)} trees")
-    total = exp.paren(_lightgbm_node(trees[0], names, indicators))
-    for tree in trees[1:]:
-        total = exp.Add(this=total, expression=exp.paren(_lightgbm_node(tree, names, indicators)))
+    if objective == "multiclass":
+        k = dumped["num_class"]
+        return PerClass([_sum(trees[c::k]) for c in range(k)], softmax=True)
+    total = _sum(trees)
     return _sigmoid(total) if task == "classification" else total
 
 
@@ -500,7 +584,8 @@ def _lightgbm_node(node: dict, names: list[str], indicators: dict):
 
 
 def _gaussian_nb(model, names: list[str]):
-    """P(positive) = 1 / (1 + e^(jll0 - jll1)), jll_c = log prior - sum of Gaussian terms."""
+    """P(positive) = 1 / (1 + e^(jll0 - jll1)), jll_c = log prior - sum of Gaussian terms; the
+    softmax of the jll_c for more classes."""
     from sqlglot import exp
 
     def joint_log_likelihood(c: int):
@@ -511,31 +596,41 @@ def _gaussian_nb(model, names: list[str]):
                 this=exp.Mul(this=diff, expression=diff.copy()), expression=_number(2.0 * model.var_[c, i])))
         return total
 
+    if len(model.classes_) > 2:
+        return PerClass([joint_log_likelihood(c) for c in range(len(model.classes_))], softmax=True)
     return _sigmoid(exp.paren(exp.Sub(this=joint_log_likelihood(1), expression=exp.paren(joint_log_likelihood(0)))))
 
 
 def _one_rule(fitted, task: str, schema: dict[str, str]):
-    """CASE over the one column's groups: its bins or levels, 'missing', and the fallback."""
+    """CASE over the one column's groups: its bins or levels, 'missing', and the fallback (one
+    CASE per class for a multiclass rule)."""
     from sqlglot import exp
 
     from .ladder.one_rule import MISSING, OTHER, _interval
 
     rule = fitted.rule
+    if rule.edges is not None and schema.get(rule.column, "number") != "number":
+        raise NotExportable(f"the rule on {rule.column!r} reads a date, which has no SQL form yet")
 
-    def answer(group: str):
-        out = rule.outputs[rule.groups.index(group)] if group in rule.groups else rule.fallback
-        return _number(out[1] if task == "classification" else out)
+    def case_for(cls: int):
+        def answer(group: str):
+            out = rule.outputs[rule.groups.index(group)] if group in rule.groups else rule.fallback
+            return _number(out[cls] if task == "classification" else out)
 
-    if rule.edges is not None:
-        x = _raw_number(rule.column) if schema.get(rule.column, "number") == "number" else None
-        if x is None:
-            raise NotExportable(f"the rule on {rule.column!r} reads a date, which has no SQL form yet")
-        case = exp.Case().when(exp.Is(this=x.copy(), expression=exp.Null()), answer(MISSING))
-        for code, edge in enumerate(rule.edges):
-            case = case.when(exp.LT(this=x.copy(), expression=_number(edge)), answer(_interval(rule.edges, code)))
-        return Scoring([], case.else_(answer(_interval(rule.edges, len(rule.edges)))))
-    text = _raw_text(rule.column)
-    case = exp.Case().when(exp.Is(this=text.copy(), expression=exp.Null()), answer(MISSING))
-    for level in rule.levels:
-        case = case.when(exp.EQ(this=text.copy(), expression=exp.Literal.string(str(level))), answer(level))
-    return Scoring([], case.else_(answer(OTHER)))
+        if rule.edges is not None:
+            x = _raw_number(rule.column)
+            case = exp.Case().when(exp.Is(this=x.copy(), expression=exp.Null()), answer(MISSING))
+            for code, edge in enumerate(rule.edges):
+                case = case.when(exp.LT(this=x.copy(), expression=_number(edge)),
+                                 answer(_interval(rule.edges, code)))
+            return case.else_(answer(_interval(rule.edges, len(rule.edges))))
+        text = _raw_text(rule.column)
+        case = exp.Case().when(exp.Is(this=text.copy(), expression=exp.Null()), answer(MISSING))
+        for level in rule.levels:
+            case = case.when(exp.EQ(this=text.copy(), expression=exp.Literal.string(str(level))), answer(level))
+        return case.else_(answer(OTHER))
+
+    n_classes = np.shape(rule.outputs)[-1] if task == "classification" else 0
+    if n_classes > 2:
+        return Scoring([], PerClass([case_for(k) for k in range(n_classes)], softmax=False))
+    return Scoring([], case_for(1))
