@@ -228,3 +228,24 @@ def test_day_first_dates_with_one_impossible_day_stay_day_first():
     parts = apply_schema(pd.DataFrame({"signup": ["01/02/2021", "31/02/2021"]}), schema)
     assert parts["signup_month"].tolist()[0] == 2 and parts["signup_day"].tolist()[0] == 1
     assert np.isnan(parts["signup_month"].tolist()[1])
+
+
+def test_category_values_that_look_like_numbers_score_the_same_from_a_file_of_numbers_only(tmp_path):
+    from bakeoff.bundle import ModelBundle
+    from bakeoff.ladder.tabular import Linear
+    from bakeoff.schema import apply_schema, category_levels, infer_schema
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"size": rng.choice(["1", "2", "XL"], 300), "x": rng.normal(size=300)})
+    y = ((train["size"] == "2") ^ (rng.random(300) < 0.1)).astype(int).to_numpy()
+    schema = infer_schema(train, [])
+    X = apply_schema(train, schema)
+    fitted = Linear(task="classification", n_classes=2, class_names=("no", "yes")).fit(X, y)
+    bundle = ModelBundle("linear", "classification", fitted, schema, ["no", "yes"], "y", category_levels(X, schema))
+    pd.DataFrame({"size": ["1", "2", "2", ""], "x": [0.1, 0.2, -1.0, 0.0]}).to_csv(tmp_path / "new.csv", index=False)
+    new = pd.read_csv(tmp_path / "new.csv")  # only numbers (and a blank) in size: pandas reads 1.0, 2.0, NaN
+    assert new["size"].dtype == float
+    as_text = new.assign(size=["1", "2", "2", None])
+    assert bundle.score(new)["probability"].tolist() == bundle.score(as_text)["probability"].tolist()
+    assert bundle.score(new)["prediction"].tolist()[1:3] == ["yes", "yes"]
+    assert bundle.surprises(new) == []

@@ -79,7 +79,7 @@ def apply_schema(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
         if kind == NUMBER:
             out[name] = _to_number(frame[name])
         elif kind == CATEGORY:
-            out[name] = _strip(frame[name]).astype("object")
+            out[name] = _category_text(frame[name])
         else:
             out.update(_date_parts(name, frame[name], kind.partition(":")[2] or None))
     return pd.DataFrame(out, index=frame.index)
@@ -98,6 +98,24 @@ def _strip(column: pd.Series) -> pd.Series:
     cleaned = [v.strip() if isinstance(v, str) else v for v in uniques]
     table = np.array([np.nan if v == "" else v for v in cleaned] + [np.nan], dtype=object)
     return pd.Series(table[codes], index=column.index, name=column.name)
+
+
+def _category_text(column: pd.Series) -> pd.Series:
+    """A category as text, whatever the reader made of it: a new file whose column holds only
+    numbers gives 2 (or 2.0 beside blanks) where the training file's text said '2'.
+
+    >>> list(_category_text(pd.Series([2, 2.0, None, " XL "], dtype=object)))
+    ['2', '2', nan, 'XL']
+    """
+    codes, uniques = pd.factorize(_strip(column), use_na_sentinel=True)
+    table = np.array([_as_text(v) for v in uniques] + [np.nan], dtype=object)
+    return pd.Series(table[codes], index=column.index, name=column.name)
+
+
+def _as_text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else str(value)
 
 
 def _to_number(column: pd.Series) -> pd.Series:
@@ -165,7 +183,7 @@ def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, lis
     for name, kind in schema.items():
         if name not in frame.columns:
             continue
-        given = _strip(frame[name])
+        given = _category_text(frame[name]) if kind == CATEGORY else _strip(frame[name])
         if kind == NUMBER:
             odd = given[given.notna() & _to_number(frame[name]).isna()]
             what = "not a number, read as missing"
