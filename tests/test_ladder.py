@@ -55,6 +55,15 @@ def test_unseen_categories_and_missing_values_still_predict(cls, task):
         assert np.isfinite(fitted.predict(odd)).all()
 
 
+@pytest.mark.parametrize("cls, task", CASES, ids=[f"{c.name}-{t}" for c, t in CASES])
+def test_inputs_of_one_kind_only_fit_and_describe(cls, task):
+    y = Y if task == "classification" else Y_REG
+    for inputs in (X[["colour"]], X[["x1", "x2"]]):  # categories only, numbers only
+        fitted = cls(task=task, seed=0, n_classes=2 if task == "classification" else 0).fit(inputs, y)
+        assert fitted.predict(inputs).shape == (len(inputs),)
+        assert fitted.describe().strip()
+
+
 def test_linear_learns_one_weight_per_input_plus_intercept():
     fitted = fit(Linear, "regression")
     # 3 numbers + 3 one-hot colours + intercept

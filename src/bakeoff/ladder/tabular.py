@@ -63,7 +63,7 @@ class Linear(SklearnCandidate):
 
     def describe_model(self, fitted) -> str:
         coef = np.atleast_2d(fitted.model.coef_)[-1]
-        numeric = set(fitted.pipeline[0].named_transformers_["num"].get_feature_names_out())
+        numeric = {c for name, _, columns in fitted.pipeline[0].transformers_ if name == "num" for c in columns}
         unit = f"log-odds of {self.class_names[-1]}" if self.is_classifier else "of the target"
         lines = []
         for i in np.argsort(-np.abs(coef))[:8]:
