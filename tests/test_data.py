@@ -249,3 +249,15 @@ def test_category_values_that_look_like_numbers_score_the_same_from_a_file_of_nu
     assert bundle.score(new)["probability"].tolist() == bundle.score(as_text)["probability"].tolist()
     assert bundle.score(new)["prediction"].tolist()[1:3] == ["yes", "yes"]
     assert bundle.surprises(new) == []
+
+
+def test_a_target_copied_in_a_date_part_names_the_date_column_to_drop(tmp_path):
+    days = pd.Series(pd.date_range("2024-01-01", periods=300, freq="D"))
+    frame = pd.DataFrame({"signup": days.dt.strftime("%Y-%m-%d"), "x": np.random.default_rng(0).normal(size=300),
+                          "weekend": np.where(days.dt.day_of_week >= 5, "yes", "no")})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    card = card_from_dict({"data": {"source": "d.csv", "target": "weekend"}}).with_base_dir(tmp_path)
+    with pytest.raises(DataError, match=r"'signup_weekday' \(from column 'signup'\).*--drop signup\)"):
+        prepare(card)
+    dropped = card_from_dict({"data": {"source": "d.csv", "target": "weekend", "drop": ["signup"]}})
+    assert "signup_weekday" not in prepare(dropped.with_base_dir(tmp_path)).X.columns

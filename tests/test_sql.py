@@ -160,14 +160,15 @@ def test_identifiers_are_quoted_for_each_dialect(awkward_models):
 
 def test_big_ensembles_say_why_they_do_not_export(telco_models):
     bundles, _ = telco_models
-    assert sql_support(bundles["linear"].fitted, "classification", 2) is None
-    assert sql_support(bundles["lightgbm"].fitted, "classification", 2) is None  # 15 small trees fit
+    schema = bundles["linear"].schema
+    assert sql_support(bundles["linear"].fitted, "classification", 2, schema) is None
+    assert sql_support(bundles["lightgbm"].fitted, "classification", 2, schema) is None  # 15 small trees fit
     from bakeoff.ladder.tabular import LightGBM
 
     frame = make_classification_frame(600, seed=1)
     y = (frame.pop("label") == "yes").astype(int).to_numpy()
     big = LightGBM(task="classification", n_classes=2, n_estimators=400, num_leaves=31, min_child_samples=2).fit(frame, y)
-    assert "over the 2,000-node limit" in sql_support(big, "classification", 2)
+    assert "over the 2,000-node limit" in sql_support(big, "classification", 2, {})
 
 
 @pytest.fixture(scope="module")
@@ -400,3 +401,17 @@ def test_score_needs_only_the_columns_the_query_reads(quick_run, telco):
     refused = run_cli("score", run_dir.name, "linear", "--sql", "duckdb:///ids.duckdb", "--table", "only_ids",
                       "--into", "s", cwd=folder)
     assert refused.returncode == 2 and "lacks column(s)" in refused.stderr and "'tenure'" not in refused.stderr
+
+
+def test_a_rule_on_a_part_of_a_date_says_it_does_not_export():
+    from bakeoff.ladder.one_rule import OneRule
+    from bakeoff.schema import apply_schema, infer_schema
+
+    rng = np.random.default_rng(1)
+    days = pd.Series(pd.date_range("2024-01-01", periods=400, freq="D")).dt.strftime("%Y-%m-%d")
+    frame = pd.DataFrame({"signup": days, "noise": rng.normal(size=400)})
+    y = (pd.to_datetime(days).dt.month > 6).to_numpy(int)  # the month decides
+    schema = infer_schema(frame, [])
+    fitted = OneRule(task="classification", n_classes=2).fit(apply_schema(frame, schema), y)
+    assert fitted.rule.column == "signup_month"
+    assert "reads a date" in sql_support(fitted, "classification", 2, schema)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .card import Card, SqlSource
 from .errors import ConfigError, DataError, LeakageError
-from .schema import apply_schema, infer_schema, parse_dates
+from .schema import apply_schema, infer_schema, parse_dates, source_column
 
 
 @dataclass
@@ -230,7 +230,7 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
     X = apply_schema(raw, schema)
     if X.shape[1] == 0:
         raise DataError("no usable feature columns are left; give the data at least one feature besides target and id")
-    check_leakage(X, y, card)
+    check_leakage(X, y, card, schema)
     train_index, holdout_index = holdout_split(y, card)
     _check_class_sizes(y[train_index], classes, card)
     folds = cv_folds(y[train_index], card)
@@ -326,8 +326,9 @@ def guess_positive(classes: list[str]) -> str:
     return classes[-1]
 
 
-def check_leakage(X: pd.DataFrame, y: np.ndarray, card: Card) -> None:
-    """Refuse a feature that is a copy (or a relabelling) of the target."""
+def check_leakage(X: pd.DataFrame, y: np.ndarray, card: Card, schema: dict[str, str]) -> None:
+    """Refuse a feature that is a copy (or a relabelling) of the target, naming the raw column
+    to drop (a date's, for a copy among its parts)."""
     for name in X.columns:
         filled = X[name].notna().to_numpy()  # a copy with a few blanks is still a copy
         column, target = X[name][filled], np.asarray(y)[filled]
@@ -339,8 +340,10 @@ def check_leakage(X: pd.DataFrame, y: np.ndarray, card: Card) -> None:
             leaks = column.nunique() < 0.5 * len(column) and \
                 pd.Series(target).groupby(column.astype(str).to_numpy()).nunique().max() == 1
         if leaks:
-            raise LeakageError(f"feature {name!r} is a copy of the target {card.data.target!r} (it predicts "
-                               f"it perfectly); remove it with [data] drop = [{name!r}] (or --drop {name})", name)
+            raw = source_column(name, schema)
+            what = f"feature {name!r}" + (f" (from column {raw!r})" if raw != name else "")
+            raise LeakageError(f"{what} is a copy of the target {card.data.target!r} (it predicts it "
+                               f"perfectly); remove it with [data] drop = [{raw!r}] (or --drop {raw})", raw)
 
 
 def _linear_copy(x: np.ndarray, y: np.ndarray) -> bool:

@@ -171,6 +171,20 @@ def _date_parts(name: str, column: pd.Series, fmt: str | None) -> dict[str, pd.S
     return {f"{name}_{part}": values.astype(float) for part, values in zip(_DATE_PARTS, parts, strict=True)}
 
 
+def source_column(feature: str, schema: dict[str, str]) -> str:
+    """The raw column a model input comes from: itself, or the date column of a date part.
+
+    >>> source_column("signup_month", {"signup": "date", "plan": "category"})
+    'signup'
+    """
+    if feature in schema:
+        return feature
+    for name, kind in schema.items():
+        if kind.startswith(DATE) and feature in (f"{name}_{part}" for part in _DATE_PARTS):
+            return name
+    return feature
+
+
 def category_levels(X: pd.DataFrame, schema: dict[str, str]) -> dict[str, list[str]]:
     """The values each category column took in training."""
     return {name: sorted(map(str, X[name].dropna().unique())) for name, kind in schema.items()

@@ -59,12 +59,12 @@ def check_dialect(dialect: str) -> str:
     return dialect
 
 
-def sql_support(fitted, task: str, n_classes: int, schema: dict[str, str] | None = None) -> str | None:
+def sql_support(fitted, task: str, n_classes: int, schema: dict[str, str]) -> str | None:
     """None when the fitted model exports to SQL, else the reason it does not. Builds the syntax
     tree without rendering it (rendering a big ensemble takes seconds); the node limit keeps
     rendered queries far under MAX_SQL_CHARS."""
     try:
-        select_query_for(fitted, task, n_classes, schema or {}, [], "t", "")
+        select_query_for(fitted, task, n_classes, schema, [], "t", "")
     except NotExportable as err:
         return str(err)
     return None
@@ -609,7 +609,7 @@ def _one_rule(fitted, task: str, schema: dict[str, str]):
     from .ladder.one_rule import MISSING, OTHER, _interval
 
     rule = fitted.rule
-    if rule.edges is not None and schema.get(rule.column, "number") != "number":
+    if rule.column not in schema or (rule.edges is not None and schema[rule.column] != "number"):
         raise NotExportable(f"the rule on {rule.column!r} reads a date, which has no SQL form yet")
 
     def case_for(cls: int):
