@@ -261,3 +261,18 @@ def test_a_target_copied_in_a_date_part_names_the_date_column_to_drop(tmp_path):
         prepare(card)
     dropped = card_from_dict({"data": {"source": "d.csv", "target": "weekend", "drop": ["signup"]}})
     assert "signup_weekday" not in prepare(dropped.with_base_dir(tmp_path)).X.columns
+
+
+def test_time_folds_that_check_on_one_class_only_are_refused_for_ranking_metrics(tmp_path):
+    frame = make_classification_frame(200, seed=3)
+    frame["day"] = pd.date_range("2024-01-01", periods=200, freq="D").strftime("%Y-%m-%d")
+    frame.loc[100:150, "label"] = "no"  # a quiet stretch: one fold of time-ordered CV sees no 'yes'
+    frame.to_csv(tmp_path / "d.csv", index=False)
+
+    def card(metric):
+        return card_from_dict({"data": {"source": "d.csv", "target": "label", "time": "day"},
+                               "evaluate": {"metric": metric}}).with_base_dir(tmp_path)
+
+    with pytest.raises(DataError, match=r"fold 4 checks on 26 rows with no 'yes', where roc_auc is undefined"):
+        prepare(card("roc_auc"))
+    assert len(prepare(card("log_loss")).folds) == 5  # log loss is defined on one class

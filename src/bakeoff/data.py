@@ -234,7 +234,7 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
     train_index, holdout_index = holdout_split(y, card)
     _check_class_sizes(y[train_index], classes, card)
     folds = cv_folds(y[train_index], card)
-    _check_time_folds(folds, y[train_index], classes, card)
+    _check_time_folds(folds, y[train_index], y[holdout_index], classes, card, notes)
     return Dataset(card.problem.task, X, y, classes, schema, train_index, holdout_index, folds,
                    loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes,
                    bool(card.data.time), frame, card.data.id)
@@ -393,15 +393,30 @@ def _check_class_sizes(y_train: np.ndarray, classes: list[str], card: Card) -> N
                         f"the {card.evaluate.folds} folds; set [evaluate] folds lower or collect more rows")
 
 
-def _check_time_folds(folds, y_train: np.ndarray, classes: list[str], card: Card) -> None:
-    """Forward-chained folds start small: each must still see every class to learn from."""
+RANKING_METRICS = ("roc_auc", "pr_auc")  # undefined on rows of one class
+
+
+def _check_time_folds(folds, y_train: np.ndarray, y_holdout: np.ndarray, classes: list[str], card: Card,
+                      notes: list[str]) -> None:
+    """Forward-chained folds start small: each must still see every class to learn from, and a
+    ranking metric needs every class in each validation part too (the holdout gets a note)."""
     if not (card.data.time and classes):
         return
-    for number, (train, _) in enumerate(folds, start=1):
-        missing = sorted(set(range(len(classes))) - set(np.unique(y_train[train])))
+    every = set(range(len(classes)))
+    for number, (train, validate) in enumerate(folds, start=1):
+        missing = sorted(every - set(np.unique(y_train[train])))
         if missing:
             raise DataError(f"with [data] time set, fold {number} trains on the earliest {len(train)} rows, which "
                             f"have no {classes[missing[0]]!r}; set [evaluate] folds lower or leave time empty")
+        missing = sorted(every - set(np.unique(y_train[validate])))
+        if missing and card.evaluate.metric in RANKING_METRICS:
+            raise DataError(f"with [data] time set, fold {number} checks on {len(validate)} rows with no "
+                            f"{classes[missing[0]]!r}, where {card.evaluate.metric} is undefined; set [evaluate] "
+                            "metric to log_loss or accuracy, folds lower, or leave time empty")
+    missing = sorted(every - set(np.unique(y_holdout)))
+    if len(y_holdout) and missing and card.evaluate.metric in RANKING_METRICS:
+        notes.append(f"the holdout (the latest {len(y_holdout)} rows) has no {classes[missing[0]]!r}: "
+                     f"its {card.evaluate.metric} is undefined, so only cross-validated scores are shown")
 
 
 def cv_folds(y_train: np.ndarray, card: Card) -> list[tuple[np.ndarray, np.ndarray]]:
