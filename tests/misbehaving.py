@@ -82,3 +82,13 @@ class Prior(Candidate):
 
     def fit(self, X, y):
         return _Prior(float(np.mean(y)))
+
+
+class NanMaker(Candidate):
+    """Fits, but its probabilities are not numbers: no score can be computed from them."""
+
+    name, rung, family, summary = "nan_maker", 3, "misbehaving", "predicts NaN"
+    tasks = ("classification",)
+
+    def fit(self, X, y):
+        return _Prior(float("nan"))

@@ -16,7 +16,7 @@ def planned(tmp_path, total, per_candidate, only, workers=2, memory=""):
     make_classification_frame(300).to_csv(tmp_path / "d.csv", index=False)
     (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
     extra = [f"misbehaving:{c}" for c in ("Sleeper", "Raiser", "SelfKiller", "Segfaulter", "Prior",
-                                           "MemoryHog", "Exiter")]
+                                           "MemoryHog", "Exiter", "NanMaker")]
     card = card_from_dict({
         "data": {"source": "d.csv", "target": "label"},
         "evaluate": {"folds": 3, "bootstrap": 100},
@@ -28,7 +28,7 @@ def planned(tmp_path, total, per_candidate, only, workers=2, memory=""):
 
 def test_hanging_raising_and_dying_candidates_are_recorded_and_the_race_goes_on(tmp_path):
     p = planned(tmp_path, "2m", "6s", ["constant", "sleeper", "raiser", "self_killer", "segfaulter",
-                                       "exiter", "linear", "prior"])
+                                       "exiter", "nan_maker", "linear", "prior"])
     outcomes = {o.name: o for o in race(p.candidates, p.dataset, p.settings)}
     assert outcomes["sleeper"].status == "timeout" and "6 s slice" in outcomes["sleeper"].error
     assert outcomes["raiser"].status == "failed"
@@ -36,6 +36,7 @@ def test_hanging_raising_and_dying_candidates_are_recorded_and_the_race_goes_on(
     assert outcomes["self_killer"].status == "failed" and "SIGKILL" in outcomes["self_killer"].error
     assert outcomes["segfaulter"].status == "failed" and "SIGSEGV" in outcomes["segfaulter"].error
     assert outcomes["exiter"].status == "failed" and "sys.exit(3)" in outcomes["exiter"].error
+    assert outcomes["nan_maker"].status == "failed" and "NaN" in outcomes["nan_maker"].error
     for name in ("constant", "linear", "prior"):
         assert outcomes[name].status == "ok", outcomes[name].error
     # a constant ranks nothing: chance in every fold, so exactly 0.5 with no spread

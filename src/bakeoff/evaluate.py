@@ -137,6 +137,9 @@ def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds:
                          reserved=1.5 * per_call * resamples * len(dataset.folds))
     tuned = candidate.with_params(**tuning.params)
     oof, scored, cv_score = cross_validate(tuned, dataset, metric)
+    if not np.isfinite(cv_score):
+        raise ValueError(f"its {metric.name} is undefined on these folds (a validation part with one class, or "
+                         "predictions that are not numbers)")
     validation = [val for _, val in dataset.folds]
     boot = fold_bootstrap(metric, dataset.y_train, oof, validation, resamples, candidate.seed)
     fit_start = time.perf_counter()
