@@ -118,11 +118,11 @@ def fold_bootstrap(metric: Metric, y: np.ndarray, pred: np.ndarray, folds: list[
     metric cannot score (one class only) are NaN.
     """
     rng = np.random.default_rng(seed)
-    draws = [rows[rng.integers(0, len(rows), size=(resamples, len(rows)))] for rows in folds]
     scores = np.full(resamples, np.nan)
-    for r in range(resamples):
+    for r in range(resamples):  # one resample's rows at a time: memory stays that of the data
+        draws = [rows[rng.integers(0, len(rows), size=len(rows))] for rows in folds]
         try:
-            scores[r] = np.mean([metric.score(y[d[r]], pred[d[r]]) for d in draws])
+            scores[r] = np.mean([metric.score(y[d], pred[d]) for d in draws])
         except ValueError:
             continue
     return scores
@@ -150,7 +150,7 @@ def paired_intervals(samples: dict[str, np.ndarray], reference: str,
     """Intervals of each candidate's score and of its difference to `reference`.
 
     `samples` holds each candidate's bootstrap scores on the same resampled rows (the
-    shared, seeded `bootstrap_indices`), so the differences are paired.
+    shared, seeded draws of `fold_bootstrap`), so the differences are paired.
     """
     base = samples[reference]
     return {name: Interval(percentile_interval(s, level), percentile_interval(s - base, level))
