@@ -102,10 +102,11 @@ def test_predict_refuses_rows_missing_a_feature(tmp_path, telco_sample):
 def test_unreachable_tracking_store_is_refused_before_the_race(tmp_path, telco_sample):
     write_card(tmp_path, QUICK_TELCO_CARD)
     done = run_cli("run", "bakeoff.toml", "--only", "constant", cwd=tmp_path,
-                   env={"MLFLOW_TRACKING_URI": "postgresql://nobody@127.0.0.1:1/none"})
+                   env={"MLFLOW_TRACKING_URI": "postgresql://nobody:Hush-s3cret@127.0.0.1:1/none"})
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
-    assert "cannot reach the MLflow store postgresql+psycopg://nobody@127.0.0.1:1/none" in done.stderr
+    assert "cannot reach the MLflow store postgresql+psycopg://nobody:***@127.0.0.1:1/none" in done.stderr
     assert "--no-track" in done.stderr and not (tmp_path / "runs").exists()
+    assert "s3cret" not in done.stderr
 
 
 def test_multiclass_run_and_predict_give_one_probability_per_class(tmp_path):

@@ -2,7 +2,6 @@
 
 import time
 
-import pytest
 
 from bakeoff.api import plan
 from bakeoff.card import card_from_dict

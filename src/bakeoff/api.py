@@ -22,7 +22,8 @@ from pathlib import Path
 
 from .bundle import ModelBundle, save_bundle, write_atomic
 from .card import Card
-from .data import Dataset, prepare, redact
+from .data import Dataset, prepare
+from .urls import redact
 from .errors import ConfigError
 from .evaluate import run_resamples
 from .expect import Expectation, check

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from .card import Card, SqlSource
-from .errors import ConfigError, DataError, LeakageError
+from .errors import DataError, LeakageError
 from .schema import apply_schema, infer_schema, parse_dates, source_column
+from .urls import failure, file_url, redact, sqlalchemy_url
 
 
 @dataclass
@@ -66,7 +65,7 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) ->
     try:
         frame = _read_file(path)
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as err:
-        raise DataError(f"cannot read {path.name} ({type(err).__name__}: {str(err).splitlines()[0]}); "
+        raise DataError(f"cannot read {path.name} ({failure(err)}); "
                         "give a UTF-8 CSV with a header row, or a Parquet file") from err
     if frame.empty or frame.shape[1] < min_columns:
         raise DataError(f"{path.name} has no data rows or fewer than {min_columns} columns; give a table with "
@@ -84,23 +83,6 @@ def _read_file(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def file_url(url: str, base_dir: Path, hint: str = "check [data] source url (relative paths start at "
-             "the card's folder)") -> str:
-    """duckdb:/// and sqlite:/// URLs with a relative path, made absolute from `base_dir`;
-    a database file that does not exist is an error (SQLite would create an empty one)."""
-    url = expand_env(url)
-    for scheme in ("duckdb:///", "sqlite:///"):
-        if url.startswith(scheme):
-            path = url.removeprefix(scheme)
-            if path in ("", ":memory:"):
-                return url
-            path = Path(path) if Path(path).is_absolute() else base_dir / path
-            if not path.is_file():
-                raise DataError(f"database file {path} not found; {hint}")
-            return f"{scheme}{path}"
-    return url
-
-
 def _load_sql(source: SqlSource) -> Loaded:
     url = source.url
     try:
@@ -111,8 +93,8 @@ def _load_sql(source: SqlSource) -> Loaded:
     except DataError:
         raise
     except Exception as err:  # drivers raise their own types; all mean the same to the user
-        raise DataError(f"the query on {redact(url)} failed ({type(err).__name__}: "
-                        f"{str(err).splitlines()[0]}); check [data] source url and query") from err
+        raise DataError(f"the query on {redact(url)} failed ({failure(err, url)}); "
+                        "check [data] source url and query") from err
     if frame.empty:
         raise DataError(f"the query on {redact(url)} returned no rows; check [data] source query")
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values.tobytes()).hexdigest()
@@ -126,18 +108,6 @@ def _query_duckdb(path: str, query: str) -> pd.DataFrame:
         return con.execute(query).df()
 
 
-def sqlalchemy_url(url: str) -> str:
-    """A plain postgresql:// URL gets the psycopg (3) driver bakeoff installs.
-
-    >>> sqlalchemy_url("postgres://me@db/shop")
-    'postgresql+psycopg://me@db/shop'
-    """
-    url = expand_env(url)
-    if url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
-
-
 def _query_sqlalchemy(url: str, query: str) -> pd.DataFrame:
     import sqlalchemy
 
@@ -147,44 +117,6 @@ def _query_sqlalchemy(url: str, query: str) -> pd.DataFrame:
             return pd.read_sql_query(sqlalchemy.text(query), con)
     finally:
         engine.dispose()
-
-
-_SECRET_MARK = "***"
-
-
-def redact(url: str) -> str:
-    """The URL without its password; a ${VARIABLE} placeholder stays, it holds no secret.
-
-    >>> redact("postgresql://me:s3cret@db/shop"), redact("postgresql://me:${PGPASSWORD}@db/shop")
-    ('postgresql://me:***@db/shop', 'postgresql://me:${PGPASSWORD}@db/shop')
-    """
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user, has_password, password = creds.partition(":")
-    if not has_password or re.fullmatch(r"\$\{\w+\}", password):
-        return url
-    return f"{scheme}://{user}:{_SECRET_MARK}@{host}"
-
-
-def expand_env(url: str) -> str:
-    """${NAME} in a URL replaced by that environment variable, so that cards, run folders and
-    MLflow never hold the password.
-
-    >>> os.environ["BAKEOFF_DOC_PW"] = "pw"; expand_env("postgresql://me:${BAKEOFF_DOC_PW}@db/shop")
-    'postgresql://me:pw@db/shop'
-    """
-    if f":{_SECRET_MARK}@" in url:
-        raise ConfigError(f"{url} has its password masked (runs do not keep passwords); write it as "
-                          "${VARIABLE} in the card's URL and export that variable")
-
-    def value(match: re.Match) -> str:
-        if match.group(1) not in os.environ:
-            raise ConfigError(f"environment variable {match.group(1)} (in {url}) is not set; export it")
-        return os.environ[match.group(1)]
-
-    return re.sub(r"\$\{(\w+)\}", value, url)
 
 
 def suggest(name: str, options: list[str]) -> str:

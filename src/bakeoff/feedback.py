@@ -37,7 +37,7 @@ class Verdict:
 
 def store_url(url: str, store_dir: Path) -> str:
     """The card's [store] url, or the SQLite file under .bakeoff/ next to the card."""
-    from .data import sqlalchemy_url
+    from .urls import sqlalchemy_url
 
     if url:
         return sqlalchemy_url(url)
@@ -64,10 +64,10 @@ class FeedbackStore:
             self.table = _table(sa.MetaData())
             self.table.metadata.create_all(self.engine, checkfirst=True)
         except (sa.exc.SQLAlchemyError, ImportError, OSError) as err:
-            from .data import redact
+            from .urls import failure, redact
 
-            detail = str(getattr(err, "orig", None) or err).splitlines()[0][:200]
-            raise ConfigError(f"cannot open the feedback store {redact(url)} ({type(err).__name__}: {detail}); "
+            raise ConfigError(f"cannot open the feedback store {redact(url)} "
+                              f"({failure(getattr(err, 'orig', None) or err, url)}); "
                               "check [store] url (postgresql://user@host/db) or that .bakeoff/ next to the card "
                               "is writable") from err
 

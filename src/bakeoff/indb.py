@@ -141,8 +141,8 @@ def parity_in(url: str, bundle: ModelBundle, rows: pd.DataFrame, typed: bool = T
         except ConfigError:
             raise
         except Exception as err:  # engines raise many types; all mean "could not check there"
-            raise DataError(f"the check failed in {db.label} ({type(err).__name__}: "
-                            f"{str(err).splitlines()[0][:200]}); check the URL and that you may create tables") from err
+            raise DataError(f"the check failed in {db.label} ({db.failure(err)}); "
+                            "check the URL and that you may create tables") from err
         finally:
             db.drop(scratch)
     return compare(bundle, rows, from_sql)

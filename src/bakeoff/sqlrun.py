@@ -48,10 +48,10 @@ class Database:
     """A connection to one database by URL; use as a context manager."""
 
     def __init__(self, url: str):
-        from .data import file_url, redact, sqlalchemy_url
+        from .urls import file_url, redact, sqlalchemy_url
 
         self.dialect = dialect_of(url)
-        self.label = redact(url)
+        self.label, self.url = redact(url), url
         url = file_url(url, Path.cwd(), "give the path of an existing database file (relative to this folder)")
         try:
             if self.dialect == "duckdb":
@@ -66,8 +66,13 @@ class Database:
                     _transactional_ddl(self.engine)
                 self.con = self.engine.connect()
         except Exception as err:  # drivers raise many types; all mean "cannot connect"
-            raise ConfigError(f"cannot connect to {self.label} ({type(err).__name__}: "
-                              f"{str(err).splitlines()[0][:200]}); check the URL") from err
+            raise ConfigError(f"cannot connect to {self.label} ({self.failure(err)}); check the URL") from err
+
+    def failure(self, err: BaseException) -> str:
+        """`err` in one line, this database's password masked."""
+        from .urls import failure
+
+        return failure(err, self.url)
 
     def __enter__(self) -> Database:
         return self
@@ -124,7 +129,7 @@ class Database:
         try:
             self.execute_in_transaction([drop_table_sql(into, self.dialect), create_sql])
         except Exception as err:  # engines raise many types; all mean "the query failed there"
-            raise DataError(f"scoring failed in {self.label} ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+            raise DataError(f"scoring failed in {self.label} ({self.failure(err)}); "
                             f"nothing was written and {into} is as it was") from err
         return int(self.query(count_rows_sql(into, self.dialect))["n"].iloc[0])
 

@@ -19,7 +19,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from .bundle import load_bundle
-from .data import redact, sqlalchemy_url
+from .urls import failure, redact, sqlalchemy_url
 from .errors import TrackingError
 from .provenance import package_versions
 
@@ -84,8 +84,8 @@ def check_store(uri: str) -> None:
             finally:
                 engine.dispose()
     except Exception as err:  # drivers raise their own types; all mean "cannot reach"
-        raise TrackingError(f"cannot reach the MLflow store {redact(uri)} ({type(err).__name__}: "
-                            f"{str(err).splitlines()[0][:200]}); fix [store] tracking_uri or "
+        raise TrackingError(f"cannot reach the MLflow store {redact(uri)} ({failure(err, uri)}); "
+                            "fix [store] tracking_uri or "
                             "MLFLOW_TRACKING_URI, or run with --no-track") from err
 
 
@@ -118,8 +118,8 @@ def log_bakeoff(result: dict, run_dir: Path, card_params: dict, *, uri: str, exp
             return _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir,
                                 list(code_paths), on_candidate)
         except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
-            raise TrackingError(f"could not log to MLflow at {uri} ({type(err).__name__}: "
-                                f"{str(err).splitlines()[0][:200]}); the run folder {run_dir} is complete, "
+            raise TrackingError(f"could not log to MLflow at {redact(uri)} ({failure(err, uri)}); "
+                                f"the run folder {run_dir} is complete, "
                                 "check the tracking URI or run with --no-track") from err
 
 
@@ -184,5 +184,5 @@ def log_feedback(uri: str, run_id: str, verdicts: list[dict]) -> None:
             client.log_metric(run_id, "sme_reviewed", len(latest))
             client.log_metric(run_id, "sme_marked_wrong", sum(v == "wrong" for v in latest.values()))
         except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
-            raise TrackingError(f"could not log the feedback to MLflow at {uri} ({type(err).__name__}: "
-                                f"{str(err).splitlines()[0][:200]}); it is safe in the feedback store") from err
+            raise TrackingError(f"could not log the feedback to MLflow at {redact(uri)} ({failure(err, uri)}); "
+                                "it is safe in the feedback store") from err
