@@ -216,6 +216,11 @@ def test_the_latest_verdict_with_an_answer_becomes_the_expectation():
         {"row_key": "id:1", "features": {"a": 1}, "predicted": "No", "verdict": "right", "answer": None},
         {"row_key": "id:2", "features": {"a": 2}, "predicted": "Yes", "verdict": "wrong", "answer": None},
         {"row_key": "id:3", "features": {"a": 3}, "predicted": "Yes", "verdict": "wrong", "answer": "No"},
+        # a second expert agrees it is wrong but gives no answer: the first one's answer stands
+        {"row_key": "id:3", "features": {"a": 3}, "predicted": "Yes", "verdict": "wrong", "answer": ""},
+        # "right", then "wrong" without an answer: the expert took it back, nothing to check
+        {"row_key": "id:4", "features": {"a": 4}, "predicted": "No", "verdict": "right", "answer": None},
+        {"row_key": "id:4", "features": {"a": 4}, "predicted": "No", "verdict": "wrong", "answer": None},
     ]
     assert expectations(verdicts) == [Expectation("id:1", {"a": 1}, "No"), Expectation("id:3", {"a": 3}, "No")]
 

@@ -122,17 +122,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def expectations(verdicts: list[dict]) -> list[Expectation]:
-    """The latest verdict per row that gives a right answer, as expectations.
+    """Per row, the latest verdict that gives a right answer, as expectations.
 
     "right" expects what the model predicted; "wrong" with an answer expects the answer;
-    "wrong" without an answer says only that the prediction is wrong and is not a check.
+    "wrong" without an answer is not a check: it keeps an earlier answer (both say the
+    prediction is wrong) and cancels an earlier "right".
     """
     latest = {}
     for v in verdicts:
+        if v["verdict"] == "wrong" and v["answer"] in (None, ""):
+            if v["row_key"] in latest and latest[v["row_key"]]["verdict"] == "right":
+                del latest[v["row_key"]]
+            continue
         latest[v["row_key"]] = v
-    out = []
-    for v in latest.values():
-        expected = v["predicted"] if v["verdict"] == "right" else v["answer"]
-        if expected not in (None, ""):
-            out.append(Expectation(v["row_key"], v["features"], str(expected)))
-    return out
+    return [Expectation(v["row_key"], v["features"], str(v["predicted"] if v["verdict"] == "right" else v["answer"]))
+            for v in latest.values()]
