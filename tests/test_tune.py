@@ -42,6 +42,14 @@ def test_same_seed_same_search():
 def test_nothing_to_tune():
     assert tune(Constant(task="classification"), X, Y, AUC, SPLITS, trials=5, seconds=10).stopped_by == \
         "nothing to tune"
+    # a slice too short to tune in does not make the run say the constant's tuning was cut short
+    from types import SimpleNamespace
+
+    from bakeoff.evaluate import tune_within
+
+    tiny = tune_within(Constant(task="classification"), SimpleNamespace(folds=SPLITS), AUC, seconds=0.001,
+                       trials=5, one_fit=1.0)
+    assert tiny.stopped_by == "nothing to tune"
 
 
 class CountingLightGBM(LightGBM):

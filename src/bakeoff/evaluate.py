@@ -74,6 +74,8 @@ def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, secon
     the final fit and the measurements (`one_fit` seconds each), and `reserved` seconds more."""
     refits = len(dataset.folds) + 3  # cross-validation, the final fit, and room for measuring
     tuning_seconds = 0.75 * seconds - refits * one_fit - one_fit - reserved
+    if not candidate.default_params():
+        return Tuning({}, 0, "nothing to tune")
     if tuning_seconds <= 0:
         return Tuning(candidate.default_params(), 0, "time")
     return tune(candidate, dataset.X_train, dataset.y_train, metric,
