@@ -135,6 +135,11 @@ def test_an_expert_marks_two_rows_and_the_next_run_checks_every_candidate_on_the
     assert constant["expectations"]["right"] == sum(a == "No" for a in answers.values())
     html = (second_dir / "report.html").read_text()
     assert "expert cases" in html and f"{constant['expectations']['right']} of 2" in html
+    # each run's holdout stays its own for `bakeoff sql --check`, whatever experts said since
+    from bakeoff.indb import holdout_rows
+
+    assert len(holdout_rows(run_dir)) == first["holdout_rows"]
+    assert len(holdout_rows(second_dir)) == second["holdout_rows"]
 
 
 def page_prediction(verdicts: list[dict], key: str) -> str:

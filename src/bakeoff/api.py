@@ -36,6 +36,7 @@ from .schema import category_levels
 
 
 REVIEW_ROWS = 200  # held-out cases kept for `bakeoff review --rows` (at most this many)
+EXCLUDED_ROWS = "excluded_rows.json"  # keys of the rows a run kept out of its split (judged by experts)
 
 
 @dataclass
@@ -127,7 +128,8 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
                        {cls.name: cls for cls in planned.candidates})
     add_expectation_checks(result, outcomes, dataset, planned.expectations)
     facts = report_facts(result, outcomes, dataset, card)
-    run_dir = _write_run_folder(runs_dir / run_id, result, facts, outcomes, dataset, card)
+    run_dir = _write_run_folder(runs_dir / run_id, result, facts, outcomes, dataset, card,
+                                sorted(e.key for e in planned.expectations))
     return BakeOutcome(result, run_dir, None)
 
 
@@ -190,8 +192,10 @@ def _review_rows(dataset: Dataset, facts: dict, card: Card) -> list[dict]:
                          card.data.target, telling, size=REVIEW_ROWS, seed=card.evaluate.seed)
 
 
-def _write_run_folder(run_dir: Path, result: dict, facts: dict, outcomes, dataset: Dataset, card: Card) -> Path:
-    """Build the folder beside its final place, then move it there in one step."""
+def _write_run_folder(run_dir: Path, result: dict, facts: dict, outcomes, dataset: Dataset, card: Card,
+                      excluded: list[str]) -> Path:
+    """Build the folder beside its final place, then move it there in one step. `excluded` are
+    the keys of the rows experts judged, kept out of the split (its holdout is re-derived later)."""
     from .report import render_report
 
     staging = run_dir.with_name(f".{run_dir.name}.partial")
@@ -207,6 +211,7 @@ def _write_run_folder(run_dir: Path, result: dict, facts: dict, outcomes, datase
         write_atomic(staging / "review_rows.json", json.dumps(_review_rows(dataset, facts, card), indent=1))
         write_atomic(staging / "report.html", render_report(result, facts))
         write_atomic(staging / "card.json", public_card(card).model_dump_json(indent=2))
+        write_atomic(staging / EXCLUDED_ROWS, json.dumps(excluded))
         os.replace(staging, run_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -3,6 +3,7 @@ Python model on the holdout rows, and scoring a table into another table."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,11 +54,15 @@ def sql_for_run(run_dir: Path, candidate: str, table: str, dialect: str, id_colu
 
 def holdout_rows(run_dir: Path) -> pd.DataFrame:
     """The run's holdout rows as read from its data (the card's source, same split)."""
-    from .api import load_expectations
+    from .api import EXCLUDED_ROWS, load_expectations
     from .data import prepare
 
     result, card = run_result(run_dir), run_card(run_dir)
-    dataset = prepare(card, exclude=frozenset(e.key for e in load_expectations(card)))
+    if (run_dir / EXCLUDED_ROWS).is_file():  # the rows the run itself kept out, whatever experts said since
+        excluded = json.loads((run_dir / EXCLUDED_ROWS).read_text())
+    else:
+        excluded = [e.key for e in load_expectations(card)]
+    dataset = prepare(card, exclude=frozenset(excluded))
     if dataset.sha256 != result["provenance"]["data_sha256"]:
         raise DataError("the card's data changed since the run (its sha256 differs), so its holdout rows are gone; "
                         "check against a run of the current data")
