@@ -117,6 +117,10 @@ def test_predict_and_mlflow_pyfunc_give_the_same_predictions(telco_run):
     mlflow.set_tracking_uri(result["tracking_uri"])
     from_mlflow = mlflow.pyfunc.load_model(row["model_uri"]).predict(rows)
     np.testing.assert_allclose(from_mlflow["probability"].to_numpy(), scored["probability"].to_numpy(), rtol=1e-12)
+    # rows scored before (an old prediction column) get fresh predictions, as from bakeoff predict
+    rescored = mlflow.pyfunc.load_model(row["model_uri"]).predict(scored.drop(columns="probability"))
+    assert list(rescored.columns) == ["prediction", "probability"]
+    np.testing.assert_allclose(rescored["probability"].to_numpy(), scored["probability"].to_numpy(), rtol=1e-12)
 
 
 def test_the_mlflow_model_loads_where_bakeoff_is_not_installed(telco_run, tmp_path):

@@ -28,6 +28,14 @@ class ModelBundle:
         """Values in new rows that the model will read as missing or unknown."""
         return surprises(frame, self.schema, self.levels)
 
+    def output_columns(self) -> list[str]:
+        """The columns `score` adds (or replaces): `prediction`, then the probabilities."""
+        if self.task == "regression":
+            return ["prediction"]
+        if len(self.classes) == 2:
+            return ["prediction", "probability"]
+        return ["prediction", *(f"probability_{label}" for label in self.classes)]
+
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The input rows with `prediction` and, for classification, probability column(s)."""
         X = apply_schema(frame, self.schema)

@@ -31,8 +31,7 @@ class BakeoffModel(mlflow.pyfunc.PythonModel):
         self.bundle = load_bundle(context.artifacts["bundle"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        scored = self.bundle.score(model_input)
-        return scored[[c for c in scored.columns if c not in model_input.columns]]
+        return self.bundle.score(model_input)[self.bundle.output_columns()]
 
 
 def tracking_uri(card_uri: str, store_dir: Path) -> str:
