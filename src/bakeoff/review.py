@@ -6,7 +6,8 @@ plain HTML (no JavaScript); a malformed or oversized form is refused with one li
 nothing is stored.
 """
 
-
+# no `from __future__ import annotations`: FastAPI reads the route functions' annotations, and
+# `Request` is imported inside create_app, where a string annotation could not be resolved
 import json
 import sys
 from dataclasses import dataclass
@@ -185,6 +186,21 @@ def log_to_mlflow(review: ReviewSet, store: FeedbackStore) -> None:
         print(f"warning: {err}", file=sys.stderr)
 
 
+async def read_form(request, body: bytearray) -> None:
+    """Read the posted form into `body`; FormError when it is too large, comes from another page
+    or is not a form (what was read stays in `body`, to keep the reviewer's name)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise FormError(TOO_LARGE, 413)
+    _check_origin(request.headers.get("origin"), request.url.netloc)
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        raise FormError("send the form as application/x-www-form-urlencoded, as the review page does", 415)
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormError(TOO_LARGE, 413)
+
+
 def create_app(review: ReviewSet, store: FeedbackStore):
     """The review web app (FastAPI)."""
     from contextlib import asynccontextmanager
@@ -228,21 +244,13 @@ def create_app(review: ReviewSet, store: FeedbackStore):
 
     @app.post("/feedback")
     async def feedback(request: Request):
-        declared, body = request.headers.get("content-length", ""), b""
+        body = bytearray()
         try:
-            if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-                raise FormError(TOO_LARGE, 413)
-            _check_origin(request.headers.get("origin"), request.url.netloc)
-            if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-                raise FormError("send the form as application/x-www-form-urlencoded, as the review page does", 415)
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_FORM_BYTES:
-                    raise FormError(TOO_LARGE, 413)
-            verdict = parse_verdict(body, review)
+            await read_form(request, body)
+            verdict = parse_verdict(bytes(body), review)
             await run_in_threadpool(store.add, verdict)
         except FormError as err:
-            return page(_reviewer_of(body), str(err), err.status)
+            return page(_reviewer_of(bytes(body)), str(err), err.status)
         except SQLAlchemyError as err:  # the store is down or locked: say so, keep the page usable
             return page(verdict.reviewer, f"could not save to the feedback store ({type(err).__name__}); "
                         "nothing was stored, try again in a moment", 503)
@@ -262,19 +270,21 @@ def serve(review: ReviewSet, port: int = 8765, on_ready=None) -> None:
 
     import uvicorn
 
-    store = FeedbackStore(review.store_url)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
         sock.listen(128)  # connections wait in the queue until the app is up
     except OSError as err:
+        sock.close()
         raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({err.strerror}); pass --port with a free port, "
                           "or --port 0 for any") from err
-    if on_ready is not None:
-        on_ready(f"http://127.0.0.1:{sock.getsockname()[1]}/")
-    config = uvicorn.Config(create_app(review, store), log_level="warning", timeout_graceful_shutdown=3)
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        store.close()
+    with sock:
+        store = FeedbackStore(review.store_url)
+        try:
+            if on_ready is not None:
+                on_ready(f"http://127.0.0.1:{sock.getsockname()[1]}/")
+            config = uvicorn.Config(create_app(review, store), log_level="warning", timeout_graceful_shutdown=3)
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            store.close()
