@@ -65,6 +65,14 @@ def rare_class(frame):
     return frame
 
 
+def empty_target(frame):
+    return frame.assign(label=" ")
+
+
+def five_rows(frame):
+    return frame.head(5)
+
+
 CASES = {
     "missing data file": (card().replace("data.csv", "nope.csv"), unchanged, "data file", "nope.csv not found"),
     "unknown card key": (card(extra="[ladder]\nskipp = ['mlp']"), unchanged, "unknown key 'skipp' in [ladder]", "skip"),
@@ -87,6 +95,10 @@ CASES = {
     "extra module that crashes on import": (card(extra="[ladder]\nextra = ['broken:Thing']"), unchanged,
                                             "cannot load candidate 'broken:Thing' (RuntimeError: cannot start", "importable"),
     "negative seed": (card(evaluate_extra="seed = -1"), unchanged, "[evaluate] seed", "greater than or equal to 0"),
+    "target empty in every row": (card(), empty_target, "target 'label' is empty in every row", "choose another"),
+    "fewer rows than folds": (card().replace('target = "label"', 'target = "x1"') .replace(
+        "[evaluate]", '[problem]\ntask = "regression"\n[evaluate]'), five_rows,
+        "only 4 training row(s) for 3 folds", "folds lower"),
     "time column not a date": (card(data_extra='time = "colour"'), unchanged,
                                "[data] time column 'colour' is not a date or a number", "leave time empty"),
 }

@@ -171,3 +171,12 @@ def test_init_leaves_copies_of_the_target_out_of_the_card_it_writes(tmp_path):
     assert load_card(tmp_path / "bakeoff.toml").data.drop == ["leak", "flag"]
     ran = run_cli("run", "bakeoff.toml", "--only", "constant", "--no-track", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
+
+
+def test_init_writes_a_card_that_reads_back_when_names_hold_quotes_and_backslashes(tmp_path):
+    frame = make_classification_frame(120).rename(columns={"label": 'the "label"'})
+    frame.to_csv(tmp_path / 'odd "name" \\ data.csv', index=False)
+    done = run_cli("init", 'odd "name" \\ data.csv', "--target", 'the "label"', cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    card = load_card(tmp_path / "bakeoff.toml")
+    assert card.data.target == 'the "label"' and card.problem.name == 'odd "name" \\ data'

@@ -14,6 +14,7 @@ import pytest
 from bakeoff.bundle import ModelBundle
 from bakeoff.card import card_from_dict
 from bakeoff.data import prepare
+from bakeoff.errors import ConfigError
 from bakeoff.indb import ROW, as_read, compare, parity_in, typed_for_database
 from bakeoff.ladder.registry import available
 from bakeoff.schema import category_levels
@@ -169,6 +170,16 @@ def test_big_ensembles_say_why_they_do_not_export(telco_models):
     y = (frame.pop("label") == "yes").astype(int).to_numpy()
     big = LightGBM(task="classification", n_classes=2, n_estimators=400, num_leaves=31, min_child_samples=2).fit(frame, y)
     assert "over the 2,000-node limit" in sql_support(big, "classification", 2, {})
+
+
+def test_a_query_over_the_size_limit_is_refused_in_one_line(telco_models, monkeypatch):
+    import bakeoff.sql
+
+    bundle = telco_models[0]["linear"]
+    monkeypatch.setattr(bakeoff.sql, "MAX_SQL_CHARS", 500)  # as a category of many thousand levels would be
+    assert "over the 500 limit" in sql_support(bundle.fitted, "classification", 2, bundle.schema)
+    with pytest.raises(ConfigError, match="linear cannot run as SQL: the query would be"):
+        to_sql(bundle, "customers", "duckdb")
 
 
 @pytest.fixture(scope="module")

@@ -146,6 +146,8 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
     target = frame[card.data.target]
     blank = target.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)  # ' ' is no answer either
     frame = frame[target.notna() & ~blank]
+    if frame.empty:
+        raise DataError(f"target {card.data.target!r} is empty in every row; choose another [data] target")
     if len(frame) < len(loaded.frame):
         notes.append(f"dropped {len(loaded.frame) - len(frame)} row(s) with no target (empty or blank)")
     if exclude:
@@ -164,6 +166,7 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
         raise DataError("no usable feature columns are left; give the data at least one feature besides target and id")
     check_leakage(X, y, card, schema)
     train_index, holdout_index = holdout_split(y, card)
+    _check_enough_rows(len(train_index), card)
     _check_class_sizes(y[train_index], classes, card)
     folds = cv_folds(y[train_index], card)
     _check_time_folds(folds, y[train_index], y[holdout_index], classes, card, notes)
@@ -313,6 +316,13 @@ def _can_stratify(y: np.ndarray, n_holdout: int) -> bool:
     """Every class twice or more, and room for each class on both sides of the cut."""
     counts = np.bincount(y)
     return counts.min() >= 2 and min(n_holdout, len(y) - n_holdout) >= len(counts)
+
+
+def _check_enough_rows(n_train: int, card: Card) -> None:
+    """Every validation part needs at least two rows to be scored."""
+    if n_train < 2 * card.evaluate.folds:
+        raise DataError(f"only {n_train} training row(s) for {card.evaluate.folds} folds (at least two rows "
+                        "each); set [evaluate] folds lower, or collect more rows")
 
 
 def _check_class_sizes(y_train: np.ndarray, classes: list[str], card: Card) -> None:

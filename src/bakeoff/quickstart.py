@@ -21,14 +21,14 @@ from .metrics import DEFAULT_METRIC
 
 _CARD_TEMPLATE = '''# bakeoff problem card: edit, then `bakeoff run {card_name}`
 [problem]
-name = "{name}"
+name = {name}
 task = "{task}"                  # classification | regression
-question = "What is {target} going to be?"   # the report's first line, in business words
+question = {question}   # the report's first line, in business words
 
 [data]
-source = "{source}"
-target = "{target}"
-{positive_line}id = "{id}"                          # never used as a feature
+source = {source}
+target = {target}
+{positive_line}id = {id}                          # never used as a feature
 time = ""                        # a date column: splits respect time order
 {drop_line}
 
@@ -153,20 +153,30 @@ def card_text(data: Path, target: str, card_dir: Path, card_name: str = "bakeoff
         source = data.resolve()
     values = sorted(loaded.frame[target].dropna().astype(str).str.strip().unique())
     positive = guess_positive(values) if len(values) == 2 else None
-    positive_line = f'positive = "{positive}"                   # the class the business acts on\n' \
+    positive_line = f'positive = {_toml(positive)}                   # the class the business acts on\n' \
         if task == "classification" and len(values) == 2 and positive else ""
     from .metrics import METRICS
 
     return _align_comments(_CARD_TEMPLATE.format(
-        card_name=card_name, name=data.stem, task=task, target=target, source=source,
-        positive_line=positive_line, id=_guess_id(loaded.frame, target), drop_line=_drop_line(leaks),
+        card_name=card_name, name=_toml(data.stem), task=task, target=_toml(target), source=_toml(str(source)),
+        question=_toml(f"What is {target} going to be?"), positive_line=positive_line,
+        id=_toml(_guess_id(loaded.frame, target)), drop_line=_drop_line(leaks),
         metric=DEFAULT_METRIC[task], metrics=" | ".join(m for m, s in METRICS.items() if s.task == task)))
+
+
+def _toml(text: str) -> str:
+    r"""A TOML string (JSON's escapes are TOML's): quotes and backslashes in names survive.
+
+    >>> print(_toml('say "hi"'))
+    "say \"hi\""
+    """
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _drop_line(leaks: list[str]) -> str:
     if not leaks:
         return "drop = []                        # columns to leave out"
-    names = ", ".join(json.dumps(name) for name in leaks)
+    names = ", ".join(_toml(name) for name in leaks)
     return f"drop = [{names}]   # copies of the target: they predict it perfectly, so they cannot be features"
 
 

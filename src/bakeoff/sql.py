@@ -60,11 +60,10 @@ def check_dialect(dialect: str) -> str:
 
 
 def sql_support(fitted, task: str, n_classes: int, schema: dict[str, str]) -> str | None:
-    """None when the fitted model exports to SQL, else the reason it does not. Builds the syntax
-    tree without rendering it (rendering a big ensemble takes seconds); the node limit keeps
-    rendered queries far under MAX_SQL_CHARS."""
+    """None when the fitted model exports to SQL, else the reason it does not: no SQL form, or a
+    query over MAX_SQL_CHARS (a linear model over a category of many thousand levels)."""
     try:
-        select_query_for(fitted, task, n_classes, schema, [], "t", "")
+        _within_limit(select_query_for(fitted, task, n_classes, schema, [], "t", "").sql(dialect="duckdb"))
     except NotExportable as err:
         return str(err)
     return None
@@ -74,7 +73,7 @@ def to_sql(bundle, table: str, dialect: str = "duckdb", id_column: str = "", pre
     """The bundle's model as one SELECT over `table`, in `dialect` (laid out for reading when
     `pretty` and short enough to read)."""
     query = _exported(bundle, table, dialect, id_column)
-    compact = _within_limit(query.sql(dialect=dialect, identify=True))
+    compact = _rendered(bundle, query, dialect)
     return query.sql(dialect=dialect, pretty=True, identify=True) if pretty and len(compact) < 100_000 else compact
 
 
@@ -94,7 +93,7 @@ def create_table_sql(bundle, table: str, into: str, dialect: str, id_column: str
     from sqlglot import exp
 
     create = exp.Create(this=_table(into), kind="TABLE", expression=_exported(bundle, table, dialect, id_column))
-    return _within_limit(create.sql(dialect=dialect, identify=True))
+    return _rendered(bundle, create, dialect)
 
 
 def drop_table_sql(name: str, dialect: str) -> str:
@@ -124,8 +123,20 @@ def _exported(bundle, table: str, dialect: str, id_column: str):
     try:
         return _safe_casts(select_query(bundle, table, id_column), dialect)
     except NotExportable as err:
-        raise ConfigError(f"{bundle.name} cannot run as SQL: {err}; pick a candidate whose sql is true "
-                          "in this run's result.json (the report's 'runs as SQL' column)") from err
+        raise _refusal(bundle, err) from err
+
+
+def _rendered(bundle, query, dialect: str) -> str:
+    """The statement in one line of `dialect`; one too long to run is a ConfigError."""
+    try:
+        return _within_limit(query.sql(dialect=dialect, identify=True))
+    except NotExportable as err:
+        raise _refusal(bundle, err) from err
+
+
+def _refusal(bundle, err: NotExportable) -> ConfigError:
+    return ConfigError(f"{bundle.name} cannot run as SQL: {err}; pick a candidate whose sql is true "
+                       "in this run's result.json (the report's 'runs as SQL' column)")
 
 
 def _within_limit(text: str) -> str:
