@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .jsonable import plain
 from .schema import apply_schema
 
 REGRESSION_SLACK = 0.10  # a regression answer counts as met within 10 % of the expert's value
@@ -40,21 +41,13 @@ def row_keys(frame: pd.DataFrame, features: list[str], id_column: str = "") -> p
 
 
 def row_fingerprint(values: dict) -> str:
-    text = json.dumps({k: _plain(v) for k, v in sorted(values.items())}, sort_keys=True)
+    text = json.dumps({k: plain(v) for k, v in sorted(values.items())}, sort_keys=True)
     return "row:" + hashlib.sha1(text.encode()).hexdigest()
-
-
-def _plain(value):
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    return value if isinstance(value, (int, float, str, bool)) else str(value)
 
 
 def plain_values(row: dict) -> dict:
     """A row's values as JSON-safe Python scalars (NaN becomes None)."""
-    return {k: _plain(v) for k, v in row.items()}
+    return {k: plain(v) for k, v in row.items()}
 
 
 def meets(predicted, expected: str, task: str) -> bool:
@@ -97,5 +90,5 @@ def review_sample(raw: pd.DataFrame, positions: np.ndarray, features: list[str],
     chosen += rest[: size - len(chosen)]
     rows = raw.iloc[chosen]
     keys = row_keys(rows, features, id_column)
-    return [{"key": key, "features": plain_values(row[features].to_dict()), "actual": _plain(row[target])}
+    return [{"key": key, "features": plain_values(row[features].to_dict()), "actual": plain(row[target])}
             for key, (_, row) in zip(keys, rows.iterrows())]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from .card import Card
 from .cost import best_threshold_value, monthly_compute_cost
 from .data import Dataset
+from .jsonable import plain
 from .metrics import Interval, Metric, paired_intervals
 from .run import Outcome
 from .select import Contender, Tolerance, best_of, reason, recommend
@@ -49,7 +49,7 @@ def candidate_row(outcome: Outcome, interval: Interval | None, dataset: Dataset,
                diff_ci=[_finite(x) for x in interval.diff_ci] if interval else None,
                fit_seconds=round(ev.fit_seconds, 4), predict_us_per_row=round(ev.predict_us_per_row, 3),
                latency_ms_p50=round(ev.latency_ms_p50, 3), model_bytes=ev.model_bytes,
-               n_params=ev.n_params, sql=ev.sql, sql_reason=ev.sql_reason, **_money(outcome, dataset, card), params={k: _plain(v) for k, v in ev.tuning.params.items()},
+               n_params=ev.n_params, sql=ev.sql, sql_reason=ev.sql_reason, **_money(outcome, dataset, card), params={k: plain(v) for k, v in ev.tuning.params.items()},
                tuning={"trials": ev.tuning.trials, "stopped_by": ev.tuning.stopped_by},
                description=ev.description)
     return row
@@ -59,12 +59,6 @@ def _plain_words(name: str, ladder: dict[str, type]) -> dict:
     cls = ladder.get(name)
     return {"title": getattr(cls, "title", "") or name, "summary": getattr(cls, "summary", ""),
             "requires": list(getattr(cls, "requires", ()))}
-
-
-def _plain(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    return list(value) if isinstance(value, tuple) else value
 
 
 def intervals(outcomes: list[Outcome], metric: Metric) -> dict[str, Interval]:

@@ -12,6 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..jsonable import plain
+
 FACTS_VERSION = 2  # facts.json from another version is not rendered (re-run the card)
 FLAG_SHARE = 0.20  # the headline: flagging the top 20 % of rows
 PLAIN_RESAMPLES = 200  # bootstrap resamples of the holdout for the plain figures' intervals
@@ -241,11 +243,8 @@ def regression_samples(frame, ids, y, pred) -> list[dict]:
 
 
 def _scalar(value):
-    if isinstance(value, (np.integer, np.floating)):
-        value = value.item()
-    if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 6)
-    return value if isinstance(value, (int, str, bool)) or value is None else str(value)
+    value = plain(value)
+    return round(value, 6) if isinstance(value, float) else value
 
 
 def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
