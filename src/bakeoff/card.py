@@ -188,11 +188,20 @@ def load_card(path: str | Path) -> Card:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"problem card {path} not found; create one with `bakeoff init DATA.csv --target COLUMN`")
+    return card_from_dict(read_toml(path)).with_base_dir(path.parent)
+
+
+def read_toml(path: Path) -> dict:
+    """A card file as written (no defaults filled in); bad TOML is one ConfigError line."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path} is not valid TOML ({err}); fix the syntax at that line") from err
-    return card_from_dict(raw).with_base_dir(path.parent)
+
+
+def card_from_text(text: str) -> Card:
+    """Validate a card given as TOML text."""
+    return card_from_dict(tomllib.loads(text))
 
 
 def card_from_dict(raw: dict) -> Card:

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-from .card import Card, card_from_dict, load_card
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .card import Card, card_from_dict, card_from_text, load_card, read_toml
 from .data import guess_positive, infer_task, load_frame, suggest
 from .errors import ConfigError, DataError, LeakageError
 from .metrics import DEFAULT_METRIC
@@ -82,7 +76,7 @@ def card_for(source: Path, target: str | None, overrides: dict) -> Card:
     """The card to run: a .toml loaded, or one built from a data file, with CLI overrides."""
     if source.suffix.lower() == ".toml":
         load_card(source)  # validates, with one-line errors
-        raw = tomllib.loads(source.read_text(encoding="utf-8"))  # as written: overrides re-derive defaults
+        raw = read_toml(source)  # as written: overrides re-derive defaults
         base_dir = source.parent
         if target:
             raw["data"]["target"] = target
@@ -132,7 +126,7 @@ def write_card_file(data: Path, target: str, output: Path, force: bool = False) 
     while True:
         text = card_text(data, target, output.parent, output.name, leaks)
         try:
-            prepare(card_from_dict(tomllib.loads(text)).with_base_dir(output.parent.resolve()))
+            prepare(card_from_text(text).with_base_dir(output.parent.resolve()))
             break
         except LeakageError as err:
             leaks.append(err.column)
