@@ -23,7 +23,6 @@ from pathlib import Path
 from .bundle import ModelBundle, save_bundle, write_atomic
 from .card import Card
 from .data import Dataset, prepare
-from .urls import redact
 from .errors import ConfigError
 from .evaluate import run_resamples
 from .expect import Expectation, check
@@ -31,8 +30,9 @@ from .ladder.registry import available, load_class, select
 from .metrics import Metric, get_metric
 from .provenance import collect
 from .result import summarise
-from .run import Observer, RaceSettings, race
+from .run import Observer, Outcome, RaceSettings, race
 from .schema import category_levels
+from .urls import redact
 
 
 REVIEW_ROWS = 200  # held-out cases kept for `bakeoff review --rows` (at most this many)
@@ -158,7 +158,7 @@ def check_tracking(card: Card) -> None:
     track.check_store(track.tracking_uri(card.store.tracking_uri, store_dir(card)))
 
 
-def add_expectation_checks(result: dict, outcomes, dataset: Dataset, expected: list[Expectation]) -> None:
+def add_expectation_checks(result: dict, outcomes: list[Outcome], dataset: Dataset, expected: list[Expectation]) -> None:
     """Score every finished candidate on the SME expectations ("gets 7 of 9 SME cases right")."""
     result["expectations"] = {"total": len(expected)}
     by_name = {o.name: o for o in outcomes}
@@ -168,7 +168,7 @@ def add_expectation_checks(result: dict, outcomes, dataset: Dataset, expected: l
                                if expected and fitted is not None else None)
 
 
-def report_facts(result: dict, outcomes, dataset: Dataset, card: Card) -> dict:
+def report_facts(result: dict, outcomes: list[Outcome], dataset: Dataset, card: Card) -> dict:
     """What the report shows beyond result.json, computed on the holdout while the models are here."""
     from .report.facts import collect_facts
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,7 +176,7 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
                    bool(card.data.time), frame, card.data.id)
 
 
-def feature_columns(columns, card: Card) -> list[str]:
+def feature_columns(columns: Iterable, card: Card) -> list[str]:
     """The raw columns a model reads: all but target, id, time and [data] drop."""
     unused = {card.data.target, card.data.id, card.data.time, *card.data.drop}
     return [c for c in columns if c not in unused]

@@ -56,7 +56,7 @@ def tuning_splits(dataset: Dataset, seed: int, k: int = 3) -> list[tuple[np.ndar
     return list(splitter.split(np.zeros(len(y)), y))
 
 
-def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric):
+def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric) -> tuple[np.ndarray, np.ndarray, float]:
     """Out-of-fold predictions over the training part and their score (the mean over folds)."""
     X, y = dataset.X_train, dataset.y_train
     shape = (len(y), len(dataset.classes)) if dataset.classes else (len(y),)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .jsonable import plain
+from .ladder.base import Fitted
 from .schema import apply_schema
 
 REGRESSION_SLACK = 0.10  # a regression answer counts as met within 10 % of the expert's value
@@ -62,7 +63,7 @@ def meets(predicted, expected: str, task: str) -> bool:
     return abs(float(predicted) - target) <= REGRESSION_SLACK * max(abs(target), 1e-12)
 
 
-def check(fitted, expectations: list[Expectation], schema: dict[str, str], classes: list[str],
+def check(fitted: Fitted, expectations: list[Expectation], schema: dict[str, str], classes: list[str],
           task: str) -> dict:
     """How many expectations a fitted candidate meets: {"right", "total", "missed": [keys]}."""
     if not expectations:

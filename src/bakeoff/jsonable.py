@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 
-def plain(value):
+def plain(value: object) -> object:
     """numpy scalars as Python ones, NaN as None, tuples as lists, anything else JSON has no
     word for as its text.
 

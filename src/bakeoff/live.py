@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from .api import check_tracking, execute, plan, runs_folder, track_outcome
+from .api import Plan, check_tracking, execute, plan, runs_folder, track_outcome
 from .card import Card
 from .run import Outcome
 from .units import human_bytes, human_seconds
@@ -96,7 +96,7 @@ def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     return 0 if outcome.result["recommended"] else 1
 
 
-def describe_plan(planned) -> str:
+def describe_plan(planned: Plan) -> str:
     """One line saying what will run, including what the quick start inferred."""
     card, data = planned.card, planned.dataset
     positive = f" (positive class: {data.classes[-1]})" if len(data.classes) == 2 else ""

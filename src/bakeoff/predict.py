@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .bundle import ModelBundle, load_bundle, write_atomic
+from .card import Card
 from .data import load_frame
 from .errors import ConfigError
 
@@ -32,10 +33,8 @@ def run_result(run_dir: Path) -> dict:
                           "is damaged: run the card again") from err
 
 
-def run_card(run_dir: Path):
+def run_card(run_dir: Path) -> Card:
     """The problem card a run was made with, its paths resolving from the card's folder."""
-    from .card import Card
-
     card = Card.model_validate_json((run_dir / "card.json").read_text())
     return card.with_base_dir(Path(run_result(run_dir)["card_dir"]))
 

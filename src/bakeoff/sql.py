@@ -18,10 +18,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from .bundle import ModelBundle
+    from .ladder.base import Fitted
 
 DIALECTS = ("duckdb", "postgres", "sqlite", "bigquery", "snowflake", "spark")
 MAX_SQL_CHARS = 1_000_000  # beyond this, engines parse slowly and people cannot review the query
@@ -59,7 +66,7 @@ def check_dialect(dialect: str) -> str:
     return dialect
 
 
-def sql_support(fitted, task: str, n_classes: int, schema: dict[str, str]) -> str | None:
+def sql_support(fitted: Fitted, task: str, n_classes: int, schema: dict[str, str]) -> str | None:
     """None when the fitted model exports to SQL, else the reason it does not: no SQL form, or a
     query over MAX_SQL_CHARS (a linear model over a category of many thousand levels)."""
     try:
@@ -69,7 +76,7 @@ def sql_support(fitted, task: str, n_classes: int, schema: dict[str, str]) -> st
     return None
 
 
-def to_sql(bundle, table: str, dialect: str = "duckdb", id_column: str = "", pretty: bool = True) -> str:
+def to_sql(bundle: ModelBundle, table: str, dialect: str = "duckdb", id_column: str = "", pretty: bool = True) -> str:
     """The bundle's model as one SELECT over `table`, in `dialect` (laid out for reading when
     `pretty` and short enough to read)."""
     query = _exported(bundle, table, dialect, id_column)
@@ -77,7 +84,7 @@ def to_sql(bundle, table: str, dialect: str = "duckdb", id_column: str = "", pre
     return query.sql(dialect=dialect, pretty=True, identify=True) if pretty and len(compact) < 100_000 else compact
 
 
-def columns_read(bundle) -> dict[str, str]:
+def columns_read(bundle: ModelBundle) -> dict[str, str]:
     """The raw columns the exported query reads (a one-column rule reads one), with their kinds.
 
     A model with no SQL form is a ConfigError, as in `to_sql`."""
@@ -88,7 +95,7 @@ def columns_read(bundle) -> dict[str, str]:
     return {name: kind for name, kind in bundle.schema.items() if name in named}
 
 
-def create_table_sql(bundle, table: str, into: str, dialect: str, id_column: str = "") -> str:
+def create_table_sql(bundle: ModelBundle, table: str, into: str, dialect: str, id_column: str = "") -> str:
     """CREATE TABLE into AS the bundle's SELECT over `table`, one statement."""
     from sqlglot import exp
 
@@ -146,13 +153,13 @@ def _within_limit(text: str) -> str:
     return text
 
 
-def select_query(bundle, table: str, id_column: str = ""):
+def select_query(bundle: ModelBundle, table: str, id_column: str = "") -> exp.Select:
     return select_query_for(bundle.fitted, bundle.task, len(bundle.classes), bundle.schema, bundle.classes,
                             table, id_column)
 
 
-def select_query_for(fitted, task: str, n_classes: int, schema: dict[str, str], classes: list[str],
-                     table: str, id_column: str):
+def select_query_for(fitted: Fitted, task: str, n_classes: int, schema: dict[str, str], classes: list[str],
+                     table: str, id_column: str) -> exp.Select:
     """WITH inputs AS (cleaned raw columns), features AS (the model's inputs), scored AS (the
     model) SELECT id, outputs.
 
@@ -268,7 +275,7 @@ def table_sql(name: str, dialect: str) -> str:
     return _table(name).sql(dialect=dialect, identify=True)
 
 
-def scoring(fitted, task: str, n_classes: int, schema: dict[str, str]) -> Scoring:
+def scoring(fitted: Fitted, task: str, n_classes: int, schema: dict[str, str]) -> Scoring:
     """Dispatch on the fitted model's kind; NotExportable for anything else."""
     from .ladder.baseline import ConstantFitted
     from .ladder.one_rule import OneRuleFitted
