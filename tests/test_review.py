@@ -316,8 +316,10 @@ def test_a_bad_store_url_is_one_line_and_exit_2(tmp_path, telco):
         assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()
 
 
-def test_mlflow_counts_each_row_once_by_its_latest_verdict(tmp_path):
+def test_mlflow_counts_each_row_once_by_its_latest_verdict(tmp_path, monkeypatch):
     from bakeoff.track import log_feedback
+
+    monkeypatch.chdir(tmp_path)  # the default experiment keeps its artifacts in ./mlruns
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
