@@ -276,3 +276,33 @@ def test_time_folds_that_check_on_one_class_only_are_refused_for_ranking_metrics
     with pytest.raises(DataError, match=r"fold 4 checks on 26 rows with no 'yes', where roc_auc is undefined"):
         prepare(card("roc_auc"))
     assert len(prepare(card("log_loss")).folds) == 5  # log loss is defined on one class
+
+
+def test_mostly_numbers_read_as_numbers_and_infinities_as_missing(tmp_path):
+    from bakeoff.schema import apply_schema, infer_schema
+
+    rng = np.random.default_rng(0)
+    ages = rng.integers(18, 90, 300).astype(str).astype(object)
+    ages[::16] = "unknown"  # about 6 %: a number column with a word for missing, not 60 categories
+    codes = rng.choice(["1", "2", "3", "X"], 300)  # few distinct numbers beside a word: codes
+    income = [f"${v:,}" for v in rng.integers(10_000, 90_000, 300)]
+    bmi = rng.normal(25, 4, 300)
+    bmi[5], bmi[6] = np.inf, 1e39
+    frame = pd.DataFrame({"age": ages, "code": codes, "income": income, "bmi": bmi})
+    notes = []
+    schema = infer_schema(frame, notes)
+    assert schema == {"age": "number", "code": "category", "bmi": "number"}
+    assert any(n.startswith("age: numbers stored as text; 19 blank or non-numeric value(s) (e.g. 'unknown')")
+               for n in notes)
+    assert any(n.startswith("income: dropped") and "numbers written with symbols (e.g. '$" in n for n in notes)
+    assert any(n.startswith("bmi: 2 infinite or out-of-range value(s)") for n in notes)
+    X = apply_schema(frame, schema)
+    assert X["age"].isna().sum() == 19 and X["bmi"].isna().sum() == 2 and np.isfinite(X["bmi"].dropna()).all()
+    from bakeoff.bundle import ModelBundle
+    from bakeoff.ladder.tabular import Rules
+
+    y = (X["age"].fillna(50) > 50).astype(int).to_numpy()
+    fitted = Rules(task="classification", n_classes=2).fit(X, y)
+    bundle = ModelBundle("rules", "classification", fitted, schema, ["no", "yes"], "y")
+    scored = bundle.score(pd.DataFrame({"age": ["70", "inf"], "code": ["1", "2"], "bmi": [1e39, -np.inf]}))
+    assert scored["prediction"].tolist()[0] == "yes" and scored["probability"].notna().all()

@@ -20,6 +20,9 @@ from .errors import DataError
 
 NUMBER, CATEGORY, DATE = "number", "category", "date"
 _ID_SHARE = 0.5  # a text column with more distinct values than this share of rows is an id
+MOSTLY_NUMBERS = 0.9  # a text column this much numbers, with many distinct ones, is a number column
+MANY_NUMBERS = 20  # ... and "many" (fewer distinct numbers beside words may be codes: '1', '2', 'X')
+LARGEST = float(np.finfo(np.float32).max)  # beyond this (or infinite) a number reads as missing
 _DATE_PARTS = ("year", "month", "day", "weekday")
 # tried in order; a format must read every value. Month-first before day-first for slashes,
 # as pandas does; dots and dashes after a day are day-first (European).
@@ -44,15 +47,20 @@ def _kind_of(column: pd.Series, name: str, notes: list[str]) -> str | None:
         notes.append(f"{name}: date expanded into year, month, day of month and day of week")
         return DATE
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        huge = int((column.notna() & _to_number(column).isna()).sum())
+        if huge:
+            notes.append(f"{name}: {huge} infinite or out-of-range value(s) (beyond ±3.4e38) read as missing")
         return NUMBER
     text = _strip(column)
     numbers = _to_number(text)
     filled = text.notna().sum()
-    unparsed = int(numbers.isna().sum() - text.isna().sum())
-    if filled and unparsed <= 0.01 * filled:
+    unparsed = text[text.notna() & numbers.isna()]
+    if filled and (len(unparsed) <= 0.01 * filled or (len(unparsed) <= (1 - MOSTLY_NUMBERS) * filled
+                                                      and numbers.nunique() > MANY_NUMBERS)):
         missing = int(numbers.isna().sum() - column.isna().sum())
         if missing:
-            notes.append(f"{name}: numbers stored as text; {missing} blank or non-numeric value(s) "
+            example = f" (e.g. {str(unparsed.iloc[0])!r})" if len(unparsed) else ""
+            notes.append(f"{name}: numbers stored as text; {missing} blank or non-numeric value(s){example} "
                          "read as missing")
         return NUMBER
     if _looks_like_dates(text):
@@ -63,9 +71,24 @@ def _kind_of(column: pd.Series, name: str, notes: list[str]) -> str | None:
                                           if unread else ""))
         return f"{DATE}:{fmt}" if fmt else DATE
     if text.nunique() > max(50, _ID_SHARE * len(text)):
-        notes.append(f"{name}: dropped, {text.nunique()} distinct text values look like an identifier")
+        notes.append(f"{name}: dropped, {text.nunique()} distinct text values look like an identifier"
+                     + _written_numbers_hint(text))
         return None
     return CATEGORY
+
+
+def _written_numbers_hint(text: pd.Series) -> str:
+    """When the values are numbers written with currency signs, thousands separators or %, say so.
+
+    >>> _written_numbers_hint(pd.Series(["$46,396", "$1,200.50", "12%"]))
+    "; they look like numbers written with symbols (e.g. '$46,396'): store them as plain numbers to use them"
+    """
+    values = text.dropna().astype(str)
+    bare = values.str.replace(r"[$€£¥%,\s]", "", regex=True)
+    if len(values) and pd.to_numeric(bare, errors="coerce").notna().mean() >= MOSTLY_NUMBERS:
+        return (f"; they look like numbers written with symbols (e.g. {values.iloc[0]!r}): store them as plain "
+                "numbers to use them")
+    return ""
 
 
 def apply_schema(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
@@ -119,9 +142,13 @@ def _as_text(value) -> str:
 
 
 def _to_number(column: pd.Series) -> pd.Series:
+    """Numbers as floats; text that is no number, infinities and numbers beyond float32's range
+    (which the models' float32 inputs cannot hold) as missing."""
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-        return column.astype(float)
-    return pd.to_numeric(_strip(column), errors="coerce").astype(float)
+        numbers = column.astype(float)
+    else:
+        numbers = pd.to_numeric(_strip(column), errors="coerce").astype(float)
+    return numbers.where(numbers.abs() <= LARGEST)
 
 
 def _looks_like_dates(text: pd.Series) -> bool:
@@ -200,7 +227,7 @@ def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, lis
         given = _category_text(frame[name]) if kind == CATEGORY else _strip(frame[name])
         if kind == NUMBER:
             odd = given[given.notna() & _to_number(frame[name]).isna()]
-            what = "not a number, read as missing"
+            what = "not a number (or out of range), read as missing"
         elif kind == CATEGORY and name in levels:
             odd = given[given.notna() & ~given.astype(str).isin(levels[name])]
             what = "not seen in training, counted as none of the known values"
