@@ -306,3 +306,22 @@ def test_mostly_numbers_read_as_numbers_and_infinities_as_missing(tmp_path):
     bundle = ModelBundle("rules", "classification", fitted, schema, ["no", "yes"], "y")
     scored = bundle.score(pd.DataFrame({"age": ["70", "inf"], "code": ["1", "2"], "bmi": [1e39, -np.inf]}))
     assert scored["prediction"].tolist()[0] == "yes" and scored["probability"].notna().all()
+
+
+def test_a_few_regression_targets_that_are_no_number_are_left_out_with_a_note(tmp_path):
+    from bakeoff.data import infer_task
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"x": rng.normal(size=100)})
+    frame["y"] = (3 * frame["x"] + rng.normal(size=100)).round(3).astype(object)
+    frame.loc[[4, 50], "y"] = "?"
+    assert infer_task(frame["y"]) == "regression"  # 2 % question marks do not make 98 classes
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    card = card_from_dict({"problem": {"task": "regression"}, "data": {"source": "d.csv", "target": "y"},
+                           "evaluate": {"metric": "rmse"}}).with_base_dir(tmp_path)
+    dataset = prepare(card)
+    assert len(dataset.y) == 98 and "dropped 2 row(s) whose target is not a number (e.g. '?')" in dataset.notes
+    frame.loc[:30, "y"] = "?"
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    with pytest.raises(DataError, match=r"not a number in 32 of 100 rows \(e.g. '\?'\), too many to leave out"):
+        prepare(card)

@@ -125,12 +125,17 @@ def suggest(name: str, options: list[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else f"columns are {', '.join(options[:30])}"
 
 
+MAX_UNREADABLE_TARGETS = 0.05  # a regression target may have this share of non-numbers ('?'), dropped
+
+
 def infer_task(target: pd.Series) -> str:
-    """'regression' for a numeric target with many distinct values, else 'classification'."""
+    """'regression' for a numeric target with many distinct values (a few non-numbers such as
+    '?' allowed: those rows are dropped), else 'classification'."""
     values = target.dropna()
     numeric = pd.to_numeric(values, errors="coerce")
-    if values.dtype == bool or numeric.isna().any():
+    if values.dtype == bool or numeric.isna().mean() > MAX_UNREADABLE_TARGETS:
         return "classification"
+    numeric = numeric.dropna()
     if numeric.nunique() <= 10 and np.allclose(numeric, numeric.round()):
         return "classification"
     return "regression"
@@ -151,6 +156,8 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
         raise DataError(f"target {card.data.target!r} is empty in every row; choose another [data] target")
     if len(frame) < len(loaded.frame):
         notes.append(f"dropped {len(loaded.frame) - len(frame)} row(s) with no target (empty or blank)")
+    if card.problem.task == "regression":
+        frame = _drop_unreadable_targets(frame, card.data.target, notes)
     if exclude:
         frame = _drop_reviewed(frame, exclude, card, notes)
     if card.data.time:
@@ -174,6 +181,18 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
     return Dataset(card.problem.task, X, y, classes, schema, train_index, holdout_index, folds,
                    loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes,
                    bool(card.data.time), frame, card.data.id)
+
+
+def _drop_unreadable_targets(frame: pd.DataFrame, target: str, notes: list[str]) -> pd.DataFrame:
+    """A few regression targets that are no number ('?', 'n/a') are left out with a note; more
+    stay, for encode_target to refuse."""
+    numbers = pd.to_numeric(frame[target].astype(str).str.strip(), errors="coerce")
+    unreadable = numbers.isna()
+    if 0 < unreadable.sum() <= MAX_UNREADABLE_TARGETS * len(frame):
+        example = str(frame.loc[unreadable, target].iloc[0])
+        notes.append(f"dropped {int(unreadable.sum())} row(s) whose target is not a number (e.g. {example!r})")
+        return frame[~unreadable]
+    return frame
 
 
 def feature_columns(columns: Iterable, card: Card) -> list[str]:
@@ -226,10 +245,11 @@ def encode_target(target: pd.Series, card: Card) -> tuple[np.ndarray, list[str]]
         raise DataError(f"target {name!r} has a single value ({labels.iloc[0]!r}){stripped}; nothing to "
                         "predict, choose another [data] target")
     if card.problem.task == "regression":
-        values = pd.to_numeric(target, errors="coerce")
+        values = pd.to_numeric(target.astype(str).str.strip(), errors="coerce")
         if values.isna().any():
-            raise DataError(f"target {name!r} is not numeric (e.g. {target[values.isna()].iloc[0]!r}); "
-                            'set [problem] task = "classification" or pick a numeric target')
+            raise DataError(f"target {name!r} is not a number in {int(values.isna().sum())} of {len(values)} rows "
+                            f"(e.g. {target[values.isna()].iloc[0]!r}), too many to leave out; set [problem] "
+                            'task = "classification" or pick a numeric target')
         return values.to_numpy(float), []
     classes = sorted(labels.unique())
     if len(classes) == 2:
