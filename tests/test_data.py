@@ -96,7 +96,7 @@ def test_regression_target_must_be_numeric(tmp_path):
     make_classification_frame(100).to_csv(tmp_path / "d.csv", index=False)
     card = card_from_dict({"problem": {"task": "regression"},
                            "data": {"source": "d.csv", "target": "label"}}).with_base_dir(tmp_path)
-    with pytest.raises(DataError, match='not numeric .* task = "classification"'):
+    with pytest.raises(DataError, match='not a number in 100 of 100 rows .* task = "classification"'):
         prepare(card)
 
 
