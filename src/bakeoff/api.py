@@ -24,7 +24,7 @@ from .bundle import ModelBundle, save_bundle, write_atomic
 from .card import Card
 from .data import Dataset, prepare
 from .errors import ConfigError
-from .evaluate import run_resamples
+from .evaluate import fair_share, run_resamples
 from .expect import Expectation, check
 from .ladder.registry import available, load_class, select
 from .metrics import Metric, get_metric
@@ -32,6 +32,7 @@ from .provenance import collect
 from .result import summarise
 from .run import Observer, Outcome, RaceSettings, race
 from .schema import category_levels
+from .units import human_seconds
 from .urls import redact
 
 
@@ -99,17 +100,19 @@ def plan(card: Card) -> Plan:
     extra_names = [load_class(spec, card.base_dir).name for spec in card.ladder.extra]
     candidates = select(classes, card.problem.task, card.ladder.only, card.ladder.skip, extra_names)
     metric = get_metric(card.evaluate.metric, card.problem.task)
-    resamples = run_resamples(dataset, metric, card.evaluate.bootstrap, card.budget.per_candidate_seconds)
+    cores = os.cpu_count() or 1
+    workers = card.budget.workers or min(2, cores)
+    share = fair_share(card.budget.per_candidate_seconds, card.budget.total_seconds, workers, len(candidates))
+    resamples = run_resamples(dataset, metric, card.evaluate.bootstrap, share)
     if resamples < card.evaluate.bootstrap:
         dataset.notes.append(f"intervals from {resamples} bootstrap resamples, not {card.evaluate.bootstrap}: "
-                             f"more would not fit in the {card.budget.per_candidate_seconds:g} s slices with "
-                             f"{metric.name} on {len(dataset.y_train):,} rows; raise [budget] per_candidate for more")
-    cores = os.cpu_count() or 1
+                             f"more would not fit in each candidate's {human_seconds(share)} with {metric.name} on "
+                             f"{len(dataset.y_train):,} rows; raise [budget] total or per_candidate for more")
     if card.budget.workers > cores:
         dataset.notes.append(f"{card.budget.workers} workers on {cores} cores: candidates share cores, so fit "
                              f"times and latencies read high and slices end sooner; use [budget] workers <= {cores}")
     settings = RaceSettings(metric.name, card.budget.total_seconds, card.budget.per_candidate_seconds,
-                            card.budget.trials, card.evaluate.seed, card.budget.workers or min(2, cores),
+                            card.budget.trials, card.evaluate.seed, workers,
                             resamples, card.base_dir, card.budget.memory_bytes)
     return Plan(card, dataset, candidates, metric, settings, expected)
 

@@ -111,6 +111,16 @@ def run_resamples(dataset: Dataset, metric: Metric, wanted: int, seconds: float)
     return affordable_resamples(wanted, metric_call_seconds(metric, y, pred), len(dataset.folds), seconds)
 
 
+def fair_share(per_candidate: float, total: float, workers: int, candidates: int) -> float:
+    """The seconds one candidate can count on: its slice, or its share of the total budget
+    when the total is the tighter limit.
+
+    >>> fair_share(60, 300, 2, 10), fair_share(30, 30, 2, 10)
+    (60, 6.0)
+    """
+    return min(per_candidate, total * workers / max(candidates, 1))
+
+
 def _timing_rows(dataset: Dataset) -> np.ndarray:
     """The rows one bootstrap metric call scores: a validation fold."""
     return dataset.folds[0][1] if dataset.folds else np.arange(len(dataset.y_train))

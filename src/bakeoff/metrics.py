@@ -6,6 +6,8 @@ Classification scores take `proba`, an (n, n_classes) array of class probabiliti
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +23,20 @@ class Metric:
     relative: bool = False  # an error in the target's own units: tolerance is a share of the best
 
 
+def _undefined_is_nan(score: Callable) -> Callable:
+    """scikit-learn warns where a score is undefined (one class in a resample) and returns NaN;
+    the bootstrap skips those draws, so the warning only clutters the terminal."""
+    @functools.wraps(score)
+    def quiet(y, proba):
+        from sklearn.exceptions import UndefinedMetricWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            return score(y, proba)
+    return quiet
+
+
+@_undefined_is_nan
 def _roc_auc(y, proba):
     from sklearn.metrics import roc_auc_score
 
@@ -29,6 +45,7 @@ def _roc_auc(y, proba):
     return roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
 
 
+@_undefined_is_nan
 def _pr_auc(y, proba):
     from sklearn.metrics import average_precision_score
 
@@ -48,6 +65,7 @@ def _accuracy(y, proba):
     return float(np.mean(proba.argmax(axis=1) == y))
 
 
+@_undefined_is_nan
 def _f1(y, proba):
     from sklearn.metrics import f1_score
 

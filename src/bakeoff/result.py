@@ -118,7 +118,8 @@ def _tuning_notes(outcomes: list[Outcome]) -> list[str]:
     cut = [o.name for o in outcomes if o.evaluation is not None and o.evaluation.tuning.stopped_by == "time"]
     if not cut:
         return []
-    return [f"the time slice, not the trial count, ended the tuning of {', '.join(cut)}: their scores can "
+    their = "its score" if len(cut) == 1 else "their scores"
+    return [f"the time slice, not the trial count, ended the tuning of {', '.join(cut)}: {their} can "
             "differ between runs of the same card and seed; raise [budget] per_candidate to repeat them exactly"]
 
 

@@ -77,7 +77,7 @@ def reason(chosen: Contender, best: Contender, tolerance: Tolerance, higher_is_b
     >>> b = Contender("lightgbm", 4, 8000, 0.849, (0, 0), 4.0, 20.0, 200_000, False)
     >>> s = Contender("linear", 2, 46, 0.846, (-0.006, 0.001), 0.1, 2.0, 5_000, True)
     >>> reason(s, b, Tolerance(0.005), True)
-    'linear scores 0.846 against 0.849 for lightgbm (within the tolerance of 0.005); 40x faster to fit, 10x faster to predict, 40x smaller, exportable as SQL'
+    'linear scores 0.8460 against 0.8490 for lightgbm (within the tolerance of 0.005); 40x faster to fit, 10x faster to predict, 40x smaller, exportable as SQL'
     """
     if chosen.name == best.name:
         return (f"{best.name} has the best score ({readable(best.score)}) and no simpler candidate comes "

@@ -62,6 +62,8 @@ def tune(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
     deadline, stopped = time.monotonic() + seconds, []
 
     def stop_in_time(study, trial):
+        if len(study.trials) >= trials:  # the trial count ends it anyway: not the slice
+            return
         slowest = max(t.duration.total_seconds() for t in study.trials if t.duration)
         chosen = _best_duration(study) or slowest  # what follows refits the best trial's settings
         if time.monotonic() + slowest + chosen / len(splits) * refits_after > deadline:

@@ -61,11 +61,11 @@ def human_bytes(n: int) -> str:
 def human_seconds(seconds: float) -> str:
     """A duration as people say it.
 
-    >>> human_seconds(45), human_seconds(150), human_seconds(360_000_000)
-    ('45 s', '2.5 min', '100,000 h')
+    >>> human_seconds(45), human_seconds(21.2292), human_seconds(150), human_seconds(360_000_000)
+    ('45 s', '21.2 s', '2.5 min', '100,000 h')
     """
     if seconds < 120:
-        return f"{seconds:g} s"
+        return f"{seconds:.3g} s"
     if seconds < 7200:
         return f"{seconds / 60:g} min"
     hours = seconds / 3600
@@ -75,9 +75,9 @@ def human_seconds(seconds: float) -> str:
 def readable(value: float, digits: int = 4) -> str:
     """A figure as people read it: thousands with separators, small ones to `digits` figures.
 
-    >>> readable(31309.6), readable(0.84372), readable(-1234567.8), readable(2.5e-05)
-    ('31,310', '0.8437', '-1,234,568', '2.5e-05')
+    >>> readable(31309.6), readable(0.84372), readable(1.0), readable(-1234567.8), readable(2.5e-05)
+    ('31,310', '0.8437', '1.000', '-1,234,568', '2.500e-05')
     """
     if abs(value) >= 10 ** digits / 10:
         return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
+    return f"{value:#.{digits}g}"  # '#' keeps the zeros: 1.000 beside 0.9993, not 1
