@@ -86,7 +86,11 @@ def failure(err: BaseException, url: str = "") -> str:
 
     >>> failure(RuntimeError("cannot log in as me:pw\\nmore"), "postgresql://me:pw@db/x")
     'RuntimeError: cannot log in as me:***'
+    >>> failure(ModuleNotFoundError("No module named 'psycopg'", name="psycopg"))
+    "the PostgreSQL driver psycopg is not installed: pip install 'bakeoff[postgres]'"
     """
+    if isinstance(err, ModuleNotFoundError) and (err.name or "").startswith("psycopg"):
+        return "the PostgreSQL driver psycopg is not installed: pip install 'bakeoff[postgres]'"
     text = (str(err).splitlines() or [""])[0][:200]
     try:
         password = _password(expand_env(url))
