@@ -43,7 +43,7 @@ def test_per_candidate_slice_never_exceeds_the_total():
     (with_section("budget", {"per_candidate": "-1s"}), "[budget] per_candidate: got '-1s'; a budget must be more than zero"),
     (with_section("budget", {"total": "0s"}), "a budget must be more than zero"),
     (with_section("budget", {"memory": "300MB"}), "[budget] memory: got '300MB'; give at least \"1GB\""),
-    (with_section("evaluate", {"folds": 1}), "[evaluate] folds: Input should be greater than or equal to 2"),
+    (with_section("evaluate", {"folds": 1}), "[evaluate] folds: got 1; it must be at least 2"),
     (with_section("problem", {"task": "forecast"}), "task 'forecast' is not supported yet"),
     (with_section("engine", {"kind": "spark"}), "[engine] kind: kind 'spark' is not supported yet"),
     (with_section("data", {"source": {"url": "duckdb:///x.db"}}), "a SQL source needs exactly url and query"),

@@ -122,9 +122,9 @@ MIN_MEMORY = 2**30  # the address-space cap of a worker; below it even `constant
 
 
 class Business(_Section):
-    value_true_positive: float = 0.0
-    cost_false_positive: float = 0.0
-    cost_false_negative: float = 0.0
+    value_true_positive: float = Field(0.0, ge=0)  # values and costs, all as positive amounts
+    cost_false_positive: float = Field(0.0, ge=0)
+    cost_false_negative: float = Field(0.0, ge=0)
     predictions_per_month: float = Field(0.0, ge=0)
     compute_cost_per_hour: float = Field(0.0, ge=0)
 
@@ -133,6 +133,13 @@ class Ladder(_Section):
     only: list[str] = Field(default_factory=list)
     skip: list[str] = Field(default_factory=list)
     extra: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _only_or_skip(self) -> Ladder:
+        both = sorted(set(self.only) & set(self.skip))
+        if both:
+            raise ValueError(f"[ladder] only and skip both name {both[0]!r}; keep it in one of them")
+        return self
 
 
 class Store(_Section):
@@ -162,6 +169,12 @@ class Card(_Section):
     store: Store = Field(default_factory=Store)
     engine: Engine = Field(default_factory=Engine)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @model_validator(mode="after")
+    def _target_is_no_feature_to_drop(self) -> Card:
+        if self.data.target in self.data.drop:
+            raise ValueError(f"[data] drop names the target {self.data.target!r}; drop only feature columns")
+        return self
 
     @model_validator(mode="after")
     def _metric_fits_task(self) -> Card:
@@ -217,7 +230,7 @@ def describe_validation_error(err: ValidationError) -> str:
     first = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
     loc = [str(part) for part in first["loc"] if str(part) not in _UNION_TAGS]
     message = first["msg"].removeprefix("Value error, ")
-    if not loc:
+    if not loc or message.startswith("["):  # a check that names its own keys
         return message
     section, key = (f"[{loc[0]}]", ".".join(loc[1:])) if len(loc) > 1 else ("the card", ".".join(loc))
     if first["type"] == "extra_forbidden":
@@ -225,6 +238,11 @@ def describe_validation_error(err: ValidationError) -> str:
         return f"unknown key {key!r} in {section}; valid keys are {', '.join(fields)}"
     if first["type"] == "missing":
         return f"{section} is missing {key!r}; add it, e.g. {key} = ..."
+    bounds = {"greater_than_equal": "at least", "greater_than": "more than", "less_than_equal": "at most",
+              "less_than": "less than"}
+    if first["type"] in bounds:
+        limit = next(iter(first.get("ctx", {}).values()), "")
+        return f"{section} {key}: got {first['input']!r}; it must be {bounds[first['type']]} {limit}"
     return f"{section} {key}: {message}"
 
 

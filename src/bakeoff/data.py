@@ -60,6 +60,8 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) ->
     if isinstance(source, SqlSource):
         return _load_sql(SqlSource(url=file_url(source.url, base_dir), query=source.query))
     path = (base_dir / source).resolve()
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give a CSV or Parquet file in it as the data")
     if not path.is_file():
         raise DataError(f"data file {path} not found; check the path (a card's [data] source is relative "
                         "to the card's folder)")
