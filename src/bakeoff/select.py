@@ -80,8 +80,8 @@ def reason(chosen: Contender, best: Contender, tolerance: Tolerance, higher_is_b
     'linear scores 0.8460 against 0.8490 for lightgbm (within the tolerance of 0.005); 40x faster to fit, 10x faster to predict, 40x smaller, exportable as SQL'
     """
     if chosen.name == best.name:
-        return (f"{best.name} has the best score ({readable(best.score)}) and no simpler candidate comes "
-                f"within {tolerance} or its interval")
+        return (f"{best.name} has the best score ({readable(best.score)}) and no simpler candidate (a lower "
+                f"rung, or fewer learned numbers on its rung) comes within {tolerance} or its interval")
     why = as_good(chosen, best, tolerance, higher_is_better)
     basis = (f"within {tolerance}" if why == "tolerance"
              else "the bootstrap interval of the difference includes zero")
