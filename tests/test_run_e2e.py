@@ -192,6 +192,21 @@ def test_money_per_month_by_hand_for_the_baseline(telco_run):
     assert 0 < linear["threshold"] < 1
 
 
+def test_predict_labels_at_the_money_best_threshold_or_a_given_one(telco_run):
+    folder, run_dir, result, _ = telco_run
+    pd.read_csv(folder / "telco.csv").head(300).drop(columns="Churn").to_csv(folder / "some.csv", index=False)
+    threshold = next(r for r in result["candidates"] if r["name"] == "linear")["threshold"]
+    for given, cut in (("business", threshold), ("0.3", 0.3)):
+        done = run_cli("predict", run_dir.name, "linear", "some.csv", "-o", "cut.csv", "--threshold", given,
+                       cwd=folder)
+        assert done.returncode == 0, done.stderr
+        scored = pd.read_csv(folder / "cut.csv")
+        assert ((scored["probability"] >= cut) == (scored["prediction"] == "Yes")).all()
+        assert (scored["prediction"] == "Yes").sum() > (scored["probability"] >= 0.5).sum()  # both cuts are lower
+    refused = run_cli("predict", run_dir.name, "linear", "some.csv", "--threshold", "1.5", cwd=folder)
+    assert refused.returncode == 2 and "give a probability between 0 and 1" in refused.stderr
+
+
 def test_terminal_shows_the_table_recommendation_and_paths(telco_run):
     _, run_dir, result, stdout = telco_run
     for row in result["candidates"]:

@@ -103,17 +103,18 @@ def predict(
     candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
     data: Annotated[Path, typer.Argument(help="CSV or Parquet with the feature columns.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output .csv or .parquet (default: CSV on stdout).")] = None,
+    threshold: Annotated[Optional[str], typer.Option(help="Binary: label positive from this probability up (default 0.5), or 'business' for the run's money-best threshold.")] = None,
     runs: Runs = Path("."),
 ):
     """Score new rows: the input with `prediction` (and `probability`) columns added.
 
-    Example: bakeoff predict 20261125-161230-ab12cd linear new.csv -o scored.csv
+    Example: bakeoff predict 20261125-161230-ab12cd linear new.csv -o scored.csv --threshold business
     """
     from .predict import check_output, score_file, write_scored
 
     if output is not None:
         check_output(output)
-    scored, notes = score_file(run_id, candidate, data, runs)
+    scored, notes = score_file(run_id, candidate, data, runs, threshold)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     if output is None:

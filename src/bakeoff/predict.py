@@ -48,9 +48,12 @@ def load_model(run_dir: Path, candidate: str) -> ModelBundle:
     name = result.get(candidate) if candidate in ("recommended", "best") else candidate
     path = run_dir / "models" / f"{name}.pkl"
     if name is None or not path.is_file():
-        have = sorted(p.stem for p in (run_dir / "models").glob("*.pkl"))
-        raise ConfigError(f"run {run_dir.name} has no fitted candidate {candidate!r}; "
-                          f"use one of {', '.join(have) or '(none finished)'}")
+        have = ", ".join(sorted(p.stem for p in (run_dir / "models").glob("*.pkl"))) or "(none finished)"
+        row = next((r for r in result.get("candidates", []) if r["name"] == name), None)
+        if row is not None and row["status"] != "ok":
+            raise ConfigError(f"{name} did not finish in run {run_dir.name} ({row['status']}: "
+                              f"{(row.get('error') or '')[:120]}); use one of {have}")
+        raise ConfigError(f"run {run_dir.name} has no fitted candidate {candidate!r}; use one of {have}")
     try:
         return load_bundle(path)
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
@@ -61,16 +64,45 @@ def load_model(run_dir: Path, candidate: str) -> ModelBundle:
                           f"as when it was trained (from {card_dir or 'the card folder'})") from err
 
 
-def score_file(run_id: str, candidate: str, data: Path,
-               runs: Path = Path(".")) -> tuple[pd.DataFrame, list[str]]:
-    """The scored rows, and notes on values the model reads as missing or unknown."""
-    bundle = load_model(find_run(run_id, runs), candidate)
+def score_file(run_id: str, candidate: str, data: Path, runs: Path = Path("."),
+               threshold: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The scored rows, and notes on values the model reads as missing or unknown. With
+    `threshold` (a probability, or 'business' for the run's money-best one) a binary model's
+    label is the positive class from that probability up, instead of from 0.5."""
+    run_dir = find_run(run_id, runs)
+    bundle = load_model(run_dir, candidate)
+    cut = decision_threshold(threshold, bundle, run_result(run_dir))
     frame = load_frame(str(data.resolve()), Path.cwd(), min_columns=1).frame
     notes = bundle.surprises(frame)
     replaced = [c for c in frame.columns if c == "prediction" or str(c).startswith("probability")]
     if replaced:
         notes.append(f"the input's own {', '.join(map(repr, replaced))} column(s) are replaced by the model's")
-    return bundle.score(frame), notes
+    scored = bundle.score(frame)
+    if cut is not None:
+        scored["prediction"] = scored["probability"].ge(cut).map({True: bundle.classes[1], False: bundle.classes[0]})
+    return scored, notes
+
+
+def decision_threshold(threshold: str | None, bundle: ModelBundle, result: dict) -> float | None:
+    """--threshold as a number: a probability in (0, 1), or the candidate's money-best threshold
+    of the run ('business'); None keeps the 0.5 cut."""
+    if threshold is None:
+        return None
+    if bundle.task != "classification" or len(bundle.classes) != 2:
+        raise ConfigError("--threshold is for binary classification; leave it out for this run")
+    if threshold == "business":
+        row = next(r for r in result["candidates"] if r["name"] == bundle.name)
+        if row.get("threshold") is None:
+            raise ConfigError(f"run {result['run_id']} has no money-best threshold for {bundle.name} (the card has "
+                              "no [business] values); give a probability such as --threshold 0.3")
+        return float(row["threshold"])
+    try:
+        cut = float(threshold)
+    except ValueError:
+        cut = float("nan")
+    if not 0 < cut < 1:
+        raise ConfigError(f"--threshold {threshold}: give a probability between 0 and 1, or 'business'")
+    return cut
 
 
 def check_output(output: Path) -> None:
