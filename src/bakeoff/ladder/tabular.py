@@ -227,12 +227,20 @@ class Mlp(SklearnCandidate):
         from sklearn.neural_network import MLPClassifier, MLPRegressor
 
         make = MLPClassifier if self.is_classifier else MLPRegressor
-        return make(hidden_layer_sizes=(params["width"],), alpha=params["alpha"],
-                    learning_rate_init=params["learning_rate_init"], random_state=self.seed,
-                    max_iter=300, early_stopping=True)
+        net = make(hidden_layer_sizes=(params["width"],), alpha=params["alpha"],
+                   learning_rate_init=params["learning_rate_init"], random_state=self.seed,
+                   max_iter=300, early_stopping=True)
+        if self.is_classifier:
+            return net
+        from sklearn.compose import TransformedTargetRegressor
+        from sklearn.preprocessing import StandardScaler
+
+        # a network learns a target in its own units (spend in the hundreds) poorly: scale it
+        return TransformedTargetRegressor(regressor=net, transformer=StandardScaler())
 
     def count_params(self, model) -> int:
-        return int(sum(w.size for w in model.coefs_) + sum(b.size for b in model.intercepts_))
+        net = getattr(model, "regressor_", model)
+        return int(sum(w.size for w in net.coefs_) + sum(b.size for b in net.intercepts_))
 
 
 def _tree(candidate: SklearnCandidate, params: dict):
