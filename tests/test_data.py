@@ -66,6 +66,7 @@ def test_dates_are_expanded_and_time_orders_the_split(tmp_path):
     d = prepare(card)
     assert {"signup_year", "signup_month", "signup_day", "signup_weekday"} <= set(d.X.columns)
     assert any("signup: date (%Y-%m-%d) expanded" in note for note in d.notes)
+    assert any("set [data] time = 'signup'" in note for note in d.notes)  # time order is a choice to offer
 
 
 @pytest.mark.parametrize("style, fmt", [("us", "%m/%d/%Y"), ("european", "%d.%m.%Y")])

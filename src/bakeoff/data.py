@@ -171,6 +171,10 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
                         "row(s); use mae or rmse")
     raw = frame[feature_columns(frame.columns, card)]
     schema = infer_schema(raw, notes)
+    dates = [name for name, kind in schema.items() if kind.startswith("date")]
+    if dates and not card.data.time:
+        notes.append(f"{dates[0]} is a date: if later rows are to be predicted from earlier ones, set [data] time = "
+                     f"{dates[0]!r} so that folds and holdout keep time order (rows are shuffled now)")
     X = apply_schema(raw, schema)
     if X.shape[1] == 0:
         raise DataError("no usable feature columns are left; give the data at least one feature besides target and id")
