@@ -156,8 +156,7 @@ def review(
 ):
     """Open a local page where subject-matter experts judge a run's predictions.
 
-    Their verdicts are stored under .bakeoff/ next to the card (or \\[store] url) and become
-    expectations every candidate is checked against in the next `bakeoff run` of the card.
+    Their verdicts are stored under .bakeoff/ next to the card (or \\[store] url) and become expectations every candidate is checked against in the next `bakeoff run` of the card.
 
     Example: bakeoff review 20261125-161230-ab12cd --rows 20
     """
@@ -242,9 +241,13 @@ def candidates():
 
     from .ladder.registry import available
 
-    table = Table("rung", "name", "family", "tasks", "SQL", "what it is")
+    table = Table("rung", "name", "family", "tasks", "SQL",
+                  caption="tasks: both (classification and regression), class. or regr. only")
+    table.add_column("what it is", ratio=1)  # the one column that wraps on a narrow terminal
     for cls in sorted(available().values(), key=lambda c: c.rung):
-        table.add_row(str(cls.rung), cls.name, cls.family, ", ".join(cls.tasks),
+        table.add_row(str(cls.rung), cls.name, cls.family,
+                      "both" if len(cls.tasks) == 2 else {"classification": "class.", "regression": "regr."}.get(
+                          cls.tasks[0], cls.tasks[0]),
                       ("if small" if cls.family == "ensemble" else "yes") if cls.sql_exportable else "no",
                       cls.summary)
     Console().print(table)
@@ -279,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _usage_line(err) -> str:
-    """A usage error usage error as one line with the help command to run."""
+    """A usage error as one line with the help command to run."""
     message = " ".join(err.format_message().split()).rstrip(".")
     command = err.ctx.command_path if err.ctx is not None else "bakeoff"
     return f"{message}; see '{command} --help'"

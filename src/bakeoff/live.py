@@ -49,8 +49,9 @@ class LiveTable:
                        _fmt(ev.latency_ms_p50, ".3g"), human_bytes(ev.model_bytes)]
         self.rows[outcome.name] = row
         if self.log is not None:
-            took = time.monotonic() - self.started_at.get(outcome.name, time.monotonic())
-            self.log.print(f"finished {outcome.name}: {outcome.status} {row[3]} ({took:.0f} s)",
+            started = self.started_at.get(outcome.name)
+            took = f" ({time.monotonic() - started:.0f} s)" if started is not None else ""
+            self.log.print(f"finished {outcome.name}: {outcome.status} {row[3]}{took}".replace("  ", " "),
                            markup=False, highlight=False)
         self._refresh()
 
