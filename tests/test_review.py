@@ -140,6 +140,10 @@ def test_an_expert_marks_two_rows_and_the_next_run_checks_every_candidate_on_the
 
     assert len(holdout_rows(run_dir)) == first["holdout_rows"]
     assert len(holdout_rows(second_dir)) == second["holdout_rows"]
+    # and the split of every other row stays: the second holdout is the first without the two judged rows
+    first_ids, second_ids = (set(holdout_rows(d)["customerID"]) for d in (run_dir, second_dir))
+    assert second_ids <= first_ids and len(first_ids - second_ids) == 2
+    assert second["training_rows"] == first["training_rows"]
 
 
 def page_prediction(verdicts: list[dict], key: str) -> str:

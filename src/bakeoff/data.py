@@ -146,29 +146,51 @@ def infer_task(target: pd.Series) -> str:
 def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = frozenset()) -> Dataset:
     """Load the card's data and turn it into a split Dataset, or raise DataError.
 
-    Rows whose key (see `expect.row_keys`) is in `exclude` are left out of training and holdout.
+    Rows whose key (see `expect.row_keys`) is in `exclude` are left out of training and holdout
+    after the split, so that the split of every other row stays as it was.
     """
     loaded = loaded or load_frame(card.data.source, card.base_dir)
-    frame, notes = loaded.frame, []
-    _check_columns_exist(card, list(frame.columns))
-    target = frame[card.data.target]
-    blank = target.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)  # ' ' is no answer either
-    frame = frame[target.notna() & ~blank]
-    if frame.empty:
-        raise DataError(f"target {card.data.target!r} is empty in every row; choose another [data] target")
-    if len(frame) < len(loaded.frame):
-        notes.append(f"dropped {len(loaded.frame) - len(frame)} row(s) with no target (empty or blank)")
-    if card.problem.task == "regression":
-        frame = _drop_unreadable_targets(frame, card.data.target, notes)
-    if exclude:
-        frame = _drop_reviewed(frame, exclude, card, notes)
-    if card.data.time:
-        frame = frame.iloc[np.argsort(time_order(frame[card.data.time]), kind="stable")]
-    frame = frame.reset_index(drop=True)
+    notes: list[str] = []
+    frame = _usable_rows(loaded.frame, card, notes)
     y, classes = encode_target(frame[card.data.target], card)
     if card.evaluate.metric == "mape" and (y == 0).any():
         raise DataError(f"[evaluate] metric mape divides by the target, which is 0 in {(y == 0).sum()} "
                         "row(s); use mae or rmse")
+    X, schema = _features(frame, card, notes)
+    check_leakage(X, y, card, schema)
+    train_index, holdout_index = holdout_split(y, card)
+    _check_enough_rows(len(train_index), card)
+    _check_class_sizes(y[train_index], classes, card)
+    folds = cv_folds(y[train_index], card)
+    if exclude:
+        reviewed = _reviewed(frame, exclude, card, notes)
+        train_index, holdout_index, folds = _leave_out(reviewed, train_index, holdout_index, folds)
+        _check_folds_keep_every_class(folds, y[train_index], classes)
+    _check_time_folds(folds, y[train_index], y[holdout_index], classes, card, notes)
+    return Dataset(card.problem.task, X, y, classes, schema, train_index, holdout_index, folds,
+                   loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes,
+                   bool(card.data.time), frame, card.data.id)
+
+
+def _usable_rows(frame: pd.DataFrame, card: Card, notes: list[str]) -> pd.DataFrame:
+    """Rows with a target, in time order when [data] time is set, numbered from 0."""
+    _check_columns_exist(card, list(frame.columns))
+    target = frame[card.data.target]
+    blank = target.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)  # ' ' is no answer either
+    usable = frame[target.notna() & ~blank]
+    if usable.empty:
+        raise DataError(f"target {card.data.target!r} is empty in every row; choose another [data] target")
+    if len(usable) < len(frame):
+        notes.append(f"dropped {len(frame) - len(usable)} row(s) with no target (empty or blank)")
+    if card.problem.task == "regression":
+        usable = _drop_unreadable_targets(usable, card.data.target, notes)
+    if card.data.time:
+        usable = usable.iloc[np.argsort(time_order(usable[card.data.time]), kind="stable")]
+    return usable.reset_index(drop=True)
+
+
+def _features(frame: pd.DataFrame, card: Card, notes: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The model inputs of every row, and the schema that made them."""
     raw = frame[feature_columns(frame.columns, card)]
     schema = infer_schema(raw, notes)
     dates = [name for name, kind in schema.items() if kind.startswith("date")]
@@ -178,15 +200,35 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
     X = apply_schema(raw, schema)
     if X.shape[1] == 0:
         raise DataError("no usable feature columns are left; give the data at least one feature besides target and id")
-    check_leakage(X, y, card, schema)
-    train_index, holdout_index = holdout_split(y, card)
-    _check_enough_rows(len(train_index), card)
-    _check_class_sizes(y[train_index], classes, card)
-    folds = cv_folds(y[train_index], card)
-    _check_time_folds(folds, y[train_index], y[holdout_index], classes, card, notes)
-    return Dataset(card.problem.task, X, y, classes, schema, train_index, holdout_index, folds,
-                   loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes,
-                   bool(card.data.time), frame, card.data.id)
+    return X, schema
+
+
+def _leave_out(reviewed: np.ndarray, train_index: np.ndarray, holdout_index: np.ndarray,
+               folds: list[tuple[np.ndarray, np.ndarray]]):
+    """The split without the `reviewed` rows; folds renumbered to the training rows that stay.
+
+    >>> folds = [(np.array([0, 1]), np.array([2])), (np.array([1, 2]), np.array([0]))]
+    >>> train, hold, kept = _leave_out(np.array([False, True, False, False]), np.arange(3), np.array([3]), folds)
+    >>> train.tolist(), hold.tolist(), [(a.tolist(), b.tolist()) for a, b in kept]
+    ([0, 2], [3], [([0], [1]), ([1], [0])])
+    """
+    stays = ~reviewed[train_index]
+    position = np.full(len(train_index), -1)
+    position[stays] = np.arange(int(stays.sum()))
+
+    def renumber(rows: np.ndarray) -> np.ndarray:
+        return position[rows][position[rows] >= 0]
+
+    folds = [(renumber(fit), renumber(check)) for fit, check in folds]
+    return train_index[stays], holdout_index[~reviewed[holdout_index]], folds
+
+
+def _check_folds_keep_every_class(folds, y_train: np.ndarray, classes: list[str]) -> None:
+    for number, (_, check) in enumerate(folds, start=1):
+        missing = sorted(set(range(len(classes))) - set(np.unique(y_train[check])))
+        if classes and missing:
+            raise DataError(f"without the rows experts judged, fold {number} has no {classes[missing[0]]!r} left; "
+                            "set [evaluate] folds lower")
 
 
 def _drop_unreadable_targets(frame: pd.DataFrame, target: str, notes: list[str]) -> pd.DataFrame:
@@ -207,7 +249,8 @@ def feature_columns(columns: Iterable, card: Card) -> list[str]:
     return [c for c in columns if c not in unused]
 
 
-def _drop_reviewed(frame: pd.DataFrame, exclude: frozenset[str], card: Card, notes: list[str]) -> pd.DataFrame:
+def _reviewed(frame: pd.DataFrame, exclude: frozenset[str], card: Card, notes: list[str]) -> np.ndarray:
+    """Which rows subject-matter experts answered (their keys are in `exclude`), with notes."""
     from .expect import row_keys
 
     keys = row_keys(frame, feature_columns(frame.columns, card), card.data.id)
@@ -219,7 +262,7 @@ def _drop_reviewed(frame: pd.DataFrame, exclude: frozenset[str], card: Card, not
     if unmatched:
         notes.append(f"{unmatched} expert case(s) match no row of the data (changed data, [data] id or drop?); "
                      "they are still checked, but any copies of them in the data were not kept out of training")
-    return frame[~reviewed.to_numpy()]
+    return reviewed.to_numpy()
 
 
 def time_order(column: pd.Series) -> np.ndarray:
