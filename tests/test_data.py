@@ -326,3 +326,42 @@ def test_a_few_regression_targets_that_are_no_number_are_left_out_with_a_note(tm
     frame.to_csv(tmp_path / "d.csv", index=False)
     with pytest.raises(DataError, match=r"not a number in 32 of 100 rows \(e.g. '\?'\), too many to leave out"):
         prepare(card)
+
+
+def test_judged_rows_leave_the_split_without_moving_the_others(tmp_path):
+    from bakeoff.expect import row_keys
+
+    frame = make_classification_frame(300, seed=4)
+    frame["day"] = pd.date_range("2024-01-01", periods=300, freq="D").strftime("%Y-%m-%d")
+    frame.loc[:40, "label"] = np.where(np.arange(41) % 2, "rare", frame.loc[:40, "label"])  # early rows only
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    card = card_from_dict({"data": {"source": "d.csv", "target": "label", "time": "day"},
+                           "evaluate": {"metric": "accuracy", "folds": 3}}).with_base_dir(tmp_path)
+    whole = prepare(card)
+    keys = row_keys(whole.raw, [c for c in whole.raw.columns if c not in ("label", "day")], "")
+    judged = frozenset(keys.iloc[[whole.holdout_index[0], whole.train_index[5]]])
+    fewer = prepare(card, exclude=judged)  # time-ordered, a class absent from later folds: still fine
+    assert list(fewer.holdout_index) == list(whole.holdout_index[1:])
+    assert list(fewer.train_index) == [i for i in whole.train_index if i != whole.train_index[5]]
+    for (fit, check), (fit2, check2) in zip(whole.folds, fewer.folds, strict=True):
+        kept = np.delete(whole.train_index, 5)
+        assert set(kept[fit2]) == set(whole.train_index[fit]) - {whole.train_index[5]}
+        assert set(kept[check2]) == set(whole.train_index[check]) - {whole.train_index[5]}
+
+
+def test_a_category_written_2_0_in_training_reads_the_same_from_numbers(tmp_path):
+    from bakeoff.bundle import ModelBundle
+    from bakeoff.ladder.tabular import Linear
+    from bakeoff.schema import apply_schema, category_levels, infer_schema
+
+    rng = np.random.default_rng(1)
+    train = pd.DataFrame({"size": rng.choice(["2.0", "3.0", "XL"], 300), "x": rng.normal(size=300)})
+    y = ((train["size"] == "2.0") ^ (rng.random(300) < 0.1)).astype(int).to_numpy()
+    schema = infer_schema(train, [])
+    X = apply_schema(train, schema)
+    fitted = Linear(task="classification", n_classes=2).fit(X, y)
+    bundle = ModelBundle("linear", "classification", fitted, schema, ["no", "yes"], "y", category_levels(X, schema))
+    numbers = pd.DataFrame({"size": [2.0, 3.0], "x": [0.0, 0.0]})
+    as_text = numbers.assign(size=["2.0", "3.0"])
+    assert bundle.score(numbers)["probability"].tolist() == bundle.score(as_text)["probability"].tolist()
+    assert bundle.surprises(numbers) == []

@@ -426,3 +426,25 @@ def test_a_rule_on_a_part_of_a_date_says_it_does_not_export():
     fitted = OneRule(task="classification", n_classes=2).fit(apply_schema(frame, schema), y)
     assert fitted.rule.column == "signup_month"
     assert "reads a date" in sql_support(fitted, "classification", 2, schema)
+
+
+def test_a_softmax_with_a_far_behind_class_runs_in_every_engine(tmp_path, postgres_url, monkeypatch):
+    """Scores 0, 0 and -744.6: EXP of the last is subnormal in a double, and PostgreSQL raises
+    on a division that underflows; the query must still give 1/2, 1/2 and (near) 0."""
+    import bakeoff.sql as sql
+    from bakeoff.sqlrun import Database
+
+    scores = [0.0, 0.0, -744.6]
+    monkeypatch.setattr(sql, "scoring", lambda *args: sql.Scoring([], sql.PerClass(
+        [sql._number(s) for s in scores], softmax=True)))
+    for url in engines(tmp_path, postgres_url):
+        with Database(url) as db:
+            query = sql._safe_casts(sql.select_query_for(None, "classification", 3, {}, ["a", "b", "c"], "t", ""),
+                                    db.dialect).sql(dialect=db.dialect, identify=True)
+            db.load("t", pd.DataFrame({"x": [1]}))
+            try:
+                got = db.query(query).iloc[0]
+            finally:
+                db.drop("t")
+        assert got["probability_a"] == got["probability_b"] == 0.5 and got["probability_c"] < 1e-300, url
+        assert got["prediction"] == "a"  # a tie: the first largest, as numpy's argmax

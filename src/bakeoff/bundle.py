@@ -38,7 +38,7 @@ class ModelBundle:
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The input rows with `prediction` and, for classification, probability column(s)."""
-        X = apply_schema(frame, self.schema)
+        X = apply_schema(frame, self.schema, self.levels)
         out = frame.copy()
         if self.task == "regression":
             out["prediction"] = self.fitted.predict(X)

@@ -164,8 +164,9 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
     folds = cv_folds(y[train_index], card)
     if exclude:
         reviewed = _reviewed(frame, exclude, card, notes)
+        before = [set(y[train_index][check]) for _, check in folds]
         train_index, holdout_index, folds = _leave_out(reviewed, train_index, holdout_index, folds)
-        _check_folds_keep_every_class(folds, y[train_index], classes)
+        _check_no_class_lost(before, folds, y[train_index], classes)
     _check_time_folds(folds, y[train_index], y[holdout_index], classes, card, notes)
     return Dataset(card.problem.task, X, y, classes, schema, train_index, holdout_index, folds,
                    loaded.sha256, int(loaded.frame.shape[0]), int(loaded.frame.shape[1]), notes,
@@ -223,11 +224,12 @@ def _leave_out(reviewed: np.ndarray, train_index: np.ndarray, holdout_index: np.
     return train_index[stays], holdout_index[~reviewed[holdout_index]], folds
 
 
-def _check_folds_keep_every_class(folds, y_train: np.ndarray, classes: list[str]) -> None:
-    for number, (_, check) in enumerate(folds, start=1):
-        missing = sorted(set(range(len(classes))) - set(np.unique(y_train[check])))
-        if classes and missing:
-            raise DataError(f"without the rows experts judged, fold {number} has no {classes[missing[0]]!r} left; "
+def _check_no_class_lost(before: list[set], folds, y_train: np.ndarray, classes: list[str]) -> None:
+    """Leaving out the judged rows must not empty a validation part of a class it had."""
+    for number, (had, (_, check)) in enumerate(zip(before, folds, strict=True), start=1):
+        lost = sorted(had - set(y_train[check]))
+        if classes and lost:
+            raise DataError(f"without the rows experts judged, fold {number} has no {classes[lost[0]]!r} left; "
                             "set [evaluate] folds lower")
 
 

@@ -92,6 +92,9 @@ def decision_threshold(threshold: str | None, bundle: ModelBundle, result: dict)
         raise ConfigError("--threshold is for binary classification; leave it out for this run")
     if threshold == "business":
         row = next(r for r in result["candidates"] if r["name"] == bundle.name)
+        if row.get("threshold") is None and row.get("monthly_value") is not None:
+            raise ConfigError(f"at the run's [business] values flagging nobody is worth most for {bundle.name}, so "
+                              "there is no money-best threshold; give a probability such as --threshold 0.3")
         if row.get("threshold") is None:
             raise ConfigError(f"run {result['run_id']} has no money-best threshold for {bundle.name} (the card has "
                               "no [business] values); give a probability such as --threshold 0.3")

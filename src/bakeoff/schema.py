@@ -91,8 +91,10 @@ def _written_numbers_hint(text: pd.Series) -> str:
     return ""
 
 
-def apply_schema(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
-    """The model's input columns from raw rows; a missing column is a DataError naming it."""
+def apply_schema(frame: pd.DataFrame, schema: dict[str, str],
+                 levels: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """The model's input columns from raw rows; a missing column is a DataError naming it.
+    With the training `levels`, a category given as a number reads as the level it equals."""
     absent = [name for name in schema if name not in frame.columns]
     if absent:
         raise DataError(f"the data lacks column(s) {', '.join(map(repr, absent))} that the model was "
@@ -102,7 +104,7 @@ def apply_schema(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
         if kind == NUMBER:
             out[name] = _to_number(frame[name])
         elif kind == CATEGORY:
-            out[name] = _category_text(frame[name])
+            out[name] = _category_text(frame[name], (levels or {}).get(name, ()))
         else:
             out.update(_date_parts(name, frame[name], kind.partition(":")[2] or None))
     return pd.DataFrame(out, index=frame.index)
@@ -123,22 +125,36 @@ def _strip(column: pd.Series) -> pd.Series:
     return pd.Series(table[codes], index=column.index, name=column.name)
 
 
-def _category_text(column: pd.Series) -> pd.Series:
+def _category_text(column: pd.Series, levels=()) -> pd.Series:
     """A category as text, whatever the reader made of it: a new file whose column holds only
-    numbers gives 2 (or 2.0 beside blanks) where the training file's text said '2'.
+    numbers gives 2 (or 2.0 beside blanks) where the training file's text said '2' (or '2.0':
+    a number reads as the training level it equals).
 
     >>> list(_category_text(pd.Series([2, 2.0, None, " XL "], dtype=object)))
     ['2', '2', nan, 'XL']
+    >>> list(_category_text(pd.Series([2.0, 3.5]), levels=["2.0", "3.50", "XL"]))
+    ['2.0', '3.50']
     """
     codes, uniques = pd.factorize(_strip(column), use_na_sentinel=True)
-    table = np.array([_as_text(v) for v in uniques] + [np.nan], dtype=object)
+    by_number = {}
+    if len(levels) and not all(isinstance(v, str) for v in uniques):  # numbers to match: the rare case
+        numbers = pd.to_numeric(pd.Series(list(levels), dtype=object), errors="coerce")
+        for level, number in zip(levels, numbers, strict=True):
+            if pd.notna(number):
+                by_number.setdefault(float(number), level)
+    table = np.array([_as_text(v, by_number) for v in uniques] + [np.nan], dtype=object)
     return pd.Series(table[codes], index=column.index, name=column.name)
 
 
-def _as_text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return value if isinstance(value, str) else str(value)
+def _as_text(value, by_number: dict[float, str]) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if float(value) in by_number:
+            return by_number[float(value)]
+        if float(value).is_integer():
+            return str(int(value))
+    return str(value)
 
 
 def _to_number(column: pd.Series) -> pd.Series:
@@ -224,7 +240,7 @@ def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, lis
     for name, kind in schema.items():
         if name not in frame.columns:
             continue
-        given = _category_text(frame[name]) if kind == CATEGORY else _strip(frame[name])
+        given = _category_text(frame[name], levels.get(name, ())) if kind == CATEGORY else _strip(frame[name])
         if kind == NUMBER:
             odd = given[given.notna() & _to_number(frame[name]).isna()]
             what = "not a number (or out of range), read as missing"

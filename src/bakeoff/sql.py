@@ -34,7 +34,7 @@ DIALECTS = ("duckdb", "postgres", "sqlite", "bigquery", "snowflake", "spark")
 MAX_SQL_CHARS = 1_000_000  # beyond this, engines parse slowly and people cannot review the query
 MAX_TREE_NODES = 2_000  # ensembles beyond this many tree nodes are refused (about 300 KB of SQL)
 EXP_GUARD = 700.0  # EXP() of more than this overflows a double; PostgreSQL raises instead of inf
-EXP_ZERO = -745.0  # EXP() below this is 0 or subnormal in a double; PostgreSQL raises on the 0
+EXP_ZERO = -700.0  # EXP() below this is 0 here: a subnormal divided by the sum would underflow, and PostgreSQL raises
 
 
 class NotExportable(Exception):
@@ -449,7 +449,8 @@ def _model(model, names: list[str], task: str, indicators: dict):
     if kind == "GaussianNB":
         return _gaussian_nb(model, names)
     if kind in ("RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor"):
-        copies = max(1, len(getattr(model, "classes_", ())) - 1 if task == "classification" else 1)
+        n_classes = len(getattr(model, "classes_", ())) if task == "classification" else 0
+        copies = n_classes if n_classes > 2 else 1  # a multiclass forest is written once per class
         _check_size(copies * sum(t.tree_.node_count for t in model.estimators_),
                     f"this forest of {len(model.estimators_)} trees")
         return _each_class(model, task, lambda k: _forest(model, names, task, indicators, k))

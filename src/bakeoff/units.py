@@ -67,7 +67,7 @@ def human_seconds(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.3g} s"
     if seconds < 7200:
-        return f"{seconds / 60:g} min"
+        return f"{seconds / 60:.3g} min"
     hours = seconds / 3600
     return f"{hours:,.0f} h" if hours >= 100 else f"{hours:.3g} h"
 

@@ -91,14 +91,14 @@ def failure(err: BaseException, url: str = "") -> str:
     """
     if isinstance(err, ModuleNotFoundError) and (err.name or "").startswith("psycopg"):
         return "the PostgreSQL driver psycopg is not installed: pip install 'bakeoff[postgres]'"
-    text = (str(err).splitlines() or [""])[0][:200]
+    text = (str(err).splitlines() or [""])[0]
     try:
         password = _password(expand_env(url))
     except ConfigError:  # a variable not set, or already masked: no password to find
         password = ""
     if password:
         text = text.replace(password, _SECRET_MARK)
-    return f"{type(err).__name__}: {text}"
+    return f"{type(err).__name__}: {text[:200]}"
 
 
 def _password(url: str) -> str:
