@@ -84,7 +84,7 @@ def test_predict_notes_values_it_cannot_read_as_in_training(tmp_path, telco_samp
     rows.to_csv(tmp_path / "new.csv", index=False)
     done = run_cli("predict", only_run(tmp_path).name, "linear", "new.csv", "-o", "out.csv", cwd=tmp_path)
     assert done.returncode == 0
-    assert "note: tenure: 1 value(s) not a number, read as missing (e.g. 'about a year')" in done.stderr
+    assert "note: tenure: 1 value(s) not a number (or out of range), read as missing (e.g. 'about a year')" in done.stderr
     assert "note: Contract: 1 value(s) not seen in training" in done.stderr and "'Ten year'" in done.stderr
     assert len(pd.read_csv(tmp_path / "out.csv")) == 4  # still scored
 
