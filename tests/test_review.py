@@ -262,7 +262,9 @@ def test_feedback_in_postgresql_named_by_the_card_reaches_the_next_plan(postgres
     store.close()
     planned = plan(load_card(card_path))
     assert planned.expectations == [Expectation(f"id:{row['customerID']}", features, "Yes")]
-    assert len(planned.dataset.raw) == 599
+    judged = planned.dataset.raw.index[planned.dataset.raw["customerID"] == row["customerID"]][0]
+    used = set(planned.dataset.train_index) | set(planned.dataset.holdout_index)
+    assert len(used) == 599 and judged not in used  # the judged row is in neither part
 
 
 def _client(review, store):
