@@ -192,3 +192,18 @@ def test_a_column_missing_in_every_training_row_keeps_the_pipeline_path():
     fitted = Linear(task="classification", n_classes=2).fit(train, Y)
     assert compile_transform(fitted.pipeline[0]) is None
     np.testing.assert_array_equal(fitted.predict_proba(train.head(20)), fitted.pipeline.predict_proba(train.head(20)))
+
+
+def test_the_neural_net_learns_a_small_table_instead_of_stopping_at_chance():
+    """On 112 rows, early stopping would judge by 11 of them and stop near chance (0.57 here)."""
+    from sklearn.metrics import roc_auc_score
+
+    from bakeoff.ladder.tabular import Mlp
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 50)
+    centers = np.array([[0, 0], [3, 0], [0, 3]])
+    X3 = pd.DataFrame(centers[y] * 40 + rng.normal(scale=25, size=(150, 2)) + 100, columns=["a", "b"])
+    fit, check = np.arange(150) % 4 != 0, np.arange(150) % 4 == 0
+    net = Mlp(task="classification", n_classes=3, seed=0).fit(X3[fit], y[fit])
+    assert roc_auc_score(y[check], net.predict_proba(X3[check]), multi_class="ovr") > 0.95

@@ -12,7 +12,8 @@ import numpy as np
 from .sklearn_base import SklearnCandidate, tree_nodes
 from .tree_text import if_else_text
 
-MAX_PRINTED_LEAVES = 32  # a decision tree with more leaves is described in one line, not as rules
+MAX_PRINTED_LEAVES = 32
+SMALL_DATA = 1_000  # rows below which the neural net trains without early stopping  # a decision tree with more leaves is described in one line, not as rules
 
 
 class Rules(SklearnCandidate):
@@ -229,7 +230,7 @@ class Mlp(SklearnCandidate):
         make = MLPClassifier if self.is_classifier else MLPRegressor
         net = make(hidden_layer_sizes=(params["width"],), alpha=params["alpha"],
                    learning_rate_init=params["learning_rate_init"], random_state=self.seed,
-                   max_iter=300, early_stopping=True)
+                   max_iter=300, early_stopping=params.get("early_stopping", True))
         if self.is_classifier:
             return net
         from sklearn.compose import TransformedTargetRegressor
@@ -237,6 +238,13 @@ class Mlp(SklearnCandidate):
 
         # a network learns a target in its own units (spend in the hundreds) poorly: scale it
         return TransformedTargetRegressor(regressor=net, transformer=StandardScaler())
+
+    def fit(self, X, y):
+        """As any candidate; on fewer than SMALL_DATA rows without early stopping (the tenth it
+        would hold out to judge by is too few rows: on 142 wine rows it stopped at chance)."""
+        if len(X) < SMALL_DATA and "early_stopping" not in self.params:
+            return self.with_params(**self.params, early_stopping=False).fit(X, y)
+        return super().fit(X, y)
 
     def count_params(self, model) -> int:
         net = getattr(model, "regressor_", model)
