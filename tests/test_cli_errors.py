@@ -100,6 +100,8 @@ CASES = {
                        "drop only feature columns"),
     "only and skip overlap": (card(extra="[ladder]\nonly = ['linear']\nskip = ['linear']"), unchanged,
                               "[ladder] only and skip both name 'linear'", "keep it in one"),
+    "business without values": (card(extra="[business]\npredictions_per_month = 1000"), unchanged,
+                                "[business] gives no value or cost", "value_true_positive"),
     "negative money": (card(extra="[business]\nvalue_true_positive = -5"), unchanged,
                        "[business] value_true_positive: got -5", "at least 0"),
     "data is a folder": (card().replace('"data.csv"', '"."'), unchanged, "is a folder", "CSV or Parquet file"),

@@ -287,12 +287,15 @@ def test_mostly_numbers_read_as_numbers_and_infinities_as_missing(tmp_path):
     ages[::16] = "unknown"  # about 6 %: a number column with a word for missing, not 60 categories
     codes = rng.choice(["1", "2", "3", "X"], 300)  # few distinct numbers beside a word: codes
     income = [f"${v:,}" for v in rng.integers(10_000, 90_000, 300)]
+    rate = [f"{v}%" for v in rng.integers(1, 30, 300)]  # few distinct values: categories, with a hint
     bmi = rng.normal(25, 4, 300)
     bmi[5], bmi[6] = np.inf, 1e39
-    frame = pd.DataFrame({"age": ages, "code": codes, "income": income, "bmi": bmi})
+    frame = pd.DataFrame({"age": ages, "code": codes, "income": income, "bmi": bmi, "rate": rate})
     notes = []
     schema = infer_schema(frame, notes)
-    assert schema == {"age": "number", "code": "category", "bmi": "number"}
+    assert schema == {"age": "number", "code": "category", "bmi": "number", "rate": "category"}
+    assert any(n.startswith("rate: read as 29 categories; they look like numbers written with symbols")
+               for n in notes)
     assert any(n.startswith("age: numbers stored as text; 19 blank or non-numeric value(s) (e.g. 'unknown')")
                for n in notes)
     assert any(n.startswith("income: dropped") and "numbers written with symbols (e.g. '$" in n for n in notes)
@@ -305,7 +308,8 @@ def test_mostly_numbers_read_as_numbers_and_infinities_as_missing(tmp_path):
     y = (X["age"].fillna(50) > 50).astype(int).to_numpy()
     fitted = Rules(task="classification", n_classes=2).fit(X, y)
     bundle = ModelBundle("rules", "classification", fitted, schema, ["no", "yes"], "y")
-    scored = bundle.score(pd.DataFrame({"age": ["70", "inf"], "code": ["1", "2"], "bmi": [1e39, -np.inf]}))
+    scored = bundle.score(pd.DataFrame({"age": ["70", "inf"], "code": ["1", "2"], "bmi": [1e39, -np.inf],
+                                        "rate": ["5%", "7%"]}))
     assert scored["prediction"].tolist()[0] == "yes" and scored["probability"].notna().all()
 
 
@@ -316,12 +320,14 @@ def test_a_few_regression_targets_that_are_no_number_are_left_out_with_a_note(tm
     frame = pd.DataFrame({"x": rng.normal(size=100)})
     frame["y"] = (3 * frame["x"] + rng.normal(size=100)).round(3).astype(object)
     frame.loc[[4, 50], "y"] = "?"
-    assert infer_task(frame["y"]) == "regression"  # 2 % question marks do not make 98 classes
+    frame.loc[7, "y"] = "inf"  # as good as no number: no model can learn it
+    assert infer_task(frame["y"]) == "regression"  # 3 % question marks do not make 97 classes
     frame.to_csv(tmp_path / "d.csv", index=False)
     card = card_from_dict({"problem": {"task": "regression"}, "data": {"source": "d.csv", "target": "y"},
                            "evaluate": {"metric": "rmse"}}).with_base_dir(tmp_path)
     dataset = prepare(card)
-    assert len(dataset.y) == 98 and "dropped 2 row(s) whose target is not a number (e.g. '?')" in dataset.notes
+    assert len(dataset.y) == 97 and "dropped 3 row(s) whose target is not a number (e.g. '?')" in dataset.notes
+    assert np.isfinite(dataset.y).all()
     frame.loc[:30, "y"] = "?"
     frame.to_csv(tmp_path / "d.csv", index=False)
     with pytest.raises(DataError, match=r"not a number in 32 of 100 rows \(e.g. '\?'\), too many to leave out"):

@@ -128,6 +128,13 @@ class Business(_Section):
     predictions_per_month: float = Field(0.0, ge=0)
     compute_cost_per_hour: float = Field(0.0, ge=0)
 
+    @model_validator(mode="after")
+    def _says_something(self) -> Business:
+        if not (self.value_true_positive or self.cost_false_positive or self.cost_false_negative):
+            raise ValueError("[business] gives no value or cost, so every decision is worth 0; set "
+                             "value_true_positive and cost_false_positive, or leave [business] out")
+        return self
+
 
 class Ladder(_Section):
     only: list[str] = Field(default_factory=list)

@@ -234,12 +234,12 @@ def _check_no_class_lost(before: list[set], folds, y_train: np.ndarray, classes:
 
 
 def _drop_unreadable_targets(frame: pd.DataFrame, target: str, notes: list[str]) -> pd.DataFrame:
-    """A few regression targets that are no number ('?', 'n/a') are left out with a note; more
-    stay, for encode_target to refuse."""
+    """A few regression targets that are no number ('?', 'n/a', infinite) are left out with a
+    note; more stay, for encode_target to refuse."""
     numbers = pd.to_numeric(frame[target].astype(str).str.strip(), errors="coerce")
-    unreadable = numbers.isna()
+    unreadable = ~np.isfinite(numbers.to_numpy(float))
     if 0 < unreadable.sum() <= MAX_UNREADABLE_TARGETS * len(frame):
-        example = str(frame.loc[unreadable, target].iloc[0])
+        example = str(frame[target][unreadable].iloc[0])
         notes.append(f"dropped {int(unreadable.sum())} row(s) whose target is not a number (e.g. {example!r})")
         return frame[~unreadable]
     return frame
@@ -297,9 +297,10 @@ def encode_target(target: pd.Series, card: Card) -> tuple[np.ndarray, list[str]]
                         "predict, choose another [data] target")
     if card.problem.task == "regression":
         values = pd.to_numeric(target.astype(str).str.strip(), errors="coerce")
-        if values.isna().any():
-            raise DataError(f"target {name!r} is not a number in {int(values.isna().sum())} of {len(values)} rows "
-                            f"(e.g. {target[values.isna()].iloc[0]!r}), too many to leave out; set [problem] "
+        unreadable = ~np.isfinite(values.to_numpy(float))
+        if unreadable.any():
+            raise DataError(f"target {name!r} is not a number in {int(unreadable.sum())} of {len(values)} rows "
+                            f"(e.g. {target[unreadable].iloc[0]!r}), too many to leave out; set [problem] "
                             'task = "classification" or pick a numeric target')
         return values.to_numpy(float), []
     classes = sorted(labels.unique())

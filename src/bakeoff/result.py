@@ -9,6 +9,7 @@ from .card import Card
 from .cost import best_threshold_value, monthly_compute_cost
 from .data import Dataset
 from .jsonable import plain
+from .units import money
 from .metrics import Interval, Metric, paired_intervals
 from .run import Outcome
 from .select import Contender, Tolerance, best_of, reason, recommend
@@ -107,7 +108,7 @@ def _full_reason(rows: list[dict], chosen: Contender, best: Contender, tolerance
         text = reason(chosen, best, tolerance, metric.higher_is_better)
     value, best_value = by_name[chosen.name]["monthly_value"], by_name[best.name]["monthly_value"]
     if value is not None and chosen.name != best.name:
-        text += f"; worth {value:,.0f} a month against {best_value:,.0f} for {best.name}"
+        text += f"; worth {money(value)} a month against {money(best_value)} for {best.name}"
     unfinished = [f"{r['name']} ({r['status']})" for r in rows if r["status"] != "ok"]
     if unfinished:
         text += f"; did not finish: {', '.join(unfinished)}"

@@ -74,6 +74,9 @@ def _kind_of(column: pd.Series, name: str, notes: list[str]) -> str | None:
         notes.append(f"{name}: dropped, {text.nunique()} distinct text values look like an identifier"
                      + _written_numbers_hint(text))
         return None
+    hint = _written_numbers_hint(text)
+    if hint:
+        notes.append(f"{name}: read as {text.nunique()} categories{hint}")
     return CATEGORY
 
 

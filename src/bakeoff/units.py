@@ -72,6 +72,18 @@ def human_seconds(seconds: float) -> str:
     return f"{hours:,.0f} h" if hours >= 100 else f"{hours:.3g} h"
 
 
+def money(value: float | None) -> str:
+    """A sum of money to the unit, never '-0'.
+
+    >>> money(12345.4), money(-0.3), money(None)
+    ('12,345', '0', '–')
+    """
+    if value is None:
+        return "–"
+    rounded = round(value)
+    return f"{rounded:,}" if rounded else "0"
+
+
 def readable(value: float, digits: int = 4) -> str:
     """A figure as people read it: thousands with separators, small ones to `digits` figures.
 

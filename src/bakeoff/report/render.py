@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from ..units import human_bytes, readable
+from ..units import human_bytes, money, readable
 from . import charts
 
 
@@ -22,13 +22,6 @@ def _figure(value, digits: int = 4) -> str:
     if isinstance(value, float):
         return readable(value, digits)
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
-
-
-def _money(value: float | None) -> str:
-    if value is None:
-        return "–"
-    rounded = round(value)
-    return f"{rounded:,}" if rounded else "0"
 
 
 def _size(n: int | None) -> str:
@@ -63,7 +56,7 @@ def headline(result: dict, facts: dict) -> str:
         text += (f" Flagging the {_percent(head['share'])} of cases it ranks highest catches "
                  f"{_percent(head['capture'])} of those that turn out '{facts['positive']}'")
         if chosen.get("monthly_value") is not None:
-            text += f"; worth about {_money(chosen['monthly_value'])} a month at the values you gave"
+            text += f"; worth about {money(chosen['monthly_value'])} a month at the values you gave"
         text += "."
     elif kind == "multiclass" and "accuracy" in quality:
         text += f" It gets {_percent(quality['accuracy'])} of the held-out cases right."
@@ -133,7 +126,7 @@ def render_report(result: dict, facts: dict | None = None) -> str:
     facts = facts or {}
     template = resources.files("bakeoff.report").joinpath("report.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True)  # facts of another task are simply absent
-    env.filters.update(figure=_figure, size=_size, money=_money, percent=_percent, seconds=_seconds)
+    env.filters.update(figure=_figure, size=_size, money=money, percent=_percent, seconds=_seconds)
     chosen = _row(result, result["recommended"])
     overall = (chosen or {}).get("holdout_score")
     margin = segment_margin(result, overall)
