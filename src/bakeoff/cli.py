@@ -176,7 +176,8 @@ def review(
 def sql(
     run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
     candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
-    dialect: Annotated[str, typer.Option(help="duckdb, postgres, sqlite, bigquery, snowflake or spark.")] = "duckdb",
+    dialect: Annotated[Optional[str], typer.Option(help="duckdb, postgres, sqlite, bigquery, snowflake or spark "
+                                                   "(default: the --check database's, else duckdb).")] = None,
     table: Annotated[str, typer.Option(help="The table (or view) with the raw columns.")] = "data",
     id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's \\[data] id).")] = None,
     check: Annotated[Optional[str], typer.Option(help="A database URL: run the query on the holdout rows there "
@@ -195,6 +196,7 @@ def sql(
     from .sqlrun import dialect_of
 
     run_dir = find_run(run_id, runs)
+    dialect = dialect or (dialect_of(check) if check else "duckdb")
     if check and dialect_of(check) != check_dialect(dialect):
         raise ConfigError(f"--check runs in {dialect_of(check)} but --dialect is {dialect}; pass --dialect "
                           f"{dialect_of(check)} so that the query checked is the query printed")
@@ -223,11 +225,15 @@ def score(
 
     Example: bakeoff score RUN_ID linear --sql duckdb:///warehouse.db --table customers --into scores
     """
-    from .indb import score_in_database
+    from .indb import default_id, score_in_database
     from .predict import find_run
 
-    rows = score_in_database(find_run(run_id, runs), candidate, sql_url, table, into, id)
+    run_dir = find_run(run_id, runs)
+    rows = score_in_database(run_dir, candidate, sql_url, table, into, id)
     typer.echo(f"wrote {rows:,} predictions to {into}", err=True)
+    if not (id if id is not None else default_id(run_dir)):
+        typer.echo(f"note: the run has no id column, so {into} has no key to join back to {table}; pass --id COLUMN",
+                   err=True)
 
 
 @app.command()
