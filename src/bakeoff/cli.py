@@ -133,13 +133,11 @@ def report(
 
     Example: bakeoff report 20261125-161230-ab12cd
     """
-    from rich.console import Console
-
     from .predict import find_run
     from .report import render_run
 
     run_dir = find_run(run_id, runs)
-    with Console(stderr=True).status("rendering the report (charts)…"):
+    with _working("rendering the report (charts)…"):
         path, notes = render_run(run_dir)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
@@ -202,7 +200,8 @@ def sql(
                           f"{dialect_of(check)} so that the query checked is the query printed")
     text = sql_for_run(run_dir, candidate, table, check_dialect(dialect), id)
     if check:
-        parity = check_in_database(run_dir, candidate, check, table)
+        with _working("checking the query against Python on the holdout rows…"):
+            parity = check_in_database(run_dir, candidate, check, table)
         typer.echo(f"check: {parity}", err=True)
         if not parity.ok:
             typer.echo(text)
@@ -229,7 +228,8 @@ def score(
     from .predict import find_run
 
     run_dir = find_run(run_id, runs)
-    rows = score_in_database(run_dir, candidate, sql_url, table, into, id)
+    with _working(f"scoring {table} into {into}…"):
+        rows = score_in_database(run_dir, candidate, sql_url, table, into, id)
     typer.echo(f"wrote {rows:,} predictions to {into}", err=True)
     if not (id if id is not None else default_id(run_dir)):
         typer.echo(f"note: the run has no id column, so {into} has no key to join back to {table}; pass --id COLUMN",
@@ -257,6 +257,13 @@ def candidates():
                       ("if small" if cls.family == "ensemble" else "yes") if cls.sql_exportable else "no",
                       cls.summary)
     Console().print(table)
+
+
+def _working(message: str):
+    """A spinner on stderr while something takes a while (stdout may be a query or a CSV)."""
+    from rich.console import Console
+
+    return Console(stderr=True).status(message)
 
 
 def main(argv: list[str] | None = None) -> int:
