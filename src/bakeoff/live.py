@@ -50,9 +50,9 @@ class LiveTable:
         self.rows[outcome.name] = row
         if self.log is not None:
             started = self.started_at.get(outcome.name)
-            took = f" ({time.monotonic() - started:.0f} s)" if started is not None else ""
-            self.log.print(f"finished {outcome.name}: {outcome.status} {row[3]}{took}".replace("  ", " "),
-                           markup=False, highlight=False)
+            took = f"({time.monotonic() - started:.0f} s)" if started is not None else ""
+            self.log.print(" ".join(part for part in (f"finished {outcome.name}: {outcome.status}", row[3], took)
+                                    if part), markup=False, highlight=False)
         self._refresh()
 
     def table(self) -> Table:
