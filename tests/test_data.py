@@ -231,18 +231,23 @@ def test_day_first_dates_with_one_impossible_day_stay_day_first():
     assert np.isnan(parts["signup_month"].tolist()[1])
 
 
-def test_category_values_that_look_like_numbers_score_the_same_from_a_file_of_numbers_only(tmp_path):
+def sizes_bundle(levels: list[str], flagged: str, seed: int):
+    """A linear model on a 'size' category written as text in training; `flagged` is mostly 'yes'."""
     from bakeoff.bundle import ModelBundle
     from bakeoff.ladder.tabular import Linear
     from bakeoff.schema import apply_schema, category_levels, infer_schema
 
-    rng = np.random.default_rng(0)
-    train = pd.DataFrame({"size": rng.choice(["1", "2", "XL"], 300), "x": rng.normal(size=300)})
-    y = ((train["size"] == "2") ^ (rng.random(300) < 0.1)).astype(int).to_numpy()
+    rng = np.random.default_rng(seed)
+    train = pd.DataFrame({"size": rng.choice(levels, 300), "x": rng.normal(size=300)})
+    y = ((train["size"] == flagged) ^ (rng.random(300) < 0.1)).astype(int).to_numpy()
     schema = infer_schema(train, [])
     X = apply_schema(train, schema)
     fitted = Linear(task="classification", n_classes=2, class_names=("no", "yes")).fit(X, y)
-    bundle = ModelBundle("linear", "classification", fitted, schema, ["no", "yes"], "y", category_levels(X, schema))
+    return ModelBundle("linear", "classification", fitted, schema, ["no", "yes"], "y", category_levels(X, schema))
+
+
+def test_category_values_that_look_like_numbers_score_the_same_from_a_file_of_numbers_only(tmp_path):
+    bundle = sizes_bundle(["1", "2", "XL"], "2", seed=0)
     pd.DataFrame({"size": ["1", "2", "2", ""], "x": [0.1, 0.2, -1.0, 0.0]}).to_csv(tmp_path / "new.csv", index=False)
     new = pd.read_csv(tmp_path / "new.csv")  # only numbers (and a blank) in size: pandas reads 1.0, 2.0, NaN
     assert new["size"].dtype == float
@@ -356,17 +361,7 @@ def test_judged_rows_leave_the_split_without_moving_the_others(tmp_path):
 
 
 def test_a_category_written_2_0_in_training_reads_the_same_from_numbers(tmp_path):
-    from bakeoff.bundle import ModelBundle
-    from bakeoff.ladder.tabular import Linear
-    from bakeoff.schema import apply_schema, category_levels, infer_schema
-
-    rng = np.random.default_rng(1)
-    train = pd.DataFrame({"size": rng.choice(["2.0", "3.0", "XL"], 300), "x": rng.normal(size=300)})
-    y = ((train["size"] == "2.0") ^ (rng.random(300) < 0.1)).astype(int).to_numpy()
-    schema = infer_schema(train, [])
-    X = apply_schema(train, schema)
-    fitted = Linear(task="classification", n_classes=2).fit(X, y)
-    bundle = ModelBundle("linear", "classification", fitted, schema, ["no", "yes"], "y", category_levels(X, schema))
+    bundle = sizes_bundle(["2.0", "3.0", "XL"], "2.0", seed=1)
     numbers = pd.DataFrame({"size": [2.0, 3.0], "x": [0.0, 0.0]})
     as_text = numbers.assign(size=["2.0", "3.0"])
     assert bundle.score(numbers)["probability"].tolist() == bundle.score(as_text)["probability"].tolist()

@@ -8,22 +8,15 @@ from conftest import make_classification_frame, only_run, read_result, run_cli, 
 
 pytestmark = pytest.mark.postgres
 
-
-def test_bakeoff_reads_a_postgres_query_and_tracks_to_postgres(tmp_path, postgres_url):
-    frame = make_classification_frame(300)
-    engine = sqlalchemy.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
-    frame.to_sql("customers", engine, if_exists="replace", index=False)
-    engine.dispose()
-    tracking = postgres_url.replace("postgresql://", "postgresql+psycopg://")  # what bakeoff uses
-    write_card(tmp_path, f"""
+PG_CARD = """
 [problem]
-name = "pg test"
+name = "{name}"
 [data]
-source = {{ url = "{postgres_url}", query = "SELECT * FROM customers WHERE x1 > -10" }}
+source = {{ url = "{source_url}", query = "{query}" }}
 target = "label"
 [evaluate]
 folds = 3
-bootstrap = 100
+bootstrap = {bootstrap}
 [budget]
 total = "60s"
 per_candidate = "20s"
@@ -31,8 +24,21 @@ trials = 2
 [ladder]
 only = ["constant", "linear"]
 [store]
-tracking_uri = "{postgres_url}"
-""")
+tracking_uri = "{tracking_uri}"
+"""
+
+
+def table_in_postgres(postgres_url: str, table: str, rows: int) -> None:
+    engine = sqlalchemy.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    make_classification_frame(rows).to_sql(table, engine, if_exists="replace", index=False)
+    engine.dispose()
+
+
+def test_bakeoff_reads_a_postgres_query_and_tracks_to_postgres(tmp_path, postgres_url):
+    table_in_postgres(postgres_url, "customers", 300)
+    tracking = postgres_url.replace("postgresql://", "postgresql+psycopg://")  # what bakeoff uses
+    write_card(tmp_path, PG_CARD.format(name="pg test", source_url=postgres_url, bootstrap=100,
+                                        query="SELECT * FROM customers WHERE x1 > -10", tracking_uri=postgres_url))
     done = run_cli("run", "bakeoff.toml", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     result = read_result(only_run(tmp_path))
@@ -59,33 +65,14 @@ def test_mlflow_tracking_uri_from_the_environment_wins(tmp_path, postgres_url):
 def test_passwords_stay_out_of_run_folders_mlflow_and_the_terminal(tmp_path, postgres_url):
     """The throw-away server trusts local connections, so any password gets in: one written in
     the card and one from ${VARIABLE} must both stay out of everything the run writes."""
-    frame = make_classification_frame(200)
-    engine = sqlalchemy.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
-    frame.to_sql("pw_customers", engine, if_exists="replace", index=False)
-    engine.dispose()
+    table_in_postgres(postgres_url, "pw_customers", 200)
     scheme, rest = postgres_url.split("://", 1)
     user_host = rest.split("@", 1)
     user, host = (user_host[0].split(":")[0], user_host[1]) if len(user_host) == 2 else ("postgres", rest)
     written = f"{scheme}://{user}:Written-s3cret@{host}"
     from_env = f"{scheme}://{user}:${{BAKEOFF_TEST_PW}}@{host}"
-    write_card(tmp_path, f"""
-[problem]
-name = "pw test"
-[data]
-source = {{ url = "{from_env}", query = "SELECT * FROM pw_customers" }}
-target = "label"
-[evaluate]
-folds = 3
-bootstrap = 50
-[budget]
-total = "60s"
-per_candidate = "20s"
-trials = 2
-[ladder]
-only = ["constant", "linear"]
-[store]
-tracking_uri = "{written}"
-""")
+    write_card(tmp_path, PG_CARD.format(name="pw test", source_url=from_env, bootstrap=50,
+                                        query="SELECT * FROM pw_customers", tracking_uri=written))
     done = run_cli("run", "bakeoff.toml", cwd=tmp_path, env={"BAKEOFF_TEST_PW": "Env-s3cret"})
     assert done.returncode == 0, done.stdout + done.stderr
     run_dir = only_run(tmp_path)
