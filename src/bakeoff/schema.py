@@ -86,7 +86,7 @@ def _written_numbers_hint(text: pd.Series) -> str:
     >>> _written_numbers_hint(pd.Series(["$46,396", "$1,200.50", "12%"]))
     "; they look like numbers written with symbols (e.g. '$46,396'): store them as plain numbers to use them"
     """
-    values = text.dropna().astype(str)
+    values = pd.Series(text.dropna().astype(str).unique())  # each distinct value once, not every row
     bare = values.str.replace(r"[$€£¥%,\s]", "", regex=True)
     if len(values) and pd.to_numeric(bare, errors="coerce").notna().mean() >= MOSTLY_NUMBERS:
         return (f"; they look like numbers written with symbols (e.g. {values.iloc[0]!r}): store them as plain "
