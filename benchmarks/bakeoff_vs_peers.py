@@ -49,8 +49,8 @@ from sklearn.metrics import mean_squared_error, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from bakeoff.api import bake
-from bakeoff.card import Card, card_from_dict
-from bakeoff.predict import load_model
+from bakeoff.core.card import Card, card_from_dict
+from bakeoff.tasks.tabular.predict import load_model
 
 if TYPE_CHECKING:
     from flaml import AutoML

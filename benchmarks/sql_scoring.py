@@ -28,10 +28,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from bakeoff.bundle import ModelBundle
-from bakeoff.ladder.tabular import DecisionTree, Linear
-from bakeoff.schema import apply_schema, category_levels, infer_schema
-from bakeoff.sql import to_sql
+from bakeoff.tasks.tabular.bundle import ModelBundle
+from bakeoff.tasks.tabular.ladder.models import DecisionTree, Linear
+from bakeoff.tasks.tabular.schema import apply_schema, category_levels, infer_schema
+from bakeoff.tasks.tabular.sql import to_sql
 
 TELCO = Path(__file__).resolve().parents[1] / "examples" / "telco_churn" / "Telco-Customer-Churn.csv"
 CHUNK = 1_000_000

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bakeoff.card import card_from_dict, load_card
-from bakeoff.units import parse_duration
+from bakeoff.core.card import card_from_dict, load_card
+from bakeoff.core.units import parse_duration
 from bakeoff.errors import ConfigError
 
 BASE = {"data": {"source": "d.csv", "target": "y"}}

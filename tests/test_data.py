@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bakeoff.card import card_from_dict
-from bakeoff.data import load_frame, prepare
+from bakeoff.core.card import card_from_dict
+from bakeoff.tasks.tabular.data import load_frame, prepare
 from bakeoff.errors import DataError
 from conftest import TELCO, make_classification_frame
 
@@ -158,7 +158,7 @@ def test_a_target_that_is_one_value_once_stripped_is_refused(tmp_path):
 
 
 def test_time_ordered_tuning_never_sees_the_last_validation_fold(tmp_path):
-    from bakeoff.evaluate import tuning_splits
+    from bakeoff.tasks.tabular.evaluate import tuning_splits
 
     frame = make_classification_frame(300).assign(day=pd.date_range("2024-01-01", periods=300).astype(str))
     frame.to_csv(tmp_path / "d.csv", index=False)
@@ -169,7 +169,7 @@ def test_time_ordered_tuning_never_sees_the_last_validation_fold(tmp_path):
 
 
 def test_day_first_dates_keep_day_and_month_apart_at_predict_time_too():
-    from bakeoff.schema import apply_schema, infer_schema
+    from bakeoff.tasks.tabular.schema import apply_schema, infer_schema
 
     train = pd.DataFrame({"shipped": ["25.07.2020", "12.04.2021", "03.01.2022"]})
     schema = infer_schema(train, [])
@@ -218,7 +218,7 @@ def test_a_strong_predictor_on_many_scales_is_not_called_a_copy_of_the_target(tm
 
 
 def test_day_first_dates_with_one_impossible_day_stay_day_first():
-    from bakeoff.schema import apply_schema, infer_schema
+    from bakeoff.tasks.tabular.schema import apply_schema, infer_schema
 
     days = pd.Series([f"{d:02d}/{m:02d}/2021" for d in range(1, 29) for m in range(1, 5)] + ["31/02/2021"])
     frame = pd.DataFrame({"signup": days})
@@ -233,9 +233,9 @@ def test_day_first_dates_with_one_impossible_day_stay_day_first():
 
 def sizes_bundle(levels: list[str], flagged: str, seed: int):
     """A linear model on a 'size' category written as text in training; `flagged` is mostly 'yes'."""
-    from bakeoff.bundle import ModelBundle
-    from bakeoff.ladder.tabular import Linear
-    from bakeoff.schema import apply_schema, category_levels, infer_schema
+    from bakeoff.tasks.tabular.bundle import ModelBundle
+    from bakeoff.tasks.tabular.ladder.models import Linear
+    from bakeoff.tasks.tabular.schema import apply_schema, category_levels, infer_schema
 
     rng = np.random.default_rng(seed)
     train = pd.DataFrame({"size": rng.choice(levels, 300), "x": rng.normal(size=300)})
@@ -285,7 +285,7 @@ def test_time_folds_that_check_on_one_class_only_are_refused_for_ranking_metrics
 
 
 def test_mostly_numbers_read_as_numbers_and_infinities_as_missing(tmp_path):
-    from bakeoff.schema import apply_schema, infer_schema
+    from bakeoff.tasks.tabular.schema import apply_schema, infer_schema
 
     rng = np.random.default_rng(0)
     ages = rng.integers(18, 90, 300).astype(str).astype(object)
@@ -307,8 +307,8 @@ def test_mostly_numbers_read_as_numbers_and_infinities_as_missing(tmp_path):
     assert any(n.startswith("bmi: 2 infinite or out-of-range value(s)") for n in notes)
     X = apply_schema(frame, schema)
     assert X["age"].isna().sum() == 19 and X["bmi"].isna().sum() == 2 and np.isfinite(X["bmi"].dropna()).all()
-    from bakeoff.bundle import ModelBundle
-    from bakeoff.ladder.tabular import Rules
+    from bakeoff.tasks.tabular.bundle import ModelBundle
+    from bakeoff.tasks.tabular.ladder.models import Rules
 
     y = (X["age"].fillna(50) > 50).astype(int).to_numpy()
     fitted = Rules(task="classification", n_classes=2).fit(X, y)
@@ -319,7 +319,7 @@ def test_mostly_numbers_read_as_numbers_and_infinities_as_missing(tmp_path):
 
 
 def test_a_few_regression_targets_that_are_no_number_are_left_out_with_a_note(tmp_path):
-    from bakeoff.data import infer_task
+    from bakeoff.tasks.tabular.data import infer_task
 
     rng = np.random.default_rng(2)
     frame = pd.DataFrame({"x": rng.normal(size=100)})
@@ -340,7 +340,7 @@ def test_a_few_regression_targets_that_are_no_number_are_left_out_with_a_note(tm
 
 
 def test_judged_rows_leave_the_split_without_moving_the_others(tmp_path):
-    from bakeoff.expect import row_keys
+    from bakeoff.tasks.tabular.expect import row_keys
 
     frame = make_classification_frame(300, seed=4)
     frame["day"] = pd.date_range("2024-01-01", periods=300, freq="D").strftime("%Y-%m-%d")

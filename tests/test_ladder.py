@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bakeoff.ladder.base import Fitted
-from bakeoff.ladder.one_rule import OneRule
-from bakeoff.ladder.registry import available, builtin, select
-from bakeoff.ladder.baseline import Constant
-from bakeoff.ladder.preprocess import compile_transform
-from bakeoff.ladder.sklearn_base import SklearnCandidate
-from bakeoff.ladder.tabular import Linear, Rules
+from bakeoff.core.candidate import Fitted
+from bakeoff.tasks.tabular.ladder.one_rule import OneRule
+from bakeoff.core.registry import available, builtin, select
+from bakeoff.tasks.tabular.ladder.baseline import Constant
+from bakeoff.tasks.tabular.preprocess import compile_transform
+from bakeoff.tasks.tabular.ladder.sklearn_base import SklearnCandidate
+from bakeoff.tasks.tabular.ladder.models import Linear, Rules
 from bakeoff.errors import CandidateError
 from conftest import make_classification_frame
 
@@ -198,7 +198,7 @@ def test_the_neural_net_learns_a_small_table_instead_of_stopping_at_chance():
     """On 112 rows, early stopping would judge by 11 of them and stop near chance (0.57 here)."""
     from sklearn.metrics import roc_auc_score
 
-    from bakeoff.ladder.tabular import Mlp
+    from bakeoff.tasks.tabular.ladder.models import Mlp
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1, 2], 50)

@@ -2,8 +2,8 @@
 
 from rich.console import Console
 
-from bakeoff.live import LiveTable
-from bakeoff.run import Outcome
+from bakeoff.cli.live import LiveTable
+from bakeoff.core.race import Outcome
 
 
 def render(view: LiveTable) -> str:

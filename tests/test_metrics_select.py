@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from bakeoff.cost import best_threshold_value, monthly_compute_cost
-from bakeoff.metrics import METRICS, fold_bootstrap, fold_score, paired_intervals, percentile_interval
-from bakeoff.select import Contender, Tolerance, pareto_front, reason, recommend
+from bakeoff.core.cost import best_threshold_value, monthly_compute_cost
+from bakeoff.core.metrics import METRICS, fold_bootstrap, fold_score, paired_intervals, percentile_interval
+from bakeoff.core.select import Contender, Tolerance, pareto_front, reason, recommend
 from conftest import make_classification_frame
 
 RNG = np.random.default_rng(0)
@@ -131,10 +131,10 @@ def test_pareto_front_drops_candidates_beaten_on_quality_and_cost():
 def test_every_candidate_of_a_run_gets_the_same_affordable_bootstrap(tmp_path):
     """Resamples are chosen once per run (paired differences need the same draws) and shrink,
     never below 100, when the slice could not hold them."""
-    from bakeoff.card import card_from_dict
-    from bakeoff.data import prepare
-    from bakeoff.evaluate import run_resamples
-    from bakeoff.metrics import get_metric
+    from bakeoff.core.card import card_from_dict
+    from bakeoff.tasks.tabular.data import prepare
+    from bakeoff.tasks.tabular.evaluate import run_resamples
+    from bakeoff.core.metrics import get_metric
 
     make_classification_frame(600).to_csv(tmp_path / "d.csv", index=False)
     card = card_from_dict({"problem": {"name": "b"}, "data": {"source": "d.csv", "target": "label"}})

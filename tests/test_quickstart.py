@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bakeoff.card import load_card
-from bakeoff.data import prepare
+from bakeoff.core.card import load_card
+from bakeoff.tasks.tabular.data import prepare
 from conftest import CDNOW, QUICK_TELCO_CARD, make_classification_frame, only_run, read_result, run_cli, write_card
 
 
@@ -27,7 +27,7 @@ def test_quick_start_on_a_regression_csv_infers_task_and_metric(tmp_path):
 
 
 def load_card_from_run(run_dir, base_dir):
-    from bakeoff.card import Card
+    from bakeoff.core.card import Card
 
     return Card.model_validate_json((run_dir / "card.json").read_text()).with_base_dir(base_dir)
 

@@ -4,8 +4,8 @@ import time
 
 
 from bakeoff.api import plan
-from bakeoff.card import card_from_dict
-from bakeoff.run import race
+from bakeoff.core.card import card_from_dict
+from bakeoff.core.race import race
 from conftest import make_classification_frame
 
 HERE = __import__("pathlib").Path(__file__).parent

@@ -9,8 +9,8 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 
-from bakeoff.ladder.tabular import Linear
-from bakeoff.report.facts import calibration, capture_at, confusion, gains, linear_effects, segments
+from bakeoff.tasks.tabular.ladder.models import Linear
+from bakeoff.tasks.tabular.facts import calibration, capture_at, confusion, gains, linear_effects, segments
 from bakeoff.report.render import headline
 from conftest import make_classification_frame
 
@@ -95,7 +95,7 @@ def test_a_cut_inside_tied_scores_takes_its_share_of_the_tie_whatever_the_row_or
 
 
 def test_regression_samples_show_the_closest_the_furthest_and_typical_errors():
-    from bakeoff.report.facts import regression_samples
+    from bakeoff.tasks.tabular.facts import regression_samples
 
     y = np.arange(10.0)
     pred = y + np.array([0, 5, 1, 9, 2, 3, 4, 6, 7, 8])  # errors 0..9, each once
@@ -126,8 +126,8 @@ def test_markup_and_dollars_in_names_reach_the_page_as_text(tmp_path):
     assert "&lt;b&gt;plan&lt;/b&gt;" in html and "spend_$k_vs_$m" in html and "mathdefault" not in html
     from fastapi.testclient import TestClient
 
-    from bakeoff.feedback import FeedbackStore
-    from bakeoff.review import create_app, load_review_set
+    from bakeoff.review.store import FeedbackStore
+    from bakeoff.review.server import create_app, load_review_set
 
     review = load_review_set(run_dir)
     with TestClient(create_app(review, FeedbackStore(review.store_url)), base_url="http://127.0.0.1") as client:

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from bakeoff.api import plan
-from bakeoff.card import load_card
-from bakeoff.expect import Expectation, row_keys
-from bakeoff.feedback import FeedbackStore, Verdict, expectations
+from bakeoff.core.card import load_card
+from bakeoff.tasks.tabular.expect import Expectation, row_keys
+from bakeoff.review.store import FeedbackStore, Verdict, expectations
 from browser import chromium_page, screenshot
 from conftest import BAKEOFF, QUICK_TELCO_CARD, only_run, read_result, run_cli, write_card
 
@@ -136,7 +136,7 @@ def test_an_expert_marks_two_rows_and_the_next_run_checks_every_candidate_on_the
     html = (second_dir / "report.html").read_text()
     assert "expert cases" in html and f"{constant['expectations']['right']} of 2" in html
     # each run's holdout stays its own for `bakeoff sql --check`, whatever experts said since
-    from bakeoff.indb import holdout_rows
+    from bakeoff.tasks.tabular.indb import holdout_rows
 
     assert len(holdout_rows(run_dir)) == first["holdout_rows"]
     assert len(holdout_rows(second_dir)) == second["holdout_rows"]
@@ -270,7 +270,7 @@ def test_feedback_in_postgresql_named_by_the_card_reaches_the_next_plan(postgres
 def _client(review, store):
     from fastapi.testclient import TestClient
 
-    from bakeoff.review import create_app
+    from bakeoff.review.server import create_app
 
     return TestClient(create_app(review, store), base_url="http://127.0.0.1:8765", follow_redirects=False)
 
@@ -278,7 +278,7 @@ def _client(review, store):
 def test_a_store_that_fails_mid_save_gets_a_clear_503_and_the_page_keeps_working(reviewed_run, tmp_path):
     import dataclasses
 
-    from bakeoff.review import load_review_set
+    from bakeoff.review.server import load_review_set
 
     _, run_dir = reviewed_run
     review = dataclasses.replace(load_review_set(run_dir), mlflow=None)
@@ -296,7 +296,7 @@ def test_a_store_that_fails_mid_save_gets_a_clear_503_and_the_page_keeps_working
 def test_only_the_review_page_itself_may_post(reviewed_run, tmp_path):
     import dataclasses
 
-    from bakeoff.review import load_review_set
+    from bakeoff.review.server import load_review_set
 
     _, run_dir = reviewed_run
     review = dataclasses.replace(load_review_set(run_dir), mlflow=None)
@@ -323,7 +323,7 @@ def test_a_bad_store_url_is_one_line_and_exit_2(tmp_path, telco):
 
 
 def test_mlflow_counts_each_row_once_by_its_latest_verdict(tmp_path, monkeypatch):
-    from bakeoff.track import log_feedback
+    from bakeoff.adapters.tracking import log_feedback
 
     monkeypatch.chdir(tmp_path)  # the default experiment keeps its artifacts in ./mlruns
 
@@ -343,9 +343,9 @@ def test_an_expert_can_review_another_candidate_than_the_recommended(reviewed_ru
     """`bakeoff review RUN --candidate one_rule`: the same cases, scored by the rule, on the page."""
     import pandas as pd
 
-    from bakeoff.bundle import load_bundle
+    from bakeoff.tasks.tabular.bundle import load_bundle
     from bakeoff.errors import ConfigError
-    from bakeoff.review import load_review_set
+    from bakeoff.review.server import load_review_set
 
     folder, run_dir = reviewed_run
     rule = load_review_set(run_dir, "one_rule", limit=12)

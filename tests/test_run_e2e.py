@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from bakeoff.card import load_card
-from bakeoff.bundle import load_bundle
-from bakeoff.data import prepare
+from bakeoff.core.card import load_card
+from bakeoff.tasks.tabular.bundle import load_bundle
+from bakeoff.tasks.tabular.data import prepare
 from conftest import BAKEOFF as BAKEOFF_BIN
 from conftest import QUICK_TELCO_CARD, REPO, only_run, read_result, run_cli, write_card
 
@@ -336,7 +336,7 @@ def test_mlflow_ui_serves_the_runs(telco_run):
 
 
 def test_provenance_names_the_commit_and_says_when_the_tree_is_dirty(tmp_path):
-    from bakeoff.provenance import git_state
+    from bakeoff.core.provenance import git_state
 
     def git(*args):
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)

@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bakeoff.bundle import ModelBundle
-from bakeoff.card import card_from_dict
-from bakeoff.data import prepare
+from bakeoff.tasks.tabular.bundle import ModelBundle
+from bakeoff.core.card import card_from_dict
+from bakeoff.tasks.tabular.data import prepare
 from bakeoff.errors import ConfigError
-from bakeoff.indb import ROW, as_read, compare, parity_in, typed_for_database
-from bakeoff.ladder.registry import available
-from bakeoff.schema import category_levels
-from bakeoff.sql import DIALECTS, sql_support, to_sql
+from bakeoff.tasks.tabular.indb import ROW, as_read, compare, parity_in, typed_for_database
+from bakeoff.core.registry import available
+from bakeoff.tasks.tabular.schema import category_levels
+from bakeoff.tasks.tabular.sql import DIALECTS, sql_support, to_sql
 from conftest import CDNOW, QUICK_TELCO_CARD, REPO, make_classification_frame, only_run, read_result, run_cli, write_card
 
 GOLDEN = REPO / "tests" / "fixtures" / "sql"
@@ -164,7 +164,7 @@ def test_big_ensembles_say_why_they_do_not_export(telco_models):
     schema = bundles["linear"].schema
     assert sql_support(bundles["linear"].fitted, "classification", 2, schema) is None
     assert sql_support(bundles["lightgbm"].fitted, "classification", 2, schema) is None  # 15 small trees fit
-    from bakeoff.ladder.tabular import LightGBM
+    from bakeoff.tasks.tabular.ladder.models import LightGBM
 
     frame = make_classification_frame(600, seed=1)
     y = (frame.pop("label") == "yes").astype(int).to_numpy()
@@ -173,10 +173,10 @@ def test_big_ensembles_say_why_they_do_not_export(telco_models):
 
 
 def test_a_query_over_the_size_limit_is_refused_in_one_line(telco_models, monkeypatch):
-    import bakeoff.sql
+    import bakeoff.tasks.tabular.sql
 
     bundle = telco_models[0]["linear"]
-    monkeypatch.setattr(bakeoff.sql, "MAX_SQL_CHARS", 500)  # as a category of many thousand levels would be
+    monkeypatch.setattr(bakeoff.tasks.tabular.sql, "MAX_SQL_CHARS", 500)  # as a category of many thousand levels would be
     assert "over the 500 limit" in sql_support(bundle.fitted, "classification", 2, bundle.schema)
     with pytest.raises(ConfigError, match="linear cannot run as SQL: the query would be"):
         to_sql(bundle, "customers", "duckdb")
@@ -309,7 +309,7 @@ def test_bad_sql_requests_are_one_line_and_exit_2(quick_run, telco):
 
 def test_tree_splits_agree_with_scikit_learns_single_precision(tmp_path):
     """scikit-learn rounds features to float32 before comparing: 0.15 is above a split at 0.15."""
-    from bakeoff.ladder.tabular import DecisionTree
+    from bakeoff.tasks.tabular.ladder.models import DecisionTree
 
     train = pd.DataFrame({"x": [0.1] * 20 + [0.2] * 20})
     y = np.r_[np.zeros(20), np.ones(20)].astype(int)
@@ -326,7 +326,7 @@ def test_tree_splits_agree_with_scikit_learns_single_precision(tmp_path):
 
 
 def test_sqlite_drop_and_create_share_one_transaction(tmp_path):
-    from bakeoff.sqlrun import Database
+    from bakeoff.adapters.sqldb import Database
 
     path = tmp_path / "w.sqlite"
     with sqlite3.connect(path) as con:
@@ -341,7 +341,7 @@ def test_sqlite_drop_and_create_share_one_transaction(tmp_path):
 
 def test_a_custom_candidates_own_sql_joins_the_export(tmp_path, postgres_url):
     """A custom Fitted that writes its own expression (DESIGN's to_sql) exports like the built-ins."""
-    from bakeoff.ladder.base import Fitted
+    from bakeoff.core.candidate import Fitted
 
     class TenureRule(Fitted):
         def predict_proba(self, X):
@@ -416,8 +416,8 @@ def test_score_needs_only_the_columns_the_query_reads(quick_run, telco):
 
 
 def test_a_rule_on_a_part_of_a_date_says_it_does_not_export():
-    from bakeoff.ladder.one_rule import OneRule
-    from bakeoff.schema import apply_schema, infer_schema
+    from bakeoff.tasks.tabular.ladder.one_rule import OneRule
+    from bakeoff.tasks.tabular.schema import apply_schema, infer_schema
 
     rng = np.random.default_rng(1)
     days = pd.Series(pd.date_range("2024-01-01", periods=400, freq="D")).dt.strftime("%Y-%m-%d")
@@ -432,8 +432,8 @@ def test_a_rule_on_a_part_of_a_date_says_it_does_not_export():
 def test_a_softmax_with_a_far_behind_class_runs_in_every_engine(tmp_path, postgres_url, monkeypatch):
     """Scores 0, 0 and -744.6: EXP of the last is subnormal in a double, and PostgreSQL raises
     on a division that underflows; the query must still give 1/2, 1/2 and (near) 0."""
-    import bakeoff.sql as sql
-    from bakeoff.sqlrun import Database
+    import bakeoff.tasks.tabular.sql as sql
+    from bakeoff.adapters.sqldb import Database
 
     scores = [0.0, 0.0, -744.6]
     monkeypatch.setattr(sql, "scoring", lambda *args: sql.Scoring([], sql.PerClass(

@@ -3,10 +3,10 @@
 import numpy as np
 import optuna
 
-from bakeoff.ladder.baseline import Constant
-from bakeoff.ladder.tabular import LightGBM, Linear
-from bakeoff.metrics import METRICS
-from bakeoff.tune import mean_score, tune
+from bakeoff.tasks.tabular.ladder.baseline import Constant
+from bakeoff.tasks.tabular.ladder.models import LightGBM, Linear
+from bakeoff.core.metrics import METRICS
+from bakeoff.core.tune import mean_score, tune
 from conftest import make_classification_frame
 
 FRAME = make_classification_frame(400, seed=3)
@@ -45,7 +45,7 @@ def test_nothing_to_tune():
     # a slice too short to tune in does not make the run say the constant's tuning was cut short
     from types import SimpleNamespace
 
-    from bakeoff.evaluate import tune_within
+    from bakeoff.tasks.tabular.evaluate import tune_within
 
     tiny = tune_within(Constant(task="classification"), SimpleNamespace(folds=SPLITS), AUC, seconds=0.001,
                        trials=5, one_fit=1.0)

@@ -17,9 +17,9 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Card": "bakeoff.card", "load_card": "bakeoff.card",
+    "Card": "bakeoff.core.card", "load_card": "bakeoff.core.card",
     "bake": "bakeoff.api", "plan": "bakeoff.api", "execute": "bakeoff.api",
-    "Candidate": "bakeoff.ladder.base", "Fitted": "bakeoff.ladder.base",
+    "Candidate": "bakeoff.core.candidate", "Fitted": "bakeoff.core.candidate",
     "BakeoffError": "bakeoff.errors", "ConfigError": "bakeoff.errors", "DataError": "bakeoff.errors",
     "CandidateError": "bakeoff.errors", "TrackingError": "bakeoff.errors",
 }

@@ -20,20 +20,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .bundle import ModelBundle, save_bundle, write_atomic
-from .card import Card
-from .data import Dataset, prepare
-from .errors import ConfigError
-from .evaluate import fair_share, run_resamples
-from .expect import Expectation, check
-from .ladder.registry import available, load_class, select
-from .metrics import Metric, get_metric
-from .provenance import collect
-from .result import summarise
-from .run import Observer, Outcome, RaceSettings, race
-from .schema import category_levels
-from .units import human_seconds
-from .urls import redact
+from bakeoff.tasks.tabular.bundle import ModelBundle, save_bundle, write_atomic
+from bakeoff.core.card import Card
+from bakeoff.tasks.tabular.data import Dataset, prepare
+from bakeoff.errors import ConfigError
+from bakeoff.tasks.tabular.evaluate import fair_share, run_resamples
+from bakeoff.tasks.tabular.expect import Expectation, check
+from bakeoff.core.registry import available, load_class, select
+from bakeoff.core.metrics import Metric, get_metric
+from bakeoff.core.provenance import collect
+from bakeoff.core.result import summarise
+from bakeoff.core.race import Observer, Outcome, RaceSettings, race
+from bakeoff.tasks.tabular.schema import category_levels
+from bakeoff.core.units import human_seconds
+from bakeoff.core.urls import redact
 
 
 REVIEW_ROWS = 200  # held-out cases kept for `bakeoff review --rows` (at most this many)
@@ -80,7 +80,7 @@ class Plan:
 
 def load_expectations(card: Card) -> list[Expectation]:
     """The card's SME feedback as expectations; none when no store exists yet."""
-    from .feedback import FeedbackStore, expectations, store_url
+    from bakeoff.review.store import FeedbackStore, expectations, store_url
 
     default = store_dir(card) / "feedback.db"
     if not card.store.url and not default.is_file():
@@ -151,7 +151,7 @@ def bake(card: Card, *, out: Path | None = None, observer: Observer | None = Non
 def _tracker():
     with warnings.catch_warnings():  # mlflow advises on import; the user has nothing to act on
         warnings.simplefilter("ignore")
-        from . import track
+        from bakeoff import track
     return track
 
 
@@ -173,7 +173,7 @@ def add_expectation_checks(result: dict, outcomes: list[Outcome], dataset: Datas
 
 def report_facts(result: dict, outcomes: list[Outcome], dataset: Dataset, card: Card) -> dict:
     """What the report shows beyond result.json, computed on the holdout while the models are here."""
-    from .report.facts import collect_facts
+    from bakeoff.tasks.tabular.facts import collect_facts
 
     fitted = {o.name: o.evaluation.fitted for o in outcomes if o.evaluation is not None}
     try:
@@ -186,8 +186,8 @@ def report_facts(result: dict, outcomes: list[Outcome], dataset: Dataset, card: 
 
 def _review_rows(dataset: Dataset, facts: dict, card: Card) -> list[dict]:
     """Held-out rows for `bakeoff review`: the report's telling cases first, then a random draw."""
-    from .data import feature_columns
-    from .expect import review_sample
+    from bakeoff.tasks.tabular.data import feature_columns
+    from bakeoff.tasks.tabular.expect import review_sample
 
     holdout = dataset.holdout_index if len(dataset.holdout_index) else dataset.train_index
     telling = [int(holdout[s["position"]]) for s in facts.get("samples", []) if "position" in s]
@@ -199,7 +199,7 @@ def _write_run_folder(run_dir: Path, result: dict, facts: dict, outcomes, datase
                       excluded: list[str]) -> Path:
     """Build the folder beside its final place, then move it there in one step. `excluded` are
     the keys of the rows experts judged, kept out of the split (its holdout is re-derived later)."""
-    from .report import render_report
+    from bakeoff.report import render_report
 
     staging = run_dir.with_name(f".{run_dir.name}.partial")
     try:
@@ -260,7 +260,7 @@ def track_outcome(outcome: BakeOutcome, card: Card, on_candidate=None) -> None:
     for row in result["candidates"]:
         row["model_uri"] = model_uris.get(row["name"])
     write_atomic(run_dir / "result.json", json.dumps(result, indent=2))
-    from .report import render_run
+    from bakeoff.report import render_run
 
     render_run(run_dir)  # the report names the MLflow run too
     outcome.tracking_uri = redact(uri)

@@ -7,7 +7,7 @@ import io
 import math
 import re
 
-from ..select import pareto_front
+from bakeoff.core.select import pareto_front
 
 INK, MUTED, ACCENT, BEST, GRID = "#1f2933", "#9aa5b1", "#0b7a4b", "#b54708", "#e4e7eb"
 PALETTE = ["#2563eb", "#b54708", "#9aa5b1"]

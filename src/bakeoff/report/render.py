@@ -12,8 +12,8 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from ..units import human_bytes, money, readable
-from . import charts
+from bakeoff.core.units import human_bytes, money, readable
+from bakeoff.report import charts
 
 
 def _figure(value, digits: int = 4) -> str:
@@ -168,9 +168,9 @@ def _below_baseline(result: dict, row: dict) -> bool:
 def render_run(run_dir: Path) -> tuple[Path, list[str]]:
     """Re-render a run folder's report.html from its result.json and facts.json; notes say
     what could not be shown."""
-    from ..bundle import write_atomic
-    from ..predict import run_result
-    from .facts import FACTS_VERSION
+    from bakeoff.tasks.tabular.bundle import write_atomic
+    from bakeoff.tasks.tabular.predict import run_result
+    from bakeoff.tasks.tabular.facts import FACTS_VERSION
 
     result = run_result(run_dir)
     facts_file = run_dir / "facts.json"

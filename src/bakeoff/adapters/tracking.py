@@ -1,0 +1,187 @@
+"""MLflow adapter: one parent run per bake-off, a nested run per candidate with its model.
+
+The only module that imports mlflow. Default store: a SQLite file under `.bakeoff/`
+next to the card; `MLFLOW_TRACKING_URI`, then the card's [store] tracking_uri, win over it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import mlflow
+import mlflow.pyfunc
+import pandas as pd
+
+from bakeoff.tasks.tabular.bundle import load_bundle
+from bakeoff.core.urls import failure, redact, sqlalchemy_url
+from bakeoff.errors import TrackingError
+from bakeoff.core.provenance import package_versions
+
+
+class BakeoffModel(mlflow.pyfunc.PythonModel):
+    """pyfunc wrapper: raw input rows in, `prediction` (and probabilities) out."""
+
+    def load_context(self, context):
+        self.bundle = load_bundle(context.artifacts["bundle"])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        return self.bundle.score(model_input)[self.bundle.output_columns()]
+
+
+def tracking_uri(card_uri: str, store_dir: Path) -> str:
+    """MLFLOW_TRACKING_URI, else the card's, else a SQLite file in store_dir."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or card_uri
+    if not uri:
+        return f"sqlite:///{(store_dir / 'mlflow.db').resolve()}"
+    return sqlalchemy_url(uri)
+
+
+def _experiment_id(name: str, store_dir: Path) -> str:
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    artifacts = (store_dir / "mlartifacts").resolve().as_uri()
+    return mlflow.create_experiment(name, artifact_location=artifacts)
+
+
+def _package_copy(folder: Path) -> str:
+    """A copy of bakeoff's own source (no caches) in folder/bakeoff, shipped with every logged
+    model so that it loads where bakeoff is not installed (bakeoff is not on PyPI, so a pip
+    requirement could not fetch it)."""
+    import shutil
+
+    target = folder / "bakeoff"
+    shutil.copytree(Path(__file__).resolve().parents[1], target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return str(target)
+
+
+def _requirements() -> list[str]:
+    wanted = ("scikit-learn", "lightgbm", "pandas", "numpy", "scipy")
+    return [f"{name}=={version}" for name, version in package_versions(wanted).items()]
+
+
+def check_store(uri: str) -> None:
+    """Fail fast on a tracking store that cannot be reached (MLflow itself retries ~100 s)."""
+    try:
+        if uri.startswith(("http://", "https://")):
+            import requests
+
+            requests.get(uri.rstrip("/") + "/health", timeout=5).raise_for_status()
+        elif "://" in uri and not uri.startswith(("file:", "sqlite:", "databricks")):
+            import sqlalchemy
+
+            engine = sqlalchemy.create_engine(uri, connect_args=_timeout_args(uri))
+            try:
+                with engine.connect():
+                    pass
+            finally:
+                engine.dispose()
+    except Exception as err:  # drivers raise their own types; all mean "cannot reach"
+        raise TrackingError(f"cannot reach the MLflow store {redact(uri)} ({failure(err, uri)}); "
+                            "fix [store] tracking_uri or "
+                            "MLFLOW_TRACKING_URI, or run with --no-track") from err
+
+
+def _timeout_args(uri: str) -> dict:
+    return {"connect_timeout": 5} if uri.startswith(("postgresql", "mysql")) else {}
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Keep MLflow's progress bars, info logs and advice out of the user's terminal."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logger = logging.getLogger("mlflow")
+    level, logger.level = logger.level, logging.ERROR
+    alembic = logging.getLogger("alembic")
+    alembic_level, alembic.level = alembic.level, logging.ERROR
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            logger.level, alembic.level = level, alembic_level
+
+
+def log_bakeoff(result: dict, run_dir: Path, card_params: dict, *, uri: str, experiment: str,
+                store_dir: Path, code_paths: list[str] = (),
+                on_candidate=lambda name: None) -> tuple[str, dict[str, str]]:
+    """Log the run and its candidates; returns the parent run id and each model's URI."""
+    with _quiet():
+        try:
+            return _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir,
+                                list(code_paths), on_candidate)
+        except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
+            raise TrackingError(f"could not log to MLflow at {redact(uri)} ({failure(err, uri)}); "
+                                f"the run folder {run_dir} is complete, "
+                                "check the tracking URI or run with --no-track") from err
+
+
+def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, code_paths, on_candidate):
+    store_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite store and artifacts live here
+    mlflow.set_tracking_uri(uri)
+    experiment_id = _experiment_id(experiment, store_dir)
+    model_uris = {}
+    with tempfile.TemporaryDirectory() as tmp, \
+            mlflow.start_run(experiment_id=experiment_id, run_name=result["run_id"]) as parent:
+        code_paths = [_package_copy(Path(tmp)), *code_paths]
+        mlflow.log_params(card_params)
+        mlflow.set_tags({"bakeoff.run_id": result["run_id"], "bakeoff.recommended": result["recommended"],
+                         "bakeoff.best": result["best"]})
+        mlflow.set_tags({f"provenance.{k}": json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+                         for k, v in result["provenance"].items() if v is not None})
+        for row in result["candidates"]:
+            on_candidate(row["name"])
+            model_uris[row["name"]] = _log_candidate(row, run_dir, experiment_id, result["metric"],
+                                                     code_paths)
+        best = next((r for r in result["candidates"] if r["name"] == result["best"]), None)
+        if best and best["score"] is not None:
+            mlflow.log_metric(f"best_{result['metric']}", best["score"])
+        for name in ("result.json", "report.html", "facts.json"):
+            if (run_dir / name).exists():
+                mlflow.log_artifact(str(run_dir / name))
+    return parent.info.run_id, {k: v for k, v in model_uris.items() if v}
+
+
+def _log_candidate(row: dict, run_dir: Path, experiment_id: str, metric: str,
+                   code_paths: list[str]) -> str | None:
+    with mlflow.start_run(experiment_id=experiment_id, run_name=row["name"], nested=True) as run:
+        mlflow.log_params({"candidate": row["name"], "rung": row["rung"], "family": row["family"],
+                           **{f"hp.{k}": v for k, v in row.get("params", {}).items()}})
+        mlflow.set_tags({"status": row["status"], "error": row["error"] or ""})
+        figures = {metric: row["score"], f"{metric}_ci_low": (row["score_ci"] or [None])[0],
+                   f"{metric}_ci_high": (row["score_ci"] or [None, None])[1],
+                   f"holdout_{metric}": row["holdout_score"]}
+        figures.update({k: row[k] for k in ("fit_seconds", "predict_us_per_row", "latency_ms_p50",
+                                            "model_bytes", "n_params", "monthly_value", "monthly_cost")})
+        if row.get("expectations"):
+            figures["sme_cases_right"] = row["expectations"]["right"]
+            figures["sme_cases"] = row["expectations"]["total"]
+        mlflow.log_metrics({k: float(v) for k, v in figures.items() if v is not None})
+        bundle = run_dir / "models" / f"{row['name']}.pkl"
+        if row["status"] != "ok" or not bundle.exists():
+            return None
+        mlflow.pyfunc.log_model(name="model", python_model=BakeoffModel(),
+                                artifacts={"bundle": str(bundle)}, pip_requirements=_requirements(),
+                                code_paths=code_paths or None)
+        return f"runs:/{run.info.run_id}/model"
+
+
+def log_feedback(uri: str, run_id: str, verdicts: list[dict]) -> None:
+    """Attach a run's SME verdicts to its MLflow parent run (artifact feedback.json and counts)."""
+    with _quiet():
+        try:
+            mlflow.set_tracking_uri(uri)
+            client = mlflow.MlflowClient(uri)
+            client.log_dict(run_id, verdicts, "feedback.json")
+            latest = {v["row_key"]: v["verdict"] for v in verdicts}  # in the order given: the last one counts
+            client.log_metric(run_id, "sme_reviewed", len(latest))
+            client.log_metric(run_id, "sme_marked_wrong", sum(v == "wrong" for v in latest.values()))
+        except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
+            raise TrackingError(f"could not log the feedback to MLflow at {redact(uri)} ({failure(err, uri)}); "
+                                "it is safe in the feedback store") from err

@@ -1,0 +1,305 @@
+"""The `bakeoff` command: thin commands that call the library and render with rich."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from bakeoff.errors import BakeoffError, ConfigError
+
+class Task(str, Enum):
+    classification = "classification"
+    regression = "regression"
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Run from complexity: race simple and complex models, keep the simplest that is as good.")
+
+Runs = Annotated[Path, typer.Option(help="Folder that holds runs/ (default: .).")]
+Out = Annotated[Optional[Path], typer.Option("--out", help="Folder for runs/<id>/ (default: the card's folder, or . for a CSV).")]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from bakeoff import __version__
+
+        typer.echo(f"bakeoff {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+):
+    """bakeoff: a timeboxed bake-off on a complexity ladder."""
+
+
+@app.command()
+def run(
+    source: Annotated[Path, typer.Argument(help="A bakeoff.toml problem card, or a CSV/Parquet file.")],
+    target: Annotated[Optional[str], typer.Option(help="Target column (quick start without a card).")] = None,
+    task: Annotated[Optional[Task], typer.Option(help="Default: inferred from the target.")] = None,
+    metric: Annotated[Optional[str], typer.Option(help="Metric, e.g. roc_auc or rmse.")] = None,
+    budget: Annotated[Optional[str], typer.Option(help="Total time budget, e.g. 2m.")] = None,
+    per_candidate: Annotated[Optional[str], typer.Option(help="Time slice per candidate, e.g. 30s.")] = None,
+    only: Annotated[Optional[str], typer.Option(help="Comma-separated candidates to run.")] = None,
+    skip: Annotated[Optional[str], typer.Option(help="Comma-separated candidates to leave out.")] = None,
+    drop: Annotated[Optional[str], typer.Option(help="Comma-separated columns to leave out of the features.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    folds: Annotated[Optional[int], typer.Option(help="Cross-validation folds.")] = None,
+    holdout: Annotated[Optional[float], typer.Option(help="Share of rows kept for the final check.")] = None,
+    tolerance: Annotated[Optional[float], typer.Option(help="How much worse a simpler model may be.")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Optuna trials per candidate.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Candidates run side by side.")] = None,
+    out: Out = None,
+    no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+):
+    """Run the bake-off and write runs/<id>/result.json and report.html.
+
+    Example: bakeoff run examples/telco_churn/bakeoff.toml
+    Example: bakeoff run houses.csv --target price --budget 2m
+    """
+    from bakeoff.tasks.tabular.quickstart import card_for
+
+    overrides = {"task": task.value if task else None, "metric": metric, "total": budget,
+                 "per_candidate": per_candidate, "only": only, "skip": skip, "seed": seed,
+                 "folds": folds, "holdout": holdout, "tolerance": tolerance, "trials": trials,
+                 "workers": workers, "drop": drop}
+    card = card_for(source, target, overrides)
+    from bakeoff.cli.live import run_live
+
+    code = run_live(card, out=out if out is not None else (None if source.suffix == ".toml" else Path.cwd()),
+                    track=not no_track)
+    raise typer.Exit(code)
+
+
+@app.command()
+def init(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
+    target: Annotated[str, typer.Option(help="The column to predict.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the card.")] = Path("bakeoff.toml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing card.")] = False,
+):
+    """Write a commented bakeoff.toml for DATA to edit.
+
+    Example: bakeoff init churn.csv --target Churn
+    """
+    from bakeoff.tasks.tabular.quickstart import write_card_file
+
+    leaks = write_card_file(data, target, output, force)
+    left_out = f" (left out {', '.join(leaks)}: copies of {target})" if leaks else ""
+    typer.echo(f"wrote {output}{left_out}; edit it, then run: bakeoff run {output}")
+
+
+@app.command()
+def predict(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet with the feature columns.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output .csv or .parquet (default: CSV on stdout).")] = None,
+    threshold: Annotated[Optional[str], typer.Option(help="Binary: label positive from this probability up (default 0.5), or 'business' for the run's money-best threshold.")] = None,
+    runs: Runs = Path("."),
+):
+    """Score new rows: the input with `prediction` (and `probability`) columns added.
+
+    Example: bakeoff predict 20261125-161230-ab12cd linear new.csv -o scored.csv --threshold business
+    """
+    from bakeoff.tasks.tabular.predict import check_output, score_file, write_scored
+
+    if output is not None:
+        check_output(output)
+    scored, notes = score_file(run_id, candidate, data, runs, threshold)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    if output is None:
+        scored.to_csv(sys.stdout, index=False)
+        return
+    write_scored(scored, output)
+    typer.echo(f"wrote {len(scored)} rows to {output}", err=True)
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    runs: Runs = Path("."),
+):
+    """Re-render a run's report.html from its result.json and facts.json.
+
+    Example: bakeoff report 20261125-161230-ab12cd
+    """
+    from bakeoff.tasks.tabular.predict import find_run
+    from bakeoff.report import render_run
+
+    run_dir = find_run(run_id, runs)
+    with _working("rendering the report (charts)…"):
+        path, notes = render_run(run_dir)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"report:  {path}")
+
+
+@app.command()
+def review(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    candidate: Annotated[str, typer.Option(help="Candidate whose predictions to review.")] = "recommended",
+    rows: Annotated[int, typer.Option(min=1, max=200, help="How many held-out cases to show.")] = 30,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    runs: Runs = Path("."),
+):
+    """Open a local page where subject-matter experts judge a run's predictions.
+
+    Their verdicts are stored under .bakeoff/ next to the card (or \\[store] url) and become expectations every candidate is checked against in the next `bakeoff run` of the card.
+
+    Example: bakeoff review 20261125-161230-ab12cd --rows 20
+    """
+    from bakeoff.tasks.tabular.predict import find_run
+    from bakeoff.review.server import load_review_set, serve
+
+    review_set = load_review_set(find_run(run_id, runs), candidate, rows)
+
+    def ready(url: str) -> None:
+        typer.echo(f"review {review_set.title} ({review_set.candidate}) of run {review_set.run_id} at {url}  "
+                   "(Ctrl+C to stop)", err=True)
+
+    serve(review_set, port, ready)
+
+
+@app.command()
+def sql(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
+    dialect: Annotated[Optional[str], typer.Option(help="duckdb, postgres, sqlite, bigquery, snowflake or spark "
+                                                   "(default: the --check database's, else duckdb).")] = None,
+    table: Annotated[str, typer.Option(help="The table (or view) with the raw columns.")] = "data",
+    id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's \\[data] id).")] = None,
+    check: Annotated[Optional[str], typer.Option(help="A database URL: run the query on the holdout rows there "
+                                                 "and compare with Python row by row.")] = None,
+    runs: Runs = Path("."),
+):
+    """Print the candidate as one SQL SELECT over TABLE's raw columns.
+
+    Example: bakeoff sql RUN_ID linear --dialect postgres --table customers > score.sql
+    Example: bakeoff sql RUN_ID linear --dialect postgres --check postgresql://me@db/shop
+    """
+    from bakeoff.tasks.tabular.indb import check_in_database, sql_for_run
+    from bakeoff.tasks.tabular.predict import find_run
+    from bakeoff.tasks.tabular.sql import check_dialect
+
+    from bakeoff.adapters.sqldb import dialect_of
+
+    run_dir = find_run(run_id, runs)
+    dialect = dialect or (dialect_of(check) if check else "duckdb")
+    if check and dialect_of(check) != check_dialect(dialect):
+        raise ConfigError(f"--check runs in {dialect_of(check)} but --dialect is {dialect}; pass --dialect "
+                          f"{dialect_of(check)} so that the query checked is the query printed")
+    text = sql_for_run(run_dir, candidate, table, check_dialect(dialect), id)
+    if check:
+        with _working("checking the query against Python on the holdout rows…"):
+            parity = check_in_database(run_dir, candidate, check, table)
+        typer.echo(f"check: {parity}", err=True)
+        if not parity.ok:
+            typer.echo(text)
+            raise typer.Exit(1)
+    typer.echo(text)
+
+
+@app.command()
+def score(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
+    sql_url: Annotated[str, typer.Option("--sql", help="Database URL: duckdb:///file.db, sqlite:///file.db, "
+                                         "postgresql://user@host/db.")],
+    table: Annotated[str, typer.Option(help="The table with the raw columns.")],
+    into: Annotated[str, typer.Option(help="The table to (re)create with the predictions.")] = "scores",
+    id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's \\[data] id).")] = None,
+    runs: Runs = Path("."),
+):
+    """Score TABLE inside the database into table INTO (created or replaced in one transaction).
+
+    Example: bakeoff score RUN_ID linear --sql duckdb:///warehouse.db --table customers --into scores
+    """
+    from bakeoff.tasks.tabular.indb import default_id, score_in_database
+    from bakeoff.tasks.tabular.predict import find_run
+
+    run_dir = find_run(run_id, runs)
+    with _working(f"scoring {table} into {into}…"):
+        rows = score_in_database(run_dir, candidate, sql_url, table, into, id)
+    typer.echo(f"wrote {rows:,} predictions to {into}", err=True)
+    if not (id if id is not None else default_id(run_dir)):
+        typer.echo(f"note: the run has no id column, so {into} has no key to join back to {table}; pass --id COLUMN",
+                   err=True)
+
+
+@app.command()
+def candidates():
+    """List the ladder: names, rungs, families, tasks and SQL export.
+
+    Example: bakeoff candidates
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from bakeoff.core.registry import available
+
+    table = Table("rung", "name", "family", "tasks", "SQL",
+                  caption="tasks: both (classification and regression), class. or regr. only")
+    table.add_column("what it is", ratio=1)  # the one column that wraps on a narrow terminal
+    for cls in sorted(available().values(), key=lambda c: c.rung):
+        table.add_row(str(cls.rung), cls.name, cls.family,
+                      "both" if len(cls.tasks) == 2 else {"classification": "class.", "regression": "regr."}.get(
+                          cls.tasks[0], cls.tasks[0]),
+                      ("if small" if cls.family == "ensemble" else "yes") if cls.sql_exportable else "no",
+                      cls.summary)
+    Console().print(table)
+
+
+def _working(message: str):
+    """A spinner on stderr while something takes a while (stdout may be a query or a CSV)."""
+    from rich.console import Console
+
+    return Console(stderr=True).status(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point. Every mistake a user can make, in the command line, the card or
+    the data, becomes one line on stderr and exit 2; --debug shows the traceback."""
+    try:
+        from typer._click import exceptions as usage  # typer 0.29 carries its own click
+    except ImportError:  # typer releases that use click itself
+        from click import exceptions as usage
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = app(args=args, prog_name="bakeoff", standalone_mode=False)
+    except usage.NoArgsIsHelpError as err:
+        err.show()
+        return err.exit_code
+    except usage.UsageError as err:
+        typer.echo(f"error: {_usage_line(err)}", err=True)
+        return 2
+    except BakeoffError as err:
+        if "--debug" in args:
+            raise
+        typer.echo(f"error: {err}", err=True)
+        return err.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        typer.echo("aborted", err=True)
+        return 130
+    return code if isinstance(code, int) else 0
+
+
+def _usage_line(err) -> str:
+    """A usage error as one line with the help command to run."""
+    message = " ".join(err.format_message().split()).rstrip(".")
+    command = err.ctx.command_path if err.ctx is not None else "bakeoff"
+    return f"{message}; see '{command} --help'"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

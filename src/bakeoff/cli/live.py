@@ -1,0 +1,129 @@
+"""The live view of a bake-off in the terminal (rich), and the closing summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from bakeoff.api import Plan, check_tracking, execute, plan, runs_folder, track_outcome
+from bakeoff.core.card import Card
+from bakeoff.core.race import Outcome
+from bakeoff.core.units import human_bytes, human_seconds
+
+_STYLE = {"ok": "green", "timeout": "yellow", "failed": "red", "skipped": "dim", "running": "cyan"}
+
+
+def _fmt(value, spec: str = ".4g") -> str:
+    return "" if value is None else format(value, spec)
+
+
+class LiveTable:
+    """Observer of the race: one row per candidate, updated as it starts and finishes."""
+
+    def __init__(self, metric: str, log: Console | None = None):
+        """With `log` (output that is not a terminal: a CI log, a pipe), each start and finish
+        is also one line there, since a live table only shows when it ends."""
+        self.metric, self.rows, self.started_at, self.log = metric, {}, {}, log
+        self.live: Live | None = None
+
+    def started(self, candidate, seconds: float) -> None:
+        self.started_at[candidate.name] = time.monotonic()
+        self.rows[candidate.name] = [str(candidate.rung), candidate.name, "running", "", "", "", "", ""]
+        if self.log is not None:
+            self.log.print(f"started  {candidate.name} (rung {candidate.rung}, up to {human_seconds(seconds)})",
+                           markup=False, highlight=False)
+        self._refresh()
+
+    def finished(self, outcome: Outcome) -> None:
+        ev = outcome.evaluation
+        status = outcome.status if not outcome.error else f"{outcome.status}: {escape(outcome.error[:160])}"
+        row = [str(outcome.rung), outcome.name, status, "", "", "", "", ""]
+        if ev is not None:
+            row[3:] = [f"{ev.cv_score:.4f} [{ev.score_ci[0]:.3f}, {ev.score_ci[1]:.3f}]",
+                       _fmt(ev.fit_seconds, ".3g"), _fmt(ev.predict_us_per_row, ".3g"),
+                       _fmt(ev.latency_ms_p50, ".3g"), human_bytes(ev.model_bytes)]
+        self.rows[outcome.name] = row
+        if self.log is not None:
+            started = self.started_at.get(outcome.name)
+            took = f"({time.monotonic() - started:.0f} s)" if started is not None else ""
+            self.log.print(" ".join(part for part in (f"finished {outcome.name}: {outcome.status}", row[3], took)
+                                    if part), markup=False, highlight=False)
+        self._refresh()
+
+    def table(self) -> Table:
+        table = Table("rung", "candidate", "status", f"{self.metric} [95 % interval]", "fit s",
+                      "µs/row", "p50 ms", "size", title="bake-off")
+        for name, row in self.rows.items():
+            status = row[2].split(":")[0]
+            if status == "running":
+                row = row[:2] + [f"running {time.monotonic() - self.started_at[name]:.0f}s"] + row[3:]
+            table.add_row(*row, style=_STYLE.get(status))
+        return table
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self.table())
+
+
+def run_live(card: Card, *, out: Path | None, track: bool) -> int:
+    """Run with a live table; print the recommendation and where the outputs are. Exit code."""
+    planned = plan(card)
+    if track:
+        check_tracking(card)
+    runs_folder(Path(out or card.base_dir))
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 120)
+    console.print(escape(describe_plan(planned)))
+    if console.is_terminal:
+        view = LiveTable(card.evaluate.metric)
+        with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
+            view.live = live
+            outcome = execute(planned, out=out, observer=view)
+            view.live = None
+    else:
+        view = LiveTable(card.evaluate.metric, log=console)
+        outcome = execute(planned, out=out, observer=view)
+        console.print(view.table())
+    if track:
+        with console.status("logging the runs and models to MLflow…") as spinner:
+            track_outcome(outcome, card, lambda name: spinner.update(f"logging {name} to MLflow…"))
+    _summary(console, outcome, track)
+    return 0 if outcome.result["recommended"] else 1
+
+
+def describe_plan(planned: Plan) -> str:
+    """One line saying what will run, including what the quick start inferred."""
+    card, data = planned.card, planned.dataset
+    positive = f" (positive class: {data.classes[-1]})" if len(data.classes) == 2 else ""
+    id_part = f", id column {card.data.id} not a feature" if card.data.id else ""
+    return (f"{card.problem.name}: {data.task} of {card.data.target}{positive}, {card.evaluate.metric} "
+            f"over {card.evaluate.folds} folds of {len(data.train_index):,} rows, "
+            f"{len(data.holdout_index):,} held out{id_part}; {len(planned.candidates)} "
+            f"candidate{'s' if len(planned.candidates) != 1 else ''}, "
+            f"{human_seconds(card.budget.total_seconds)} in all, up to {human_seconds(card.budget.per_candidate_seconds)} each")
+
+
+def _summary(console: Console, outcome, track: bool) -> None:
+    result = outcome.result
+    console.print()
+    for note in result["notes"]:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    if result["recommended"]:
+        console.print(f"\n[bold]Recommended: {result['recommended']}[/bold] — {escape(result['reason'])}.")
+    else:
+        console.print(f"\n[bold red]No recommendation:[/bold red] {escape(result['reason'])}.")
+    if result.get("expectations", {}).get("total"):
+        met = [f"{r['name']} {r['expectations']['right']}" for r in result["candidates"] if r.get("expectations")]
+        console.print(f"expert cases met (of {result['expectations']['total']}): {escape(', '.join(met))}")
+    console.print(f"result:  {outcome.run_dir / 'result.json'}")
+    console.print(f"report:  {outcome.run_dir / 'report.html'}")
+    if result["recommended"]:
+        console.print(f"review:  bakeoff review {outcome.run_dir}")
+    if track and outcome.tracking_uri:
+        console.print(f"MLflow:  mlflow ui --backend-store-uri {outcome.tracking_uri}")

@@ -1,0 +1,262 @@
+"""The problem card (bakeoff.toml): schema, loading and validation.
+
+>>> card = Card.model_validate({"problem": {"task": "regression"}, "data": {"source": "d.csv", "target": "y"}})
+>>> card.evaluate.metric, card.budget.total_seconds
+('rmse', 300.0)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bakeoff.core.units import parse_duration, parse_size
+from bakeoff.errors import ConfigError
+from bakeoff.core.metrics import DEFAULT_METRIC, get_metric
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SUPPORTED_TASKS = ("classification", "regression")
+_UNION_TAGS = {"str", "SqlSource", "float", "int", "bool", "function-before[_source_shape(), union[str,SqlSource]]"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(_Section):
+    name: str = "bake-off"
+    task: Literal["classification", "regression", "forecast", "customer"] = "classification"
+    question: str = ""
+
+    @field_validator("task")
+    @classmethod
+    def _task_supported(cls, task: str) -> str:
+        if task not in SUPPORTED_TASKS:
+            raise ValueError(f"task {task!r} is not supported yet; use classification or regression")
+        return task
+
+
+class SqlSource(_Section):
+    url: str
+    query: str
+
+
+class Data(_Section):
+    source: str | SqlSource
+    target: str
+    positive: str | int | bool | None = None
+    id: str = ""
+    time: str = ""
+    drop: list[str] = Field(default_factory=list)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_shape(cls, source):
+        if isinstance(source, dict) and set(source) != {"url", "query"}:
+            raise ValueError('a SQL source needs exactly url and query, e.g. '
+                             '{ url = "postgresql://host/db", query = "SELECT * FROM t" }')
+        if not isinstance(source, (str, dict)):
+            raise ValueError('write a file path ("data.csv") or { url = "...", query = "..." }')
+        return source
+
+
+class Evaluate(_Section):
+    metric: str = ""
+    folds: int = Field(5, ge=2, le=20)
+    holdout: float = Field(0.2, ge=0.0, lt=0.9)
+    tolerance: float = Field(0.005, ge=0.0)
+    seed: int = Field(0, ge=0)
+    bootstrap: int = Field(500, ge=50, le=10000)
+
+
+class Budget(_Section):
+    total: str | float = "5m"
+    per_candidate: str | float = "60s"
+    trials: int = Field(20, ge=1, le=1000)
+    workers: int = Field(0, ge=0)
+    memory: str = ""  # per candidate, e.g. "4GB"; a candidate that needs more fails, not the machine
+
+    @field_validator("total", "per_candidate")
+    @classmethod
+    def _is_duration(cls, value):
+        parse_duration(value)
+        return value
+
+    @field_validator("memory")
+    @classmethod
+    def _is_size(cls, value):
+        if value and parse_size(value) < MIN_MEMORY:
+            raise ValueError(f"got {value!r}; give at least \"1GB\" (a worker's libraries alone take "
+                             "several hundred MB of address space)")
+        return value
+
+    @property
+    def memory_bytes(self) -> int | None:
+        return parse_size(self.memory) if self.memory else None
+
+    @property
+    def total_seconds(self) -> float:
+        return parse_duration(self.total)
+
+    @property
+    def per_candidate_seconds(self) -> float:
+        return min(parse_duration(self.per_candidate), self.total_seconds)
+
+
+MIN_MEMORY = 2**30  # the address-space cap of a worker; below it even `constant` cannot import
+
+
+class Business(_Section):
+    value_true_positive: float = Field(0.0, ge=0)  # values and costs, all as positive amounts
+    cost_false_positive: float = Field(0.0, ge=0)
+    cost_false_negative: float = Field(0.0, ge=0)
+    predictions_per_month: float = Field(0.0, ge=0)
+    compute_cost_per_hour: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Business:
+        if not (self.value_true_positive or self.cost_false_positive or self.cost_false_negative):
+            raise ValueError("[business] gives no value or cost, so every decision is worth 0; set "
+                             "value_true_positive and cost_false_positive, or leave [business] out")
+        return self
+
+
+class Ladder(_Section):
+    only: list[str] = Field(default_factory=list)
+    skip: list[str] = Field(default_factory=list)
+    extra: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _only_or_skip(self) -> Ladder:
+        both = sorted(set(self.only) & set(self.skip))
+        if both:
+            raise ValueError(f"[ladder] only and skip both name {both[0]!r}; keep it in one of them")
+        return self
+
+
+class Store(_Section):
+    tracking_uri: str = ""
+    url: str = ""
+
+
+class Engine(_Section):
+    kind: Literal["local", "spark"] = "local"
+    master: str = ""
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_supported(cls, kind: str) -> str:
+        if kind != "local":
+            raise ValueError(f"kind {kind!r} is not supported yet; use \"local\"")
+        return kind
+
+
+class Card(_Section):
+    problem: Problem = Field(default_factory=Problem)
+    data: Data
+    evaluate: Evaluate = Field(default_factory=Evaluate)
+    budget: Budget = Field(default_factory=Budget)
+    business: Business | None = None
+    ladder: Ladder = Field(default_factory=Ladder)
+    store: Store = Field(default_factory=Store)
+    engine: Engine = Field(default_factory=Engine)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @model_validator(mode="after")
+    def _target_is_no_feature_to_drop(self) -> Card:
+        if self.data.target in self.data.drop:
+            raise ValueError(f"[data] drop names the target {self.data.target!r}; drop only feature columns")
+        return self
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> Card:
+        if not self.evaluate.metric:
+            self.evaluate.metric = DEFAULT_METRIC[self.problem.task]
+        try:
+            get_metric(self.evaluate.metric, self.problem.task)
+        except ValueError as err:
+            raise ValueError(f"[evaluate] metric: {err}") from None
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        """The card's folder: relative paths and the default store resolve against it."""
+        return self._base_dir
+
+    def with_base_dir(self, base_dir: Path) -> Card:
+        self._base_dir = Path(base_dir).resolve()
+        return self
+
+
+def load_card(path: str | Path) -> Card:
+    """Read and validate a bakeoff.toml; any problem is one ConfigError line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"problem card {path} not found; create one with `bakeoff init DATA.csv --target COLUMN`")
+    return card_from_dict(read_toml(path)).with_base_dir(path.parent)
+
+
+def read_toml(path: Path) -> dict:
+    """A card file as written (no defaults filled in); bad TOML is one ConfigError line."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path} is not valid TOML ({err}); fix the syntax at that line") from err
+
+
+def card_from_text(text: str) -> Card:
+    """Validate a card given as TOML text."""
+    return card_from_dict(tomllib.loads(text))
+
+
+def card_from_dict(raw: dict) -> Card:
+    """Validate a card given as a dict (as parsed from TOML)."""
+    try:
+        return Card.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err)) from err
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """One line for the first problem pydantic found, naming the key and the fix."""
+    first = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+    loc = [str(part) for part in first["loc"] if str(part) not in _UNION_TAGS]
+    message = first["msg"].removeprefix("Value error, ")
+    if not loc or message.startswith("["):  # a check that names its own keys
+        return message
+    section, key = (f"[{loc[0]}]", ".".join(loc[1:])) if len(loc) > 1 else ("the card", ".".join(loc))
+    if first["type"] == "extra_forbidden":
+        fields = _fields_of(loc[:-1])
+        return f"unknown key {key!r} in {section}; valid keys are {', '.join(fields)}"
+    if first["type"] == "missing":
+        return f"{section} is missing {key!r}; add it, e.g. {key} = ..."
+    bounds = {"greater_than_equal": "at least", "greater_than": "more than", "less_than_equal": "at most",
+              "less_than": "less than"}
+    if first["type"] in bounds:
+        limit = next(iter(first.get("ctx", {}).values()), "")
+        return f"{section} {key}: got {first['input']!r}; it must be {bounds[first['type']]} {limit}"
+    return f"{section} {key}: {message}"
+
+
+def _fields_of(loc: list[str]) -> list[str]:
+    model: type[BaseModel] = Card
+    for part in loc:
+        annotation = model.model_fields[part].annotation
+        model = next((a for a in getattr(annotation, "__args__", (annotation,))
+                      if isinstance(a, type) and issubclass(a, BaseModel)), model)
+    return list(model.model_fields)

@@ -1,0 +1,95 @@
+"""Candidates by name: the built-in ladder, entry points, and classes named in the card.
+
+>>> sorted(builtin())[:3]
+['constant', 'decision_tree', 'knn']
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import sys
+from pathlib import Path
+
+from bakeoff.errors import CandidateError
+from bakeoff.core.candidate import Candidate
+
+ENTRY_POINT_GROUP = "bakeoff.candidates"
+
+
+def builtin() -> dict[str, type[Candidate]]:
+    from bakeoff.tasks.tabular.ladder.baseline import Constant
+    from bakeoff.tasks.tabular.ladder.one_rule import OneRule
+    from bakeoff.tasks.tabular.ladder.models import (
+        DecisionTree,
+        Knn,
+        LightGBM,
+        Linear,
+        Mlp,
+        NaiveBayes,
+        RandomForest,
+        Rules,
+    )
+
+    classes = [Constant, OneRule, Rules, Linear, DecisionTree, NaiveBayes, Knn, RandomForest,
+               LightGBM, Mlp]
+    return {c.name: c for c in classes}
+
+
+def load_class(spec: str, search_dir: Path | None = None) -> type[Candidate]:
+    """Import "module:Class" (the card's folder is searched first) and check it is a Candidate."""
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise CandidateError(f"[ladder] extra {spec!r} must look like \"my_module:MyCandidate\"")
+    if search_dir is not None and str(search_dir) not in sys.path:
+        sys.path.insert(0, str(search_dir))
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except Exception as err:  # importing user code can raise anything; all of it is this spec's fault
+        raise CandidateError(f"cannot load candidate {spec!r} ({type(err).__name__}: {err}); check the module "
+                             "is importable from the card's folder and the class name") from err
+    if not (isinstance(cls, type) and issubclass(cls, Candidate)):
+        raise CandidateError(f"{spec!r} is not a subclass of bakeoff.Candidate; subclass it and set "
+                             "name, rung and family")
+    missing = [attr for attr in ("name", "rung", "family") if not hasattr(cls, attr)]
+    if missing:
+        raise CandidateError(f"candidate class {spec!r} does not set {', '.join(missing)}; add e.g. "
+                             "name, rung, family = \"median\", 0, \"baseline\" to the class")
+    return cls
+
+
+def _entry_points() -> dict[str, type[Candidate]]:
+    from importlib.metadata import entry_points
+
+    found = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        cls = load_class(ep.value)
+        found[cls.name] = cls
+    return found
+
+
+def available(extra: list[str] = (), search_dir: Path | None = None) -> dict[str, type[Candidate]]:
+    """Every candidate class by name; a duplicate name is an error."""
+    classes = dict(builtin())
+    for cls in [*_entry_points().values(), *(load_class(s, search_dir) for s in extra)]:
+        if cls.name in classes and classes[cls.name] is not cls:
+            raise CandidateError(f"two candidates are called {cls.name!r}; give {cls.__qualname__} "
+                                 "another name")
+        classes[cls.name] = cls
+    return classes
+
+
+def select(classes: dict[str, type[Candidate]], task: str, only: list[str] = (),
+           skip: list[str] = (), extra_names: list[str] = ()) -> list[type[Candidate]]:
+    """The candidates to race for a task, simplest first."""
+    for name in [*only, *skip]:
+        if name not in classes:
+            close = difflib.get_close_matches(name, list(classes), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "see `bakeoff candidates`"
+            raise CandidateError(f"unknown candidate {name!r} in [ladder]; {hint}")
+    chosen = [c for n, c in classes.items() if (not only or n in only or n in extra_names)
+              and n not in skip and task in c.tasks]
+    if not chosen:
+        raise CandidateError(f"no candidate is left for {task} after [ladder] only/skip; "
+                             "loosen them")
+    return sorted(chosen, key=lambda c: c.rung)

@@ -1,0 +1,185 @@
+"""Evaluate one candidate: tune, cross-validate, refit, score the holdout, measure cost.
+
+Runs inside the candidate's worker process; returns a flat, picklable Evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bakeoff.core.cost import measure_serving
+from bakeoff.tasks.tabular.data import Dataset
+from bakeoff.core.candidate import Candidate, Fitted
+from bakeoff.core.metrics import Metric, fold_bootstrap, fold_score, percentile_interval
+from bakeoff.core.tune import Tuning, predictions, tune
+
+MIN_RESAMPLES = 100  # fewer bootstrap resamples give intervals too rough to compare candidates
+
+
+@dataclass
+class Evaluation:
+    name: str
+    tuning: Tuning  # the hyperparameters used, and how the search for them ended
+    oof: np.ndarray  # out-of-fold predictions for the training rows (NaN where unscored)
+    scored: np.ndarray  # bool mask of training rows that have an out-of-fold prediction
+    cv_score: float
+    bootstrap: np.ndarray  # the score on each shared bootstrap resample of the scored rows
+    score_ci: tuple[float, float]
+    holdout_score: float | None
+    fit_seconds: float
+    predict_us_per_row: float
+    latency_ms_p50: float
+    model_bytes: int
+    n_params: int
+    sql: bool  # the fitted model exports to SQL (see sql.py); sql_reason says why not
+    description: str
+    fitted: Fitted | None = field(default=None, repr=False)
+    sql_reason: str | None = None
+
+
+def tuning_splits(dataset: Dataset, seed: int, k: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Where tuning scores: when time-ordered, the latest fifth of the last fold's training
+    rows (so the last validation fold stays unseen); else k folds shuffled with another seed
+    than the evaluation folds."""
+    if dataset.time_ordered:
+        earlier = dataset.folds[-1][0]
+        cut = int(len(earlier) * 0.8)
+        return [(earlier[:cut], earlier[cut:])]
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    y = dataset.y_train
+    splitter = (StratifiedKFold if dataset.task == "classification" else KFold)(
+        n_splits=k, shuffle=True, random_state=seed + 1)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric) -> tuple[np.ndarray, np.ndarray, float]:
+    """Out-of-fold predictions over the training part and their score (the mean over folds)."""
+    X, y = dataset.X_train, dataset.y_train
+    shape = (len(y), len(dataset.classes)) if dataset.classes else (len(y),)
+    oof, scored = np.full(shape, np.nan), np.zeros(len(y), bool)
+    for train, val in dataset.folds:
+        fitted = candidate.fit(X.iloc[train], y[train])
+        oof[val] = predictions(fitted, X.iloc[val], dataset.task)
+        scored[val] = True
+    return oof, scored, fold_score(metric, y, oof, [val for _, val in dataset.folds])
+
+
+def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds: float,
+                trials: int, one_fit: float, reserved: float = 0.0) -> Tuning:
+    """Tune with what the slice leaves, keeping room for what follows: the cross-validation,
+    the final fit and the measurements (`one_fit` seconds each), and `reserved` seconds more."""
+    refits = len(dataset.folds) + 3  # cross-validation, the final fit, and room for measuring
+    tuning_seconds = 0.75 * seconds - refits * one_fit - one_fit - reserved
+    if not candidate.default_params():
+        return Tuning({}, 0, "nothing to tune")
+    if tuning_seconds <= 0:
+        return Tuning(candidate.default_params(), 0, "time")
+    return tune(candidate, dataset.X_train, dataset.y_train, metric,
+                tuning_splits(dataset, candidate.seed), trials=min(trials, candidate.max_trials or trials),
+                seconds=tuning_seconds, refits_after=refits)
+
+
+def metric_call_seconds(metric: Metric, y: np.ndarray, pred: np.ndarray) -> float:
+    """One metric call, timed (best of 3): the unit of the bootstrap's cost (multiclass ROC AUC
+    on 5,000 rows makes 500 resamples of 5 folds take seconds)."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        try:
+            metric.score(y, pred)
+        except ValueError:  # one class only: the bootstrap skips such draws quickly too
+            pass
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def run_resamples(dataset: Dataset, metric: Metric, wanted: int, seconds: float) -> int:
+    """The bootstrap resamples every candidate of a run uses (the same for all, so that their
+    differences stay paired): `wanted`, or fewer when they would not fit in a slice."""
+    rows = _timing_rows(dataset)
+    y = dataset.y_train[rows]
+    if dataset.classes:
+        shares = np.bincount(dataset.y_train, minlength=len(dataset.classes)) / len(dataset.y_train)
+        pred = np.tile(shares, (len(y), 1))
+        pred = pred + np.random.default_rng(0).normal(0, 1e-6, pred.shape)  # ties would flatter the timing
+    else:
+        pred = np.full(len(y), float(np.mean(dataset.y_train)))
+    return affordable_resamples(wanted, metric_call_seconds(metric, y, pred), len(dataset.folds), seconds)
+
+
+def fair_share(per_candidate: float, total: float, workers: int, candidates: int) -> float:
+    """The seconds one candidate can count on: its slice, or its share of the total budget
+    when the total is the tighter limit.
+
+    >>> fair_share(60, 300, 2, 10), fair_share(30, 30, 2, 10)
+    (60, 6.0)
+    """
+    return min(per_candidate, total * workers / max(candidates, 1))
+
+
+def _timing_rows(dataset: Dataset) -> np.ndarray:
+    """The rows one bootstrap metric call scores: a validation fold."""
+    return dataset.folds[0][1] if dataset.folds else np.arange(len(dataset.y_train))
+
+
+def affordable_resamples(wanted: int, per_call: float, folds: int, seconds: float) -> int:
+    """Bootstrap resamples that fit in a fifth of the slice (at least 100, at most `wanted`).
+
+    >>> affordable_resamples(500, 0.001, 5, 60.0), affordable_resamples(500, 0.004, 5, 10.0)
+    (500, 100)
+    """
+    fits = int(0.2 * seconds / max(per_call * max(folds, 1), 1e-9))
+    return max(min(wanted, fits), min(wanted, MIN_RESAMPLES))
+
+
+def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds: float,
+             trials: int, resamples: int = 500) -> Evaluation:
+    """Everything the bake-off records about one candidate, within about `seconds`."""
+    start = time.monotonic()
+    first = candidate.fit(dataset.X_train, dataset.y_train)
+    one_fit = time.monotonic() - start
+    rows = _timing_rows(dataset)
+    per_call = metric_call_seconds(metric, dataset.y_train[rows],
+                                   predictions(first, dataset.X_train.iloc[rows], dataset.task))
+    tuning = tune_within(candidate, dataset, metric, seconds=seconds, trials=trials, one_fit=one_fit,
+                         reserved=1.5 * per_call * resamples * len(dataset.folds))
+    tuned = candidate.with_params(**tuning.params)
+    oof, scored, cv_score = cross_validate(tuned, dataset, metric)
+    if not np.isfinite(cv_score):
+        raise ValueError(f"its {metric.name} is undefined on these folds (a validation part with one class, or "
+                         "predictions that are not numbers)")
+    validation = [val for _, val in dataset.folds]
+    boot = fold_bootstrap(metric, dataset.y_train, oof, validation, resamples, candidate.seed)
+    fit_start = time.perf_counter()
+    fitted = tuned.fit(dataset.X_train, dataset.y_train)
+    fit_seconds = time.perf_counter() - fit_start
+    holdout_score = _holdout_score(fitted, dataset, metric)
+    serving = measure_serving(lambda rows: predictions(fitted, rows, dataset.task), dataset.X_train,
+                              fitted, seed=candidate.seed)
+    no_sql = _sql_reason(fitted, dataset)
+    return Evaluation(candidate.name, tuning, oof, scored, cv_score, boot, percentile_interval(boot),
+                      holdout_score, fit_seconds, serving.predict_us_per_row,
+                      serving.latency_ms_p50, serving.model_bytes, fitted.n_params,
+                      no_sql is None, fitted.describe(), fitted, no_sql)
+
+
+def _sql_reason(fitted: Fitted, dataset: Dataset) -> str | None:
+    """Why the fitted model cannot run as SQL, or None when it can."""
+    from bakeoff.tasks.tabular.sql import sql_support
+
+    try:
+        return sql_support(fitted, dataset.task, len(dataset.classes), dataset.schema)
+    except Exception as err:  # a custom candidate's model can be anything
+        return f"{type(err).__name__} while exporting"
+
+
+def _holdout_score(fitted: Fitted, dataset: Dataset, metric: Metric) -> float | None:
+    """The score on the untouched holdout rows, or None when there are none."""
+    if not len(dataset.holdout_index):
+        return None
+    pred = predictions(fitted, dataset.X.iloc[dataset.holdout_index], dataset.task)
+    return float(metric.score(dataset.y[dataset.holdout_index], pred))

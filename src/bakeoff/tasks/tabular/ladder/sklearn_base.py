@@ -1,0 +1,83 @@
+"""Candidates built from a scikit-learn estimator behind the shared preprocessing."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from bakeoff.core.candidate import Candidate, Fitted, full_proba
+from bakeoff.tasks.tabular.preprocess import compile_transform, make_preprocessor
+
+
+class SklearnFitted(Fitted):
+    """A fitted sklearn Pipeline (preprocessing + model) and the candidate that made it."""
+
+    def __init__(self, pipeline, candidate: SklearnCandidate):
+        self.pipeline, self.candidate = pipeline, candidate
+
+    @property
+    def model(self):
+        return self.pipeline[-1]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.pipeline[0].get_feature_names_out())
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        if self.candidate.task == "classification":
+            return self.predict_proba(X).argmax(axis=1)
+        return np.asarray(self.model.predict(self.transform(X)), dtype=float)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        proba = self.model.predict_proba(self.transform(X))
+        return full_proba(proba, self.model.classes_, self.candidate.n_classes)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The model's inputs: the fitted preprocessing, through its numpy twin when it has one."""
+        if not hasattr(self, "_fast"):  # built once; models pickled before it existed get it here
+            self._fast = compile_transform(self.pipeline[0])
+        return self._fast(X) if self._fast is not None else self.pipeline[0].transform(X)
+
+    @property
+    def n_params(self) -> int:
+        return int(self.candidate.count_params(self.model))
+
+    def describe(self) -> str:
+        return self.candidate.describe_model(self)
+
+
+class SklearnCandidate(Candidate):
+    """Subclasses say which estimator to build and how to count what it learned."""
+
+    scale: ClassVar[bool] = True
+
+    def build(self, params: dict) -> Any:
+        """The unfitted sklearn estimator for self.task with these hyperparameters."""
+        raise NotImplementedError
+
+    def count_params(self, model) -> int:
+        return 0
+
+    def describe_model(self, fitted: SklearnFitted) -> str:
+        return f"{self.summary} ({fitted.n_params:,} learned numbers)"
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> Fitted:
+        from sklearn.pipeline import Pipeline
+
+        model = self.build(self.hyperparams)
+        pipeline = Pipeline([("prep", make_preprocessor(self.scale)), ("model", model)])
+        pipeline.fit(X, y)
+        return SklearnFitted(pipeline, self)
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.task == "classification"
+
+
+def tree_nodes(tree) -> int:
+    """Thresholds and feature ids of the splits, plus one value per leaf (per class)."""
+    t = tree.tree_
+    leaves = int((t.children_left == -1).sum())
+    return 2 * (t.node_count - leaves) + leaves * max(1, t.value.shape[-1] - 1)
