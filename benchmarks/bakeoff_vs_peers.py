@@ -48,7 +48,7 @@ import pandas as pd
 from sklearn.metrics import mean_squared_error, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from bakeoff.api import bake
+from bakeoff.core.bake import bake
 from bakeoff.core.card import Card, card_from_dict
 from bakeoff.tasks.tabular.predict import load_model
 

@@ -5,7 +5,8 @@ import pytest
 from sklearn import metrics as skm
 
 from bakeoff.core.cost import best_threshold_value, monthly_compute_cost
-from bakeoff.core.metrics import METRICS, fold_bootstrap, fold_score, paired_intervals, percentile_interval
+from bakeoff.core.metrics import fold_bootstrap, fold_score, paired_intervals, percentile_interval
+from bakeoff.tasks.tabular.metrics import METRICS
 from bakeoff.core.select import Contender, Tolerance, pareto_front, reason, recommend
 from conftest import make_classification_frame
 
@@ -134,7 +135,7 @@ def test_every_candidate_of_a_run_gets_the_same_affordable_bootstrap(tmp_path):
     from bakeoff.core.card import card_from_dict
     from bakeoff.tasks.tabular.data import prepare
     from bakeoff.tasks.tabular.evaluate import run_resamples
-    from bakeoff.core.metrics import get_metric
+    from bakeoff.tasks.tabular.metrics import get_metric
 
     make_classification_frame(600).to_csv(tmp_path / "d.csv", index=False)
     card = card_from_dict({"problem": {"name": "b"}, "data": {"source": "d.csv", "target": "label"}})

@@ -3,9 +3,8 @@
 import time
 
 
-from bakeoff.api import plan
+from bakeoff.core.bake import plan, run_race
 from bakeoff.core.card import card_from_dict
-from bakeoff.core.race import race
 from conftest import make_classification_frame
 
 HERE = __import__("pathlib").Path(__file__).parent
@@ -28,7 +27,7 @@ def planned(tmp_path, total, per_candidate, only, workers=2, memory=""):
 def test_hanging_raising_and_dying_candidates_are_recorded_and_the_race_goes_on(tmp_path):
     p = planned(tmp_path, "2m", "6s", ["constant", "sleeper", "raiser", "self_killer", "segfaulter",
                                        "exiter", "nan_maker", "linear", "prior"])
-    outcomes = {o.name: o for o in race(p.candidates, p.dataset, p.settings)}
+    outcomes = {o.name: o for o in run_race(p)}
     assert outcomes["sleeper"].status == "timeout" and "6 s slice" in outcomes["sleeper"].error
     assert outcomes["raiser"].status == "failed"
     assert "RuntimeError: boom: this candidate always fails" in outcomes["raiser"].error
@@ -49,7 +48,7 @@ def test_total_budget_is_enforced_and_cheap_rungs_run_first(tmp_path):
     p = planned(tmp_path, "5s", "5s", ["sleeper", "constant", "linear"], workers=1)
     p.candidates.sort(key=lambda c: (c.rung != 0, c.name != "sleeper"))  # constant, sleeper, linear
     start = time.monotonic()
-    outcomes = {o.name: o for o in race(p.candidates, p.dataset, p.settings)}
+    outcomes = {o.name: o for o in run_race(p)}
     elapsed = time.monotonic() - start
     assert outcomes["constant"].status == "ok"
     assert outcomes["sleeper"].status == "timeout"
@@ -68,7 +67,7 @@ def test_plan_puts_simplest_rungs_first_and_extras_join_even_with_only(tmp_path)
 
 def test_a_candidate_that_runs_out_of_memory_fails_alone(tmp_path):
     p = planned(tmp_path, "1m", "20s", ["memory_hog", "linear"], memory="6GB")
-    outcomes = {o.name: o for o in race(p.candidates, p.dataset, p.settings)}
+    outcomes = {o.name: o for o in run_race(p)}
     assert outcomes["memory_hog"].status == "failed"
     assert outcomes["memory_hog"].error.startswith("out of memory: it needed more than the [budget] memory")
     assert outcomes["linear"].status == "ok"  # the same limit leaves room for an ordinary candidate

@@ -12,6 +12,7 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -108,21 +109,24 @@ def _quiet():
             logger.level, alembic.level = level, alembic_level
 
 
-def log_bakeoff(result: dict, run_dir: Path, card_params: dict, *, uri: str, experiment: str,
+def log_bakeoff(result: dict, files: dict[str, bytes | str], card_params: dict,
+                finish: Callable[[str, dict[str, str]], Path], *, uri: str, experiment: str,
                 store_dir: Path, code_paths: list[str] = (),
-                on_candidate=lambda name: None) -> tuple[str, dict[str, str]]:
-    """Log the run and its candidates; returns the parent run id and each model's URI."""
+                on_candidate=lambda name: None) -> None:
+    """Log the run and its candidates' models (`files["models/<name>.pkl"]`), then call
+    `finish(parent run id, model URIs)`, which writes the run folder, and log its files."""
     with _quiet():
         try:
-            return _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir,
-                                list(code_paths), on_candidate)
+            _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir,
+                         list(code_paths), on_candidate)
         except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
             raise TrackingError(f"could not log to MLflow at {redact(uri)} ({failure(err, uri)}); "
-                                f"the run folder {run_dir} is complete, "
+                                f"the run folder {result['run_id']} is complete, "
                                 "check the tracking URI or run with --no-track") from err
 
 
-def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, code_paths, on_candidate):
+def _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir, code_paths,
+                 on_candidate) -> None:
     store_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite store and artifacts live here
     mlflow.set_tracking_uri(uri)
     experiment_id = _experiment_id(experiment, store_dir)
@@ -137,18 +141,23 @@ def _log_bakeoff(result, run_dir, card_params, uri, experiment, store_dir, code_
                          for k, v in result["provenance"].items() if v is not None})
         for row in result["candidates"]:
             on_candidate(row["name"])
-            model_uris[row["name"]] = _log_candidate(row, run_dir, experiment_id, result["metric"],
-                                                     code_paths)
+            model = files.get(f"models/{row['name']}.pkl")
+            bundle = Path(tmp) / "models" / f"{row['name']}.pkl"
+            if model is not None:
+                bundle.parent.mkdir(exist_ok=True)
+                bundle.write_bytes(model)
+            model_uris[row["name"]] = _log_candidate(row, bundle if model is not None else None,
+                                                     experiment_id, result["metric"], code_paths)
         best = next((r for r in result["candidates"] if r["name"] == result["best"]), None)
         if best and best["score"] is not None:
             mlflow.log_metric(f"best_{result['metric']}", best["score"])
+        run_dir = finish(parent.info.run_id, {k: v for k, v in model_uris.items() if v})
         for name in ("result.json", "report.html", "facts.json"):
             if (run_dir / name).exists():
                 mlflow.log_artifact(str(run_dir / name))
-    return parent.info.run_id, {k: v for k, v in model_uris.items() if v}
 
 
-def _log_candidate(row: dict, run_dir: Path, experiment_id: str, metric: str,
+def _log_candidate(row: dict, bundle: Path | None, experiment_id: str, metric: str,
                    code_paths: list[str]) -> str | None:
     with mlflow.start_run(experiment_id=experiment_id, run_name=row["name"], nested=True) as run:
         mlflow.log_params({"candidate": row["name"], "rung": row["rung"], "family": row["family"],
@@ -163,8 +172,7 @@ def _log_candidate(row: dict, run_dir: Path, experiment_id: str, metric: str,
             figures["sme_cases_right"] = row["expectations"]["right"]
             figures["sme_cases"] = row["expectations"]["total"]
         mlflow.log_metrics({k: float(v) for k, v in figures.items() if v is not None})
-        bundle = run_dir / "models" / f"{row['name']}.pkl"
-        if row["status"] != "ok" or not bundle.exists():
+        if row["status"] != "ok" or bundle is None:
             return None
         mlflow.pyfunc.log_model(name="model", python_model=BakeoffModel(),
                                 artifacts={"bundle": str(bundle)}, pip_requirements=_requirements(),

@@ -133,7 +133,7 @@ def report(
 
     Example: bakeoff report 20261125-161230-ab12cd
     """
-    from bakeoff.tasks.tabular.predict import find_run
+    from bakeoff.core.runstore import find_run
     from bakeoff.report import render_run
 
     run_dir = find_run(run_id, runs)
@@ -158,7 +158,7 @@ def review(
 
     Example: bakeoff review 20261125-161230-ab12cd --rows 20
     """
-    from bakeoff.tasks.tabular.predict import find_run
+    from bakeoff.core.runstore import find_run
     from bakeoff.review.server import load_review_set, serve
 
     review_set = load_review_set(find_run(run_id, runs), candidate, rows)
@@ -188,7 +188,7 @@ def sql(
     Example: bakeoff sql RUN_ID linear --dialect postgres --check postgresql://me@db/shop
     """
     from bakeoff.tasks.tabular.indb import check_in_database, sql_for_run
-    from bakeoff.tasks.tabular.predict import find_run
+    from bakeoff.core.runstore import find_run
     from bakeoff.tasks.tabular.sql import check_dialect
 
     from bakeoff.adapters.sqldb import dialect_of
@@ -225,7 +225,7 @@ def score(
     Example: bakeoff score RUN_ID linear --sql duckdb:///warehouse.db --table customers --into scores
     """
     from bakeoff.tasks.tabular.indb import default_id, score_in_database
-    from bakeoff.tasks.tabular.predict import find_run
+    from bakeoff.core.runstore import find_run
 
     run_dir = find_run(run_id, runs)
     with _working(f"scoring {table} into {into}…"):

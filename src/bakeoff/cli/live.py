@@ -10,7 +10,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from bakeoff.api import Plan, check_tracking, execute, plan, runs_folder, track_outcome
+from bakeoff.core.bake import check_tracking, describe, execute, plan
+from bakeoff.core.runstore import runs_folder
 from bakeoff.core.card import Card
 from bakeoff.core.race import Outcome
 from bakeoff.core.units import human_bytes, human_seconds
@@ -30,6 +31,12 @@ class LiveTable:
         is also one line there, since a live table only shows when it ends."""
         self.metric, self.rows, self.started_at, self.log = metric, {}, {}, log
         self.live: Live | None = None
+        self.caption: str | None = None
+
+    def logging(self, name: str) -> None:
+        """MLflow logging after the race, shown below the table."""
+        self.caption = f"logging {name} to MLflow…"
+        self._refresh()
 
     def started(self, candidate, seconds: float) -> None:
         self.started_at[candidate.name] = time.monotonic()
@@ -57,7 +64,7 @@ class LiveTable:
 
     def table(self) -> Table:
         table = Table("rung", "candidate", "status", f"{self.metric} [95 % interval]", "fit s",
-                      "µs/row", "p50 ms", "size", title="bake-off")
+                      "µs/row", "p50 ms", "size", title="bake-off", caption=self.caption)
         for name, row in self.rows.items():
             status = row[2].split(":")[0]
             if status == "running":
@@ -79,38 +86,29 @@ def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 120)
-    console.print(escape(describe_plan(planned)))
-    if console.is_terminal:
-        view = LiveTable(card.evaluate.metric)
-        with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
-            view.live = live
-            outcome = execute(planned, out=out, observer=view)
-            view.live = None
-    else:
-        view = LiveTable(card.evaluate.metric, log=console)
-        outcome = execute(planned, out=out, observer=view)
-        console.print(view.table())
-    if track:
-        with console.status("logging the runs and models to MLflow…") as spinner:
-            track_outcome(outcome, card, lambda name: spinner.update(f"logging {name} to MLflow…"))
+    console.print(escape(describe(planned)))
+    view = LiveTable(card.evaluate.metric, log=None if console.is_terminal else console)
+    outcome = _race(console, view, planned, out, track)
     _summary(console, outcome, track)
-    return 0 if outcome.result["recommended"] else 1
+    return 0 if outcome.result.recommended else 1
 
 
-def describe_plan(planned: Plan) -> str:
-    """One line saying what will run, including what the quick start inferred."""
-    card, data = planned.card, planned.dataset
-    positive = f" (positive class: {data.classes[-1]})" if len(data.classes) == 2 else ""
-    id_part = f", id column {card.data.id} not a feature" if card.data.id else ""
-    return (f"{card.problem.name}: {data.task} of {card.data.target}{positive}, {card.evaluate.metric} "
-            f"over {card.evaluate.folds} folds of {len(data.train_index):,} rows, "
-            f"{len(data.holdout_index):,} held out{id_part}; {len(planned.candidates)} "
-            f"candidate{'s' if len(planned.candidates) != 1 else ''}, "
-            f"{human_seconds(card.budget.total_seconds)} in all, up to {human_seconds(card.budget.per_candidate_seconds)} each")
+def _race(console: Console, view: LiveTable, planned, out, track: bool):
+    """The race under the live table; MLflow logging shows in the table's caption."""
+    if not console.is_terminal:
+        outcome = execute(planned, out=out, observer=view, track=track,
+                          on_logged=lambda name: console.print(f"logging {name} to MLflow…"))
+        console.print(view.table())
+        return outcome
+    with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
+        view.live = live
+        outcome = execute(planned, out=out, observer=view, track=track, on_logged=view.logging)
+        view.caption, view.live = None, None
+    return outcome
 
 
 def _summary(console: Console, outcome, track: bool) -> None:
-    result = outcome.result
+    result = outcome.result.to_dict()
     console.print()
     for note in result["notes"]:
         console.print(f"[yellow]note:[/yellow] {escape(note)}")

@@ -23,14 +23,12 @@ from pydantic import (
 
 from bakeoff.core.units import parse_duration, parse_size
 from bakeoff.errors import ConfigError
-from bakeoff.core.metrics import DEFAULT_METRIC, get_metric
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-SUPPORTED_TASKS = ("classification", "regression")
 _UNION_TAGS = {"str", "SqlSource", "float", "int", "bool", "function-before[_source_shape(), union[str,SqlSource]]"}
 
 
@@ -46,8 +44,9 @@ class Problem(_Section):
     @field_validator("task")
     @classmethod
     def _task_supported(cls, task: str) -> str:
-        if task not in SUPPORTED_TASKS:
-            raise ValueError(f"task {task!r} is not supported yet; use classification or regression")
+        from bakeoff.tasks import task_for
+
+        task_for(task)  # ValueError naming the supported tasks
         return task
 
 
@@ -185,10 +184,12 @@ class Card(_Section):
 
     @model_validator(mode="after")
     def _metric_fits_task(self) -> Card:
+        from bakeoff.tasks import task_for
+
         if not self.evaluate.metric:
-            self.evaluate.metric = DEFAULT_METRIC[self.problem.task]
+            self.evaluate.metric = task_for(self.problem.task).default_metric(self.problem.task)
         try:
-            get_metric(self.evaluate.metric, self.problem.task)
+            task_for(self.problem.task).metric(self.evaluate.metric, self.problem.task)
         except ValueError as err:
             raise ValueError(f"[evaluate] metric: {err}") from None
         return self

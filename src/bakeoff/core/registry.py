@@ -18,22 +18,13 @@ ENTRY_POINT_GROUP = "bakeoff.candidates"
 
 
 def builtin() -> dict[str, type[Candidate]]:
-    from bakeoff.tasks.tabular.ladder.baseline import Constant
-    from bakeoff.tasks.tabular.ladder.one_rule import OneRule
-    from bakeoff.tasks.tabular.ladder.models import (
-        DecisionTree,
-        Knn,
-        LightGBM,
-        Linear,
-        Mlp,
-        NaiveBayes,
-        RandomForest,
-        Rules,
-    )
+    """The built-in candidates of every task family."""
+    from bakeoff.tasks import TASKS, task_for
 
-    classes = [Constant, OneRule, Rules, Linear, DecisionTree, NaiveBayes, Knn, RandomForest,
-               LightGBM, Mlp]
-    return {c.name: c for c in classes}
+    classes: dict[str, type[Candidate]] = {}
+    for kind in TASKS:
+        classes.update(task_for(kind).ladder())
+    return classes
 
 
 def load_class(spec: str, search_dir: Path | None = None) -> type[Candidate]:
@@ -68,9 +59,11 @@ def _entry_points() -> dict[str, type[Candidate]]:
     return found
 
 
-def available(extra: list[str] = (), search_dir: Path | None = None) -> dict[str, type[Candidate]]:
-    """Every candidate class by name; a duplicate name is an error."""
-    classes = dict(builtin())
+def available(extra: list[str] = (), search_dir: Path | None = None,
+              ladder: dict[str, type[Candidate]] | None = None) -> dict[str, type[Candidate]]:
+    """Every candidate class by name (of `ladder`, default every task's built-ins), entry
+    points and `extra`; a duplicate name is an error."""
+    classes = dict(builtin() if ladder is None else ladder)
     for cls in [*_entry_points().values(), *(load_class(s, search_dir) for s in extra)]:
         if cls.name in classes and classes[cls.name] is not cls:
             raise CandidateError(f"two candidates are called {cls.name!r}; give {cls.__qualname__} "

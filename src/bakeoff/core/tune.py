@@ -5,13 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
+from collections.abc import Callable
 
 from bakeoff.core.candidate import Candidate
-from bakeoff.core.metrics import Metric
-
-Split = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -21,23 +17,10 @@ class Tuning:
     stopped_by: str  # "trials" (repeatable) | "time" (the slice ended it) | "nothing to tune"
 
 
-def predictions(fitted, X: pd.DataFrame, task: str) -> np.ndarray:
-    """What a metric scores: class probabilities for classification, values otherwise."""
-    return fitted.predict_proba(X) if task == "classification" else fitted.predict(X)
-
-
-def mean_score(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
-               splits: list[Split]) -> float:
-    scores = []
-    for train, val in splits:
-        fitted = candidate.fit(X.iloc[train], y[train])
-        scores.append(metric.score(y[val], predictions(fitted, X.iloc[val], candidate.task)))
-    return float(np.mean(scores))
-
-
-def tune(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
-         splits: list[Split], *, trials: int, seconds: float, refits_after: int = 0) -> Tuning:
-    """The best hyperparameters by mean score over `splits`, within trials and seconds.
+def tune(candidate: Candidate, score: Callable[[Candidate], float], higher_is_better: bool, *,
+         trials: int, seconds: float, refits_after: int = 0, splits: int = 1) -> Tuning:
+    """The best hyperparameters by `score` (a candidate's mean score over `splits` validation
+    splits, computed by its task), within trials and seconds.
 
     The candidate's defaults are the first trial, so the result is never worse than them
     on these splits. The search stops early when one more trial as slow as the slowest so far,
@@ -49,11 +32,10 @@ def tune(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
 
     if not candidate.default_params():
         return Tuning({}, 0, "nothing to tune")
-    sign = 1 if metric.higher_is_better else -1
+    sign = 1 if higher_is_better else -1
 
     def objective(trial):
-        params = candidate.search_space(trial)
-        return sign * mean_score(candidate.with_params(**params), X, y, metric, splits)
+        return sign * score(candidate.with_params(**candidate.search_space(trial)))
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are expected and caught
     study = optuna.create_study(direction="maximize",
@@ -66,7 +48,7 @@ def tune(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
             return
         slowest = max(t.duration.total_seconds() for t in study.trials if t.duration)
         chosen = _best_duration(study) or slowest  # what follows refits the best trial's settings
-        if time.monotonic() + slowest + chosen / len(splits) * refits_after > deadline:
+        if time.monotonic() + slowest + chosen / splits * refits_after > deadline:
             stopped.append(True)
             study.stop()
 

@@ -168,11 +168,11 @@ def _below_baseline(result: dict, row: dict) -> bool:
 def render_run(run_dir: Path) -> tuple[Path, list[str]]:
     """Re-render a run folder's report.html from its result.json and facts.json; notes say
     what could not be shown."""
-    from bakeoff.tasks.tabular.bundle import write_atomic
-    from bakeoff.tasks.tabular.predict import run_result
+    from bakeoff.core.runstore import write_atomic
+    from bakeoff.core.runstore import read_result
     from bakeoff.tasks.tabular.facts import FACTS_VERSION
 
-    result = run_result(run_dir)
+    result = read_result(run_dir)
     facts_file = run_dir / "facts.json"
     try:
         facts = json.loads(facts_file.read_text()) if facts_file.is_file() else {}

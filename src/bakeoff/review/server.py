@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlencode
 
 from bakeoff.errors import ConfigError
 from bakeoff.review.store import VERDICTS, FeedbackStore, Verdict, store_url
-from bakeoff.tasks.tabular.predict import load_model, run_card, run_result
+from bakeoff.core.runstore import read_card, read_result
+from bakeoff.tasks.tabular.predict import load_model
 from bakeoff.core.units import readable
 
 MAX_FORM_BYTES = 16 * 1024
@@ -47,7 +48,7 @@ def load_review_set(run_dir: Path, candidate: str = "recommended", limit: int = 
     """Read a run folder and score its review rows with `candidate`."""
     import pandas as pd
 
-    result = run_result(run_dir)
+    result = read_result(run_dir)
     rows_file = run_dir / "review_rows.json"
     if not rows_file.is_file():
         raise ConfigError(f"run {run_dir.name} has no review rows (it was made by an older bakeoff); "
@@ -65,9 +66,9 @@ def load_review_set(run_dir: Path, candidate: str = "recommended", limit: int = 
         rows.append({"key": entry["key"], "features": entry["features"], "predicted": _text(out["prediction"]),
                      "shown": shown,
                      "probability": _sure(out, bundle.classes) if bundle.task == "classification" else None})
-    from bakeoff.api import store_dir
+    from bakeoff.core.runstore import store_dir
 
-    card = run_card(run_dir)
+    card = read_card(run_dir)
     row = next((c for c in result["candidates"] if c["name"] == bundle.name), {})
     mlflow = (_tracking_uri(result, card), result["mlflow_run_id"]) if result.get("mlflow_run_id") else None
     return ReviewSet(result["run_id"], card.problem.name, card.problem.question, bundle.name,
@@ -80,7 +81,7 @@ def _tracking_uri(result: dict, card) -> str:
     found again from MLFLOW_TRACKING_URI or the card's [store] (${VARIABLE} expanded)."""
     if ":***@" not in result["tracking_uri"]:
         return result["tracking_uri"]
-    from bakeoff.api import store_dir
+    from bakeoff.core.runstore import store_dir
     from bakeoff.adapters.tracking import tracking_uri
 
     return tracking_uri(card.store.tracking_uri, store_dir(card))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bakeoff.core.candidate import Fitted
+from bakeoff.core.runstore import write_atomic
 from bakeoff.tasks.tabular.schema import apply_schema, surprises
 
 
@@ -79,15 +79,3 @@ class _Unpickler(pickle.Unpickler):
 def load_bundle(path: Path) -> ModelBundle:
     with open(path, "rb") as file:
         return _Unpickler(file).load()
-
-
-def write_atomic(path: Path, content: bytes | str) -> None:
-    """Write a file so that readers see the old content or the new, never half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(content.encode() if isinstance(content, str) else content)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # gone after the rename; a failed write leaves nothing behind

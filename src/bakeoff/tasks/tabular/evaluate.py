@@ -6,38 +6,43 @@ Runs inside the candidate's worker process; returns a flat, picklable Evaluation
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-
 import numpy as np
+import pandas as pd
 
-from bakeoff.core.cost import measure_serving
-from bakeoff.tasks.tabular.data import Dataset
 from bakeoff.core.candidate import Candidate, Fitted
+from bakeoff.core.cost import measure_serving
+from bakeoff.core.evaluation import Evaluation
 from bakeoff.core.metrics import Metric, fold_bootstrap, fold_score, percentile_interval
-from bakeoff.core.tune import Tuning, predictions, tune
+from bakeoff.core.tune import Tuning, tune
+from bakeoff.tasks.tabular.data import Dataset
+from bakeoff.tasks.tabular.metrics import METRICS
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+def predictions(fitted: Fitted, X: pd.DataFrame, task: str) -> np.ndarray:
+    """What a metric scores: class probabilities for classification, values otherwise."""
+    return fitted.predict_proba(X) if task == "classification" else fitted.predict(X)
+
+
+def mean_score(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
+               splits: list[Split]) -> float:
+    """The candidate's metric on each validation split, fitted on the rest, averaged."""
+    scores = []
+    for train, val in splits:
+        fitted = candidate.fit(X.iloc[train], y[train])
+        scores.append(metric.score(y[val], predictions(fitted, X.iloc[val], candidate.task)))
+    return float(np.mean(scores))
+
+
+def evaluate_job(cls: type[Candidate], dataset: Dataset, settings, seconds: float) -> Evaluation:
+    """The tabular task's job in a worker: build the candidate for this data and evaluate it."""
+    candidate = cls(task=dataset.task, seed=settings.seed, n_classes=len(dataset.classes),
+                    class_names=tuple(dataset.classes))
+    return evaluate(candidate, dataset, METRICS[settings.metric], seconds=seconds,
+                    trials=settings.trials, resamples=settings.resamples)
 
 MIN_RESAMPLES = 100  # fewer bootstrap resamples give intervals too rough to compare candidates
-
-
-@dataclass
-class Evaluation:
-    name: str
-    tuning: Tuning  # the hyperparameters used, and how the search for them ended
-    oof: np.ndarray  # out-of-fold predictions for the training rows (NaN where unscored)
-    scored: np.ndarray  # bool mask of training rows that have an out-of-fold prediction
-    cv_score: float
-    bootstrap: np.ndarray  # the score on each shared bootstrap resample of the scored rows
-    score_ci: tuple[float, float]
-    holdout_score: float | None
-    fit_seconds: float
-    predict_us_per_row: float
-    latency_ms_p50: float
-    model_bytes: int
-    n_params: int
-    sql: bool  # the fitted model exports to SQL (see sql.py); sql_reason says why not
-    description: str
-    fitted: Fitted | None = field(default=None, repr=False)
-    sql_reason: str | None = None
 
 
 def tuning_splits(dataset: Dataset, seed: int, k: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -78,9 +83,11 @@ def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, secon
         return Tuning({}, 0, "nothing to tune")
     if tuning_seconds <= 0:
         return Tuning(candidate.default_params(), 0, "time")
-    return tune(candidate, dataset.X_train, dataset.y_train, metric,
-                tuning_splits(dataset, candidate.seed), trials=min(trials, candidate.max_trials or trials),
-                seconds=tuning_seconds, refits_after=refits)
+    splits = tuning_splits(dataset, candidate.seed)
+    X, y = dataset.X_train, dataset.y_train
+    return tune(candidate, lambda tried: mean_score(tried, X, y, metric, splits), metric.higher_is_better,
+                trials=min(trials, candidate.max_trials or trials), seconds=tuning_seconds,
+                refits_after=refits, splits=len(splits))
 
 
 def metric_call_seconds(metric: Metric, y: np.ndarray, pred: np.ndarray) -> float:
@@ -109,16 +116,6 @@ def run_resamples(dataset: Dataset, metric: Metric, wanted: int, seconds: float)
     else:
         pred = np.full(len(y), float(np.mean(dataset.y_train)))
     return affordable_resamples(wanted, metric_call_seconds(metric, y, pred), len(dataset.folds), seconds)
-
-
-def fair_share(per_candidate: float, total: float, workers: int, candidates: int) -> float:
-    """The seconds one candidate can count on: its slice, or its share of the total budget
-    when the total is the tighter limit.
-
-    >>> fair_share(60, 300, 2, 10), fair_share(30, 30, 2, 10)
-    (60, 6.0)
-    """
-    return min(per_candidate, total * workers / max(candidates, 1))
 
 
 def _timing_rows(dataset: Dataset) -> np.ndarray:

@@ -13,7 +13,8 @@ import pandas as pd
 
 from bakeoff.tasks.tabular.bundle import ModelBundle
 from bakeoff.errors import ConfigError, DataError
-from bakeoff.tasks.tabular.predict import load_model, run_card, run_result
+from bakeoff.core.runstore import read_card, read_result
+from bakeoff.tasks.tabular.predict import load_model
 from bakeoff.tasks.tabular.schema import NUMBER, apply_schema
 from bakeoff.tasks.tabular.sql import columns_read, create_table_sql, table_sql, to_sql
 from bakeoff.adapters.sqldb import Database, check_columns
@@ -44,7 +45,7 @@ class Parity:
 
 
 def default_id(run_dir: Path) -> str:
-    return run_card(run_dir).data.id or ""
+    return read_card(run_dir).data.id or ""
 
 
 def sql_for_run(run_dir: Path, candidate: str, table: str, dialect: str, id_column: str | None = None) -> str:
@@ -54,14 +55,14 @@ def sql_for_run(run_dir: Path, candidate: str, table: str, dialect: str, id_colu
 
 def holdout_rows(run_dir: Path) -> pd.DataFrame:
     """The run's holdout rows as read from its data (the card's source, same split)."""
-    from bakeoff.api import EXCLUDED_ROWS, load_expectations
+    from bakeoff.tasks.tabular.task import EXCLUDED_ROWS, TABULAR
     from bakeoff.tasks.tabular.data import prepare
 
-    result, card = run_result(run_dir), run_card(run_dir)
+    result, card = read_result(run_dir), read_card(run_dir)
     if (run_dir / EXCLUDED_ROWS).is_file():  # the rows the run itself kept out, whatever experts said since
         excluded = json.loads((run_dir / EXCLUDED_ROWS).read_text())
     else:
-        excluded = [e.key for e in load_expectations(card)]
+        excluded = [e.key for e in TABULAR.expectations(card)]
     dataset = prepare(card, exclude=frozenset(excluded))
     if dataset.sha256 != result["provenance"]["data_sha256"]:
         raise DataError("the card's data changed since the run (its sha256 differs), so its holdout rows are gone; "

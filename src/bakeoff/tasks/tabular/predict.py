@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from bakeoff.tasks.tabular.bundle import ModelBundle, load_bundle, write_atomic
-from bakeoff.core.card import Card
+from bakeoff.core.runstore import find_run, read_result, write_atomic
+from bakeoff.tasks.tabular.bundle import ModelBundle, load_bundle
 from bakeoff.tasks.tabular.data import load_frame
 from bakeoff.errors import ConfigError
 
 
-def find_run(run_id: str, runs: Path = Path(".")) -> Path:
-    """The run folder for an id (under runs/) or a folder path given directly."""
-    for folder in (Path(run_id), runs / "runs" / run_id, runs / run_id):
-        if (folder / "result.json").is_file():
-            return folder
-    raise ConfigError(f"run {run_id!r} not found under {runs / 'runs'}; pass --runs FOLDER "
-                      "(the folder that holds runs/) or the run folder itself")
-
-
-def run_result(run_dir: Path) -> dict:
-    """A run folder's result.json; an unreadable one is a ConfigError."""
-    try:
-        return json.loads((run_dir / "result.json").read_text())
-    except (ValueError, OSError) as err:
-        raise ConfigError(f"{run_dir / 'result.json'} cannot be read ({type(err).__name__}); the run folder "
-                          "is damaged: run the card again") from err
-
-
-def run_card(run_dir: Path) -> Card:
-    """The problem card a run was made with, its paths resolving from the card's folder."""
-    card = Card.model_validate_json((run_dir / "card.json").read_text())
-    return card.with_base_dir(Path(run_result(run_dir)["card_dir"]))
-
-
 def load_model(run_dir: Path, candidate: str) -> ModelBundle:
     """A run's fitted candidate (or 'recommended' / 'best'), ready to score raw rows."""
-    result = run_result(run_dir)
+    result = read_result(run_dir)
     card_dir = result.get("card_dir")
     if card_dir and card_dir not in sys.path:  # [ladder] extra modules live next to the card
         sys.path.insert(0, card_dir)
@@ -71,7 +46,7 @@ def score_file(run_id: str, candidate: str, data: Path, runs: Path = Path("."),
     label is the positive class from that probability up, instead of from 0.5."""
     run_dir = find_run(run_id, runs)
     bundle = load_model(run_dir, candidate)
-    cut = decision_threshold(threshold, bundle, run_result(run_dir))
+    cut = decision_threshold(threshold, bundle, read_result(run_dir))
     frame = load_frame(str(data.resolve()), Path.cwd(), min_columns=1).frame
     notes = bundle.surprises(frame)
     replaced = [c for c in frame.columns if c == "prediction" or str(c).startswith("probability")]

@@ -11,7 +11,7 @@ import pandas as pd
 from bakeoff.core.card import Card, card_from_dict, card_from_text, load_card, read_toml
 from bakeoff.tasks.tabular.data import guess_positive, infer_task, load_frame, suggest
 from bakeoff.errors import ConfigError, DataError, LeakageError
-from bakeoff.core.metrics import DEFAULT_METRIC
+from bakeoff.tasks.tabular.metrics import DEFAULT_METRIC
 
 _CARD_TEMPLATE = '''# bakeoff problem card: edit, then `bakeoff run {card_name}`
 [problem]
@@ -115,7 +115,7 @@ def write_card_file(data: Path, target: str, output: Path, force: bool = False) 
     """Write the commented card for `data` to `output` and return the columns it leaves out as
     copies of the target; a card that `bakeoff run` would still refuse (a constant target, say)
     is refused here, and nothing is written."""
-    from bakeoff.tasks.tabular.bundle import write_atomic
+    from bakeoff.core.runstore import write_atomic
     from bakeoff.tasks.tabular.data import prepare
 
     if output.is_dir():
@@ -149,7 +149,7 @@ def card_text(data: Path, target: str, card_dir: Path, card_name: str = "bakeoff
     positive = guess_positive(values) if len(values) == 2 else None
     positive_line = f'positive = {_toml(positive)}                   # the class the business acts on\n' \
         if task == "classification" and len(values) == 2 and positive else ""
-    from bakeoff.core.metrics import METRICS
+    from bakeoff.tasks.tabular.metrics import METRICS
 
     return _align_comments(_CARD_TEMPLATE.format(
         card_name=card_name, name=_toml(data.stem), task=task, target=_toml(target), source=_toml(str(source)),

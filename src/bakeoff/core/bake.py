@@ -1,0 +1,302 @@
+"""A bake-off from card to run folder: plan (check everything), race, build the result once,
+write the run folder, track it. The same for every task; the task supplies what differs.
+
+Example (under `if __name__ == "__main__":` in a script: candidates run in worker processes)::
+
+    from bakeoff.core.bake import bake
+    from bakeoff.core.card import load_card
+
+    outcome = bake(load_card("examples/telco_churn/bakeoff.toml"))
+    print(outcome.result.recommended, outcome.run_dir)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from bakeoff.core.card import Card
+from bakeoff.core.engine import LocalEngine
+from bakeoff.core.evaluation import Evaluation
+from bakeoff.core.metrics import Metric
+from bakeoff.core.race import Observer, Outcome, RaceSettings, race
+from bakeoff.core.registry import load_class, select
+from bakeoff.core.result import (
+    CandidateResult,
+    RunResult,
+    Verdict,
+    candidate_result,
+    intervals,
+    monthly_cost,
+    tuning_notes,
+    verdict,
+)
+from bakeoff.core.runstore import new_run_id, runs_folder, store_dir, write_run_folder
+from bakeoff.core.select import Tolerance
+from bakeoff.core.task import Prepared, Task
+from bakeoff.core.units import human_seconds
+from bakeoff.core.urls import redact
+from bakeoff.errors import TrackingError
+
+
+@dataclass
+class BakeOutcome:
+    result: RunResult
+    run_dir: Path
+
+    @property
+    def tracking_uri(self) -> str | None:
+        return self.result.tracking_uri
+
+
+@dataclass
+class Plan:
+    """Everything checked and ready before any candidate starts or anything is written."""
+
+    card: Card
+    task: Task
+    prepared: Prepared
+    candidates: list
+    metric: Metric
+    settings: RaceSettings
+    expectations: list
+    engine: LocalEngine
+    warming: threading.Thread | None = None
+
+    @property
+    def dataset(self):
+        """The task's data (for the tabular task, its split Dataset)."""
+        return self.prepared.data
+
+
+def plan(card: Card) -> Plan:
+    """Load and check the data and the ladder; bad input raises here, before anything is written.
+    The workers' engine warms up meanwhile."""
+    from bakeoff.tasks import task_for
+
+    task = task_for(card.problem.task)
+    engine = LocalEngine(card.budget.memory_bytes, task.preload)
+    warming = threading.Thread(target=engine.warm_up, daemon=True)
+    warming.start()
+    expected = task.expectations(card)
+    prepared = task.prepare(card, frozenset(e.key for e in expected))
+    candidates = _ladder(card, task)
+    metric = task.metric(card.evaluate.metric, card.problem.task)
+    settings = _settings(card, task, prepared, metric, len(candidates))
+    return Plan(card, task, prepared, candidates, metric, settings, expected, engine, warming)
+
+
+def _ladder(card: Card, task: Task) -> list:
+    from bakeoff.core.registry import available
+
+    classes = available(card.ladder.extra, card.base_dir, task.ladder())
+    extra_names = [load_class(spec, card.base_dir).name for spec in card.ladder.extra]
+    return select(classes, card.problem.task, card.ladder.only, card.ladder.skip, extra_names)
+
+
+def _settings(card: Card, task: Task, prepared: Prepared, metric: Metric, n: int) -> RaceSettings:
+    """The race's settings; notes when resamples or workers had to differ from the card."""
+    cores = os.cpu_count() or 1
+    workers = card.budget.workers or min(2, cores)
+    share = fair_share(card.budget.per_candidate_seconds, card.budget.total_seconds, workers, n)
+    resamples = task.resamples(prepared, metric, card.evaluate.bootstrap, share)
+    if resamples < card.evaluate.bootstrap:
+        prepared.notes.append(
+            f"intervals from {resamples} bootstrap resamples, not {card.evaluate.bootstrap}: more would "
+            f"not fit in each candidate's {human_seconds(share)} with {metric.name} on "
+            f"{prepared.training_rows:,} rows; raise [budget] total or per_candidate for more")
+    if card.budget.workers > cores:
+        prepared.notes.append(
+            f"{card.budget.workers} workers on {cores} cores: candidates share cores, so fit times and "
+            f"latencies read high and slices end sooner; use [budget] workers <= {cores}")
+    return RaceSettings(metric.name, card.budget.total_seconds, card.budget.per_candidate_seconds,
+                        card.budget.trials, card.evaluate.seed, workers, resamples, card.base_dir,
+                        card.budget.memory_bytes)
+
+
+def fair_share(per_candidate: float, total: float, workers: int, candidates: int) -> float:
+    """The seconds one candidate can count on: its slice, or its share of the total budget
+    when the total is the tighter limit.
+
+    >>> fair_share(60, 300, 2, 10), fair_share(30, 30, 2, 10)
+    (60, 6.0)
+    """
+    return min(per_candidate, total * workers / max(candidates, 1))
+
+
+def describe(planned: Plan) -> str:
+    """One line saying what will run, including what the quick start inferred."""
+    card, n = planned.card, len(planned.candidates)
+    return (f"{planned.task.describe(card, planned.prepared, n)}; {n} candidate{'s' if n != 1 else ''}, "
+            f"{human_seconds(card.budget.total_seconds)} in all, up to "
+            f"{human_seconds(card.budget.per_candidate_seconds)} each")
+
+
+def run_race(planned: Plan, observer: Observer | None = None) -> list[Outcome]:
+    """Race the planned candidates on the plan's engine."""
+    if planned.warming is not None:
+        planned.warming.join()
+    planned.engine.share(planned.prepared.job_data)
+    try:
+        return race(planned.candidates, planned.prepared.job_data, planned.settings, planned.engine,
+                    planned.task.job, observer)
+    finally:
+        planned.engine.close()
+
+
+def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None = None,
+            command: list[str] | None = None, track: bool = True,
+            on_logged=None) -> BakeOutcome:
+    """Race, build the result once, write the run folder and (with `track`) log it to MLflow.
+    `on_logged(name)` is told as each candidate reaches MLflow."""
+    card = planned.card
+    run_dir = runs_folder(Path(out or card.base_dir)) / new_run_id()
+    outcomes = run_race(planned, observer)
+    draft = _draft(run_dir.name, planned, outcomes, command)
+    if not track:
+        return BakeOutcome(draft.result, write_run_folder(run_dir, draft.files(draft.result)))
+    return _tracked(draft, card, run_dir, on_logged or (lambda name: None))
+
+
+@dataclass
+class _Draft:
+    """What a finished race yields before tracking adds its ids: the result and the folder's files."""
+
+    result: RunResult
+    evaluations: dict[str, Evaluation]
+    task_files: dict[str, bytes | str]
+    facts: dict
+    card: Card
+
+    def files(self, result: RunResult) -> dict[str, bytes | str]:
+        from bakeoff.report import render_report
+
+        plain = result.to_dict()
+        return {**self.task_files, "facts.json": json.dumps(self.facts, indent=1),
+                "card.json": public_card(self.card).model_dump_json(indent=2),
+                "report.html": render_report(plain, self.facts),
+                "result.json": json.dumps(plain, indent=2)}
+
+
+def _draft(run_id: str, planned: Plan, outcomes: list[Outcome], command: list[str] | None) -> _Draft:
+    from bakeoff.core.provenance import collect
+
+    card, task, prepared, metric = planned.card, planned.task, planned.prepared, planned.metric
+    evaluations = {o.name: o.evaluation for o in outcomes if o.evaluation is not None}
+    rows = _rows(planned, outcomes)
+    chosen = verdict(rows, Tolerance(card.evaluate.tolerance, metric.relative), metric)
+    facts, fact_notes = _facts(task, chosen, metric, rows, evaluations, prepared, card)
+    provenance = collect(card.base_dir, prepared.sha256, prepared.rows, prepared.columns,
+                         card.evaluate.seed, command)
+    result = RunResult(
+        run_id, card.problem.name, card.problem.question, card.problem.task, metric.name,
+        metric.higher_is_better, card.evaluate.tolerance, metric.relative, prepared.classes,
+        prepared.training_rows, prepared.holdout_rows, rows, chosen.best, chosen.recommended,
+        chosen.reason, [*prepared.notes, *tuning_notes(outcomes), *fact_notes], str(card.base_dir),
+        provenance, {"total": len(planned.expectations)})
+    files = task.run_files(evaluations, prepared, card, facts, planned.expectations)
+    return _Draft(result, evaluations, files, facts, card)
+
+
+def _rows(planned: Plan, outcomes: list[Outcome]) -> list[CandidateResult]:
+    card, task, prepared = planned.card, planned.task, planned.prepared
+    spans = intervals(outcomes, planned.metric)
+    classes = {cls.name: cls for cls in planned.candidates}
+    rows = []
+    for o in outcomes:
+        extras = None
+        if o.evaluation is not None:
+            cost = monthly_cost(o.evaluation, card.business) if card.business else None
+            extras = task.extras(o.evaluation, prepared, card, planned.expectations, cost)
+        rows.append(candidate_result(o, spans.get(o.name), extras, card.business, classes.get(o.name)))
+    return rows
+
+
+def _facts(task: Task, chosen: Verdict, metric: Metric, rows: list[CandidateResult],
+           evaluations: dict, prepared: Prepared, card: Card) -> tuple[dict, list[str]]:
+    """The report's holdout figures, computed while the models are here; a model that cannot be
+    explained must not cost the finished run, so a failure becomes a note."""
+    summary = {"recommended": chosen.recommended, "best": chosen.best, "metric": metric.name,
+               "candidates": [{"name": r.name, "threshold": r.threshold} for r in rows]}
+    try:
+        return task.facts(summary, evaluations, prepared, card), []
+    except Exception as err:  # any task or model code can fail here
+        return {}, [f"the report's holdout figures could not be computed ({type(err).__name__}: "
+                    f"{str(err)[:200]}); the scores above are unaffected"]
+
+
+def _tracked(draft: _Draft, card: Card, run_dir: Path, on_logged) -> BakeOutcome:
+    """Log to MLflow, then write the folder with the model URIs; a tracking failure still
+    leaves the run folder complete, then raises."""
+    track = _tracker()
+    uri = track.tracking_uri(card.store.tracking_uri, store_dir(card))
+    written: list[BakeOutcome] = []
+
+    def finish(parent_id: str, model_uris: dict[str, str]) -> Path:
+        rows = [dataclasses.replace(r, model_uri=model_uris.get(r.name)) for r in draft.result.candidates]
+        result = dataclasses.replace(draft.result, candidates=rows, mlflow_run_id=parent_id,
+                                     tracking_uri=redact(uri))
+        written.append(BakeOutcome(result, write_run_folder(run_dir, draft.files(result))))
+        return run_dir
+
+    try:
+        track.log_bakeoff(draft.result.to_dict(), draft.task_files, card_params(card), finish, uri=uri,
+                          experiment=card.problem.name, store_dir=store_dir(card),
+                          code_paths=extra_modules(card), on_candidate=on_logged)
+    except TrackingError:
+        if not written:
+            write_run_folder(run_dir, draft.files(draft.result))
+        raise
+    return written[0]
+
+
+def bake(card: Card, *, out: Path | None = None, observer: Observer | None = None,
+         command: list[str] | None = None, track: bool = True) -> BakeOutcome:
+    """Run the bake-off a card describes: plan, race, write the run folder, log to MLflow."""
+    planned = plan(card)
+    if track:
+        check_tracking(card)
+    return execute(planned, out=out, observer=observer, command=command, track=track)
+
+
+def _tracker():
+    with warnings.catch_warnings():  # mlflow advises on import; the user has nothing to act on
+        warnings.simplefilter("ignore")
+        from bakeoff.adapters import tracking
+    return tracking
+
+
+def check_tracking(card: Card) -> None:
+    """Raise TrackingError now if the MLflow store cannot be reached, before the race starts."""
+    track = _tracker()
+    track.check_store(track.tracking_uri(card.store.tracking_uri, store_dir(card)))
+
+
+def extra_modules(card: Card) -> list[str]:
+    """Files of the card's own [ladder] extra modules, to ship with the logged models."""
+    files = {card.base_dir / (spec.partition(":")[0].replace(".", "/") + ".py") for spec in card.ladder.extra}
+    return sorted(str(f) for f in files if f.is_file())
+
+
+def public_card(card: Card) -> Card:
+    """The card with the passwords of its URLs masked (${VARIABLE} placeholders stay)."""
+    source = card.data.source
+    if not isinstance(source, str):
+        source = source.model_copy(update={"url": redact(source.url)})
+    return card.model_copy(update={
+        "data": card.data.model_copy(update={"source": source}),
+        "store": card.store.model_copy(update={"url": redact(card.store.url),
+                                               "tracking_uri": redact(card.store.tracking_uri)})})
+
+
+def card_params(card: Card) -> dict:
+    flat = {}
+    for section, values in public_card(card).model_dump(mode="json").items():
+        for key, value in (values or {}).items():
+            flat[f"{section}.{key}"] = json.dumps(value) if isinstance(value, (dict, list)) else value
+    return flat

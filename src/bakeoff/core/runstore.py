@@ -1,0 +1,101 @@
+"""The run folder, read and written in one place.
+
+A run lives in `<out>/runs/<run_id>/`: `result.json` (the typed result, serialised), `report.html`,
+`card.json` and whatever files its task keeps beside them (fitted models, the report's figures,
+the rows experts review). A folder is built beside its final place and moved there in one step,
+so a reader sees a whole run or none.
+
+>>> import tempfile
+>>> with tempfile.TemporaryDirectory() as out:
+...     folder = write_run_folder(runs_folder(Path(out)) / "r1", {"result.json": "{}", "models/a.bin": b"x"})
+...     sorted(p.name for p in folder.rglob("*"))
+['a.bin', 'models', 'result.json']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bakeoff.errors import ConfigError
+
+RESULT = "result.json"
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def runs_folder(out: Path) -> Path:
+    """out/runs, made now so that an unwritable --out is refused before the race."""
+    runs = out / "runs"
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot write runs under {out} ({err.strerror}); pass --out with a folder "
+                          "you can write to") from err
+    return runs
+
+
+def store_dir(card) -> Path:
+    """Where a card's local stores live (MLflow's SQLite file, expert feedback): .bakeoff/ beside it."""
+    return card.base_dir / ".bakeoff"
+
+
+def write_atomic(path: Path, content: bytes | str) -> None:
+    """Write a file so that readers see the old content or the new, never half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(content.encode() if isinstance(content, str) else content)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone after the rename; a failed write leaves nothing behind
+
+
+def write_run_folder(run_dir: Path, files: dict[str, bytes | str]) -> Path:
+    """Write `files` (relative path -> content) as the folder `run_dir`, all or nothing."""
+    staging = run_dir.with_name(f".{run_dir.name}.partial")
+    try:
+        for name, content in files.items():
+            write_atomic(staging / name, content)
+        os.replace(staging, run_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return run_dir
+
+
+def find_run(run_id: str, runs: Path = Path(".")) -> Path:
+    """The run folder for an id (under runs/) or a folder path given directly."""
+    for folder in (Path(run_id), runs / "runs" / run_id, runs / run_id):
+        if (folder / RESULT).is_file():
+            return folder
+    raise ConfigError(f"run {run_id!r} not found under {runs / 'runs'}; pass --runs FOLDER "
+                      "(the folder that holds runs/) or the run folder itself")
+
+
+def read_json(run_dir: Path, name: str):
+    """One JSON file of a run folder; an unreadable one is a ConfigError naming the fix."""
+    try:
+        return json.loads((run_dir / name).read_text())
+    except (ValueError, OSError) as err:
+        raise ConfigError(f"{run_dir / name} cannot be read ({type(err).__name__}); the run folder "
+                          "is damaged: run the card again") from err
+
+
+def read_result(run_dir: Path) -> dict:
+    """A run folder's result.json as a dict."""
+    return read_json(run_dir, RESULT)
+
+
+def read_card(run_dir: Path):
+    """The problem card a run was made with, its paths resolving from the card's folder."""
+    from bakeoff.core.card import Card
+
+    card = Card.model_validate_json((run_dir / "card.json").read_text())
+    return card.with_base_dir(Path(read_result(run_dir)["card_dir"]))

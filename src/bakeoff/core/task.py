@@ -1,0 +1,75 @@
+"""The seam between the shared core and a task family (tabular today; forecast and customer next).
+
+The core races candidates under a budget, computes intervals, applies the tie rule, measures
+cost, records provenance, writes the run folder and tracks it. A task knows its data, its
+ladder, its splits and metrics, how its models predict, and what its report shows. The core
+never asks which task it runs; it asks the task.
+
+Adding a task: a package under `bakeoff.tasks` with one object that implements `Task`, named
+for the card's `[problem] task` values it serves in `bakeoff.tasks.TASKS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bakeoff.core.candidate import Candidate
+from bakeoff.core.evaluation import Evaluation
+from bakeoff.core.metrics import Metric
+
+
+@dataclass
+class Prepared:
+    """A task's data, checked and split, with what the core records about it. `data` is the
+    task's own value; `job_data` what its jobs read in the workers (often less)."""
+
+    data: Any
+    job_data: Any
+    sha256: str
+    rows: int  # as read
+    columns: int
+    training_rows: int
+    holdout_rows: int
+    classes: list[str] = field(default_factory=list)  # class labels; [] when there are none
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CandidateExtras:
+    """Task-specific figures of one finished candidate for its result row (money, a threshold)."""
+
+    monthly_value: float | None = None
+    threshold: float | None = None
+    expectations: dict | None = None
+
+
+class Task(Protocol):
+    """What a task family provides to the core."""
+
+    name: str  # the family, e.g. "tabular"
+    kinds: tuple[str, ...]  # the card's [problem] task values it serves
+    job: str  # "module:function" run in a worker: (candidate class, data, settings, seconds) -> Evaluation
+    preload: tuple[str, ...]  # modules the workers import once, before any job
+
+    def default_metric(self, kind: str) -> str: ...
+
+    def metric(self, name: str, kind: str) -> Metric: ...
+
+    def ladder(self) -> dict[str, type[Candidate]]: ...
+
+    def prepare(self, card, exclude: frozenset[str]) -> Prepared: ...
+
+    def expectations(self, card) -> list: ...
+
+    def resamples(self, prepared: Prepared, metric: Metric, wanted: int, seconds: float) -> int: ...
+
+    def describe(self, card, prepared: Prepared, candidates: int) -> str: ...
+
+    def extras(self, evaluation: Evaluation, prepared: Prepared, card, expected: list,
+               monthly_cost: float | None) -> CandidateExtras: ...
+
+    def facts(self, result: dict, evaluations: dict[str, Evaluation], prepared: Prepared, card) -> dict: ...
+
+    def run_files(self, evaluations: dict[str, Evaluation], prepared: Prepared, card, facts: dict,
+                  expected: list) -> dict[str, bytes | str]: ...
