@@ -1,15 +1,15 @@
 """bakeoff: run from complexity. Race simple and complex models on one problem, keep the
 simplest that is as good as the best.
 
-Example::
+Example (in a notebook; in a script, under `if __name__ == "__main__":`)::
 
     import bakeoff
 
-    if __name__ == "__main__":  # candidates run in worker processes
-        outcome = bakeoff.bake(bakeoff.load_card("examples/telco_churn/bakeoff.toml"))
-        print(outcome.result["recommended"], outcome.result["reason"])
+    result = bakeoff.run("examples/telco_churn/bakeoff.toml")
+    print(result.recommended, result.reason)
 
-Names are imported on first use, so `import bakeoff` stays fast.
+Every command of the `bakeoff` CLI has a function here with the same options. Names are
+imported on first use, so `import bakeoff` stays fast.
 """
 
 from importlib import import_module
@@ -17,11 +17,12 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Card": "bakeoff.core.card", "load_card": "bakeoff.core.card",
-    "bake": "bakeoff.api", "plan": "bakeoff.api", "execute": "bakeoff.api",
-    "Candidate": "bakeoff.core.candidate", "Fitted": "bakeoff.core.candidate",
-    "BakeoffError": "bakeoff.errors", "ConfigError": "bakeoff.errors", "DataError": "bakeoff.errors",
-    "CandidateError": "bakeoff.errors", "TrackingError": "bakeoff.errors",
+    **dict.fromkeys(["run", "init", "predict", "report", "sql", "score", "candidates", "open_run",
+                     "Result", "bake", "plan", "execute"], "bakeoff.api"),
+    **dict.fromkeys(["Card", "load_card"], "bakeoff.core.card"),
+    **dict.fromkeys(["Candidate", "Fitted"], "bakeoff.core.candidate"),
+    **dict.fromkeys(["BakeoffError", "ConfigError", "DataError", "CandidateError", "TrackingError"],
+                    "bakeoff.errors"),
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,10 +1,174 @@
 """The Python API: one function for every `bakeoff` command, with the same option names.
 
-Filled in below the core: `bake`, `plan` and `execute` race a card.
+In a notebook (candidates run in worker processes; in a script, call under
+`if __name__ == "__main__":`)::
+
+    import bakeoff
+
+    result = bakeoff.run("examples/telco_churn/Telco-Customer-Churn.csv", target="Churn", budget="1m")
+    result.leaderboard                     # a DataFrame, simplest first
+    result.predict(new_rows)               # the recommended model's predictions
+    print(result.to_sql(dialect="postgres"))
 """
 
 from __future__ import annotations
 
-from bakeoff.core.bake import BakeOutcome, Plan, bake, execute, plan
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["BakeOutcome", "Plan", "bake", "execute", "plan"]
+from bakeoff.core.bake import BakeOutcome, Plan, bake, execute, plan
+from bakeoff.core.runstore import find_run, read_result
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["BakeOutcome", "Plan", "Result", "bake", "candidates", "execute", "init", "open_run",
+           "plan", "predict", "report", "run", "score", "sql"]
+
+LEADERBOARD = ["name", "rung", "family", "status", "score", "score_ci", "holdout_score", "fit_seconds",
+               "predict_us_per_row", "model_bytes", "n_params", "sql", "monthly_value", "error"]
+
+
+class Result:
+    """A finished run: its verdict, its leaderboard, and its models ready to predict or export."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self.record = read_result(self.run_dir)
+
+    best = property(lambda self: self.record["best"], doc="The candidate with the best score.")
+    recommended = property(lambda self: self.record["recommended"],
+                           doc="The simplest candidate as good as the best.")
+    reason = property(lambda self: self.record["reason"], doc="Why it is recommended, in words.")
+    run_id = property(lambda self: self.record["run_id"])
+    report_path = property(lambda self: self.run_dir / "report.html", doc="The HTML report.")
+
+    @property
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per candidate, simplest first, with scores, intervals and costs."""
+        import pandas as pd
+
+        rows = [{k: row.get(k) for k in LEADERBOARD} for row in self.record["candidates"]]
+        return pd.DataFrame(rows, columns=LEADERBOARD).set_index("name")
+
+    def predict(self, data: pd.DataFrame, candidate: str = "recommended") -> pd.DataFrame:
+        """`data` with `prediction` (and, for classification, probability) columns added."""
+        from bakeoff.tasks.tabular.predict import load_model
+
+        return load_model(self.run_dir, candidate).score(data)
+
+    def to_sql(self, candidate: str = "recommended", *, dialect: str = "duckdb", table: str = "data",
+               id: str | None = None) -> str:
+        """The candidate as one SQL SELECT over `table`'s raw columns."""
+        return sql(self.run_dir, candidate, dialect=dialect, table=table, id=id)
+
+    def __repr__(self) -> str:
+        return f"<bakeoff.Result {self.run_id}: recommended {self.recommended} ({self.reason})>"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return (f"<p><b>Recommended: {escape(str(self.recommended))}</b> — {escape(self.reason)}</p>"
+                + self.leaderboard.to_html())
+
+
+def run(data: Any, *, target: str | None = None, task: str | None = None, metric: str | None = None,
+        budget: str | float | None = None, per_candidate: str | float | None = None,
+        only: Sequence[str] | str | None = None, skip: Sequence[str] | str | None = None,
+        drop: Sequence[str] | str | None = None, seed: int | None = None, folds: int | None = None,
+        holdout: float | None = None, tolerance: float | None = None, trials: int | None = None,
+        workers: int | None = None, out: str | Path | None = None, track: bool = True,
+        extra: Sequence[type] = ()) -> Result:
+    """Run a bake-off, as `bakeoff run`. `data` is a card (.toml), a CSV or Parquet file, a
+    pandas DataFrame or a `Card`; `extra` are Candidate classes (defined anywhere, a notebook
+    too) that join the race."""
+    from bakeoff.core.card import Card
+    from bakeoff.tasks.tabular.quickstart import card_for
+
+    overrides = {"task": task, "metric": metric, "total": budget, "per_candidate": per_candidate,
+                 "only": only, "skip": skip, "drop": drop, "seed": seed, "folds": folds,
+                 "holdout": holdout, "tolerance": tolerance, "trials": trials, "workers": workers}
+    if isinstance(data, Card):
+        card = data
+    else:
+        source = _frame_file(data, Path(out or ".")) if _is_frame(data) else Path(data)
+        card = card_for(source, target, overrides)
+    folder = Path(out) if out is not None else (None if isinstance(data, (str, Path))
+                                                and str(data).endswith(".toml") else Path.cwd())
+    planned = plan(card, extra=tuple(extra))
+    if track:
+        from bakeoff.core.bake import check_tracking
+
+        check_tracking(card)
+    return Result(execute(planned, out=folder, track=track).run_dir)
+
+
+def _is_frame(data: Any) -> bool:
+    return type(data).__name__ == "DataFrame" and hasattr(data, "to_parquet")
+
+
+def _frame_file(frame: pd.DataFrame, out: Path) -> Path:
+    """A DataFrame saved as Parquet under out/.bakeoff/frames/, named by its content, so that
+    the run can read its rows again (`sql --check`, `reproduce`)."""
+    from bakeoff.core.runstore import write_atomic
+
+    content = frame.to_parquet(index=False)
+    path = out / ".bakeoff" / "frames" / f"frame-{hashlib.sha256(content).hexdigest()[:12]}.parquet"
+    if not path.exists():
+        write_atomic(path, content)
+    return path.resolve()
+
+
+def open_run(run_id: str | Path, runs: str | Path = ".") -> Result:
+    """A finished run by its id (under runs/) or its folder."""
+    return Result(find_run(str(run_id), Path(runs)))
+
+
+def init(data: str | Path, target: str, output: str | Path = "bakeoff.toml", force: bool = False) -> list[str]:
+    """Write a commented card for `data`, as `bakeoff init`; returns the columns it left out as
+    copies of the target."""
+    from bakeoff.tasks.tabular.quickstart import write_card_file
+
+    return write_card_file(Path(data), target, Path(output), force)
+
+
+def predict(run_id: str | Path, candidate: str, data: str | Path, *, runs: str | Path = ".",
+            threshold: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Score a file's rows, as `bakeoff predict`: the scored rows and notes on values the model
+    reads as missing or unknown."""
+    from bakeoff.tasks.tabular.predict import score_file
+
+    return score_file(str(run_id), candidate, Path(data), Path(runs), threshold)
+
+
+def report(run_id: str | Path, *, runs: str | Path = ".") -> tuple[Path, list[str]]:
+    """Re-render a run's report.html, as `bakeoff report`; returns its path and notes."""
+    from bakeoff.report import render_run
+
+    return render_run(find_run(str(run_id), Path(runs)))
+
+
+def sql(run_id: str | Path, candidate: str, *, dialect: str = "duckdb", table: str = "data",
+        id: str | None = None, runs: str | Path = ".") -> str:
+    """The candidate as one SQL SELECT over `table`'s raw columns, as `bakeoff sql`."""
+    from bakeoff.tasks.tabular.indb import sql_for_run
+    from bakeoff.tasks.tabular.sql import check_dialect
+
+    return sql_for_run(find_run(str(run_id), Path(runs)), candidate, table, check_dialect(dialect), id)
+
+
+def score(run_id: str | Path, candidate: str, *, sql_url: str, table: str, into: str = "scores",
+          id: str | None = None, runs: str | Path = ".") -> int:
+    """Score `table` inside the database into `into`, as `bakeoff score`; rows written."""
+    from bakeoff.tasks.tabular.indb import score_in_database
+
+    return score_in_database(find_run(str(run_id), Path(runs)), candidate, sql_url, table, into, id)
+
+
+def candidates() -> list[type]:
+    """The ladder, as `bakeoff candidates`: every built-in candidate class, simplest first."""
+    from bakeoff.core.registry import available
+
+    return sorted(available().values(), key=lambda c: c.rung)

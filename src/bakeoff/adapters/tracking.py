@@ -20,7 +20,8 @@ import mlflow.pyfunc
 import pandas as pd
 
 from bakeoff.tasks.tabular.bundle import load_bundle
-from bakeoff.core.urls import failure, redact, sqlalchemy_url
+from bakeoff.adapters.tracking_store import tracking_uri  # noqa: F401  (callers find it here too)
+from bakeoff.core.urls import failure, redact
 from bakeoff.errors import TrackingError
 from bakeoff.core.provenance import package_versions
 
@@ -33,14 +34,6 @@ class BakeoffModel(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return self.bundle.score(model_input)[self.bundle.output_columns()]
-
-
-def tracking_uri(card_uri: str, store_dir: Path) -> str:
-    """MLFLOW_TRACKING_URI, else the card's, else a SQLite file in store_dir."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or card_uri
-    if not uri:
-        return f"sqlite:///{(store_dir / 'mlflow.db').resolve()}"
-    return sqlalchemy_url(uri)
 
 
 def _experiment_id(name: str, store_dir: Path) -> str:
@@ -65,32 +58,6 @@ def _package_copy(folder: Path) -> str:
 def _requirements() -> list[str]:
     wanted = ("scikit-learn", "lightgbm", "pandas", "numpy", "scipy")
     return [f"{name}=={version}" for name, version in package_versions(wanted).items()]
-
-
-def check_store(uri: str) -> None:
-    """Fail fast on a tracking store that cannot be reached (MLflow itself retries ~100 s)."""
-    try:
-        if uri.startswith(("http://", "https://")):
-            import requests
-
-            requests.get(uri.rstrip("/") + "/health", timeout=5).raise_for_status()
-        elif "://" in uri and not uri.startswith(("file:", "sqlite:", "databricks")):
-            import sqlalchemy
-
-            engine = sqlalchemy.create_engine(uri, connect_args=_timeout_args(uri))
-            try:
-                with engine.connect():
-                    pass
-            finally:
-                engine.dispose()
-    except Exception as err:  # drivers raise their own types; all mean "cannot reach"
-        raise TrackingError(f"cannot reach the MLflow store {redact(uri)} ({failure(err, uri)}); "
-                            "fix [store] tracking_uri or "
-                            "MLFLOW_TRACKING_URI, or run with --no-track") from err
-
-
-def _timeout_args(uri: str) -> dict:
-    return {"connect_timeout": 5} if uri.startswith(("postgresql", "mysql")) else {}
 
 
 @contextlib.contextmanager

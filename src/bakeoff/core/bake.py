@@ -18,6 +18,7 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
 from bakeoff.core.card import Card
@@ -74,9 +75,10 @@ class Plan:
         return self.prepared.data
 
 
-def plan(card: Card) -> Plan:
+def plan(card: Card, extra: tuple[type, ...] = ()) -> Plan:
     """Load and check the data and the ladder; bad input raises here, before anything is written.
-    The workers' engine warms up meanwhile."""
+    `extra` are Candidate classes that join the race (defined in a notebook, say). The workers'
+    engine warms up meanwhile."""
     from bakeoff.tasks import task_for
 
     task = task_for(card.problem.task)
@@ -85,17 +87,18 @@ def plan(card: Card) -> Plan:
     warming.start()
     expected = task.expectations(card)
     prepared = task.prepare(card, frozenset(e.key for e in expected))
-    candidates = _ladder(card, task)
+    candidates = _ladder(card, task, extra)
     metric = task.metric(card.evaluate.metric, card.problem.task)
     settings = _settings(card, task, prepared, metric, len(candidates))
     return Plan(card, task, prepared, candidates, metric, settings, expected, engine, warming)
 
 
-def _ladder(card: Card, task: Task) -> list:
-    from bakeoff.core.registry import available
+def _ladder(card: Card, task: Task, extra: tuple[type, ...]) -> list:
+    from bakeoff.core.registry import available, check_class
 
-    classes = available(card.ladder.extra, card.base_dir, task.ladder())
+    classes = available(card.ladder.extra, card.base_dir, task.ladder(), [check_class(c) for c in extra])
     extra_names = [load_class(spec, card.base_dir).name for spec in card.ladder.extra]
+    extra_names += [cls.name for cls in extra]
     return select(classes, card.problem.task, card.ladder.only, card.ladder.skip, extra_names)
 
 
@@ -156,6 +159,8 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     `on_logged(name)` is told as each candidate reaches MLflow."""
     card = planned.card
     run_dir = runs_folder(Path(out or card.base_dir)) / new_run_id()
+    _import_meanwhile(["bakeoff.adapters.tracking"] if track else [], "matplotlib.figure",
+                      "matplotlib.backends.backend_svg", "jinja2")
     outcomes = run_race(planned, observer)
     draft = _draft(run_dir.name, planned, outcomes, command)
     if not track:
@@ -264,6 +269,23 @@ def bake(card: Card, *, out: Path | None = None, observer: Observer | None = Non
     return execute(planned, out=out, observer=observer, command=command, track=track)
 
 
+def _import_meanwhile(*modules) -> None:
+    """Import what follows the race (MLflow, the report's charts: seconds) while the driver only
+    waits for its workers."""
+    names = [m for group in modules for m in ([group] if isinstance(group, str) else group)]
+
+    def load() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name in names:
+                try:
+                    import_module(name)
+                except Exception:  # noqa: S110 - the import is retried, and reported, where it is used
+                    pass
+
+    threading.Thread(target=load, daemon=True).start()
+
+
 def _tracker():
     with warnings.catch_warnings():  # mlflow advises on import; the user has nothing to act on
         warnings.simplefilter("ignore")
@@ -273,8 +295,9 @@ def _tracker():
 
 def check_tracking(card: Card) -> None:
     """Raise TrackingError now if the MLflow store cannot be reached, before the race starts."""
-    track = _tracker()
-    track.check_store(track.tracking_uri(card.store.tracking_uri, store_dir(card)))
+    from bakeoff.adapters.tracking_store import check_store, tracking_uri
+
+    check_store(tracking_uri(card.store.tracking_uri, store_dir(card)))
 
 
 def extra_modules(card: Card) -> list[str]:

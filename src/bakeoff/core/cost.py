@@ -41,7 +41,17 @@ def measure_serving(predict, X: pd.DataFrame, model, seed: int = 0,
             break
     return ServingCost(predict_us_per_row=min(batch_times) / len(batch) * 1e6,
                        latency_ms_p50=float(np.median(singles)) * 1e3,
-                       model_bytes=len(pickle.dumps(model)))
+                       model_bytes=model_bytes(model))
+
+
+def model_bytes(model) -> int:
+    """The model's size as saved (pickled); a class defined in a notebook is saved by value."""
+    try:
+        return len(pickle.dumps(model))
+    except (pickle.PicklingError, AttributeError, TypeError):
+        import cloudpickle
+
+        return len(cloudpickle.dumps(model))
 
 
 def monthly_compute_cost(predict_us_per_row: float, fit_seconds: float, predictions_per_month: float,

@@ -32,7 +32,7 @@ class Job:
 
     name: str
     target: str  # "module:function"
-    spec: str
+    spec: str | bytes  # "module:Class", or the class pickled by value (see race.class_spec)
     search_dir: str  # where the class's module is found first ("" for none)
     settings: Any
     seconds: float
@@ -157,17 +157,30 @@ def _work(job: Job, data_path: str, result_path: str, memory_bytes: int | None) 
         last = traceback.extract_tb(err.__traceback__)[-1]
         result = f"{type(err).__name__}: {err} (at {Path(last.filename).name}:{last.lineno})"
     tmp = Path(result_path + ".tmp")
-    try:
-        tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception as err:  # an unpicklable model
-        tmp.write_bytes(pickle.dumps(f"its result could not be saved: {type(err).__name__}: {err}"))
+    tmp.write_bytes(_pickled(result))
     os.replace(tmp, result_path)
+
+
+def _pickled(result) -> bytes:
+    """The result as bytes; a model of a class defined in a notebook goes by value."""
+    try:
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as first:  # a class pickle cannot find by name, or an unpicklable model
+        try:
+            import cloudpickle
+
+            return cloudpickle.dumps(result)
+        except Exception:
+            return pickle.dumps(f"its result could not be saved: {type(first).__name__}: {first}")
 
 
 def _run(job: Job, data_path: str):
     from bakeoff.core.registry import load_class
 
     data = pickle.loads(Path(data_path).read_bytes())
-    cls = load_class(job.spec, Path(job.search_dir) if job.search_dir else None)
+    if isinstance(job.spec, bytes):
+        cls = pickle.loads(job.spec)
+    else:
+        cls = load_class(job.spec, Path(job.search_dir) if job.search_dir else None)
     module, _, function = job.target.partition(":")
     return getattr(import_module(module), function)(cls, data, job.settings, job.seconds)

@@ -90,8 +90,17 @@ def race(candidates: list[type[Candidate]], data, settings: RaceSettings, engine
 
 
 def _job(cls: type[Candidate], target: str, settings: RaceSettings, seconds: float) -> Job:
-    return Job(cls.name, target, f"{cls.__module__}:{cls.__qualname__}",
-               str(settings.search_dir or ""), settings, seconds)
+    return Job(cls.name, target, class_spec(cls), str(settings.search_dir or ""), settings, seconds)
+
+
+def class_spec(cls: type) -> str | bytes:
+    """How a worker finds the class: "module:Class", or the class itself (pickled by value) when
+    it lives in a notebook or script (`__main__`), which a worker cannot import."""
+    if cls.__module__ != "__main__" and "<locals>" not in cls.__qualname__:
+        return f"{cls.__module__}:{cls.__qualname__}"
+    import cloudpickle
+
+    return cloudpickle.dumps(cls)
 
 
 def _outcome(cls, finished: Finished, seconds: float, cut_by_total: bool) -> Outcome:

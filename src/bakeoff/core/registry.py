@@ -39,12 +39,18 @@ def load_class(spec: str, search_dir: Path | None = None) -> type[Candidate]:
     except Exception as err:  # importing user code can raise anything; all of it is this spec's fault
         raise CandidateError(f"cannot load candidate {spec!r} ({type(err).__name__}: {err}); check the module "
                              "is importable from the card's folder and the class name") from err
+    return check_class(cls, spec)
+
+
+def check_class(cls, label: str | None = None) -> type[Candidate]:
+    """`cls` if it is a Candidate class with a name, rung and family; else CandidateError."""
+    label = label or getattr(cls, "__qualname__", repr(cls))
     if not (isinstance(cls, type) and issubclass(cls, Candidate)):
-        raise CandidateError(f"{spec!r} is not a subclass of bakeoff.Candidate; subclass it and set "
+        raise CandidateError(f"{label!r} is not a subclass of bakeoff.Candidate; subclass it and set "
                              "name, rung and family")
     missing = [attr for attr in ("name", "rung", "family") if not hasattr(cls, attr)]
     if missing:
-        raise CandidateError(f"candidate class {spec!r} does not set {', '.join(missing)}; add e.g. "
+        raise CandidateError(f"candidate class {label!r} does not set {', '.join(missing)}; add e.g. "
                              "name, rung, family = \"median\", 0, \"baseline\" to the class")
     return cls
 
@@ -60,11 +66,12 @@ def _entry_points() -> dict[str, type[Candidate]]:
 
 
 def available(extra: list[str] = (), search_dir: Path | None = None,
-              ladder: dict[str, type[Candidate]] | None = None) -> dict[str, type[Candidate]]:
+              ladder: dict[str, type[Candidate]] | None = None,
+              classes_given: list[type[Candidate]] = ()) -> dict[str, type[Candidate]]:
     """Every candidate class by name (of `ladder`, default every task's built-ins), entry
-    points and `extra`; a duplicate name is an error."""
+    points, `extra` specs and `classes_given`; a duplicate name is an error."""
     classes = dict(builtin() if ladder is None else ladder)
-    for cls in [*_entry_points().values(), *(load_class(s, search_dir) for s in extra)]:
+    for cls in [*_entry_points().values(), *(load_class(s, search_dir) for s in extra), *classes_given]:
         if cls.name in classes and classes[cls.name] is not cls:
             raise CandidateError(f"two candidates are called {cls.name!r}; give {cls.__qualname__} "
                                  "another name")

@@ -15,6 +15,7 @@ from bakeoff.core.evaluation import Evaluation
 from bakeoff.core.metrics import Metric, fold_bootstrap, fold_score, percentile_interval
 from bakeoff.core.tune import Tuning, tune
 from bakeoff.tasks.tabular.data import Dataset
+from bakeoff.tasks.tabular.ladder.sklearn_base import SklearnCandidate, preprocess
 from bakeoff.tasks.tabular.metrics import METRICS
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -26,13 +27,24 @@ def predictions(fitted: Fitted, X: pd.DataFrame, task: str) -> np.ndarray:
 
 
 def mean_score(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
-               splits: list[Split]) -> float:
-    """The candidate's metric on each validation split, fitted on the rest, averaged."""
+               splits: list[Split], learned: dict | None = None) -> float:
+    """The candidate's metric on each validation split, fitted on the rest, averaged. With
+    `learned` (a dict kept across calls), preprocessing is learned once per split and reused."""
     scores = []
-    for train, val in splits:
-        fitted = candidate.fit(X.iloc[train], y[train])
+    for i, (train, val) in enumerate(splits):
+        fitted = candidate.fit(X.iloc[train], y[train], **_reuse(candidate, X.iloc[train], i, learned))
         scores.append(metric.score(y[val], predictions(fitted, X.iloc[val], candidate.task)))
     return float(np.mean(scores))
+
+
+def _reuse(candidate: Candidate, X: pd.DataFrame, split: int, learned: dict | None) -> dict:
+    """`prepared=` for a scikit-learn candidate: the split's preprocessing, learned on first use."""
+    if learned is None or not isinstance(candidate, SklearnCandidate):
+        return {}
+    key = (split, candidate.scale)
+    if key not in learned:
+        learned[key] = preprocess(X, candidate.scale)
+    return {"prepared": learned[key]}
 
 
 def evaluate_job(cls: type[Candidate], dataset: Dataset, settings, seconds: float) -> Evaluation:
@@ -85,7 +97,9 @@ def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, secon
         return Tuning(candidate.default_params(), 0, "time")
     splits = tuning_splits(dataset, candidate.seed)
     X, y = dataset.X_train, dataset.y_train
-    return tune(candidate, lambda tried: mean_score(tried, X, y, metric, splits), metric.higher_is_better,
+    learned: dict = {}
+    return tune(candidate, lambda tried: mean_score(tried, X, y, metric, splits, learned),
+                metric.higher_is_better,
                 trials=min(trials, candidate.max_trials or trials), seconds=tuning_seconds,
                 refits_after=refits, splits=len(splits))
 

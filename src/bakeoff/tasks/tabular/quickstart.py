@@ -89,21 +89,43 @@ def card_for(source: Path, target: str | None, overrides: dict) -> Card:
                "data": {"source": str(source.resolve()), "target": target,
                         "id": _guess_id(loaded.frame, target)}}
         base_dir = Path.cwd()
-    return card_from_dict(_apply_overrides(raw, overrides)).with_base_dir(base_dir)
+    try:
+        return card_from_dict(_apply_overrides(raw, overrides)).with_base_dir(base_dir)
+    except ConfigError as err:
+        raise ConfigError(_flag_words(str(err), overrides)) from err
+
+
+def _flag_words(message: str, overrides: dict) -> str:
+    """A card error about a value given on the command line names the option, not the card key.
+
+    >>> _flag_words("[evaluate] folds must be at least 2", {"folds": 1})
+    '--folds must be at least 2'
+    """
+    for key, value in overrides.items():
+        if value is not None and key in _PLACES:
+            section, field = _PLACES[key]
+            flag = _FLAGS.get(key, f"--{key.replace('_', '-')}")
+            message = message.replace(f"[{section}] {field}", flag)
+    return message
+
+
+_PLACES = {  # command-line option -> (card section, key)
+    "task": ("problem", "task"), "metric": ("evaluate", "metric"), "total": ("budget", "total"),
+    "per_candidate": ("budget", "per_candidate"), "seed": ("evaluate", "seed"),
+    "only": ("ladder", "only"), "skip": ("ladder", "skip"), "folds": ("evaluate", "folds"),
+    "holdout": ("evaluate", "holdout"), "tolerance": ("evaluate", "tolerance"),
+    "trials": ("budget", "trials"), "workers": ("budget", "workers"), "drop": ("data", "drop")}
+_FLAGS = {"total": "--budget", "per_candidate": "--per-candidate"}
 
 
 def _apply_overrides(raw: dict, overrides: dict) -> dict:
-    places = {"task": ("problem", "task"), "metric": ("evaluate", "metric"),
-              "total": ("budget", "total"), "per_candidate": ("budget", "per_candidate"),
-              "seed": ("evaluate", "seed"), "only": ("ladder", "only"), "skip": ("ladder", "skip"),
-              "folds": ("evaluate", "folds"), "holdout": ("evaluate", "holdout"),
-              "tolerance": ("evaluate", "tolerance"), "trials": ("budget", "trials"),
-              "workers": ("budget", "workers"), "drop": ("data", "drop")}
+    places = _PLACES
     for key, value in overrides.items():
         if value is None:
             continue
         if key in ("only", "skip", "drop"):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+            items = value.split(",") if isinstance(value, str) else list(value)
+            value = [v.strip() for v in items if v.strip()]
             if not value:
                 raise ConfigError(f"--{key} is empty; give comma-separated names, e.g. --{key} a,b")
         section, field = places[key]

@@ -141,12 +141,12 @@ class Knn(SklearnCandidate):
 
         return (KNeighborsClassifier if self.is_classifier else KNeighborsRegressor)(**params)
 
-    def fit(self, X, y):
+    def fit(self, X, y, **prepared):
         """As any candidate, but never asking for more neighbours than there are rows."""
         k = self.hyperparams["n_neighbors"]
         if k > len(X):
-            return self.with_params(**{**self.params, "n_neighbors": len(X)}).fit(X, y)
-        return super().fit(X, y)
+            return self.with_params(**{**self.params, "n_neighbors": len(X)}).fit(X, y, **prepared)
+        return super().fit(X, y, **prepared)
 
     def count_params(self, model) -> int:
         return int(model.n_samples_fit_ * model.n_features_in_)
@@ -239,12 +239,12 @@ class Mlp(SklearnCandidate):
         # a network learns a target in its own units (spend in the hundreds) poorly: scale it
         return TransformedTargetRegressor(regressor=net, transformer=StandardScaler())
 
-    def fit(self, X, y):
+    def fit(self, X, y, **prepared):
         """As any candidate; on fewer than SMALL_DATA rows without early stopping (the tenth it
         would hold out to judge by is too few rows: on 142 wine rows it stopped at chance)."""
         if len(X) < SMALL_DATA and "early_stopping" not in self.params:
-            return self.with_params(**self.params, early_stopping=False).fit(X, y)
-        return super().fit(X, y)
+            return self.with_params(**self.params, early_stopping=False).fit(X, y, **prepared)
+        return super().fit(X, y, **prepared)
 
     def count_params(self, model) -> int:
         net = getattr(model, "regressor_", model)

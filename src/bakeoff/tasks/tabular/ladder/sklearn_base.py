@@ -11,6 +11,15 @@ from bakeoff.core.candidate import Candidate, Fitted, full_proba
 from bakeoff.tasks.tabular.preprocess import compile_transform, make_preprocessor
 
 
+Prepared = tuple  # (fitted ColumnTransformer, its output on the rows it learned from)
+
+
+def preprocess(X: pd.DataFrame, scale: bool) -> Prepared:
+    """The shared preprocessing learned from X, and X as the model sees it."""
+    prep = make_preprocessor(scale)
+    return prep, prep.fit_transform(X)
+
+
 class SklearnFitted(Fitted):
     """A fitted sklearn Pipeline (preprocessing + model) and the candidate that made it."""
 
@@ -63,13 +72,16 @@ class SklearnCandidate(Candidate):
     def describe_model(self, fitted: SklearnFitted) -> str:
         return f"{self.summary} ({fitted.n_params:,} learned numbers)"
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> Fitted:
+    def fit(self, X: pd.DataFrame, y: np.ndarray, *, prepared: Prepared | None = None) -> Fitted:
+        """The preprocessing and the model, learned from X and y. `prepared` is the preprocessing
+        already learned from these same rows with this `scale` (tuning fits one split many times:
+        the same numbers, learned once)."""
         from sklearn.pipeline import Pipeline
 
+        prep, inputs = prepared or preprocess(X, self.scale)
         model = self.build(self.hyperparams)
-        pipeline = Pipeline([("prep", make_preprocessor(self.scale)), ("model", model)])
-        pipeline.fit(X, y)
-        return SklearnFitted(pipeline, self)
+        model.fit(inputs, y)
+        return SklearnFitted(Pipeline([("prep", prep), ("model", model)]), self)
 
     @property
     def is_classifier(self) -> bool:
