@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMED = {"fit_seconds", "predict_us_per_row", "latency_ms_p50", "model_bytes", "monthly_cost",
-         "monthly_value", "wall_seconds", "model_uri", "diff_ci"}
+         "monthly_value", "wall_seconds", "work_seconds", "model_uri", "diff_ci"}
 
 
 def _card(folder: Path, source: Path, target: str, extra: str) -> Path:

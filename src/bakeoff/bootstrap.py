@@ -8,10 +8,12 @@ Same draws and same scores as scoring each resample with scikit-learn, one fold 
 * a resample's score is the mean over the folds of the metric on the fold's resampled rows,
   NaN where the metric is undefined on any of them (scikit-learn raises or returns NaN).
 
-A resampled fold is summarised by how often each row was drawn, taken for a whole chunk of
-resamples at a time with one ``np.bincount``: ranking metrics read counts per (tie group,
-class), the confusion-based ones counts per (true, predicted) cell, and the means of per-row
-losses sum the losses of the drawn rows in the order they were drawn.
+Resamples are scored a chunk at a time. Ranking and confusion-based metrics count the draws
+of the chunk with one ``np.bincount`` over keys of the rows (a score level and class for
+ROC AUC and average precision, a (true, predicted) cell for F1) and score the counts: ROC AUC
+as the Mann-Whitney U with ties counted 1/2, average precision as scikit-learn's sum over
+tie groups, F1 from confusion counts. Means of per-row losses sum the drawn rows' losses in
+the order drawn, as the loop does.
 
 Classification takes ``y`` as class codes 0..k-1 and ``pred`` as (n, k) probabilities;
 regression takes ``pred`` as (n,) values. Only numpy is imported here.
@@ -188,11 +190,12 @@ def binary_auc(hit: np.ndarray, score: np.ndarray) -> Scorer:
 
     def scorer(positions: np.ndarray) -> np.ndarray:
         counts = keyed_counts(key, positions, 3 * g + 1 if tied else 2 * g + 1)
-        base = counts[:, :g]
-        cumulated = np.cumsum(base, axis=1)  # base draws at most at each base score
+        at_level = counts[:, :g]
+        cumulated = np.cumsum(at_level, axis=1)  # base draws scored at most each level
+        # u2 = 2 U, U the pairs (base draw scored below another draw) + 1/2 the tied pairs
         u2 = 2 * np.einsum("ij,ij->i", counts[:, g + 1:2 * g + 1], cumulated)
-        if tied:  # a tie counts 1/2: below = cumulated - base, so 2 below + tied = 2 c - b
-            u2 += np.einsum("ij,ij->i", counts[:, 2 * g + 1:], 2 * cumulated - base)
+        if tied:  # tied with level L: 2 (cumulated[L] - at_level[L]) + at_level[L]
+            u2 += np.einsum("ij,ij->i", counts[:, 2 * g + 1:], 2 * cumulated - at_level)
         n_base = cumulated[:, -1]
         pairs2 = 2 * n_base * (positions.shape[1] - n_base)
         return ratio(pairs2 - u2 if base_is_hit else u2, pairs2, np.nan)
@@ -329,6 +332,8 @@ def loop_bootstrap(score: Callable[[np.ndarray, np.ndarray], float], y: np.ndarr
     A resample where `score` raises ValueError on a fold is NaN.
     """
     scores = np.full(resamples, np.nan)
+    if not folds:  # the mean over no folds is NaN
+        return scores
     sizes = [len(rows) for rows in folds]
     r = 0
     for block in resample_positions(sizes, resamples, seed, chunk_size(sum(sizes), resamples)):

@@ -9,11 +9,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from bakeoff import api
 from bakeoff.errors import BakeoffError, ConfigError
+from bakeoff.tasks import kinds
 
-class Task(str, Enum):
-    classification = "classification"
-    regression = "regression"
+Task = Enum("Task", {kind: kind for kind in kinds()}, type=str)  # the card's [problem] task values
 
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -90,9 +90,7 @@ def init(
 
     Example: bakeoff init churn.csv --target Churn
     """
-    from bakeoff.tasks.tabular.quickstart import write_card_file
-
-    leaks = write_card_file(data, target, output, force)
+    leaks = api.init(data, target, output, force)
     left_out = f" (left out {', '.join(leaks)}: copies of {target})" if leaks else ""
     typer.echo(f"wrote {output}{left_out}; edit it, then run: bakeoff run {output}")
 
@@ -110,11 +108,11 @@ def predict(
 
     Example: bakeoff predict 20261125-161230-ab12cd linear new.csv -o scored.csv --threshold business
     """
-    from bakeoff.tasks.tabular.predict import check_output, score_file, write_scored
+    from bakeoff.tasks.tabular.predict import check_output, write_scored
 
     if output is not None:
         check_output(output)
-    scored, notes = score_file(run_id, candidate, data, runs, threshold)
+    scored, notes = api.predict(run_id, candidate, data, runs=runs, threshold=threshold)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     if output is None:
@@ -133,12 +131,8 @@ def report(
 
     Example: bakeoff report 20261125-161230-ab12cd
     """
-    from bakeoff.core.runstore import find_run
-    from bakeoff.report import render_run
-
-    run_dir = find_run(run_id, runs)
     with _working("rendering the report (charts)…"):
-        path, notes = render_run(run_dir)
+        path, notes = api.report(run_id, runs=runs)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"report:  {path}")
@@ -159,7 +153,7 @@ def review(
     Example: bakeoff review 20261125-161230-ab12cd --rows 20
     """
     from bakeoff.core.runstore import find_run
-    from bakeoff.review.server import load_review_set, serve
+    from bakeoff.tasks.tabular.review import load_review_set, serve
 
     review_set = load_review_set(find_run(run_id, runs), candidate, rows)
 
@@ -177,7 +171,7 @@ def sql(
     dialect: Annotated[Optional[str], typer.Option(help="duckdb, postgres, sqlite, bigquery, snowflake or spark "
                                                    "(default: the --check database's, else duckdb).")] = None,
     table: Annotated[str, typer.Option(help="The table (or view) with the raw columns.")] = "data",
-    id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's \\[data] id).")] = None,
+    id: Annotated[Optional[str], typer.Option("--id", help="Column(s) that identify a row, comma-separated (default: the card's \\[data] id).")] = None,
     check: Annotated[Optional[str], typer.Option(help="A database URL: run the query on the holdout rows there "
                                                  "and compare with Python row by row.")] = None,
     runs: Runs = Path("."),
@@ -187,7 +181,7 @@ def sql(
     Example: bakeoff sql RUN_ID linear --dialect postgres --table customers > score.sql
     Example: bakeoff sql RUN_ID linear --dialect postgres --check postgresql://me@db/shop
     """
-    from bakeoff.tasks.tabular.indb import check_in_database, sql_for_run
+    from bakeoff.tasks.tabular.indb import check_in_database, default_id
     from bakeoff.core.runstore import find_run
     from bakeoff.tasks.tabular.sql import check_dialect
 
@@ -198,15 +192,18 @@ def sql(
     if check and dialect_of(check) != check_dialect(dialect):
         raise ConfigError(f"--check runs in {dialect_of(check)} but --dialect is {dialect}; pass --dialect "
                           f"{dialect_of(check)} so that the query checked is the query printed")
-    text = sql_for_run(run_dir, candidate, table, check_dialect(dialect), id)
+    parity = None
     if check:
         with _working("checking the query against Python on the holdout rows…"):
             parity = check_in_database(run_dir, candidate, check, table)
         typer.echo(f"check: {parity}", err=True)
-        if not parity.ok:
-            typer.echo(text)
-            raise typer.Exit(1)
-    typer.echo(text)
+    if not (id if id is not None else default_id(run_dir)):
+        raise ConfigError(f"run {run_dir.name} has no id column, so the query's rows could not be matched "
+                          "to their inputs (databases return rows in any order); pass --id with the "
+                          "column(s) that identify a row, e.g. --id customer_id or --id store,day")
+    typer.echo(api.sql(run_dir, candidate, dialect=dialect, table=table, id=id))
+    if parity is not None and not parity.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -217,19 +214,19 @@ def score(
                                          "postgresql://user@host/db.")],
     table: Annotated[str, typer.Option(help="The table with the raw columns.")],
     into: Annotated[str, typer.Option(help="The table to (re)create with the predictions.")] = "scores",
-    id: Annotated[Optional[str], typer.Option("--id", help="Id column to keep (default: the card's \\[data] id).")] = None,
+    id: Annotated[Optional[str], typer.Option("--id", help="Column(s) that identify a row, comma-separated (default: the card's \\[data] id).")] = None,
     runs: Runs = Path("."),
 ):
     """Score TABLE inside the database into table INTO (created or replaced in one transaction).
 
     Example: bakeoff score RUN_ID linear --sql duckdb:///warehouse.db --table customers --into scores
     """
-    from bakeoff.tasks.tabular.indb import default_id, score_in_database
+    from bakeoff.tasks.tabular.indb import default_id
     from bakeoff.core.runstore import find_run
 
     run_dir = find_run(run_id, runs)
     with _working(f"scoring {table} into {into}…"):
-        rows = score_in_database(run_dir, candidate, sql_url, table, into, id)
+        rows = api.score(run_dir, candidate, sql_url=sql_url, table=table, into=into, id=id)
     typer.echo(f"wrote {rows:,} predictions to {into}", err=True)
     if not (id if id is not None else default_id(run_dir)):
         typer.echo(f"note: the run has no id column, so {into} has no key to join back to {table}; pass --id COLUMN",
@@ -245,12 +242,10 @@ def candidates():
     from rich.console import Console
     from rich.table import Table
 
-    from bakeoff.core.registry import available
-
     table = Table("rung", "name", "family", "tasks", "SQL",
                   caption="tasks: both (classification and regression), class. or regr. only")
     table.add_column("what it is", ratio=1)  # the one column that wraps on a narrow terminal
-    for cls in sorted(available().values(), key=lambda c: c.rung):
+    for cls in api.candidates():
         table.add_row(str(cls.rung), cls.name, cls.family,
                       "both" if len(cls.tasks) == 2 else {"classification": "class.", "regression": "regr."}.get(
                           cls.tasks[0], cls.tasks[0]),

@@ -29,7 +29,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_UNION_TAGS = {"str", "SqlSource", "float", "int", "bool", "function-before[_source_shape(), union[str,SqlSource]]"}
 
 
 class _Section(BaseModel):
@@ -236,7 +235,7 @@ def card_from_dict(raw: dict) -> Card:
 def describe_validation_error(err: ValidationError) -> str:
     """One line for the first problem pydantic found, naming the key and the fix."""
     first = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
-    loc = [str(part) for part in first["loc"] if str(part) not in _UNION_TAGS]
+    loc = _key_path(first["loc"])
     message = first["msg"].removeprefix("Value error, ")
     if not loc or message.startswith("["):  # a check that names its own keys
         return message
@@ -252,6 +251,27 @@ def describe_validation_error(err: ValidationError) -> str:
         limit = next(iter(first.get("ctx", {}).values()), "")
         return f"{section} {key}: got {first['input']!r}; it must be {bounds[first['type']]} {limit}"
     return f"{section} {key}: {message}"
+
+
+def _key_path(loc: tuple) -> list[str]:
+    """The card keys in a pydantic error location, without the tags it adds for the members of
+    a union (`source` is a path or a query: "str", "SqlSource", "function-before[...]").
+
+    >>> _key_path(("data", "source", "SqlSource", "url")), _key_path(("data", "source", "str"))
+    (['data', 'source', 'url'], ['data', 'source'])
+    >>> _key_path(("data", "colour"))
+    ['data', 'colour']
+    """
+    path, model, tags = [], Card, set()
+    for part in map(str, loc):
+        if part in tags or "[" in part:
+            continue
+        path.append(part)
+        field = model.model_fields.get(part) if model is not None else None
+        members = getattr(field.annotation, "__args__", (field.annotation,)) if field else ()
+        tags = {getattr(m, "__name__", str(m)) for m in members}
+        model = next((m for m in members if isinstance(m, type) and issubclass(m, BaseModel)), None)
+    return path
 
 
 def _fields_of(loc: list[str]) -> list[str]:

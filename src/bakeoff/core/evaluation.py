@@ -29,3 +29,4 @@ class Evaluation:
     description: str
     fitted: Fitted | None = field(default=None, repr=False)
     sql_reason: str | None = None
+    work_seconds: float = 0.0  # the candidate's own fitting, tuning and scoring (not the harness's)

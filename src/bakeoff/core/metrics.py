@@ -29,21 +29,16 @@ def fold_score(metric: Metric, y: np.ndarray, pred: np.ndarray, folds: list[np.n
 
 def fold_bootstrap(metric: Metric, y: np.ndarray, pred: np.ndarray, folds: list[np.ndarray],
                    resamples: int, seed: int) -> np.ndarray:
-    """`fold_score` on `resamples` resamples, each fold resampled within itself.
+    """`fold_score` on `resamples` resamples, each fold resampled within itself, all at once.
 
     The draws depend only on the seed and the fold sizes, so every candidate is scored on
     the same resampled rows and differences between candidates are paired. Resamples the
-    metric cannot score (one class only) are NaN.
+    metric cannot score (one class only) are NaN. Metrics without a vectorised form
+    (see `bakeoff.core.bootstrap`) are scored one resample at a time.
     """
-    rng = np.random.default_rng(seed)
-    scores = np.full(resamples, np.nan)
-    for r in range(resamples):  # one resample's rows at a time: memory stays that of the data
-        draws = [rows[rng.integers(0, len(rows), size=len(rows))] for rows in folds]
-        try:
-            scores[r] = np.mean([metric.score(y[d], pred[d]) for d in draws])
-        except ValueError:
-            continue
-    return scores
+    from bakeoff.bootstrap import fold_bootstrap as resampled
+
+    return resampled(metric.name, y, pred, folds, resamples, seed, score=metric.score)
 
 
 def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:

@@ -50,6 +50,7 @@ class CandidateResult:
     tuning: dict | None = None
     description: str = ""
     wall_seconds: float = 0.0
+    work_seconds: float | None = None  # of wall_seconds, the candidate's own fitting and scoring
     diff_ci: list | None = None  # paired interval of (this score - the best's score)
     title: str = ""
     summary: str = ""
@@ -121,6 +122,7 @@ def candidate_result(outcome, interval: Interval | None, extras: CandidateExtras
         params={k: plain(v) for k, v in ev.tuning.params.items()},
         tuning={"trials": ev.tuning.trials, "stopped_by": ev.tuning.stopped_by},
         description=ev.description, wall_seconds=round(outcome.wall_seconds, 2),
+        work_seconds=round(ev.work_seconds, 3),
         expectations=extras.expectations, **words)
 
 

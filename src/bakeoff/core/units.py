@@ -46,15 +46,16 @@ def parse_size(text: str | int) -> int:
 
 
 def human_bytes(n: int) -> str:
-    """
-    >>> human_bytes(250), human_bytes(5_530), human_bytes(6_350_000)
-    ('250 B', '5.4 KB', '6.1 MB')
+    """A size in decimal units, as `parse_size` reads them (1 KB = 1,000 bytes).
+
+    >>> human_bytes(250), human_bytes(5_530), human_bytes(6_360_000), parse_size(human_bytes(5_000))
+    ('250 B', '5.5 KB', '6.4 MB', 5000)
     """
     size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
+        if size < 1000 or unit == "GB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
+        size /= 1000
     return f"{size:.1f} GB"
 
 

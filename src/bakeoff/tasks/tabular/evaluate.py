@@ -104,46 +104,43 @@ def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, secon
                 refits_after=refits, splits=len(splits))
 
 
-def metric_call_seconds(metric: Metric, y: np.ndarray, pred: np.ndarray) -> float:
-    """One metric call, timed (best of 3): the unit of the bootstrap's cost (multiclass ROC AUC
-    on 5,000 rows makes 500 resamples of 5 folds take seconds)."""
-    best = float("inf")
-    for _ in range(3):
+def resample_seconds(metric: Metric, y: np.ndarray, pred: np.ndarray, folds: int,
+                     probe: int = 20) -> float:
+    """Seconds one bootstrap resample of `folds` folds costs, timed on `probe` resamples of one
+    fold's rows `y`, `pred` (best of 2): the unit of the bootstrap's cost."""
+    best, rows = float("inf"), [np.arange(len(y))]
+    for _ in range(2):
         start = time.perf_counter()
-        try:
-            metric.score(y, pred)
-        except ValueError:  # one class only: the bootstrap skips such draws quickly too
-            pass
-        best = min(best, time.perf_counter() - start)
-    return best
+        fold_bootstrap(metric, y, pred, rows, probe, 0)
+        best = min(best, (time.perf_counter() - start) / probe)
+    return best * folds
 
 
 def run_resamples(dataset: Dataset, metric: Metric, wanted: int, seconds: float) -> int:
     """The bootstrap resamples every candidate of a run uses (the same for all, so that their
     differences stay paired): `wanted`, or fewer when they would not fit in a slice."""
-    rows = _timing_rows(dataset)
-    y = dataset.y_train[rows]
+    y = dataset.y_train[_timing_rows(dataset)]
     if dataset.classes:
         shares = np.bincount(dataset.y_train, minlength=len(dataset.classes)) / len(dataset.y_train)
         pred = np.tile(shares, (len(y), 1))
         pred = pred + np.random.default_rng(0).normal(0, 1e-6, pred.shape)  # ties would flatter the timing
     else:
         pred = np.full(len(y), float(np.mean(dataset.y_train)))
-    return affordable_resamples(wanted, metric_call_seconds(metric, y, pred), len(dataset.folds), seconds)
+    return affordable_resamples(wanted, resample_seconds(metric, y, pred, len(dataset.folds)), seconds)
 
 
 def _timing_rows(dataset: Dataset) -> np.ndarray:
-    """The rows one bootstrap metric call scores: a validation fold."""
+    """The rows a timing scores: a validation fold."""
     return dataset.folds[0][1] if dataset.folds else np.arange(len(dataset.y_train))
 
 
-def affordable_resamples(wanted: int, per_call: float, folds: int, seconds: float) -> int:
+def affordable_resamples(wanted: int, per_resample: float, seconds: float) -> int:
     """Bootstrap resamples that fit in a fifth of the slice (at least 100, at most `wanted`).
 
-    >>> affordable_resamples(500, 0.001, 5, 60.0), affordable_resamples(500, 0.004, 5, 10.0)
+    >>> affordable_resamples(500, 0.005, 60.0), affordable_resamples(500, 0.02, 10.0)
     (500, 100)
     """
-    fits = int(0.2 * seconds / max(per_call * max(folds, 1), 1e-9))
+    fits = int(0.2 * seconds / max(per_resample, 1e-9))
     return max(min(wanted, fits), min(wanted, MIN_RESAMPLES))
 
 
@@ -153,29 +150,35 @@ def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds:
     start = time.monotonic()
     first = candidate.fit(dataset.X_train, dataset.y_train)
     one_fit = time.monotonic() - start
+    measuring = time.monotonic()
     rows = _timing_rows(dataset)
-    per_call = metric_call_seconds(metric, dataset.y_train[rows],
-                                   predictions(first, dataset.X_train.iloc[rows], dataset.task))
+    per_resample = resample_seconds(metric, dataset.y_train[rows],
+                                    predictions(first, dataset.X_train.iloc[rows], dataset.task),
+                                    len(dataset.folds))
+    harness = time.monotonic() - measuring
     tuning = tune_within(candidate, dataset, metric, seconds=seconds, trials=trials, one_fit=one_fit,
-                         reserved=1.5 * per_call * resamples * len(dataset.folds))
+                         reserved=1.5 * per_resample * resamples)
     tuned = candidate.with_params(**tuning.params)
     oof, scored, cv_score = cross_validate(tuned, dataset, metric)
     if not np.isfinite(cv_score):
         raise ValueError(f"its {metric.name} is undefined on these folds (a validation part with one class, or "
                          "predictions that are not numbers)")
+    measuring = time.monotonic()
     validation = [val for _, val in dataset.folds]
     boot = fold_bootstrap(metric, dataset.y_train, oof, validation, resamples, candidate.seed)
+    harness += time.monotonic() - measuring
     fit_start = time.perf_counter()
     fitted = tuned.fit(dataset.X_train, dataset.y_train)
     fit_seconds = time.perf_counter() - fit_start
     holdout_score = _holdout_score(fitted, dataset, metric)
+    work = time.monotonic() - start - harness
     serving = measure_serving(lambda rows: predictions(fitted, rows, dataset.task), dataset.X_train,
                               fitted, seed=candidate.seed)
     no_sql = _sql_reason(fitted, dataset)
     return Evaluation(candidate.name, tuning, oof, scored, cv_score, boot, percentile_interval(boot),
                       holdout_score, fit_seconds, serving.predict_us_per_row,
                       serving.latency_ms_p50, serving.model_bytes, fitted.n_params,
-                      no_sql is None, fitted.describe(), fitted, no_sql)
+                      no_sql is None, fitted.describe(), fitted, no_sql, work)
 
 
 def _sql_reason(fitted: Fitted, dataset: Dataset) -> str | None:

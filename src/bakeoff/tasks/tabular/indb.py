@@ -16,7 +16,7 @@ from bakeoff.errors import ConfigError, DataError
 from bakeoff.core.runstore import read_card, read_result
 from bakeoff.tasks.tabular.predict import load_model
 from bakeoff.tasks.tabular.schema import NUMBER, apply_schema
-from bakeoff.tasks.tabular.sql import columns_read, create_table_sql, table_sql, to_sql
+from bakeoff.tasks.tabular.sql import key_columns, columns_read, create_table_sql, table_sql, to_sql
 from bakeoff.adapters.sqldb import Database, check_columns
 
 ROW = "_bakeoff_row"
@@ -170,7 +170,8 @@ def score_in_database(run_dir: Path, candidate: str, url: str, table: str, into:
 def check_columns_of(db: Database, table: str, bundle: ModelBundle, id_column: str) -> None:
     """The table has the id and every column the model reads, numbers stored as numbers."""
     found = db.columns(table)
-    if id_column and id_column not in found:
-        raise DataError(f"table {table!r} has no id column {id_column!r}; pass --id with the column that "
-                        "names each row (or --id '' for none)")
+    for name in key_columns(id_column):
+        if name not in found:
+            raise DataError(f"table {table!r} has no id column {name!r}; pass --id with the column(s) that "
+                            "name each row (or --id '' for none)")
     check_columns(found, columns_read(bundle), table)

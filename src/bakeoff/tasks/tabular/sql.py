@@ -96,10 +96,14 @@ def columns_read(bundle: ModelBundle) -> dict[str, str]:
 
 
 def create_table_sql(bundle: ModelBundle, table: str, into: str, dialect: str, id_column: str = "") -> str:
-    """CREATE TABLE into AS the bundle's SELECT over `table`, one statement."""
+    """CREATE TABLE into AS the bundle's SELECT over `table`, one statement; its columns in
+    the order `bakeoff predict` writes them: the key, `prediction`, then the probabilities."""
     from sqlglot import exp
 
-    create = exp.Create(this=_table(into), kind="TABLE", expression=_exported(bundle, table, dialect, id_column))
+    names = [*key_columns(id_column), *bundle.output_columns()]
+    ordered = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(
+        _exported(bundle, table, dialect, id_column).subquery("scored_rows"))
+    create = exp.Create(this=_table(into), kind="TABLE", expression=ordered)
     return _rendered(bundle, create, dialect)
 
 
@@ -153,6 +157,15 @@ def _within_limit(text: str) -> str:
     return text
 
 
+def key_columns(id_column: str) -> list[str]:
+    """The columns that identify a row, from an id or comma-separated names.
+
+    >>> key_columns("store, day"), key_columns("")
+    (['store', 'day'], [])
+    """
+    return [name.strip() for name in id_column.split(",") if name.strip()]
+
+
 def select_query(bundle: ModelBundle, table: str, id_column: str = "") -> exp.Select:
     return select_query_for(bundle.fitted, bundle.task, len(bundle.classes), bundle.schema, bundle.classes,
                             table, id_column)
@@ -167,7 +180,7 @@ def select_query_for(fitted: Fitted, task: str, n_classes: int, schema: dict[str
     from sqlglot import exp
 
     found = scoring(fitted, task, n_classes, schema)
-    keep = [exp.column(id_column, quoted=True)] if id_column else []
+    keep = [exp.column(name, quoted=True) for name in key_columns(id_column)]
     if isinstance(found.output, PerClass):
         scored, steps = _per_class_steps(found.output, classes or [str(i) for i in range(n_classes)], keep)
     else:

@@ -214,7 +214,7 @@ def create_app(review: ReviewSet, store: FeedbackStore):
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     template = jinja2.Environment(autoescape=True).from_string(
-        resources.files("bakeoff.review").joinpath("review.html").read_text(encoding="utf-8"))
+        resources.files("bakeoff.tasks.tabular").joinpath("review.html").read_text(encoding="utf-8"))
 
     @asynccontextmanager
     async def lifespan(_app):
