@@ -36,6 +36,15 @@ class BakeoffModel(mlflow.pyfunc.PythonModel):
         return self.bundle.score(model_input)[self.bundle.output_columns()]
 
 
+def open_store(uri: str, experiment: str, store_dir: Path) -> str:
+    """Connect to the store (a new SQLite store creates its tables: seconds) and find or make
+    the experiment; its id. MLflow keeps the store open for the logging that follows."""
+    with _quiet():
+        store_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite store and artifacts live here
+        mlflow.set_tracking_uri(uri)
+        return _experiment_id(experiment, store_dir)
+
+
 def _experiment_id(name: str, store_dir: Path) -> str:
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
@@ -94,9 +103,7 @@ def log_bakeoff(result: dict, files: dict[str, bytes | str], card_params: dict,
 
 def _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir, code_paths,
                  on_candidate) -> None:
-    store_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite store and artifacts live here
-    mlflow.set_tracking_uri(uri)
-    experiment_id = _experiment_id(experiment, store_dir)
+    experiment_id = open_store(uri, experiment, store_dir)
     model_uris = {}
     with tempfile.TemporaryDirectory() as tmp, \
             mlflow.start_run(experiment_id=experiment_id, run_name=result["run_id"]) as parent:

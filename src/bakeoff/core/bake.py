@@ -18,7 +18,6 @@ import os
 import threading
 import warnings
 from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 
 from bakeoff.core.card import Card
@@ -42,7 +41,7 @@ from bakeoff.core.select import Tolerance
 from bakeoff.core.task import Prepared, Task
 from bakeoff.core.units import human_seconds
 from bakeoff.core.urls import redact
-from bakeoff.errors import TrackingError
+from bakeoff.errors import ConfigError, TrackingError
 
 
 @dataclass
@@ -144,6 +143,10 @@ def run_race(planned: Plan, observer: Observer | None = None) -> list[Outcome]:
     """Race the planned candidates on the plan's engine."""
     if planned.warming is not None:
         planned.warming.join()
+    if planned.engine.failure is not None:
+        raise ConfigError("bakeoff cannot start its worker processes while your script is still being "
+                          "imported; put the call under `if __name__ == \"__main__\":`") \
+            from planned.engine.failure
     planned.engine.share(planned.prepared.job_data)
     try:
         return race(planned.candidates, planned.prepared.job_data, planned.settings, planned.engine,
@@ -159,10 +162,10 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     `on_logged(name)` is told as each candidate reaches MLflow."""
     card = planned.card
     run_dir = runs_folder(Path(out or card.base_dir)) / new_run_id()
-    _import_meanwhile(["bakeoff.adapters.tracking"] if track else [], "matplotlib.figure",
-                      "matplotlib.backends.backend_svg", "jinja2")
+    warming = _meanwhile(card, track)
     outcomes = run_race(planned, observer)
     draft = _draft(run_dir.name, planned, outcomes, command)
+    warming.join()
     if not track:
         return BakeOutcome(draft.result, write_run_folder(run_dir, draft.files(draft.result)))
     return _tracked(draft, card, run_dir, on_logged or (lambda name: None))
@@ -239,7 +242,7 @@ def _tracked(draft: _Draft, card: Card, run_dir: Path, on_logged) -> BakeOutcome
     """Log to MLflow, then write the folder with the model URIs; a tracking failure still
     leaves the run folder complete, then raises."""
     track = _tracker()
-    uri = track.tracking_uri(card.store.tracking_uri, store_dir(card))
+    uri = _tracking_uri(card)
     written: list[BakeOutcome] = []
 
     def finish(parent_id: str, model_uris: dict[str, str]) -> Path:
@@ -269,21 +272,31 @@ def bake(card: Card, *, out: Path | None = None, observer: Observer | None = Non
     return execute(planned, out=out, observer=observer, command=command, track=track)
 
 
-def _import_meanwhile(*modules) -> None:
-    """Import what follows the race (MLflow, the report's charts: seconds) while the driver only
-    waits for its workers."""
-    names = [m for group in modules for m in ([group] if isinstance(group, str) else group)]
+def _meanwhile(card: Card, track: bool) -> threading.Thread:
+    """Load what follows the race (MLflow and its store, the report's charts: seconds) while
+    the driver only waits for its workers. Failures here are met again, and reported, later."""
 
-    def load() -> None:
+    def warm() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for name in names:
-                try:
-                    import_module(name)
-                except Exception:  # noqa: S110 - the import is retried, and reported, where it is used
-                    pass
+            try:
+                if track:
+                    _tracker().open_store(_tracking_uri(card), card.problem.name, store_dir(card))
+                from bakeoff.report import charts
 
-    threading.Thread(target=load, daemon=True).start()
+                charts.warm()
+            except Exception:  # noqa: S110 - met again where it matters, with its own message
+                pass
+
+    thread = threading.Thread(target=warm, daemon=True)
+    thread.start()
+    return thread
+
+
+def _tracking_uri(card: Card) -> str:
+    from bakeoff.adapters.tracking_store import tracking_uri
+
+    return tracking_uri(card.store.tracking_uri, store_dir(card))
 
 
 def _tracker():
@@ -295,9 +308,9 @@ def _tracker():
 
 def check_tracking(card: Card) -> None:
     """Raise TrackingError now if the MLflow store cannot be reached, before the race starts."""
-    from bakeoff.adapters.tracking_store import check_store, tracking_uri
+    from bakeoff.adapters.tracking_store import check_store
 
-    check_store(tracking_uri(card.store.tracking_uri, store_dir(card)))
+    check_store(_tracking_uri(card))
 
 
 def extra_modules(card: Card) -> list[str]:

@@ -76,10 +76,16 @@ class LocalEngine:
         self.data_path = Path(self.scratch.name) / "data.pkl"
 
     def warm_up(self) -> None:
-        """Start the forkserver (its imports are nobody's slice)."""
-        process = self.context.Process(target=int, daemon=True)
-        process.start()
-        process.join()
+        """Start the forkserver (its imports are nobody's slice). A script that calls bakeoff
+        as it is imported cannot start workers: `failure` says how to fix it."""
+        try:
+            process = self.context.Process(target=int, daemon=True)
+            process.start()
+            process.join()
+        except RuntimeError as err:  # multiprocessing's "bootstrapping phase" error
+            self.failure = err
+
+    failure: RuntimeError | None = None
 
     def share(self, data: Any) -> None:
         self.data_path.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))

@@ -46,6 +46,13 @@ def _figure(width: float, height: float, columns: int = 1):
     return fig, axes
 
 
+def warm() -> None:
+    """Draw one small chart, so that matplotlib's first-use costs (fonts) are paid ahead."""
+    fig, ax = _figure(1, 1)
+    ax.plot([0, 1], [0, 1])
+    _svg(fig)
+
+
 def _svg(fig) -> str:
     fig.tight_layout()
     buffer = io.StringIO()

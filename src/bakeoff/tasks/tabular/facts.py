@@ -106,33 +106,29 @@ def _nice_step(spread: float) -> float:
 
 def linear_effects(fitted, classification: bool, positive: str, limit: int = 8) -> list[dict]:
     """A linear model's weights in words, per raw unit and per category change; [] otherwise."""
-    pipeline = getattr(fitted, "pipeline", None)
-    model = pipeline[-1] if pipeline is not None else None
+    model = getattr(fitted, "model", None)
     coef = getattr(model, "coef_", None)
     if coef is None or np.atleast_2d(coef).shape[0] != 1:
         return []
-    weights = dict(zip(fitted.feature_names, np.atleast_2d(coef)[0]))
-    prep = pipeline[0]
+    inputs = fitted.inputs
+    if inputs is None:
+        return []
+    weights = dict(zip(inputs.feature_names, np.atleast_2d(coef)[0]))
     effects = []
-    for name, transformer, columns in prep.transformers_:
-        if name == "num" and len(columns):
-            scaler = transformer[-1] if hasattr(transformer[-1], "scale_") else None
-            for i, column in enumerate(columns):
-                scale = scaler.scale_[i] if scaler is not None else 1.0
-                per_unit = weights[column] / scale
-                step = _nice_step(scale)
-                effects.append(_effect(f"each extra {step:g} of {column}", per_unit * step, classification, positive)
-                               | {"strength": abs(per_unit * scale)})
-        elif name == "cat" and len(columns):
-            encoder = transformer[-1]
-            for column, levels in zip(columns, encoder.categories_):
-                level_weights = {str(level): weights[f"{column}_{level}"] for level in levels}
-                reference = next(iter(level_weights))  # the first level in sorted order
-                for level, w in level_weights.items():
-                    if level != reference:
-                        delta = w - level_weights[reference]
-                        effects.append(_effect(f"{column} '{level}' instead of '{reference}'", delta,
-                                               classification, positive) | {"strength": abs(delta)})
+    for number in inputs.numbers:
+        scale = number.scale if number.scale is not None else 1.0
+        per_unit = weights[number.column] / scale
+        step = _nice_step(scale)
+        effects.append(_effect(f"each extra {step:g} of {number.column}", per_unit * step, classification,
+                               positive) | {"strength": abs(per_unit * scale)})
+    for category in inputs.categories:
+        level_weights = {str(level): weights[f"{category.column}_{level}"] for level in category.levels}
+        reference = next(iter(level_weights))  # the first level in sorted order
+        for level, w in level_weights.items():
+            if level != reference:
+                delta = w - level_weights[reference]
+                effects.append(_effect(f"{category.column} '{level}' instead of '{reference}'", delta,
+                                       classification, positive) | {"strength": abs(delta)})
     effects.sort(key=lambda e: -e["strength"])
     return effects[:limit]
 

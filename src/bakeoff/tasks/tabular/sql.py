@@ -306,7 +306,7 @@ def scoring(fitted: Fitted, task: str, n_classes: int, schema: dict[str, str]) -
         if dates:
             raise NotExportable(f"it reads the date column {dates[0]!r} (as year, month, day parts), "
                                 "which has no SQL form yet")
-        inputs, features, indicators = _preprocessed(fitted.pipeline[0])
+        inputs, features, indicators = _preprocessed(fitted.inputs)
         names = [name for name, _ in features]
         categories = list(dict.fromkeys(column for column, _ in indicators.values()))
         return Scoring(features, _model(fitted.model, names, task, indicators), inputs, categories)
@@ -397,39 +397,32 @@ def _category(column: str, levels: list[str], fill: str):
     return exp.Case().when(known, text).else_(cleaned)
 
 
-def _preprocessed(prep) -> tuple[list, list, dict]:
-    """The ColumnTransformer as (cleaned raw columns, output columns over the cleaned ones,
-    indicator name -> (column, level)).
+def _preprocessed(inputs) -> tuple[list, list, dict]:
+    """The preprocessing (a `Preprocessing`) as (cleaned raw columns, output columns over the
+    cleaned ones, indicator name -> (column, level)).
 
     Each raw column is cleaned once (in the `inputs` step) and read by name afterwards."""
     from sqlglot import exp
 
-    inputs, out, indicators = [], [], {}
-    for name, transformer, columns in prep.transformers_:
-        if name == "remainder" or len(columns) == 0:
-            continue
-        steps = dict(transformer.steps)
-        if name == "num":
-            imputer, scaler = steps["simpleimputer"], steps.get("standardscaler")
-            for i, column in enumerate(columns):
-                inputs.append((column, _raw_number(column)))
-                value = exp.func("COALESCE", _feature(column), _number(imputer.statistics_[i]))
-                if scaler is not None:
-                    value = exp.Div(this=exp.paren(exp.Sub(this=value, expression=_number(scaler.mean_[i]))),
-                                    expression=_number(scaler.scale_[i]))
-                out.append((column, value))
-        elif name == "cat":
-            imputer, encoder = steps["simpleimputer"], steps["onehotencoder"]
-            for column, levels in zip(columns, encoder.categories_):
-                inputs.append((column, _category(column, [str(level) for level in levels],
-                                                 str(imputer.fill_value))))
-                for level in levels:
-                    hit = exp.EQ(this=_feature(column), expression=exp.Literal.string(str(level)))
-                    out.append((f"{column}_{level}", exp.Case().when(hit, _number(1.0)).else_(_number(0.0))))
-                    indicators[f"{column}_{level}"] = (column, str(level))
-        else:
-            raise NotExportable(f"the preprocessing step {name!r} has no SQL form")
-    return inputs, out, indicators
+    if inputs is None:
+        raise NotExportable("its preprocessing has no SQL form")
+    cleaned, out, indicators = [], [], {}
+    for number in inputs.numbers:
+        cleaned.append((number.column, _raw_number(number.column)))
+        value = exp.func("COALESCE", _feature(number.column), _number(number.median))
+        if number.scale is not None:
+            value = exp.Div(this=exp.paren(exp.Sub(this=value, expression=_number(number.mean))),
+                            expression=_number(number.scale))
+        out.append((number.column, value))
+    for category in inputs.categories:
+        column = category.column
+        cleaned.append((column, _category(column, [str(level) for level in category.levels],
+                                          str(category.fill))))
+        for level in category.levels:
+            hit = exp.EQ(this=_feature(column), expression=exp.Literal.string(str(level)))
+            out.append((f"{column}_{level}", exp.Case().when(hit, _number(1.0)).else_(_number(0.0))))
+            indicators[f"{column}_{level}"] = (column, str(level))
+    return cleaned, out, indicators
 
 
 def _number(value: float):

@@ -64,7 +64,7 @@ class Linear(SklearnCandidate):
 
     def describe_model(self, fitted) -> str:
         coef = np.atleast_2d(fitted.model.coef_)[-1]
-        numeric = {c for name, _, columns in fitted.pipeline[0].transformers_ if name == "num" for c in columns}
+        numeric = {n.column for n in fitted.inputs.numbers} if fitted.inputs is not None else set()
         unit = f"log-odds of {self.class_names[-1]}" if self.is_classifier else "of the target"
         lines = []
         for i in np.argsort(-np.abs(coef))[:8]:

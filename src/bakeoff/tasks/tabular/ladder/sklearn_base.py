@@ -8,23 +8,27 @@ import numpy as np
 import pandas as pd
 
 from bakeoff.core.candidate import Candidate, Fitted, full_proba
-from bakeoff.tasks.tabular.preprocess import compile_transform, make_preprocessor
+from bakeoff.tasks.tabular.preprocess import Preprocessing, compile_transform, make_preprocessor
 
 
-Prepared = tuple  # (fitted ColumnTransformer, its output on the rows it learned from)
+Prepared = tuple  # (fitted ColumnTransformer, its output on the rows it learned from, its twin)
 
 
 def preprocess(X: pd.DataFrame, scale: bool) -> Prepared:
-    """The shared preprocessing learned from X, and X as the model sees it."""
+    """The shared preprocessing learned from X, X as the model sees it, and the preprocessing's
+    numpy twin and description (`Preprocessing`, or None) that fast prediction uses."""
     prep = make_preprocessor(scale)
-    return prep, prep.fit_transform(X)
+    inputs = prep.fit_transform(X)
+    return prep, inputs, compile_transform(prep)
 
 
 class SklearnFitted(Fitted):
     """A fitted sklearn Pipeline (preprocessing + model) and the candidate that made it."""
 
-    def __init__(self, pipeline, candidate: SklearnCandidate):
+    def __init__(self, pipeline, candidate: SklearnCandidate, fast=None):
         self.pipeline, self.candidate = pipeline, candidate
+        if fast is not None:
+            self._fast = fast
 
     @property
     def model(self):
@@ -32,6 +36,8 @@ class SklearnFitted(Fitted):
 
     @property
     def feature_names(self) -> list[str]:
+        if self.inputs is not None:
+            return self.inputs.feature_names
         return list(self.pipeline[0].get_feature_names_out())
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -43,11 +49,16 @@ class SklearnFitted(Fitted):
         proba = self.model.predict_proba(self.transform(X))
         return full_proba(proba, self.model.classes_, self.candidate.n_classes)
 
+    @property
+    def inputs(self) -> Preprocessing | None:
+        """What the preprocessing learned (None for a layout other than make_preprocessor's)."""
+        if not hasattr(self, "_fast"):  # captured at fit; models saved before that get it here
+            self._fast = compile_transform(self.pipeline[0])
+        return self._fast
+
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The model's inputs: the fitted preprocessing, through its numpy twin when it has one."""
-        if not hasattr(self, "_fast"):  # built once; models pickled before it existed get it here
-            self._fast = compile_transform(self.pipeline[0])
-        return self._fast(X) if self._fast is not None else self.pipeline[0].transform(X)
+        return self.inputs(X) if self.inputs is not None else self.pipeline[0].transform(X)
 
     @property
     def n_params(self) -> int:
@@ -78,10 +89,10 @@ class SklearnCandidate(Candidate):
         the same numbers, learned once)."""
         from sklearn.pipeline import Pipeline
 
-        prep, inputs = prepared or preprocess(X, self.scale)
+        prep, inputs, fast = prepared or preprocess(X, self.scale)
         model = self.build(self.hyperparams)
         model.fit(inputs, y)
-        return SklearnFitted(Pipeline([("prep", prep), ("model", model)]), self)
+        return SklearnFitted(Pipeline([("prep", prep), ("model", model)]), self, fast)
 
     @property
     def is_classifier(self) -> bool:

@@ -19,7 +19,7 @@ def if_else_text(fitted, class_names: tuple[str, ...] | None) -> str:
     """The tree of a fitted sklearn-pipeline candidate (preprocessing + tree) as if-else lines.
 
     `class_names` None means regression: leaves give the predicted value."""
-    inputs, medians = _input_words(fitted.pipeline[0])
+    inputs, medians = _input_words(fitted.inputs)
     tree = fitted.model.tree_
     labels = None if class_names is None else [class_names[int(c)] for c in fitted.model.classes_]
     shown = class_names[-1] if class_names is not None and len(class_names) == 2 else None
@@ -31,21 +31,11 @@ def if_else_text(fitted, class_names: tuple[str, ...] | None) -> str:
     return "\n".join(lines)
 
 
-def _input_words(prep) -> tuple[list[tuple], dict[str, float]]:
+def _input_words(inputs) -> tuple[list[tuple], dict[str, float]]:
     """Per model input: ("number", column) or ("level", column, level); and numeric medians."""
-    inputs, medians = [], {}
-    for name, transformer, columns in prep.transformers_:
-        if name == "remainder" or len(columns) == 0:
-            continue
-        steps = dict(transformer.steps)
-        if name == "num":
-            for column, median in zip(columns, steps["simpleimputer"].statistics_):
-                inputs.append(("number", column))
-                medians[column] = float(median)
-        else:
-            for column, levels in zip(columns, steps["onehotencoder"].categories_):
-                inputs.extend(("level", column, str(level)) for level in levels)
-    return inputs, medians
+    words = [("number", n.column) for n in inputs.numbers]
+    words += [("level", c.column, str(level)) for c in inputs.categories for level in c.levels]
+    return words, {n.column: n.median for n in inputs.numbers}
 
 
 def _node(tree, node: int, depth: int, inputs, class_names, used: set) -> list[str]:
