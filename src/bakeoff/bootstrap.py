@@ -54,7 +54,7 @@ def resample_positions(sizes: Sequence[int], resamples: int, seed: int,
     ends = np.cumsum(sizes)
     for start in range(0, resamples, chunk):
         c = min(chunk, resamples - start)
-        table = draw(rng, list(sizes) * c).reshape(c, -1)
+        table = draw(rng, list(sizes) * c).reshape(c, int(sum(sizes)))
         yield [table[:, end - n:end] for n, end in zip(sizes, ends)]
 
 
@@ -71,7 +71,7 @@ def draw(rng: np.random.Generator, bounds: list[int]) -> np.ndarray:
     """
     runs = [[b, 1] for b in bounds[:1]]
     for b in bounds[1:]:
-        if b == runs[-1][0] and merging_is_exact():
+        if b == runs[-1][0] and b < 2**32 and merging_is_exact():
             runs[-1][1] += 1
         else:
             runs.append([b, 1])

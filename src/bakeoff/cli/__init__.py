@@ -9,7 +9,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from bakeoff import api
 from bakeoff.errors import BakeoffError, ConfigError
 from bakeoff.tasks import kinds
 
@@ -90,7 +89,7 @@ def init(
 
     Example: bakeoff init churn.csv --target Churn
     """
-    leaks = api.init(data, target, output, force)
+    leaks = _api().init(data, target, output, force)
     left_out = f" (left out {', '.join(leaks)}: copies of {target})" if leaks else ""
     typer.echo(f"wrote {output}{left_out}; edit it, then run: bakeoff run {output}")
 
@@ -112,7 +111,7 @@ def predict(
 
     if output is not None:
         check_output(output)
-    scored, notes = api.predict(run_id, candidate, data, runs=runs, threshold=threshold)
+    scored, notes = _api().predict(run_id, candidate, data, runs=runs, threshold=threshold)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     if output is None:
@@ -132,7 +131,7 @@ def report(
     Example: bakeoff report 20261125-161230-ab12cd
     """
     with _working("rendering the report (charts)…"):
-        path, notes = api.report(run_id, runs=runs)
+        path, notes = _api().report(run_id, runs=runs)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"report:  {path}")
@@ -201,7 +200,7 @@ def sql(
         raise ConfigError(f"run {run_dir.name} has no id column, so the query's rows could not be matched "
                           "to their inputs (databases return rows in any order); pass --id with the "
                           "column(s) that identify a row, e.g. --id customer_id or --id store,day")
-    typer.echo(api.sql(run_dir, candidate, dialect=dialect, table=table, id=id))
+    typer.echo(_api().sql(run_dir, candidate, dialect=dialect, table=table, id=id))
     if parity is not None and not parity.ok:
         raise typer.Exit(1)
 
@@ -226,7 +225,7 @@ def score(
 
     run_dir = find_run(run_id, runs)
     with _working(f"scoring {table} into {into}…"):
-        rows = api.score(run_dir, candidate, sql_url=sql_url, table=table, into=into, id=id)
+        rows = _api().score(run_dir, candidate, sql_url=sql_url, table=table, into=into, id=id)
     typer.echo(f"wrote {rows:,} predictions to {into}", err=True)
     if not (id if id is not None else default_id(run_dir)):
         typer.echo(f"note: the run has no id column, so {into} has no key to join back to {table}; pass --id COLUMN",
@@ -245,13 +244,20 @@ def candidates():
     table = Table("rung", "name", "family", "tasks", "SQL",
                   caption="tasks: both (classification and regression), class. or regr. only")
     table.add_column("what it is", ratio=1)  # the one column that wraps on a narrow terminal
-    for cls in api.candidates():
+    for cls in _api().candidates():
         table.add_row(str(cls.rung), cls.name, cls.family,
                       "both" if len(cls.tasks) == 2 else {"classification": "class.", "regression": "regr."}.get(
                           cls.tasks[0], cls.tasks[0]),
                       ("if small" if cls.family == "ensemble" else "yes") if cls.sql_exportable else "no",
                       cls.summary)
     Console().print(table)
+
+
+def _api():
+    """The library, imported when a command runs (so that --help stays fast)."""
+    from bakeoff import api
+
+    return api
 
 
 def _working(message: str):

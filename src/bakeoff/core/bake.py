@@ -163,9 +163,10 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     card = planned.card
     run_dir = runs_folder(Path(out or card.base_dir)) / new_run_id()
     warming = _meanwhile(card, track)
-    outcomes = run_race(planned, observer)
+    outcomes = run_race(planned, _WarmWhenIdle(observer, len(planned.candidates), warming))
     draft = _draft(run_dir.name, planned, outcomes, command)
-    warming.join()
+    if warming.ident is not None:
+        warming.join()
     if not track:
         return BakeOutcome(draft.result, write_run_folder(run_dir, draft.files(draft.result)))
     return _tracked(draft, card, run_dir, on_logged or (lambda name: None))
@@ -272,25 +273,45 @@ def bake(card: Card, *, out: Path | None = None, observer: Observer | None = Non
     return execute(planned, out=out, observer=observer, command=command, track=track)
 
 
+class _WarmWhenIdle:
+    """Observer that, once every candidate has started and one has finished (a worker's core is
+    free), loads what follows the race: MLflow and its store, the report's charts (seconds of
+    CPU that would otherwise come after the race, and must not be taken from a candidate)."""
+
+    def __init__(self, observer: Observer | None, candidates: int, warm: threading.Thread):
+        self.observer, self.left, self.warm = observer, candidates, warm
+
+    def started(self, candidate, seconds: float) -> None:
+        self.left -= 1
+        if self.observer is not None:
+            self.observer.started(candidate, seconds)
+
+    def finished(self, outcome: Outcome) -> None:
+        if outcome.status == "skipped":  # it never started
+            self.left -= 1
+        if self.left <= 0 and not self.warm.is_alive() and self.warm.ident is None:
+            self.warm.start()
+        if self.observer is not None:
+            self.observer.finished(outcome)
+
+
 def _meanwhile(card: Card, track: bool) -> threading.Thread:
-    """Load what follows the race (MLflow and its store, the report's charts: seconds) while
-    the driver only waits for its workers. Failures here are met again, and reported, later."""
+    """A thread (not started) that loads what follows the race; failures here are met again,
+    and reported, where they matter."""
 
     def warm() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
                 if track:
-                    _tracker().open_store(_tracking_uri(card), card.problem.name, store_dir(card))
+                    _tracker().warm(_tracking_uri(card), card.problem.name, store_dir(card))
                 from bakeoff.report import charts
 
                 charts.warm()
             except Exception:  # noqa: S110 - met again where it matters, with its own message
                 pass
 
-    thread = threading.Thread(target=warm, daemon=True)
-    thread.start()
-    return thread
+    return threading.Thread(target=warm, daemon=True)
 
 
 def _tracking_uri(card: Card) -> str:

@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from bakeoff.core.task import Task
+if TYPE_CHECKING:
+    from bakeoff.core.task import Task
 
 TASKS = {  # card value -> "module:object" implementing bakeoff.core.task.Task
     "classification": "bakeoff.tasks.tabular:TABULAR",
@@ -22,7 +24,7 @@ def kinds() -> tuple[str, ...]:
     return tuple(TASKS)
 
 
-def task_for(kind: str) -> Task:
+def task_for(kind: str) -> "Task":
     """The task family serving `kind`; ValueError names the supported ones."""
     if kind not in TASKS:
         raise ValueError(f"task {kind!r} is not supported yet; use {' or '.join(TASKS)}")
