@@ -11,7 +11,7 @@ from sklearn.metrics import confusion_matrix
 
 from bakeoff.tasks.tabular.ladder.models import Linear
 from bakeoff.tasks.tabular.facts import calibration, capture_at, confusion, gains, linear_effects, segments
-from bakeoff.report.render import headline
+from bakeoff.tasks.tabular.report import headline
 from conftest import make_classification_frame
 
 
@@ -109,7 +109,7 @@ def test_regression_samples_show_the_closest_the_furthest_and_typical_errors():
 
 
 def test_markup_and_dollars_in_names_reach_the_page_as_text(tmp_path):
-    from conftest import run_cli
+    from conftest import cli
 
     rng = np.random.default_rng(1)
     n = 300
@@ -117,8 +117,8 @@ def test_markup_and_dollars_in_names_reach_the_page_as_text(tmp_path):
     frame = pd.DataFrame({"spend_$k_vs_$m": x, "<b>plan</b>": rng.choice(["a&b", "<i>c</i>"], n),
                           "label": np.where(x + rng.normal(size=n) > 0, "<script>yes</script>", "no")})
     frame.to_csv(tmp_path / "weird.csv", index=False)
-    done = run_cli("run", "weird.csv", "--target", "label", "--only", "constant,rules,linear", "--no-track",
-                   "--budget", "30s", cwd=tmp_path)
+    done = cli("run", "weird.csv", "--target", "label", "--only", "constant,rules,linear",
+               "--no-track", "--budget", "30s", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     run_dir = next((tmp_path / "runs").iterdir())
     html = run_dir.joinpath("report.html").read_text()
@@ -127,7 +127,7 @@ def test_markup_and_dollars_in_names_reach_the_page_as_text(tmp_path):
     from fastapi.testclient import TestClient
 
     from bakeoff.review.store import FeedbackStore
-    from bakeoff.review.server import create_app, load_review_set
+    from bakeoff.tasks.tabular.review import create_app, load_review_set
 
     review = load_review_set(run_dir)
     with TestClient(create_app(review, FeedbackStore(review.store_url)), base_url="http://127.0.0.1") as client:

@@ -71,5 +71,11 @@ class Task(Protocol):
 
     def facts(self, result: dict, evaluations: dict[str, Evaluation], prepared: Prepared, card) -> dict: ...
 
+    def report_sections(self, result: dict, facts: dict) -> tuple[str, dict]:
+        """The report's sections for this task: a Jinja template (it sees the frame's `r`, `f`,
+        filters, and) the context returned with it; `headline`, `plain_quality(name)` and
+        `figures` there fill the frame's answer, options table and charts."""
+        ...
+
     def run_files(self, evaluations: dict[str, Evaluation], prepared: Prepared, card, facts: dict,
                   expected: list) -> dict[str, bytes | str]: ...

@@ -98,6 +98,11 @@ class TabularTask:
         fitted = {name: ev.fitted for name, ev in evaluations.items()}
         return collect_facts(result, fitted, prepared.data, card)
 
+    def report_sections(self, result: dict, facts: dict) -> tuple[str, dict]:
+        from bakeoff.tasks.tabular.report import report_sections
+
+        return report_sections(result, facts)
+
     def run_files(self, evaluations: dict, prepared: Prepared, card, facts: dict,
                   expected: list) -> dict[str, bytes | str]:
         """The fitted models, the rows `bakeoff review` shows, and the rows experts judged."""
