@@ -241,13 +241,11 @@ def candidates():
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("rung", "name", "family", "tasks", "SQL",
-                  caption="tasks: both (classification and regression), class. or regr. only")
+    table = Table("rung", "name", "family", "tasks", "SQL")
     table.add_column("what it is", ratio=1)  # the one column that wraps on a narrow terminal
     for cls in _api().candidates():
         table.add_row(str(cls.rung), cls.name, cls.family,
-                      "both" if len(cls.tasks) == 2 else {"classification": "class.", "regression": "regr."}.get(
-                          cls.tasks[0], cls.tasks[0]),
+                      ", ".join(cls.tasks),
                       ("if small" if cls.family == "ensemble" else "yes") if cls.sql_exportable else "no",
                       cls.summary)
     Console().print(table)

@@ -51,6 +51,7 @@ class Task(Protocol):
     kinds: tuple[str, ...]  # the card's [problem] task values it serves
     job: str  # "module:function" run in a worker: (candidate class, data, settings, seconds) -> Evaluation
     preload: tuple[str, ...]  # modules the workers import once, before any job
+    facts_version: str  # of the report's figures it writes (facts.json); others are not shown
 
     def default_metric(self, kind: str) -> str: ...
 

@@ -84,11 +84,11 @@ def _below_baseline(result: dict, row: dict) -> bool:
 def render_run(run_dir: Path) -> tuple[Path, list[str]]:
     """Re-render a run folder's report.html from its result.json and facts.json; notes say
     what could not be shown."""
-    from bakeoff.core.runstore import write_atomic
-    from bakeoff.core.runstore import read_result
-    from bakeoff.tasks.tabular.facts import FACTS_VERSION
+    from bakeoff.core.runstore import read_result, write_atomic
+    from bakeoff.tasks import task_for
 
     result = read_result(run_dir)
+    facts_version = task_for(result["task"]).facts_version
     facts_file = run_dir / "facts.json"
     try:
         facts = json.loads(facts_file.read_text()) if facts_file.is_file() else {}
@@ -99,7 +99,7 @@ def render_run(run_dir: Path) -> tuple[Path, list[str]]:
         notes.append("this run's facts.json is missing or unreadable; the report shows the options, the "
                      "trade-off and provenance only (run the card again for the rest)")
         facts = {}
-    elif facts.get("version") != FACTS_VERSION:
+    elif facts.get("version") != facts_version:
         notes.append("this run's holdout figures come from another bakeoff version; the report shows the options, "
                      "the trade-off and provenance only (run the card again for the rest)")
         facts = {}

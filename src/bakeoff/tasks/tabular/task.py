@@ -9,6 +9,7 @@ import dataclasses
 import json
 
 from bakeoff.core.task import CandidateExtras, Prepared
+from bakeoff.tasks.tabular.facts import FACTS_VERSION
 
 REVIEW_ROWS = 200  # held-out cases kept for `bakeoff review --rows` (at most this many)
 EXCLUDED_ROWS = "excluded_rows.json"  # keys of the rows a run kept out of its split (judged by experts)
@@ -18,6 +19,7 @@ class TabularTask:
     name = "tabular"
     kinds = ("classification", "regression")
     job = "bakeoff.tasks.tabular.evaluate:evaluate_job"
+    facts_version = FACTS_VERSION  # facts.json of another version is not shown in the report
     preload = ("bakeoff.tasks.tabular.evaluate", "bakeoff.tasks.tabular.ladder.models",
                "bakeoff.tasks.tabular.ladder.one_rule", "bakeoff.tasks.tabular.ladder.baseline",
                "sklearn.pipeline", "optuna")  # what its workers import once, before any job
