@@ -145,7 +145,7 @@ def predict(run_id: str | Path, candidate: str, data: str | Path, *, runs: str |
 
 def report(run_id: str | Path, *, runs: str | Path = ".") -> tuple[Path, list[str]]:
     """Re-render a run's report.html, as `bakeoff report`; returns its path and notes."""
-    from bakeoff.report import render_run
+    from bakeoff.reporting import render_run
 
     return render_run(find_run(str(run_id), Path(runs)))
 

@@ -183,7 +183,7 @@ class _Draft:
     card: Card
 
     def files(self, result: RunResult) -> dict[str, bytes | str]:
-        from bakeoff.report import render_report
+        from bakeoff.reporting import render_report
 
         plain = result.to_dict()
         return {**self.task_files, "facts.json": json.dumps(self.facts, indent=1),
@@ -305,7 +305,7 @@ def _meanwhile(card: Card, track: bool) -> threading.Thread:
             try:
                 if track:
                     _tracker().warm(_tracking_uri(card), card.problem.name, store_dir(card))
-                from bakeoff.report import charts
+                from bakeoff.reporting import charts
 
                 charts.warm()
             except Exception:  # noqa: S110 - met again where it matters, with its own message

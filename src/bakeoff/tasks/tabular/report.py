@@ -6,8 +6,8 @@ from __future__ import annotations
 from importlib import resources
 
 from bakeoff.core.units import money, readable
-from bakeoff.report import charts
-from bakeoff.report.render import percent, row_of
+from bakeoff.reporting import charts
+from bakeoff.reporting.render import percent, row_of
 
 
 def report_sections(result: dict, facts: dict) -> tuple[str, dict]:

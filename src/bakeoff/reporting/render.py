@@ -2,7 +2,7 @@
 
 Example::
 
-    from bakeoff.report import render_run
+    from bakeoff.reporting import render_run
     render_run(Path("runs/20261125-161230-ab12cd"))   # rewrites its report.html
 """
 
@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from bakeoff.core.units import human_bytes, money, readable
-from bakeoff.report import charts
+from bakeoff.reporting import charts
 
 
 def _figure(value, digits: int = 4) -> str:
@@ -56,7 +56,7 @@ def render_report(result: dict, facts: dict | None = None) -> str:
 
     facts = facts or {}
     template, context = task_for(result["task"]).report_sections(result, facts)
-    frame = resources.files("bakeoff.report").joinpath("report.html").read_text(encoding="utf-8")
+    frame = resources.files("bakeoff.reporting").joinpath("report.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, loader=jinja2.DictLoader({"task.html": template}))
     env.filters.update(FILTERS)
     tradeoff = charts.tradeoff(result["candidates"], result["recommended"], result["best"],

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from bakeoff.report.render import render_report, render_run
+from bakeoff.reporting.render import render_report, render_run
 
 __all__ = ["render_report", "render_run"]
