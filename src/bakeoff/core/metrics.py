@@ -36,7 +36,7 @@ def fold_bootstrap(metric: Metric, y: np.ndarray, pred: np.ndarray, folds: list[
     metric cannot score (one class only) are NaN. Metrics without a vectorised form
     (see `bakeoff.core.bootstrap`) are scored one resample at a time.
     """
-    from bakeoff.bootstrap import fold_bootstrap as resampled
+    from bakeoff.core.bootstrap import fold_bootstrap as resampled
 
     return resampled(metric.name, y, pred, folds, resamples, seed, score=metric.score)
 
