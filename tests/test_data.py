@@ -4,11 +4,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TELCO, make_classification_frame
 
 from bakeoff.core.card import card_from_dict
-from bakeoff.tasks.tabular.data import load_frame, prepare
 from bakeoff.errors import DataError
-from conftest import TELCO, make_classification_frame
+from bakeoff.tasks.tabular.data import load_frame, prepare
 
 
 def telco_card(**evaluate):

@@ -5,16 +5,16 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_classification_frame
 
 from bakeoff.core.candidate import Fitted
-from bakeoff.tasks.tabular.ladder.one_rule import OneRule
 from bakeoff.core.registry import available, builtin, select
-from bakeoff.tasks.tabular.ladder.baseline import Constant
-from bakeoff.tasks.tabular.preprocess import compile_transform
-from bakeoff.tasks.tabular.ladder.sklearn_base import SklearnCandidate
-from bakeoff.tasks.tabular.ladder.models import Linear, Rules
 from bakeoff.errors import CandidateError
-from conftest import make_classification_frame
+from bakeoff.tasks.tabular.ladder.baseline import Constant
+from bakeoff.tasks.tabular.ladder.models import Linear, Rules
+from bakeoff.tasks.tabular.ladder.one_rule import OneRule
+from bakeoff.tasks.tabular.ladder.sklearn_base import SklearnCandidate
+from bakeoff.tasks.tabular.preprocess import compile_transform
 
 FRAME = make_classification_frame(300)
 X, Y = FRAME.drop(columns="label"), (FRAME["label"] == "yes").to_numpy(int)

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+from conftest import make_classification_frame
 from sklearn import metrics as skm
 
 from bakeoff.core.cost import best_threshold_value, monthly_compute_cost
 from bakeoff.core.metrics import fold_bootstrap, fold_score, paired_intervals, percentile_interval
-from bakeoff.tasks.tabular.metrics import METRICS
 from bakeoff.core.select import Contender, Tolerance, pareto_front, reason, recommend
-from conftest import make_classification_frame
+from bakeoff.tasks.tabular.metrics import METRICS
 
 RNG = np.random.default_rng(0)
 Y = RNG.integers(0, 2, 500)

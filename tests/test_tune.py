@@ -2,13 +2,13 @@
 
 import numpy as np
 import optuna
+from conftest import make_classification_frame
 
+from bakeoff.core.tune import tune as tune_by
+from bakeoff.tasks.tabular.evaluate import mean_score
 from bakeoff.tasks.tabular.ladder.baseline import Constant
 from bakeoff.tasks.tabular.ladder.models import LightGBM, Linear
 from bakeoff.tasks.tabular.metrics import METRICS
-from bakeoff.core.tune import tune as tune_by
-from bakeoff.tasks.tabular.evaluate import mean_score
-from conftest import make_classification_frame
 
 
 def tune(candidate, X, y, metric, splits, *, trials, seconds, refits_after=0):

@@ -15,7 +15,6 @@ from bakeoff.errors import ConfigError, DataError
 from bakeoff.tasks.tabular.sql import copy_table_sql, count_rows_sql, drop_table_sql
 
 
-
 def _transactional_ddl(engine) -> None:
     """Python's sqlite3 commits before DDL on its own; emit BEGIN ourselves so that DROP and
     CREATE share one transaction (SQLAlchemy's documented recipe for pysqlite)."""

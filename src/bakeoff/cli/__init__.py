@@ -180,11 +180,10 @@ def sql(
     Example: bakeoff sql RUN_ID linear --dialect postgres --table customers > score.sql
     Example: bakeoff sql RUN_ID linear --dialect postgres --check postgresql://me@db/shop
     """
-    from bakeoff.tasks.tabular.indb import check_in_database, default_id
-    from bakeoff.core.runstore import find_run
-    from bakeoff.tasks.tabular.sql import check_dialect
-
     from bakeoff.adapters.sqldb import dialect_of
+    from bakeoff.core.runstore import find_run
+    from bakeoff.tasks.tabular.indb import check_in_database, default_id
+    from bakeoff.tasks.tabular.sql import check_dialect
 
     run_dir = find_run(run_id, runs)
     dialect = dialect or (dialect_of(check) if check else "duckdb")
@@ -220,8 +219,8 @@ def score(
 
     Example: bakeoff score RUN_ID linear --sql duckdb:///warehouse.db --table customers --into scores
     """
-    from bakeoff.tasks.tabular.indb import default_id
     from bakeoff.core.runstore import find_run
+    from bakeoff.tasks.tabular.indb import default_id
 
     run_dir = find_run(run_id, runs)
     with _working(f"scoring {table} into {into}…"):

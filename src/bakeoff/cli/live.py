@@ -11,9 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from bakeoff.core.bake import check_tracking, describe, execute, plan
-from bakeoff.core.runstore import runs_folder
 from bakeoff.core.card import Card
 from bakeoff.core.race import Outcome
+from bakeoff.core.runstore import runs_folder
 from bakeoff.core.units import human_bytes, human_seconds
 
 _STYLE = {"ok": "green", "timeout": "yellow", "failed": "red", "skipped": "dim", "running": "cyan"}

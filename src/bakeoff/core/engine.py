@@ -26,6 +26,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, Protocol
 
+
 @dataclass(frozen=True)
 class Job:
     """Run `target(cls, data, settings, seconds)` for the candidate class `spec` ("module:Class")."""

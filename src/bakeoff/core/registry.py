@@ -11,8 +11,8 @@ import importlib
 import sys
 from pathlib import Path
 
-from bakeoff.errors import CandidateError
 from bakeoff.core.candidate import Candidate
+from bakeoff.errors import CandidateError
 
 ENTRY_POINT_GROUP = "bakeoff.candidates"
 

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from bakeoff.core.card import Card, SqlSource
+from bakeoff.core.urls import failure, file_url, redact, sqlalchemy_url
 from bakeoff.errors import DataError, LeakageError
 from bakeoff.tasks.tabular.schema import apply_schema, infer_schema, parse_dates, source_column
-from bakeoff.core.urls import failure, file_url, redact, sqlalchemy_url
 
 
 @dataclass

@@ -6,6 +6,7 @@ Runs inside the candidate's worker process; returns a flat, picklable Evaluation
 from __future__ import annotations
 
 import time
+
 import numpy as np
 import pandas as pd
 

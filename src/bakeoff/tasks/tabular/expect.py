@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bakeoff.core.jsonable import plain
 from bakeoff.core.candidate import Fitted
+from bakeoff.core.jsonable import plain
 from bakeoff.tasks.tabular.schema import apply_schema
 
 REGRESSION_SLACK = 0.10  # a regression answer counts as met within 10 % of the expert's value

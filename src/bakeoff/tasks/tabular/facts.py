@@ -245,8 +245,8 @@ def _scalar(value):
 
 def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
     """Everything the report needs beyond result.json, for the recommended candidate."""
-    from bakeoff.tasks.tabular.metrics import get_metric
     from bakeoff.tasks.tabular.evaluate import predictions
+    from bakeoff.tasks.tabular.metrics import get_metric
 
     kind = kind_of(dataset.task, dataset.classes)
     facts = {"version": FACTS_VERSION, "kind": kind, "positive": dataset.classes[-1] if kind == "binary" else None,

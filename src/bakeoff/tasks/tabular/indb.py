@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bakeoff.tasks.tabular.bundle import ModelBundle
-from bakeoff.errors import ConfigError, DataError
+from bakeoff.adapters.sqldb import Database, check_columns
 from bakeoff.core.runstore import read_card, read_result
+from bakeoff.errors import ConfigError, DataError
+from bakeoff.tasks.tabular.bundle import ModelBundle
 from bakeoff.tasks.tabular.predict import load_model
 from bakeoff.tasks.tabular.schema import NUMBER, apply_schema
-from bakeoff.tasks.tabular.sql import key_columns, columns_read, create_table_sql, table_sql, to_sql
-from bakeoff.adapters.sqldb import Database, check_columns
+from bakeoff.tasks.tabular.sql import columns_read, create_table_sql, key_columns, table_sql, to_sql
 
 ROW = "_bakeoff_row"
 RTOL = 1e-9
@@ -55,8 +55,8 @@ def sql_for_run(run_dir: Path, candidate: str, table: str, dialect: str, id_colu
 
 def holdout_rows(run_dir: Path) -> pd.DataFrame:
     """The run's holdout rows as read from its data (the card's source, same split)."""
-    from bakeoff.tasks.tabular.task import EXCLUDED_ROWS, TABULAR
     from bakeoff.tasks.tabular.data import prepare
+    from bakeoff.tasks.tabular.task import EXCLUDED_ROWS, TABULAR
 
     result, card = read_result(run_dir), read_card(run_dir)
     if (run_dir / EXCLUDED_ROWS).is_file():  # the rows the run itself kept out, whatever experts said since

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from bakeoff.core.runstore import find_run, read_result, write_atomic
+from bakeoff.errors import ConfigError
 from bakeoff.tasks.tabular.bundle import ModelBundle, load_bundle
 from bakeoff.tasks.tabular.data import load_frame
-from bakeoff.errors import ConfigError
 
 
 def load_model(run_dir: Path, candidate: str) -> ModelBundle:

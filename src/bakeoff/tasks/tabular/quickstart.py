@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from bakeoff.core.card import Card, card_from_dict, card_from_text, load_card, read_toml
-from bakeoff.tasks.tabular.data import guess_positive, infer_task, load_frame, suggest
 from bakeoff.errors import ConfigError, DataError, LeakageError
+from bakeoff.tasks.tabular.data import guess_positive, infer_task, load_frame, suggest
 from bakeoff.tasks.tabular.metrics import DEFAULT_METRIC
 
 _CARD_TEMPLATE = '''# bakeoff problem card: edit, then `bakeoff run {card_name}`

@@ -15,11 +15,11 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
+from bakeoff.core.runstore import read_card, read_result
+from bakeoff.core.units import readable
 from bakeoff.errors import ConfigError
 from bakeoff.review.store import VERDICTS, FeedbackStore, Verdict, store_url
-from bakeoff.core.runstore import read_card, read_result
 from bakeoff.tasks.tabular.predict import load_model
-from bakeoff.core.units import readable
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_COMMENT = 2000
@@ -81,8 +81,8 @@ def _tracking_uri(result: dict, card) -> str:
     found again from MLFLOW_TRACKING_URI or the card's [store] (${VARIABLE} expanded)."""
     if ":***@" not in result["tracking_uri"]:
         return result["tracking_uri"]
-    from bakeoff.core.runstore import store_dir
     from bakeoff.adapters.tracking import tracking_uri
+    from bakeoff.core.runstore import store_dir
 
     return tracking_uri(card.store.tracking_uri, store_dir(card))
 
@@ -178,8 +178,8 @@ def log_to_mlflow(review: ReviewSet, store: FeedbackStore) -> None:
     """Put the run's feedback on its MLflow parent run: an artifact and two counts."""
     if review.mlflow is None:
         return
-    from bakeoff.errors import TrackingError
     from bakeoff.adapters.tracking import log_feedback
+    from bakeoff.errors import TrackingError
 
     try:
         log_feedback(*review.mlflow, store.verdicts(review.problem, review.run_id))

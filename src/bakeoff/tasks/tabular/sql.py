@@ -27,8 +27,8 @@ from bakeoff.errors import ConfigError
 if TYPE_CHECKING:
     from sqlglot import exp
 
-    from bakeoff.tasks.tabular.bundle import ModelBundle
     from bakeoff.core.candidate import Fitted
+    from bakeoff.tasks.tabular.bundle import ModelBundle
 
 DIALECTS = ("duckdb", "postgres", "sqlite", "bigquery", "snowflake", "spark")
 MAX_SQL_CHARS = 1_000_000  # beyond this, engines parse slowly and people cannot review the query

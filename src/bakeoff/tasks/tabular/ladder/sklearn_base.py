@@ -10,7 +10,6 @@ import pandas as pd
 from bakeoff.core.candidate import Candidate, Fitted, full_proba
 from bakeoff.tasks.tabular.preprocess import Preprocessing, compile_transform, make_preprocessor
 
-
 Prepared = tuple  # (fitted ColumnTransformer, its output on the rows it learned from, its twin)
 
 
