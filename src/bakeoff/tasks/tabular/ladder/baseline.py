@@ -33,6 +33,14 @@ class ConstantFitted(Fitted):
             return f"Gives every row the training class shares ({shares})."
         return f"Predicts {self.answer:,.4g} for every row."
 
+    def sql_scoring(self, task: str, n_classes: int, schema: dict[str, str]):
+        """The constant answer as SQL: the positive class's share, the mean, or each class's share."""
+        from bakeoff.tasks.tabular.sqlexpr import PerClass, Scoring, number
+
+        if task == "classification" and n_classes > 2:
+            return Scoring([], PerClass([number(share) for share in self.answer], softmax=False))
+        return Scoring([], number(self.answer[1] if task == "classification" else self.answer))
+
 
 class Constant(Candidate):
     name, rung, family = "constant", 0, "baseline"

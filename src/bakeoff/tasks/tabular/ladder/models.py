@@ -11,6 +11,18 @@ import numpy as np
 
 from bakeoff.tasks.tabular.ladder.sklearn_base import SklearnCandidate, tree_nodes
 from bakeoff.tasks.tabular.ladder.tree_text import if_else_text
+from bakeoff.tasks.tabular.sqlexpr import (
+    NotExportable,
+    PerClass,
+    check_size,
+    each_class,
+    feature,
+    number,
+    sigmoid,
+    split,
+    sum_of,
+    tree_case,
+)
 
 MAX_PRINTED_LEAVES = 32
 SMALL_DATA = 1_000  # rows below which the neural net trains without early stopping  # a decision tree with more leaves is described in one line, not as rules
@@ -38,6 +50,9 @@ class Rules(SklearnCandidate):
 
     def describe_model(self, fitted) -> str:
         return if_else_text(fitted, tuple(self.class_names) if self.is_classifier else None)
+
+    def sql_output(self, model, names: list[str], indicators: dict):
+        return each_class(model, self.task, lambda k: tree_case(model.tree_, names, self.task, indicators, k))
 
 
 class Linear(SklearnCandidate):
@@ -74,6 +89,9 @@ class Linear(SklearnCandidate):
         title = "Largest weights" + (f" (for {self.class_names[-1]})" if self.n_classes > 2 else "")
         return f"{title}:\n" + "\n".join(lines)
 
+    def sql_output(self, model, names: list[str], indicators: dict):
+        return linear_sql(model, names, self.task, indicators)
+
 
 class DecisionTree(SklearnCandidate):
     name, rung, family = "decision_tree", 3, "tree"
@@ -101,6 +119,9 @@ class DecisionTree(SklearnCandidate):
             return f"{self.summary}: {leaves} leaves, too many to print as rules ({fitted.n_params:,} learned numbers)"
         return if_else_text(fitted, tuple(self.class_names) if self.is_classifier else None)
 
+    def sql_output(self, model, names: list[str], indicators: dict):
+        return each_class(model, self.task, lambda k: tree_case(model.tree_, names, self.task, indicators, k))
+
 
 class NaiveBayes(SklearnCandidate):
     name, rung, family = "naive_bayes", 3, "bayes"
@@ -122,6 +143,9 @@ class NaiveBayes(SklearnCandidate):
 
     def count_params(self, model) -> int:
         return int(model.theta_.size + model.var_.size + model.class_prior_.size)
+
+    def sql_output(self, model, names: list[str], indicators: dict):
+        return gaussian_nb_sql(model, names)
 
 
 class Knn(SklearnCandidate):
@@ -179,6 +203,13 @@ class RandomForest(SklearnCandidate):
     def count_params(self, model) -> int:
         return sum(tree_nodes(tree) for tree in model.estimators_)
 
+    def sql_output(self, model, names: list[str], indicators: dict):
+        n_classes = len(getattr(model, "classes_", ())) if self.is_classifier else 0
+        copies = n_classes if n_classes > 2 else 1  # a multiclass forest is written once per class
+        check_size(copies * sum(t.tree_.node_count for t in model.estimators_),
+                   f"this forest of {len(model.estimators_)} trees")
+        return each_class(model, self.task, lambda k: forest_sql(model, names, self.task, indicators, k))
+
 
 class LightGBM(SklearnCandidate):
     name, rung, family = "lightgbm", 4, "ensemble"
@@ -209,6 +240,9 @@ class LightGBM(SklearnCandidate):
     def count_params(self, model) -> int:
         frame = model.booster_.trees_to_dataframe()
         return int(2 * frame["split_feature"].notna().sum() + frame["split_feature"].isna().sum())
+
+    def sql_output(self, model, names: list[str], indicators: dict):
+        return lightgbm_sql(model, names, self.task, indicators)
 
 
 class Mlp(SklearnCandidate):
@@ -256,3 +290,96 @@ def _tree(candidate: SklearnCandidate, params: dict):
 
     make = DecisionTreeClassifier if candidate.is_classifier else DecisionTreeRegressor
     return make(random_state=candidate.seed, **params)
+
+
+# The families' answers as SQL (sqlglot trees over the model's input features).
+
+def linear_sql(model, names: list[str], task: str, indicators: dict):
+    """intercept + the weighted inputs; a category's indicator weights fold into one
+    `CASE column WHEN level THEN weight ... ELSE 0` (the same sum, far fewer operations)."""
+    coef = np.atleast_2d(model.coef_)
+    intercept = np.ravel(model.intercept_) if np.size(model.intercept_) else np.zeros(len(coef))
+    if task == "classification" and len(coef) > 1:  # multinomial: one score per class, then the softmax
+        return PerClass([weighted_sum(coef[k], float(intercept[k]), names, indicators) for k in range(len(coef))],
+                        softmax=True)
+    total = weighted_sum(coef[0], float(intercept[0]), names, indicators)
+    return sigmoid(total) if task == "classification" else total
+
+
+def weighted_sum(coef: np.ndarray, intercept: float, names: list[str], indicators: dict):
+    from sqlglot import exp
+
+    terms, by_column = [], {}
+    for weight, name in zip(coef, names):
+        if name in indicators:
+            column, level = indicators[name]
+            by_column.setdefault(column, []).append((level, float(weight)))
+        elif weight != 0:
+            terms.append(exp.Mul(this=number(weight), expression=feature(name)))
+    for column, levels in by_column.items():
+        case = exp.Case()
+        for level, weight in levels:
+            if weight != 0:
+                case = case.when(exp.EQ(this=feature(column), expression=exp.Literal.string(level)), number(weight))
+        if case.args.get("ifs"):
+            terms.append(case.else_(number(0.0)))
+    return sum_of([number(intercept), *terms])
+
+
+
+
+def forest_sql(model, names: list[str], task: str, indicators: dict, cls: int = 1):
+    """The average of the trees' answers, each a nested CASE."""
+    from sqlglot import exp
+
+    trees = [exp.paren(tree_case(t.tree_, names, task, indicators, cls)) for t in model.estimators_]
+    return exp.Div(this=exp.paren(sum_of(trees)), expression=number(float(len(trees))))
+
+
+def lightgbm_sql(model, names: list[str], task: str, indicators: dict):
+    """The sum of the boosted trees' leaf values (through the sigmoid for binary classification;
+    per class, tree i scoring class i mod k, through the softmax for multiclass)."""
+    from sqlglot import exp
+
+    dumped = model.booster_.dump_model()
+    objective = dumped.get("objective", "").split()[0]
+    if objective not in ("binary", "regression", "multiclass"):
+        raise NotExportable(f"LightGBM objective {dumped.get('objective')!r} has no SQL form yet")
+    trees = [exp.paren(_lightgbm_node(t["tree_structure"], names, indicators)) for t in dumped["tree_info"]]
+    check_size(sum(2 * t.get("num_leaves", 1) - 1 for t in dumped["tree_info"]),
+                f"this LightGBM model of {len(trees)} trees")
+    if objective == "multiclass":
+        k = dumped["num_class"]
+        return PerClass([sum_of(trees[c::k]) for c in range(k)], softmax=True)
+    total = sum_of(trees)
+    return sigmoid(total) if task == "classification" else total
+
+
+def _lightgbm_node(node: dict, names: list[str], indicators: dict):
+    from sqlglot import exp
+
+    if "leaf_value" in node:
+        return number(node["leaf_value"])
+    if node.get("decision_type") != "<=":
+        raise NotExportable(f"LightGBM split {node.get('decision_type')!r} has no SQL form yet")
+    test = split(names[node["split_feature"]], float(node["threshold"]), indicators)
+    return (exp.Case().when(test, _lightgbm_node(node["left_child"], names, indicators))
+            .else_(_lightgbm_node(node["right_child"], names, indicators)))
+
+
+def gaussian_nb_sql(model, names: list[str]):
+    """P(positive) = 1 / (1 + e^(jll0 - jll1)), jll_c = log prior - sum of Gaussian terms; the
+    softmax of the jll_c for more classes."""
+    from sqlglot import exp
+
+    def joint_log_likelihood(c: int):
+        total = number(np.log(model.class_prior_[c]) - 0.5 * np.sum(np.log(2.0 * np.pi * model.var_[c])))
+        for i, name in enumerate(names):
+            diff = exp.paren(exp.Sub(this=feature(name), expression=number(model.theta_[c, i])))
+            total = exp.Sub(this=total, expression=exp.Div(
+                this=exp.Mul(this=diff, expression=diff.copy()), expression=number(2.0 * model.var_[c, i])))
+        return total
+
+    if len(model.classes_) > 2:
+        return PerClass([joint_log_likelihood(c) for c in range(len(model.classes_))], softmax=True)
+    return sigmoid(exp.paren(exp.Sub(this=joint_log_likelihood(1), expression=exp.paren(joint_log_likelihood(0)))))

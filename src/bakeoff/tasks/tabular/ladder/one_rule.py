@@ -114,6 +114,47 @@ class OneRuleFitted(Fitted):
             lines.append(f"  if {self.rule.column} is {group}: {answer}")
         return "\n".join(lines)
 
+    def sql_scoring(self, task: str, n_classes: int, schema: dict[str, str]):
+        """CASE over the one column's groups: its bins or levels, 'missing', and the fallback (one
+        CASE per class for a multiclass rule)."""
+        from sqlglot import exp
+
+        from bakeoff.tasks.tabular.sqlexpr import (
+            NotExportable,
+            PerClass,
+            Scoring,
+            number,
+            raw_number,
+            raw_text,
+        )
+
+        rule = self.rule
+        if rule.column not in schema or (rule.edges is not None and schema[rule.column] != "number"):
+            raise NotExportable(f"the rule on {rule.column!r} reads a date, which has no SQL form yet")
+
+        def case_for(cls: int):
+            def answer(group: str):
+                out = rule.outputs[rule.groups.index(group)] if group in rule.groups else rule.fallback
+                return number(out[cls] if task == "classification" else out)
+
+            if rule.edges is not None:
+                x = raw_number(rule.column)
+                case = exp.Case().when(exp.Is(this=x.copy(), expression=exp.Null()), answer(MISSING))
+                for code, edge in enumerate(rule.edges):
+                    case = case.when(exp.LT(this=x.copy(), expression=number(edge)),
+                                     answer(_interval(rule.edges, code)))
+                return case.else_(answer(_interval(rule.edges, len(rule.edges))))
+            text = raw_text(rule.column)
+            case = exp.Case().when(exp.Is(this=text.copy(), expression=exp.Null()), answer(MISSING))
+            for level in rule.levels:
+                case = case.when(exp.EQ(this=text.copy(), expression=exp.Literal.string(str(level))), answer(level))
+            return case.else_(answer(OTHER))
+
+        n_classes = np.shape(rule.outputs)[-1] if task == "classification" else 0
+        if n_classes > 2:
+            return Scoring([], PerClass([case_for(k) for k in range(n_classes)], softmax=False))
+        return Scoring([], case_for(1))
+
 
 class OneRule(Candidate):
     name, rung, family = "one_rule", 1, "rules"

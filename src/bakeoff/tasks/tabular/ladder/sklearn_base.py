@@ -79,6 +79,15 @@ class SklearnCandidate(Candidate):
     def count_params(self, model) -> int:
         return 0
 
+    def sql_output(self, model, names: list[str], indicators: dict):
+        """The fitted model's answer as SQL over its input features `names` (sqlglot; see
+        `sqlexpr`): P(positive) or the value, or a PerClass. `indicators` maps a category
+        indicator's name to its (column, level). NotExportable when the family has none."""
+        from bakeoff.tasks.tabular.sqlexpr import NotExportable
+
+        raise NotExportable(f"{type(model).__name__} models have no SQL form yet (trees, linear models "
+                            "and naive Bayes do)")
+
     def describe_model(self, fitted: SklearnFitted) -> str:
         return f"{self.summary} ({fitted.n_params:,} learned numbers)"
 
