@@ -10,12 +10,12 @@ import json
 import duckdb
 import pandas as pd
 import pytest
+from conftest import make_classification_frame
 
 from bakeoff.cli import main
 from bakeoff.core.card import card_from_dict
 from bakeoff.core.units import human_bytes, parse_size
 from bakeoff.errors import ConfigError
-from conftest import make_classification_frame
 
 
 def run(*args: str, cwd) -> tuple[int, str, str]:
