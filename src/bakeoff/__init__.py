@@ -17,7 +17,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    **dict.fromkeys(["run", "init", "predict", "report", "sql", "score", "candidates", "open_run",
+    **dict.fromkeys(["run", "init", "predict", "report", "review", "sql", "score", "candidates", "open_run",
                      "Result", "bake", "plan", "execute"], "bakeoff.api"),
     **dict.fromkeys(["Card", "load_card"], "bakeoff.core.card"),
     **dict.fromkeys(["Candidate", "Fitted"], "bakeoff.core.candidate"),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["BakeOutcome", "Plan", "Result", "bake", "candidates", "execute", "init", "open_run",
-           "plan", "predict", "report", "run", "score", "sql"]
+           "plan", "predict", "report", "review", "run", "score", "sql"]
 
 LEADERBOARD = ["name", "rung", "family", "status", "score", "score_ci", "holdout_score", "fit_seconds",
                "predict_us_per_row", "model_bytes", "n_params", "sql", "monthly_value", "error"]
@@ -148,6 +148,16 @@ def report(run_id: str | Path, *, runs: str | Path = ".") -> tuple[Path, list[st
     from bakeoff.reporting import render_run
 
     return render_run(find_run(str(run_id), Path(runs)))
+
+
+def review(run_id: str | Path, *, candidate: str = "recommended", rows: int = 30, port: int = 8765,
+           runs: str | Path = ".", on_ready=None) -> None:
+    """Serve the page where experts judge a run's predictions, as `bakeoff review`, until
+    interrupted; `on_ready(url, review_set)` is called once it listens."""
+    from bakeoff.tasks.tabular.review import load_review_set, serve
+
+    review_set = load_review_set(find_run(str(run_id), Path(runs)), candidate, rows)
+    serve(review_set, port, (lambda url: on_ready(url, review_set)) if on_ready else None)
 
 
 def sql(run_id: str | Path, candidate: str, *, dialect: str = "duckdb", table: str = "data",

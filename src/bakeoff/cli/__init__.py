@@ -151,16 +151,11 @@ def review(
 
     Example: bakeoff review 20261125-161230-ab12cd --rows 20
     """
-    from bakeoff.core.runstore import find_run
-    from bakeoff.tasks.tabular.review import load_review_set, serve
-
-    review_set = load_review_set(find_run(run_id, runs), candidate, rows)
-
-    def ready(url: str) -> None:
+    def ready(url: str, review_set) -> None:
         typer.echo(f"review {review_set.title} ({review_set.candidate}) of run {review_set.run_id} at {url}  "
                    "(Ctrl+C to stop)", err=True)
 
-    serve(review_set, port, ready)
+    _api().review(run_id, candidate=candidate, rows=rows, port=port, runs=runs, on_ready=ready)
 
 
 @app.command()

@@ -93,3 +93,21 @@ def review_sample(raw: pd.DataFrame, positions: np.ndarray, features: list[str],
     keys = row_keys(rows, features, id_column)
     return [{"key": key, "features": plain_values(row[features].to_dict()), "actual": plain(row[target])}
             for key, (_, row) in zip(keys, rows.iterrows())]
+
+
+def expectations(verdicts: list[dict]) -> list[Expectation]:
+    """Per row, the latest verdict that gives a right answer, as expectations.
+
+    "right" expects what the model predicted; "wrong" with an answer expects the answer;
+    "wrong" without an answer is not a check: it keeps an earlier answer (both say the
+    prediction is wrong) and cancels an earlier "right".
+    """
+    latest = {}
+    for v in verdicts:
+        if v["verdict"] == "wrong" and v["answer"] in (None, ""):
+            if v["row_key"] in latest and latest[v["row_key"]]["verdict"] == "right":
+                del latest[v["row_key"]]
+            continue
+        latest[v["row_key"]] = v
+    return [Expectation(v["row_key"], v["features"], str(v["predicted"] if v["verdict"] == "right" else v["answer"]))
+            for v in latest.values()]

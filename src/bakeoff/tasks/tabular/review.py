@@ -15,10 +15,10 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
+from bakeoff.adapters.feedback import VERDICTS, FeedbackStore, Verdict, store_url
 from bakeoff.core.runstore import read_card, read_result
 from bakeoff.core.units import readable
 from bakeoff.errors import ConfigError
-from bakeoff.review.store import VERDICTS, FeedbackStore, Verdict, store_url
 from bakeoff.tasks.tabular.predict import load_model
 
 MAX_FORM_BYTES = 16 * 1024

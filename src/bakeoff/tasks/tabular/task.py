@@ -49,8 +49,9 @@ class TabularTask:
 
     def expectations(self, card) -> list:
         """The card's SME feedback as expectations; none when no store exists yet."""
+        from bakeoff.adapters.feedback import FeedbackStore, store_url
         from bakeoff.core.runstore import store_dir
-        from bakeoff.review.store import FeedbackStore, expectations, store_url
+        from bakeoff.tasks.tabular.expect import expectations
 
         default = store_dir(card) / "feedback.db"
         if not card.store.url and not default.is_file():

@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bakeoff.errors import ConfigError
-from bakeoff.tasks.tabular.expect import Expectation
 
 TABLE = "bakeoff_feedback"
 VERDICTS = ("right", "wrong")
@@ -119,21 +118,3 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=FULL")  # a committed verdict survives a power cut
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def expectations(verdicts: list[dict]) -> list[Expectation]:
-    """Per row, the latest verdict that gives a right answer, as expectations.
-
-    "right" expects what the model predicted; "wrong" with an answer expects the answer;
-    "wrong" without an answer is not a check: it keeps an earlier answer (both say the
-    prediction is wrong) and cancels an earlier "right".
-    """
-    latest = {}
-    for v in verdicts:
-        if v["verdict"] == "wrong" and v["answer"] in (None, ""):
-            if v["row_key"] in latest and latest[v["row_key"]]["verdict"] == "right":
-                del latest[v["row_key"]]
-            continue
-        latest[v["row_key"]] = v
-    return [Expectation(v["row_key"], v["features"], str(v["predicted"] if v["verdict"] == "right" else v["answer"]))
-            for v in latest.values()]
