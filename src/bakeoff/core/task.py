@@ -45,38 +45,48 @@ class CandidateExtras:
 
 
 class Task(Protocol):
-    """What a task family provides to the core."""
+    """What a task family provides to the core (`bakeoff.tasks.tabular.task` is the example)."""
 
     name: str  # the family, e.g. "tabular"
     kinds: tuple[str, ...]  # the card's [problem] task values it serves
-    job: str  # "module:function" run in a worker: (candidate class, data, settings, seconds) -> Evaluation
+    job: str  # "module:function" a worker runs: (class, job_data, settings, seconds) -> Evaluation
     preload: tuple[str, ...]  # modules the workers import once, before any job
-    facts_version: str  # of the report's figures it writes (facts.json); others are not shown
+    facts_version: int | str  # of the report's figures it writes (facts.json); others are not shown
 
-    def default_metric(self, kind: str) -> str: ...
+    def default_metric(self, kind: str) -> str:
+        """The metric a card of this kind gets when it names none."""
 
-    def metric(self, name: str, kind: str) -> Metric: ...
+    def metric(self, name: str, kind: str) -> Metric:
+        """The metric called `name`; ValueError naming the valid ones."""
 
-    def ladder(self) -> dict[str, type[Candidate]]: ...
+    def ladder(self) -> dict[str, type[Candidate]]:
+        """The built-in candidates by name (imported here, on first use)."""
 
-    def prepare(self, card, exclude: frozenset[str]) -> Prepared: ...
+    def prepare(self, card, exclude: frozenset[str]) -> Prepared:
+        """Read and check the card's data and split it; bad input raises a BakeoffError.
+        `exclude`: keys of rows experts judged, kept out of training and holdout."""
 
-    def expectations(self, card) -> list: ...
+    def expectations(self, card) -> list:
+        """What experts said about earlier runs of this card, as checks for every candidate."""
 
-    def resamples(self, prepared: Prepared, metric: Metric, wanted: int, seconds: float) -> int: ...
+    def resamples(self, prepared: Prepared, metric: Metric, wanted: int, seconds: float) -> int:
+        """Bootstrap resamples every candidate uses: `wanted`, or fewer when they cost too much."""
 
-    def describe(self, card, prepared: Prepared, candidates: int) -> str: ...
+    def describe(self, card, prepared: Prepared, candidates: int) -> str:
+        """The run in one line's start, for the terminal: task, target, rows, folds."""
 
     def extras(self, evaluation: Evaluation, prepared: Prepared, card, expected: list,
-               monthly_cost: float | None) -> CandidateExtras: ...
+               monthly_cost: float | None) -> CandidateExtras:
+        """Figures of its own for a finished candidate's result row."""
 
-    def facts(self, result: dict, evaluations: dict[str, Evaluation], prepared: Prepared, card) -> dict: ...
+    def facts(self, result: dict, evaluations: dict[str, Evaluation], prepared: Prepared, card) -> dict:
+        """What its report sections show, computed on the holdout while the models are here."""
 
     def report_sections(self, result: dict, facts: dict) -> tuple[str, dict]:
         """The report's sections for this task: a Jinja template (it sees the frame's `r`, `f`,
         filters, and) the context returned with it; `headline`, `plain_quality(name)` and
         `figures` there fill the frame's answer, options table and charts."""
-        ...
 
     def run_files(self, evaluations: dict[str, Evaluation], prepared: Prepared, card, facts: dict,
-                  expected: list) -> dict[str, bytes | str]: ...
+                  expected: list) -> dict[str, bytes | str]:
+        """Files it keeps in the run folder (relative path -> content): models, review rows."""
