@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +30,19 @@ def telco() -> pd.DataFrame:
     return pd.read_csv(TELCO)
 
 
+def write_telco_sample(folder: Path, telco: pd.DataFrame) -> Path:
+    """1,500 Telco rows (with some of the blank TotalCharges rows) as folder/telco.csv."""
+    blanks = telco[telco["TotalCharges"].str.strip() == ""]
+    rows = pd.concat([blanks, telco.drop(blanks.index).sample(1500 - len(blanks), random_state=1)])
+    path = folder / "telco.csv"
+    rows.to_csv(path, index=False)
+    return path
+
+
 @pytest.fixture
 def telco_sample(tmp_path, telco) -> Path:
     """1,500 Telco rows (with some of the blank TotalCharges rows) as a CSV in tmp_path."""
-    blanks = telco[telco["TotalCharges"].str.strip() == ""]
-    rows = pd.concat([blanks, telco.drop(blanks.index).sample(1500 - len(blanks), random_state=1)])
-    path = tmp_path / "telco.csv"
-    rows.to_csv(path, index=False)
-    return path
+    return write_telco_sample(tmp_path, telco)
 
 
 def write_card(folder: Path, text: str) -> Path:
@@ -62,12 +71,73 @@ trials = 3
 """
 
 
-def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path, env: dict | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
     """The real `bakeoff` console script, as a user runs it."""
     full_env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     full_env.update({"COLUMNS": "160", **(env or {})})
     return subprocess.run([str(BAKEOFF), *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+# The warning filters of a fresh interpreter, which the console script starts with.
+FRESH_WARNING_FILTERS = [("default", DeprecationWarning, "__main__"),
+                         ("ignore", DeprecationWarning, ""),
+                         ("ignore", PendingDeprecationWarning, ""),
+                         ("ignore", ImportWarning, ""), ("ignore", ResourceWarning, "")]
+
+
+def _warn_to_stderr(message, category, filename, lineno, file=None, line=None):
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`bakeoff ARGS` run in this process (`bakeoff.cli.main`) as `run_cli` runs the console
+    script: same environment, working folder, arguments and warning filters, and the exit
+    code, stdout and stderr it gives. For refusals, messages and runs whose outputs are
+    checked, where the process boundary is not what a test is about (saves a start-up each)."""
+    from bakeoff.cli import main
+
+    changes = {"MLFLOW_TRACKING_URI": None, "COLUMNS": "160", **(env or {})}
+    saved_env = {name: os.environ.get(name) for name in changes}
+    saved_cwd, saved_argv, saved_path = os.getcwd(), sys.argv, list(sys.path)
+    saved_modules = set(sys.modules)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        for name, value in changes.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        os.chdir(cwd)
+        sys.argv = [str(BAKEOFF), *args]
+        with redirect_stdout(out), redirect_stderr(err), warnings.catch_warnings():
+            warnings.resetwarnings()
+            for action, category, module in reversed(FRESH_WARNING_FILTERS):
+                warnings.filterwarnings(action, category=category, module=module)
+            warnings.showwarning = _warn_to_stderr
+            try:
+                code = main(list(args))
+            except SystemExit as stop:  # as the interpreter turns it into an exit code
+                code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+                if not isinstance(stop.code, (int, type(None))):
+                    print(stop.code, file=sys.stderr)
+            except Exception:  # noqa: BLE001 - reported as the interpreter reports it
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.chdir(saved_cwd)
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        folder = str(Path(cwd).resolve())
+        for name in set(sys.modules) - saved_modules:  # modules imported from the test's folder
+            if str(getattr(sys.modules[name], "__file__", None) or "").startswith(folder):
+                del sys.modules[name]
+    return subprocess.CompletedProcess([str(BAKEOFF), *args], code, out.getvalue(), err.getvalue())
 
 
 def only_run(folder: Path) -> Path:

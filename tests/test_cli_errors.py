@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 
-from conftest import make_classification_frame, run_cli, write_card
+from conftest import cli, make_classification_frame, run_cli, write_card
 
 HERE = Path(__file__).parent
 
@@ -131,7 +131,7 @@ def test_bad_card_or_data_is_refused_cleanly(name, tmp_path):
     make_data(good_data()).to_csv(tmp_path / "data.csv", index=False)
     (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
     (tmp_path / "broken.py").write_text("raise RuntimeError('cannot start')\n")
-    result = run_cli("run", str(write_card(tmp_path, text)), cwd=tmp_path)
+    result = cli("run", str(write_card(tmp_path, text)), cwd=tmp_path)
     assert_clean_refusal(result, tmp_path, *fragments)
 
 
@@ -142,18 +142,18 @@ def test_bad_card_or_data_is_refused_cleanly(name, tmp_path):
 ])
 def test_empty_or_unreadable_csv(tmp_path, content, fragment):
     (tmp_path / "data.csv").write_bytes(content)
-    result = run_cli("run", str(write_card(tmp_path, card())), cwd=tmp_path)
+    result = cli("run", str(write_card(tmp_path, card())), cwd=tmp_path)
     assert_clean_refusal(result, tmp_path, fragment)
 
 
 def test_missing_card_file_points_to_init(tmp_path):
-    result = run_cli("run", "nothere.toml", cwd=tmp_path)
+    result = cli("run", "nothere.toml", cwd=tmp_path)
     assert_clean_refusal(result, tmp_path, "nothere.toml not found", "bakeoff init")
 
 
 def test_quick_start_needs_a_target(tmp_path):
     good_data().to_csv(tmp_path / "data.csv", index=False)
-    result = run_cli("run", "data.csv", cwd=tmp_path)
+    result = cli("run", "data.csv", cwd=tmp_path)
     assert_clean_refusal(result, tmp_path, "--target")
 
 
@@ -172,7 +172,7 @@ def test_debug_shows_the_traceback(tmp_path):
     (["run", "x.csv", "--task", "forecastt"], "Invalid value for '--task'"),
 ])
 def test_command_line_mistakes_are_one_line_naming_the_help(tmp_path, args, fragment):
-    result = run_cli(*args, cwd=tmp_path)
+    result = cli(*args, cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], result.stderr
@@ -190,7 +190,8 @@ def test_a_regression_target_copied_with_blanks_is_refused(tmp_path):
     frame.loc[[5, 60], "spend_again"] = np.nan
     frame.to_csv(tmp_path / "data.csv", index=False)
     text = card().replace('target = "label"', 'target = "spend"')
-    result = run_cli("run", str(write_card(tmp_path, "[problem]\ntask = \"regression\"\n" + text)), cwd=tmp_path)
+    path = write_card(tmp_path, "[problem]\ntask = \"regression\"\n" + text)
+    result = cli("run", str(path), cwd=tmp_path)
     assert_clean_refusal(result, tmp_path, "feature 'spend_again' is a copy of the target 'spend'", "drop")
 
 
@@ -198,7 +199,8 @@ def test_mape_refuses_a_target_with_zeros(tmp_path):
     frame = good_data().assign(spend=[0.0] * 10 + list(range(1, 111)))
     frame.to_csv(tmp_path / "data.csv", index=False)
     text = card(evaluate_extra='metric = "mape"').replace('target = "label"', 'target = "spend"')
-    result = run_cli("run", str(write_card(tmp_path, "[problem]\ntask = \"regression\"\n" + text)), cwd=tmp_path)
+    path = write_card(tmp_path, "[problem]\ntask = \"regression\"\n" + text)
+    result = cli("run", str(path), cwd=tmp_path)
     assert_clean_refusal(result, tmp_path, "mape divides by the target, which is 0 in", "use mae or rmse")
 
 
@@ -210,7 +212,7 @@ def test_version():
 def test_an_unwritable_out_folder_is_refused_before_the_race(tmp_path):
     good_data().to_csv(tmp_path / "data.csv", index=False)
     (tmp_path / "taken").write_text("a file, not a folder")
-    result = run_cli("run", str(write_card(tmp_path, card())), "--out", "taken", cwd=tmp_path)
+    result = cli("run", str(write_card(tmp_path, card())), "--out", "taken", cwd=tmp_path)
     assert_clean_refusal(result, tmp_path, "cannot write runs under taken", "--out")
 
 
@@ -218,7 +220,7 @@ def test_a_run_where_no_candidate_finishes_exits_1_and_keeps_the_reasons(tmp_pat
     good_data().to_csv(tmp_path / "data.csv", index=False)
     (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
     text = card(extra="[ladder]\nextra = ['misbehaving:Raiser']\nonly = ['raiser']")
-    result = run_cli("run", str(write_card(tmp_path, text)), "--no-track", cwd=tmp_path)
+    result = cli("run", str(write_card(tmp_path, text)), "--no-track", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     runs = list((tmp_path / "runs").iterdir())
@@ -232,7 +234,7 @@ def test_a_run_where_no_candidate_finishes_exits_1_and_keeps_the_reasons(tmp_pat
 def test_damaged_run_folders_and_bad_outputs_are_one_line(tmp_path):
     good_data().to_csv(tmp_path / "data.csv", index=False)
     text = card(evaluate_extra="holdout = 0.0", extra="[ladder]\nonly = ['constant', 'linear']")
-    assert run_cli("run", str(write_card(tmp_path, text)), "--no-track", cwd=tmp_path).returncode == 0
+    assert cli("run", str(write_card(tmp_path, text)), "--no-track", cwd=tmp_path).returncode == 0
     run_dir = next((tmp_path / "runs").iterdir())
     duckdb_file = tmp_path / "w.duckdb"
     import duckdb
@@ -244,13 +246,13 @@ def test_damaged_run_folders_and_bad_outputs_are_one_line(tmp_path):
         (["sql", run_dir.name, "linear", "--check", f"duckdb:///{duckdb_file}"], "kept no holdout rows"),
     ]
     for args, fragment in cases:
-        done = run_cli(*args, cwd=tmp_path)
+        done = cli(*args, cwd=tmp_path)
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1 and fragment in lines[0], (args, done.stderr)
     (run_dir / "models" / "linear.pkl").write_bytes(b"not a pickle")
-    done = run_cli("predict", run_dir.name, "linear", "data.csv", cwd=tmp_path)
+    done = cli("predict", run_dir.name, "linear", "data.csv", cwd=tmp_path)
     assert done.returncode == 2 and "linear.pkl cannot be read" in done.stderr and "Traceback" not in done.stderr
     (run_dir / "result.json").write_text("{ half a file")
-    done = run_cli("report", run_dir.name, cwd=tmp_path)
+    done = cli("report", run_dir.name, cwd=tmp_path)
     assert done.returncode == 2 and "result.json cannot be read" in done.stderr and "Traceback" not in done.stderr
     assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob("out.xlsx"))

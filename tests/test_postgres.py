@@ -4,7 +4,7 @@ import mlflow
 import pytest
 import sqlalchemy
 
-from conftest import make_classification_frame, only_run, read_result, run_cli, write_card
+from conftest import cli, make_classification_frame, only_run, read_result, run_cli, write_card
 
 pytestmark = pytest.mark.postgres
 
@@ -39,7 +39,7 @@ def test_bakeoff_reads_a_postgres_query_and_tracks_to_postgres(tmp_path, postgre
     tracking = postgres_url.replace("postgresql://", "postgresql+psycopg://")  # what bakeoff uses
     write_card(tmp_path, PG_CARD.format(name="pg test", source_url=postgres_url, bootstrap=100,
                                         query="SELECT * FROM customers WHERE x1 > -10", tracking_uri=postgres_url))
-    done = run_cli("run", "bakeoff.toml", cwd=tmp_path)
+    done = cli("run", "bakeoff.toml", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     result = read_result(only_run(tmp_path))
     assert result["provenance"]["rows"] == 300 and result["recommended"] == "linear"
@@ -54,8 +54,8 @@ def test_bakeoff_reads_a_postgres_query_and_tracks_to_postgres(tmp_path, postgre
 def test_mlflow_tracking_uri_from_the_environment_wins(tmp_path, postgres_url):
     make_classification_frame(200).to_csv(tmp_path / "d.csv", index=False)
     tracking = postgres_url.replace("postgresql://", "postgresql+psycopg://")
-    done = run_cli("run", "d.csv", "--target", "label", "--only", "constant", "--budget", "30s", cwd=tmp_path,
-                   env={"MLFLOW_TRACKING_URI": tracking})
+    done = cli("run", "d.csv", "--target", "label", "--only", "constant", "--budget", "30s",
+               cwd=tmp_path, env={"MLFLOW_TRACKING_URI": tracking})
     assert done.returncode == 0, done.stderr
     result = read_result(only_run(tmp_path))
     assert result["tracking_uri"] == tracking and not (tmp_path / ".bakeoff" / "mlflow.db").exists()
@@ -84,5 +84,5 @@ def test_passwords_stay_out_of_run_folders_mlflow_and_the_terminal(tmp_path, pos
     client = mlflow.MlflowClient(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
     params = client.get_run(result["mlflow_run_id"]).data.params
     assert params and not any("s3cret" in str(v) for v in params.values())
-    missing = run_cli("run", "bakeoff.toml", cwd=tmp_path)
+    missing = cli("run", "bakeoff.toml", cwd=tmp_path)
     assert missing.returncode == 2 and "environment variable BAKEOFF_TEST_PW" in missing.stderr

@@ -10,11 +10,14 @@ from conftest import make_classification_frame
 HERE = __import__("pathlib").Path(__file__).parent
 
 
-def planned(tmp_path, total, per_candidate, only, workers=2, memory=""):
+MISBEHAVING = ("Sleeper", "Raiser", "SelfKiller", "Segfaulter", "Prior", "MemoryHog", "Exiter",
+               "NanMaker")
+
+
+def planned(tmp_path, total, per_candidate, only, workers=2, memory="", extras=MISBEHAVING):
     make_classification_frame(300).to_csv(tmp_path / "d.csv", index=False)
     (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
-    extra = [f"misbehaving:{c}" for c in ("Sleeper", "Raiser", "SelfKiller", "Segfaulter", "Prior",
-                                           "MemoryHog", "Exiter", "NanMaker")]
+    extra = [f"misbehaving:{c}" for c in extras]
     card = card_from_dict({
         "data": {"source": "d.csv", "target": "label"},
         "evaluate": {"folds": 3, "bootstrap": 100},
@@ -66,7 +69,8 @@ def test_plan_puts_simplest_rungs_first_and_extras_join_even_with_only(tmp_path)
 
 
 def test_a_candidate_that_runs_out_of_memory_fails_alone(tmp_path):
-    p = planned(tmp_path, "1m", "20s", ["memory_hog", "linear"], memory="6GB")
+    # the memory hog as the only extra: the sleeper would hold the race for its whole slice
+    p = planned(tmp_path, "1m", "20s", ["memory_hog", "linear"], memory="6GB", extras=["MemoryHog"])
     outcomes = {o.name: o for o in run_race(p)}
     assert outcomes["memory_hog"].status == "failed"
     assert outcomes["memory_hog"].error.startswith("out of memory: it needed more than the [budget] memory")

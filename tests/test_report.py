@@ -6,13 +6,20 @@ import math
 
 import numpy as np
 import pandas as pd
+from conftest import make_classification_frame
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 
+from bakeoff.tasks.tabular.facts import (
+    calibration,
+    capture_at,
+    confusion,
+    gains,
+    linear_effects,
+    segments,
+)
 from bakeoff.tasks.tabular.ladder.models import Linear
-from bakeoff.tasks.tabular.facts import calibration, capture_at, confusion, gains, linear_effects, segments
 from bakeoff.tasks.tabular.report import headline
-from conftest import make_classification_frame
 
 
 def test_confusion_counts_match_scikit_learn():
@@ -126,7 +133,7 @@ def test_markup_and_dollars_in_names_reach_the_page_as_text(tmp_path):
     assert "&lt;b&gt;plan&lt;/b&gt;" in html and "spend_$k_vs_$m" in html and "mathdefault" not in html
     from fastapi.testclient import TestClient
 
-    from bakeoff.review.store import FeedbackStore
+    from bakeoff.adapters.feedback import FeedbackStore
     from bakeoff.tasks.tabular.review import create_app, load_review_set
 
     review = load_review_set(run_dir)

@@ -16,13 +16,13 @@ import httpx
 import mlflow
 import pandas as pd
 import pytest
-
-from bakeoff.api import plan
-from bakeoff.core.card import load_card
-from bakeoff.tasks.tabular.expect import Expectation, row_keys
-from bakeoff.review.store import FeedbackStore, Verdict, expectations
 from browser import chromium_page, screenshot
-from conftest import BAKEOFF, QUICK_TELCO_CARD, only_run, read_result, run_cli, write_card
+from conftest import BAKEOFF, QUICK_TELCO_CARD, cli, only_run, read_result, write_card
+
+from bakeoff.adapters.feedback import FeedbackStore, Verdict
+from bakeoff.core.bake import plan
+from bakeoff.core.card import load_card
+from bakeoff.tasks.tabular.expect import Expectation, expectations, row_keys
 
 ONLY = "constant,one_rule,linear,decision_tree"
 
@@ -32,7 +32,7 @@ def reviewed_run(tmp_path_factory, telco):
     folder = tmp_path_factory.mktemp("review")
     telco.sample(1500, random_state=4).to_csv(folder / "telco.csv", index=False)
     write_card(folder, QUICK_TELCO_CARD)
-    done = run_cli("run", "bakeoff.toml", "--only", ONLY, cwd=folder)
+    done = cli("run", "bakeoff.toml", "--only", ONLY, cwd=folder)
     assert done.returncode == 0, done.stderr
     return folder, only_run(folder)
 
@@ -118,7 +118,7 @@ def test_an_expert_marks_two_rows_and_the_next_run_checks_every_candidate_on_the
     parent = mlflow.MlflowClient(first["tracking_uri"]).get_run(first["mlflow_run_id"])
     assert parent.data.metrics["sme_reviewed"] == 2 and parent.data.metrics["sme_marked_wrong"] == 1
 
-    again = run_cli("run", "bakeoff.toml", "--only", ONLY, "--no-track", "--out", "second", cwd=folder)
+    again = cli("run", "bakeoff.toml", "--only", ONLY, "--no-track", "--out", "second", cwd=folder)
     assert again.returncode == 0, again.stderr
     second_dir = only_run(folder / "second")
     second = read_result(second_dir)
@@ -270,7 +270,7 @@ def test_feedback_in_postgresql_named_by_the_card_reaches_the_next_plan(postgres
 def _client(review, store):
     from fastapi.testclient import TestClient
 
-    from bakeoff.review.server import create_app
+    from bakeoff.tasks.tabular.review import create_app
 
     return TestClient(create_app(review, store), base_url="http://127.0.0.1:8765", follow_redirects=False)
 
@@ -278,7 +278,7 @@ def _client(review, store):
 def test_a_store_that_fails_mid_save_gets_a_clear_503_and_the_page_keeps_working(reviewed_run, tmp_path):
     import dataclasses
 
-    from bakeoff.review.server import load_review_set
+    from bakeoff.tasks.tabular.review import load_review_set
 
     _, run_dir = reviewed_run
     review = dataclasses.replace(load_review_set(run_dir), mlflow=None)
@@ -296,7 +296,7 @@ def test_a_store_that_fails_mid_save_gets_a_clear_503_and_the_page_keeps_working
 def test_only_the_review_page_itself_may_post(reviewed_run, tmp_path):
     import dataclasses
 
-    from bakeoff.review.server import load_review_set
+    from bakeoff.tasks.tabular.review import load_review_set
 
     _, run_dir = reviewed_run
     review = dataclasses.replace(load_review_set(run_dir), mlflow=None)
@@ -317,7 +317,7 @@ def test_a_bad_store_url_is_one_line_and_exit_2(tmp_path, telco):
     telco.head(300).to_csv(tmp_path / "telco.csv", index=False)
     for url in ("mysql://me@db/x", "not a url"):
         write_card(tmp_path, QUICK_TELCO_CARD + f'[store]\nurl = "{url}"\n')
-        done = run_cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+        done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
         assert done.returncode == 2 and done.stderr.startswith("error: cannot open the feedback store")
         assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()
 
@@ -343,9 +343,9 @@ def test_an_expert_can_review_another_candidate_than_the_recommended(reviewed_ru
     """`bakeoff review RUN --candidate one_rule`: the same cases, scored by the rule, on the page."""
     import pandas as pd
 
-    from bakeoff.tasks.tabular.bundle import load_bundle
     from bakeoff.errors import ConfigError
-    from bakeoff.review.server import load_review_set
+    from bakeoff.tasks.tabular.bundle import load_bundle
+    from bakeoff.tasks.tabular.review import load_review_set
 
     folder, run_dir = reviewed_run
     rule = load_review_set(run_dir, "one_rule", limit=12)

@@ -18,7 +18,7 @@ from bakeoff.core.card import load_card
 from bakeoff.tasks.tabular.bundle import load_bundle
 from bakeoff.tasks.tabular.data import prepare
 from conftest import BAKEOFF as BAKEOFF_BIN
-from conftest import QUICK_TELCO_CARD, REPO, only_run, read_result, run_cli, write_card
+from conftest import QUICK_TELCO_CARD, REPO, cli, only_run, read_result, run_cli, write_card
 
 HERE = __import__("pathlib").Path(__file__).parent
 BUSINESS = """
@@ -95,7 +95,7 @@ def test_holdout_scores_match_an_independent_rescoring(telco_run):
     holdout = pd.read_csv(folder / "telco.csv").iloc[dataset.holdout_index]
     holdout.to_csv(folder / "holdout.csv", index=False)
     for name in ("linear", "lightgbm"):
-        done = run_cli("predict", run_dir.name, name, "holdout.csv", "-o", f"{name}.csv", cwd=folder)
+        done = cli("predict", run_dir.name, name, "holdout.csv", "-o", f"{name}.csv", cwd=folder)
         assert done.returncode == 0, done.stderr
         scored = pd.read_csv(folder / f"{name}.csv")
         truth = (holdout["Churn"] == "Yes").to_numpy()
@@ -107,6 +107,7 @@ def test_predict_and_mlflow_pyfunc_give_the_same_predictions(telco_run):
     folder, run_dir, result, _ = telco_run
     rows = pd.read_csv(folder / "telco.csv").head(40).drop(columns="Churn")
     rows.to_csv(folder / "new.csv", index=False)
+    # through the console script, as a user scores new rows
     done = run_cli("predict", run_dir.name, "recommended", "new.csv", "-o", "scored.csv", cwd=folder)
     assert done.returncode == 0, done.stderr
     scored = pd.read_csv(folder / "scored.csv")
@@ -197,13 +198,13 @@ def test_predict_labels_at_the_money_best_threshold_or_a_given_one(telco_run):
     pd.read_csv(folder / "telco.csv").head(300).drop(columns="Churn").to_csv(folder / "some.csv", index=False)
     threshold = next(r for r in result["candidates"] if r["name"] == "linear")["threshold"]
     for given, cut in (("business", threshold), ("0.3", 0.3)):
-        done = run_cli("predict", run_dir.name, "linear", "some.csv", "-o", "cut.csv", "--threshold", given,
-                       cwd=folder)
+        done = cli("predict", run_dir.name, "linear", "some.csv", "-o", "cut.csv",
+                   "--threshold", given, cwd=folder)
         assert done.returncode == 0, done.stderr
         scored = pd.read_csv(folder / "cut.csv")
         assert ((scored["probability"] >= cut) == (scored["prediction"] == "Yes")).all()
         assert (scored["prediction"] == "Yes").sum() > (scored["probability"] >= 0.5).sum()  # both cuts are lower
-    refused = run_cli("predict", run_dir.name, "linear", "some.csv", "--threshold", "1.5", cwd=folder)
+    refused = cli("predict", run_dir.name, "linear", "some.csv", "--threshold", "1.5", cwd=folder)
     assert refused.returncode == 2 and "give a probability between 0 and 1" in refused.stderr
 
 
@@ -276,7 +277,7 @@ def test_bakeoff_report_re_renders_the_same_page(telco_run):
     folder, run_dir, _, _ = telco_run
     before = (run_dir / "report.html").read_text()
     (run_dir / "report.html").unlink()
-    done = run_cli("report", run_dir.name, cwd=folder)
+    done = cli("report", run_dir.name, cwd=folder)
     assert done.returncode == 0, done.stderr
     assert (run_dir / "report.html").read_text() == before
 
@@ -285,8 +286,9 @@ def test_a_custom_candidate_predicts_from_anywhere_and_through_mlflow(telco_run,
     folder, run_dir, result, _ = telco_run
     rows = pd.read_csv(folder / "telco.csv").head(5)
     rows.to_csv(tmp_path / "new.csv", index=False)
-    done = run_cli("predict", run_dir.name, "prior", "new.csv", "--runs", str(folder), "-o", "out.parquet",
-                   cwd=tmp_path)
+    # a new process in another folder: the custom candidate's module comes from the card's folder
+    done = run_cli("predict", run_dir.name, "prior", "new.csv", "--runs", str(folder),
+                   "-o", "out.parquet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     share = (pd.read_csv(folder / "telco.csv").iloc[prepare(load_card(folder / "bakeoff.toml")).train_index]
              ["Churn"] == "Yes").mean()

@@ -19,7 +19,8 @@ from bakeoff.tasks.tabular.indb import ROW, as_read, compare, parity_in, typed_f
 from bakeoff.core.registry import available
 from bakeoff.tasks.tabular.schema import category_levels
 from bakeoff.tasks.tabular.sql import DIALECTS, sql_support, to_sql
-from conftest import CDNOW, QUICK_TELCO_CARD, REPO, make_classification_frame, only_run, read_result, run_cli, write_card
+from conftest import (CDNOW, QUICK_TELCO_CARD, REPO, cli, make_classification_frame, only_run,
+                      read_result, write_card)
 
 GOLDEN = REPO / "tests" / "fixtures" / "sql"
 EXPORTABLE = ["constant", "one_rule", "rules", "linear", "decision_tree", "naive_bayes"]
@@ -168,7 +169,9 @@ def test_big_ensembles_say_why_they_do_not_export(telco_models):
 
     frame = make_classification_frame(600, seed=1)
     y = (frame.pop("label") == "yes").astype(int).to_numpy()
-    big = LightGBM(task="classification", n_classes=2, n_estimators=400, num_leaves=31, min_child_samples=2).fit(frame, y)
+    # 100 trees of up to 31 leaves: some 6,100 nodes, three times the limit and quick to count
+    big = LightGBM(task="classification", n_classes=2, n_estimators=100, num_leaves=31,
+                   min_child_samples=2).fit(frame, y)
     assert "over the 2,000-node limit" in sql_support(big, "classification", 2, {})
 
 
@@ -187,7 +190,7 @@ def quick_run(tmp_path_factory, telco):
     folder = tmp_path_factory.mktemp("sql-run")
     telco.sample(900, random_state=2).to_csv(folder / "telco.csv", index=False)
     write_card(folder, QUICK_TELCO_CARD)
-    done = run_cli("run", "bakeoff.toml", "--only", "constant,linear,knn", "--no-track", cwd=folder)
+    done = cli("run", "bakeoff.toml", "--only", "constant,linear,knn", "--no-track", cwd=folder)
     assert done.returncode == 0, done.stderr
     return folder, only_run(folder)
 
@@ -201,7 +204,8 @@ def test_result_json_says_truthfully_what_runs_as_sql(quick_run):
 
 def test_bakeoff_sql_check_and_score_into_a_warehouse_table(quick_run, telco, postgres_url):
     folder, run_dir = quick_run
-    check = run_cli("sql", run_dir.name, "linear", "--check", postgres_url, cwd=folder)  # the URL names the dialect
+    # the URL names the dialect
+    check = cli("sql", run_dir.name, "linear", "--check", postgres_url, cwd=folder)
     assert check.returncode == 0, check.stderr
     assert "labels identical" in check.stderr and check.stdout.lstrip().startswith("WITH")
     assert "TRY_CAST" not in check.stdout.upper()  # PostgreSQL has none: the query printed is its dialect
@@ -211,11 +215,11 @@ def test_bakeoff_sql_check_and_score_into_a_warehouse_table(quick_run, telco, po
     with duckdb.connect(str(warehouse)) as con:
         con.register("rows", rows)
         con.execute('CREATE TABLE customers AS SELECT * FROM "rows"')
-    done = run_cli("score", run_dir.name, "linear", "--sql", "duckdb:///warehouse.duckdb", "--table", "customers",
-                   "--into", "scores", cwd=folder)
+    done = cli("score", run_dir.name, "linear", "--sql", "duckdb:///warehouse.duckdb",
+               "--table", "customers", "--into", "scores", cwd=folder)
     assert done.returncode == 0, done.stderr
     rows.to_csv(folder / "rows.csv", index=False)
-    predicted = run_cli("predict", run_dir.name, "linear", "rows.csv", "-o", "scored.csv", cwd=folder)
+    predicted = cli("predict", run_dir.name, "linear", "rows.csv", "-o", "scored.csv", cwd=folder)
     assert predicted.returncode == 0, predicted.stderr
     python = pd.read_csv(folder / "scored.csv").set_index("customerID")
     with duckdb.connect(str(warehouse)) as con:
@@ -227,8 +231,8 @@ def test_bakeoff_sql_check_and_score_into_a_warehouse_table(quick_run, telco, po
     with duckdb.connect(str(warehouse)) as con:
         con.execute("CREATE VIEW broken AS SELECT * REPLACE (CASE WHEN tenure > 60 THEN CAST('oops' AS DOUBLE) "
                     "ELSE tenure END AS tenure) FROM customers")
-    failed = run_cli("score", run_dir.name, "linear", "--sql", "duckdb:///warehouse.duckdb", "--table", "broken",
-                     "--into", "scores", cwd=folder)
+    failed = cli("score", run_dir.name, "linear", "--sql", "duckdb:///warehouse.duckdb",
+                 "--table", "broken", "--into", "scores", cwd=folder)
     assert failed.returncode == 2 and "nothing was written and scores is as it was" in failed.stderr
     assert len(failed.stderr.strip().splitlines()) == 1
     with duckdb.connect(str(warehouse)) as con:
@@ -248,7 +252,9 @@ def test_score_reads_the_raw_csv_text_in_duckdb_and_postgres(quick_run, telco, p
     rows.loc[:4, "TotalCharges"] = " "
     rows.loc[5:7, "Contract"] = " Two year "
     rows.to_csv(folder / "raw.csv", index=False)
-    assert run_cli("predict", run_dir.name, "linear", "raw.csv", "-o", "raw_scored.csv", cwd=folder).returncode == 0
+    predicted = cli("predict", run_dir.name, "linear", "raw.csv", "-o", "raw_scored.csv",
+                    cwd=folder)
+    assert predicted.returncode == 0
     python = pd.read_csv(folder / "raw_scored.csv").set_index("customerID")
     with duckdb.connect(str(folder / "text.duckdb")) as con:
         con.execute(f"CREATE TABLE customers AS SELECT * FROM read_csv('{folder / 'raw.csv'}', all_varchar = true)")
@@ -257,7 +263,8 @@ def test_score_reads_the_raw_csv_text_in_duckdb_and_postgres(quick_run, telco, p
     rows.astype(str).to_sql(f"raw_{suffix}", engine, index=False)
     targets = [("duckdb:///text.duckdb", "customers", "scores"), (postgres_url, f"raw_{suffix}", f"scores_{suffix}")]
     for url, table, into in targets:
-        done = run_cli("score", run_dir.name, "linear", "--sql", url, "--table", table, "--into", into, cwd=folder)
+        done = cli("score", run_dir.name, "linear", "--sql", url, "--table", table, "--into", into,
+                   cwd=folder)
         assert done.returncode == 0, done.stderr
         sql = (duckdb.connect(str(folder / "text.duckdb")).execute("SELECT * FROM scores").df() if url.startswith("duckdb")
                else pd.read_sql_table(into, engine)).set_index("customerID").loc[python.index]
@@ -266,8 +273,8 @@ def test_score_reads_the_raw_csv_text_in_duckdb_and_postgres(quick_run, telco, p
     with engine.begin() as con:
         con.execute(sqlalchemy.text(f'CREATE VIEW broken_{suffix} AS SELECT * FROM raw_{suffix} '
                                     f'WHERE CAST(CASE WHEN CAST(tenure AS INT) > 60 THEN \'oops\' ELSE tenure END AS INT) >= 0'))
-    failed = run_cli("score", run_dir.name, "linear", "--sql", postgres_url, "--table", f"broken_{suffix}",
-                     "--into", f"scores_{suffix}", cwd=folder)
+    failed = cli("score", run_dir.name, "linear", "--sql", postgres_url,
+                 "--table", f"broken_{suffix}", "--into", f"scores_{suffix}", cwd=folder)
     assert failed.returncode == 2 and f"scores_{suffix} is as it was" in failed.stderr, failed.stderr
     assert len(pd.read_sql_table(f"scores_{suffix}", engine)) == 200
     engine.dispose()
@@ -302,7 +309,7 @@ def test_bad_sql_requests_are_one_line_and_exit_2(quick_run, telco):
          "database file"),
     ]
     for args, message in cases:
-        done = run_cli(*args, cwd=folder)
+        done = cli(*args, cwd=folder)
         assert done.returncode == 2, (args, done.stderr)
         assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
@@ -407,11 +414,11 @@ def test_score_needs_only_the_columns_the_query_reads(quick_run, telco):
     with duckdb.connect(str(folder / "ids.duckdb")) as con:
         con.register("rows", telco.head(30)[["customerID", "tenure"]])
         con.execute('CREATE TABLE only_ids AS SELECT * FROM "rows"')
-    done = run_cli("score", run_dir.name, "constant", "--sql", "duckdb:///ids.duckdb", "--table", "only_ids",
-                   "--into", "s", cwd=folder)
+    done = cli("score", run_dir.name, "constant", "--sql", "duckdb:///ids.duckdb",
+               "--table", "only_ids", "--into", "s", cwd=folder)
     assert done.returncode == 0 and "wrote 30 predictions" in done.stderr, done.stderr
-    refused = run_cli("score", run_dir.name, "linear", "--sql", "duckdb:///ids.duckdb", "--table", "only_ids",
-                      "--into", "s", cwd=folder)
+    refused = cli("score", run_dir.name, "linear", "--sql", "duckdb:///ids.duckdb",
+                  "--table", "only_ids", "--into", "s", cwd=folder)
     assert refused.returncode == 2 and "lacks column(s)" in refused.stderr and "'tenure'" not in refused.stderr
 
 
@@ -437,7 +444,7 @@ def test_a_softmax_with_a_far_behind_class_runs_in_every_engine(tmp_path, postgr
 
     scores = [0.0, 0.0, -744.6]
     monkeypatch.setattr(sql, "scoring", lambda *args: sql.Scoring([], sql.PerClass(
-        [sql._number(s) for s in scores], softmax=True)))
+        [sql.number(s) for s in scores], softmax=True)))
     for url in engines(tmp_path, postgres_url):
         with Database(url) as db:
             query = sql._safe_casts(sql.select_query_for(None, "classification", 3, {}, ["a", "b", "c"], "t", ""),
