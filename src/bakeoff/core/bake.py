@@ -163,7 +163,8 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     card = planned.card
     run_dir = runs_folder(Path(out or card.base_dir)) / new_run_id()
     warming = _meanwhile(card, track)
-    outcomes = run_race(planned, _WarmWhenIdle(observer, len(planned.candidates), warming))
+    idle = _WarmWhenIdle(observer, len(planned.candidates), planned.settings.workers, warming)
+    outcomes = run_race(planned, idle)
     draft = _draft(run_dir.name, planned, outcomes, command)
     if warming.ident is not None:
         warming.join()
@@ -235,8 +236,8 @@ def _facts(task: Task, chosen: Verdict, metric: Metric, rows: list[CandidateResu
     try:
         return task.facts(summary, evaluations, prepared, card), []
     except Exception as err:  # any task or model code can fail here
-        return {}, [f"the report's holdout figures could not be computed ({type(err).__name__}: "
-                    f"{str(err)[:200]}); the scores above are unaffected"]
+        return {}, [(f"the report's holdout figures could not be computed ({type(err).__name__}: "
+                    f"{str(err)[:200]}); the scores above are unaffected")]
 
 
 def _tracked(draft: _Draft, card: Card, run_dir: Path, on_logged) -> BakeOutcome:
@@ -274,22 +275,26 @@ def bake(card: Card, *, out: Path | None = None, observer: Observer | None = Non
 
 
 class _WarmWhenIdle:
-    """Observer that, once every candidate has started and one has finished (a worker's core is
-    free), loads what follows the race: MLflow and its store, the report's charts (seconds of
-    CPU that would otherwise come after the race, and must not be taken from a candidate)."""
+    """Observer that, once every candidate has started and a worker's core is free, loads what
+    follows the race: MLflow and its store, the report's charts (seconds of CPU that would
+    otherwise come after the race, and must not be taken from a candidate)."""
 
-    def __init__(self, observer: Observer | None, candidates: int, warm: threading.Thread):
-        self.observer, self.left, self.warm = observer, candidates, warm
+    def __init__(self, observer: Observer | None, candidates: int, workers: int,
+                 warm: threading.Thread):
+        self.observer, self.warm = observer, warm
+        self.waiting, self.running, self.workers = candidates, 0, min(workers, os.cpu_count() or 1)
 
     def started(self, candidate, seconds: float) -> None:
-        self.left -= 1
+        self.waiting, self.running = self.waiting - 1, self.running + 1
         if self.observer is not None:
             self.observer.started(candidate, seconds)
 
     def finished(self, outcome: Outcome) -> None:
         if outcome.status == "skipped":  # it never started
-            self.left -= 1
-        if self.left <= 0 and not self.warm.is_alive() and self.warm.ident is None:
+            self.waiting -= 1
+        else:
+            self.running -= 1
+        if self.waiting <= 0 and self.running < self.workers and self.warm.ident is None:
             self.warm.start()
         if self.observer is not None:
             self.observer.finished(outcome)
