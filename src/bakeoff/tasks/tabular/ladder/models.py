@@ -52,7 +52,7 @@ class Rules(SklearnCandidate):
         return if_else_text(fitted, tuple(self.class_names) if self.is_classifier else None)
 
     def sql_output(self, model, names: list[str], indicators: dict):
-        return each_class(model, self.task, lambda k: tree_case(model.tree_, names, self.task, indicators, k))
+        return tree_sql(model, names, self.task, indicators)
 
 
 class Linear(SklearnCandidate):
@@ -120,7 +120,7 @@ class DecisionTree(SklearnCandidate):
         return if_else_text(fitted, tuple(self.class_names) if self.is_classifier else None)
 
     def sql_output(self, model, names: list[str], indicators: dict):
-        return each_class(model, self.task, lambda k: tree_case(model.tree_, names, self.task, indicators, k))
+        return tree_sql(model, names, self.task, indicators)
 
 
 class NaiveBayes(SklearnCandidate):
@@ -326,6 +326,11 @@ def weighted_sum(coef: np.ndarray, intercept: float, names: list[str], indicator
     return sum_of([number(intercept), *terms])
 
 
+
+
+def tree_sql(model, names: list[str], task: str, indicators: dict):
+    """A decision tree (or the rules' shallow one) as nested CASE, per class for multiclass."""
+    return each_class(model, task, lambda k: tree_case(model.tree_, names, task, indicators, k))
 
 
 def forest_sql(model, names: list[str], task: str, indicators: dict, cls: int = 1):
