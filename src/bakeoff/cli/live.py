@@ -96,8 +96,14 @@ def run_live(card: Card, *, out: Path | None, track: bool) -> int:
 def _race(console: Console, view: LiveTable, planned, out, track: bool):
     """The race under the live table; MLflow logging shows in the table's caption."""
     if not console.is_terminal:
-        outcome = execute(planned, out=out, observer=view, track=track,
-                          on_logged=lambda name: console.print(f"logging {name} to MLflow…"))
+        said: list[str] = []
+
+        def logged(name: str) -> None:  # one line in a log, not one per candidate
+            if not said:
+                said.append(name)
+                console.print("logging the runs and models to MLflow…")
+
+        outcome = execute(planned, out=out, observer=view, track=track, on_logged=logged)
         console.print(view.table())
         return outcome
     with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
