@@ -350,9 +350,9 @@ def lightgbm_sql(model, names: list[str], task: str, indicators: dict):
     objective = dumped.get("objective", "").split()[0]
     if objective not in ("binary", "regression", "multiclass"):
         raise NotExportable(f"LightGBM objective {dumped.get('objective')!r} has no SQL form yet")
+    check_size(sum(2 * t.get("num_leaves", 1) - 1 for t in dumped["tree_info"]),  # before building it
+               f"this LightGBM model of {len(dumped['tree_info'])} trees")
     trees = [exp.paren(_lightgbm_node(t["tree_structure"], names, indicators)) for t in dumped["tree_info"]]
-    check_size(sum(2 * t.get("num_leaves", 1) - 1 for t in dumped["tree_info"]),
-                f"this LightGBM model of {len(trees)} trees")
     if objective == "multiclass":
         k = dumped["num_class"]
         return PerClass([sum_of(trees[c::k]) for c in range(k)], softmax=True)
