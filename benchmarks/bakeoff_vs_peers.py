@@ -172,7 +172,7 @@ def run_bakeoff(split: Split, args: argparse.Namespace) -> tuple[dict, str | Non
         start = time.perf_counter()
         outcome = bake(card, out=Path(tmp), track=False)
         wall = time.perf_counter() - start
-        result = outcome.result
+        result = outcome.result.to_dict()
         if result["best"] is None:
             sys.exit(f"bakeoff finished no candidate: {result['reason']}")
         positive = result["classes"][-1] if split.task == "classification" else None

@@ -49,7 +49,7 @@ def golden(card_path: Path) -> dict:
 
     with tempfile.TemporaryDirectory() as out:
         outcome = bakeoff.bake(bakeoff.load_card(card_path), out=Path(out), track=False)
-        result = outcome.result if isinstance(outcome.result, dict) else outcome.result.to_dict()
+        result = outcome.result.to_dict()
         facts = json.loads((outcome.run_dir / "facts.json").read_text())
     keep = {k: v for k, v in result.items() if k not in {"run_id", "provenance", "card_dir", "reason"}}
     keep["candidates"] = [{k: v for k, v in row.items() if k not in TIMED} for row in result["candidates"]]
