@@ -19,7 +19,6 @@ import mlflow
 import mlflow.pyfunc
 import pandas as pd
 
-from bakeoff.adapters.tracking_store import tracking_uri  # noqa: F401  (callers find it here too)
 from bakeoff.core.provenance import package_versions
 from bakeoff.core.urls import failure, redact
 from bakeoff.errors import TrackingError

@@ -81,7 +81,7 @@ def _tracking_uri(result: dict, card) -> str:
     found again from MLFLOW_TRACKING_URI or the card's [store] (${VARIABLE} expanded)."""
     if ":***@" not in result["tracking_uri"]:
         return result["tracking_uri"]
-    from bakeoff.adapters.tracking import tracking_uri
+    from bakeoff.adapters.tracking_store import tracking_uri
     from bakeoff.core.runstore import store_dir
 
     return tracking_uri(card.store.tracking_uri, store_dir(card))
