@@ -92,3 +92,15 @@ class NanMaker(Candidate):
 
     def fit(self, X, y):
         return _Prior(float("nan"))
+
+
+class SlowStarter(Candidate):
+    """Fits a prior at once on up to 1,100 rows and hangs on more: a fit whose cost explodes
+    with the data, which a quick pass on a sample cannot foresee."""
+
+    name, rung, family, summary = "slow_starter", 1, "misbehaving", "a slow fit that would starve others"
+
+    def fit(self, X, y):
+        if len(X) > 1100:
+            time.sleep(3600)
+        return _Prior(float(np.mean(y)))

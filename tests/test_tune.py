@@ -55,8 +55,8 @@ def test_nothing_to_tune():
 
     from bakeoff.tasks.tabular.evaluate import tune_within
 
-    tiny = tune_within(Constant(task="classification"), SimpleNamespace(folds=SPLITS), AUC, seconds=0.001,
-                       trials=5, one_fit=1.0)
+    tiny = tune_within(Constant(task="classification"), SimpleNamespace(folds=SPLITS), AUC, trials=5,
+                       guide=None)
     assert tiny.stopped_by == "nothing to tune"
 
 

@@ -16,7 +16,8 @@ from bakeoff.core.race import Outcome
 from bakeoff.core.runstore import runs_folder
 from bakeoff.core.units import human_bytes, human_seconds
 
-_STYLE = {"ok": "green", "timeout": "yellow", "failed": "red", "skipped": "dim", "running": "cyan"}
+_STYLE = {"ok": "green", "timeout": "yellow", "failed": "red", "skipped": "dim", "running": "cyan",
+          "quick pass": "cyan", "queued (quick pass": "dim"}
 
 
 def _fmt(value, spec: str = ".4g") -> str:
@@ -36,6 +37,15 @@ class LiveTable:
     def logging(self, name: str) -> None:
         """MLflow logging after the race, shown below the table."""
         self.caption = f"logging {name} to MLflow…"
+        self._refresh()
+
+    def glancing(self, candidate, seconds: float) -> None:
+        self.started_at[candidate.name] = time.monotonic()
+        self.rows[candidate.name] = [str(candidate.rung), candidate.name, "quick pass", "", "", "", "", ""]
+        self._refresh()
+
+    def glanced(self, candidate, glance) -> None:
+        self.rows[candidate.name][2] = f"queued (quick pass: {glance.score:.3f})"
         self._refresh()
 
     def started(self, candidate, seconds: float) -> None:
@@ -67,8 +77,8 @@ class LiveTable:
                       "µs/row", "p50 ms", "size", title="bake-off", caption=self.caption)
         for name, row in self.rows.items():
             status = row[2].split(":")[0]
-            if status == "running":
-                row = row[:2] + [f"running {time.monotonic() - self.started_at[name]:.0f}s"] + row[3:]
+            if status in ("running", "quick pass"):
+                row = row[:2] + [f"{status} {time.monotonic() - self.started_at[name]:.0f}s"] + row[3:]
             table.add_row(*row, style=_STYLE.get(status))
         return table
 

@@ -24,7 +24,7 @@ from bakeoff.core.card import Card
 from bakeoff.core.engine import LocalEngine
 from bakeoff.core.evaluation import Evaluation
 from bakeoff.core.metrics import Metric
-from bakeoff.core.race import Observer, Outcome, RaceSettings, race
+from bakeoff.core.race import Jobs, Observer, Outcome, RaceSettings, Silent, race
 from bakeoff.core.registry import load_class, select
 from bakeoff.core.result import (
     CandidateResult,
@@ -118,7 +118,7 @@ def _settings(card: Card, task: Task, prepared: Prepared, metric: Metric, n: int
             f"latencies read high and slices end sooner; use [budget] workers <= {cores}")
     return RaceSettings(metric.name, card.budget.total_seconds, card.budget.per_candidate_seconds,
                         card.budget.trials, card.evaluate.seed, workers, resamples, card.base_dir,
-                        card.budget.memory_bytes)
+                        card.budget.memory_bytes, metric.higher_is_better, card.evaluate.refit)
 
 
 def fair_share(per_candidate: float, total: float, workers: int, candidates: int) -> float:
@@ -149,8 +149,8 @@ def run_race(planned: Plan, observer: Observer | None = None) -> list[Outcome]:
             from planned.engine.failure
     planned.engine.share(planned.prepared.job_data)
     try:
-        return race(planned.candidates, planned.prepared.job_data, planned.settings, planned.engine,
-                    planned.task.job, observer)
+        return race(planned.candidates, planned.settings, planned.engine,
+                    Jobs(planned.task.quick_job, planned.task.job), observer)
     finally:
         planned.engine.close()
 
@@ -208,7 +208,7 @@ def _draft(run_id: str, planned: Plan, outcomes: list[Outcome], command: list[st
         metric.higher_is_better, card.evaluate.tolerance, metric.relative, prepared.classes,
         prepared.training_rows, prepared.holdout_rows, rows, chosen.best, chosen.recommended,
         chosen.reason, [*prepared.notes, *tuning_notes(outcomes), *fact_notes], str(card.base_dir),
-        provenance, {"total": len(planned.expectations)})
+        provenance, {"total": len(planned.expectations)}, refit=card.evaluate.refit)
     files = task.run_files(evaluations, prepared, card, facts, planned.expectations)
     return _Draft(result, evaluations, files, facts, card)
 
@@ -274,30 +274,37 @@ def bake(card: Card, *, out: Path | None = None, observer: Observer | None = Non
     return execute(planned, out=out, observer=observer, command=command, track=track)
 
 
-class _WarmWhenIdle:
-    """Observer that, once every candidate has started and a worker's core is free, loads what
-    follows the race: MLflow and its store, the report's charts (seconds of CPU that would
-    otherwise come after the race, and must not be taken from a candidate)."""
+class _WarmWhenIdle(Silent):
+    """Observer that, once every candidate has started its full evaluation (or will not) and a
+    worker's core is free, loads what follows the race: MLflow and its store, the report's
+    charts (seconds of CPU that would otherwise come after the race, and must not be taken
+    from a candidate)."""
 
     def __init__(self, observer: Observer | None, candidates: int, workers: int,
                  warm: threading.Thread):
-        self.observer, self.warm = observer, warm
-        self.waiting, self.running, self.workers = candidates, 0, min(workers, os.cpu_count() or 1)
+        self.observer, self.warm = observer or Silent(), warm
+        self.waiting, self.running = candidates, set()
+        self.workers = min(workers, os.cpu_count() or 1)
+
+    def glancing(self, candidate, seconds: float) -> None:
+        self.observer.glancing(candidate, seconds)
+
+    def glanced(self, candidate, glance) -> None:
+        self.observer.glanced(candidate, glance)
 
     def started(self, candidate, seconds: float) -> None:
-        self.waiting, self.running = self.waiting - 1, self.running + 1
-        if self.observer is not None:
-            self.observer.started(candidate, seconds)
+        self.waiting -= 1
+        self.running.add(candidate.name)
+        self.observer.started(candidate, seconds)
 
     def finished(self, outcome: Outcome) -> None:
-        if outcome.status == "skipped":  # it never started
+        if outcome.name in self.running:
+            self.running.discard(outcome.name)
+        else:  # it ended before its full evaluation started
             self.waiting -= 1
-        else:
-            self.running -= 1
-        if self.waiting <= 0 and self.running < self.workers and self.warm.ident is None:
+        if self.waiting <= 0 and len(self.running) < self.workers and self.warm.ident is None:
             self.warm.start()
-        if self.observer is not None:
-            self.observer.finished(outcome)
+        self.observer.finished(outcome)
 
 
 def _meanwhile(card: Card, track: bool) -> threading.Thread:

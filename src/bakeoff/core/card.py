@@ -80,6 +80,7 @@ class Evaluate(_Section):
     tolerance: float = Field(0.005, ge=0.0)
     seed: int = Field(0, ge=0)
     bootstrap: int = Field(500, ge=50, le=10000)
+    refit: Literal["all", "train"] = "all"  # the saved models learn from every row, or the training part
 
 
 class Budget(_Section):

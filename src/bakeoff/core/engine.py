@@ -29,7 +29,8 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Job:
-    """Run `target(cls, data, settings, seconds)` for the candidate class `spec` ("module:Class")."""
+    """Run `target(cls, data, settings, seconds, guide)` for the candidate class `spec`
+    ("module:Class"); `guide` is what the race learned about it before (its quick pass), or None."""
 
     name: str
     target: str  # "module:function"
@@ -37,6 +38,7 @@ class Job:
     search_dir: str  # where the class's module is found first ("" for none)
     settings: Any
     seconds: float
+    guide: Any = None
 
 
 @dataclass
@@ -92,7 +94,7 @@ class LocalEngine:
         self.data_path.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
 
     def start(self, job: Job) -> _Running:
-        result_path = self.data_path.with_name(f"{job.name}.result.pkl")
+        result_path = self.data_path.with_name(f"{job.name}.{time.monotonic_ns()}.result.pkl")
         process = self.context.Process(
             target=_work, name=f"bakeoff-{job.name}", daemon=True,
             args=(job, str(self.data_path), str(result_path), self.memory_bytes))
@@ -190,4 +192,4 @@ def _run(job: Job, data_path: str):
     else:
         cls = load_class(job.spec, Path(job.search_dir) if job.search_dir else None)
     module, _, function = job.target.partition(":")
-    return getattr(import_module(module), function)(cls, data, job.settings, job.seconds)
+    return getattr(import_module(module), function)(cls, data, job.settings, job.seconds, job.guide)

@@ -30,3 +30,12 @@ class Evaluation:
     fitted: Fitted | None = field(default=None, repr=False)
     sql_reason: str | None = None
     work_seconds: float = 0.0  # the candidate's own fitting, tuning and scoring (not the harness's)
+    # `fitted` is the model users get; when it learned from every row (refit = "all"), the one
+    # fitted on the training part alone, which scored the holdout, is kept here for the report
+    scored_model: Fitted | None = field(default=None, repr=False)
+    final_rows: int = 0  # rows `fitted` learned from
+
+    @property
+    def holdout_model(self) -> Fitted | None:
+        """The model the holdout figures come from: fitted without the holdout rows."""
+        return self.scored_model if self.scored_model is not None else self.fitted

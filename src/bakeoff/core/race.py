@@ -1,9 +1,11 @@
-"""The bake-off: each candidate is one job on an engine, under the time budget.
+"""The bake-off: each candidate is a job on an engine, under the time budget, breadth first.
 
-Candidates start simplest first, so cheap rungs are never starved by expensive ones. A job
-that overruns its slice is stopped (`timeout`); one that raises or dies (out of memory,
-segfault) is recorded `failed`; one that cannot start before the total budget ends is
-`skipped`; the bake-off goes on.
+First every candidate runs its quick pass (defaults on a sample: a first score and its measured
+cost), simplest first; then the full evaluations run, in the order and with the slices the
+schedule (`bakeoff.core.schedule`) derives from those costs. A job that overruns its slice is
+stopped (`timeout`); one that raises or dies (out of memory, segfault) is recorded `failed`;
+one whose work cannot fit in what remains of the budget is `skipped`, with the budget that
+would include it; the bake-off goes on.
 """
 
 from __future__ import annotations
@@ -11,14 +13,25 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bakeoff.core.candidate import Candidate
 from bakeoff.core.engine import Engine, Finished, Job
 from bakeoff.core.evaluation import Evaluation
+from bakeoff.core.schedule import (
+    MIN_SLICE,
+    Glance,
+    Guide,
+    admit,
+    budget_to_include,
+    full_slice,
+    needed,
+    priorities,
+    quick_slice,
+)
+from bakeoff.core.units import card_duration, human_seconds
 
 _POLL_SECONDS = 0.02
-_MIN_SLICE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,8 @@ class RaceSettings:
     resamples: int = 500
     search_dir: Path | None = None
     memory_bytes: int | None = None  # address-space limit of each worker
+    higher_is_better: bool = True
+    refit: str = "all"  # the saved model learns from: "all" rows, or the "train"ing part only
 
 
 @dataclass
@@ -45,14 +60,26 @@ class Outcome:
     error: str | None = None
     evaluation: Evaluation | None = None
     wall_seconds: float = 0.0
+    glance: Glance | None = None  # its quick pass, when that finished
+    remedy: str | None = None  # what would let it finish, when it did not ("raise [budget] total to 2m")
 
 
 class Observer(Protocol):
+    def glancing(self, candidate: type[Candidate], seconds: float) -> None: ...
+    def glanced(self, candidate: type[Candidate], glance: Glance) -> None: ...
     def started(self, candidate: type[Candidate], seconds: float) -> None: ...
     def finished(self, outcome: Outcome) -> None: ...
 
 
-class _Silent:
+class Silent:
+    """An observer that watches nothing; subclass it to watch some events."""
+
+    def glancing(self, candidate, seconds):
+        pass
+
+    def glanced(self, candidate, glance):
+        pass
+
     def started(self, candidate, seconds):
         pass
 
@@ -60,37 +87,145 @@ class _Silent:
         pass
 
 
-def race(candidates: list[type[Candidate]], data, settings: RaceSettings, engine: Engine,
-         job: str, observer: Observer | None = None) -> list[Outcome]:
-    """Evaluate every candidate as a `job` ("module:function") on `engine`; outcomes in the
-    order given. The engine must already `share` the data the job reads."""
-    observer = observer or _Silent()
-    deadline = time.monotonic() + settings.total_seconds
-    outcomes: dict[str, Outcome] = {}
-    pending, running = list(candidates), []
-    while pending or running:
-        while pending and len(running) < settings.workers:
-            cls = pending.pop(0)
-            remaining = deadline - time.monotonic()
-            if remaining < _MIN_SLICE_SECONDS:
-                outcomes[cls.name] = _finish(observer, cls, "skipped", "the total budget was used up "
-                                             "before it could start; raise [budget] total")
-                continue
-            seconds = min(settings.per_candidate_seconds, remaining)
-            handle = engine.start(_job(cls, job, settings, seconds))
-            observer.started(cls, seconds)
-            running.append((cls, handle, seconds, remaining < settings.per_candidate_seconds))
+@dataclass(frozen=True)
+class Jobs:
+    """The task's two jobs, "module:function" each: the quick pass (returns a Glance) and the
+    full evaluation (returns an Evaluation)."""
+
+    quick: str
+    full: str
+
+
+def race(candidates: list[type[Candidate]], settings: RaceSettings, engine: Engine, jobs: Jobs,
+         observer: Observer | None = None) -> list[Outcome]:
+    """Evaluate every candidate on `engine`; outcomes in the order given. The engine must already
+    `share` the data the jobs read."""
+    run = _Race(candidates, settings, engine, jobs, observer or Silent())
+    run.quick_passes()
+    run.full_evaluations()
+    return [run.outcomes[c.name] for c in candidates]
+
+
+class _Race:
+    def __init__(self, candidates, settings: RaceSettings, engine: Engine, jobs: Jobs, observer: Observer):
+        self.candidates, self.settings, self.jobs, self.observer = candidates, settings, jobs, observer
+        self.lanes = _Lanes(engine, settings.workers)
+        self.deadline = time.monotonic() + settings.total_seconds
+        self.outcomes: dict[str, Outcome] = {}
+        self.glances: dict[str, Glance] = {}
+        self.classes = {c.name: c for c in candidates}
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def quick_passes(self) -> None:
+        s = self.settings
+        limit = quick_slice(s.per_candidate_seconds, s.total_seconds, s.workers, len(self.candidates))
+        pending = list(self.candidates)
+        while pending or self.lanes.running:
+            while pending and self.lanes.free():
+                cls = pending.pop(0)
+                seconds = min(limit, self.left())
+                if seconds < MIN_SLICE:
+                    remedy = f"raise [budget] total to {card_duration(2 * s.total_seconds)}"
+                    self._record(Outcome(cls.name, cls.rung, cls.family, "skipped",
+                                         f"the total budget was used up before its quick pass could start; "
+                                         f"{remedy}", remedy=remedy))
+                    continue
+                self.lanes.start(_job(cls, self.jobs.quick, s, seconds))
+                self.observer.glancing(cls, seconds)
+            for job, finished in self.lanes.wait():
+                cls = self.classes[job.name]
+                if finished.value is not None:
+                    self.glances[cls.name] = finished.value
+                    self.observer.glanced(cls, finished.value)
+                else:
+                    self._record(_unfinished(cls, finished, job.seconds, self._remedy(job.seconds),
+                                             "quick pass (its default settings on a sample)"))
+
+    def full_evaluations(self) -> None:
+        s = self.settings
+        order = priorities(self.glances, {n: self.classes[n].rung for n in self.glances},
+                           s.higher_is_better, s.trials)
+        pending, left_out = admit(order, self.glances, max(self.left(), 0.0) * s.workers)
+        for name in left_out:
+            self._record(self._crowded_out(name))
+        while pending or self.lanes.running:
+            while pending and self.lanes.free():
+                name = pending.pop(0)
+                cls, glance = self.classes[name], self.glances[name]
+                spare = max(self.left(), 0.0) * s.workers - self.lanes.committed() \
+                    - sum(needed(self.glances[n]) for n in pending) - needed(glance)
+                seconds, tuning = full_slice(glance, s.trials, s.per_candidate_seconds, spare,
+                                             1 / (1 + len(pending)))
+                seconds = min(seconds, self.left())
+                if seconds < MIN_SLICE:
+                    self._record(self._crowded_out(name))
+                    continue
+                self.lanes.start(_job(cls, self.jobs.full, s, seconds, Guide(glance, tuning)))
+                self.observer.started(cls, seconds)
+            for job, finished in self.lanes.wait():
+                cls = self.classes[job.name]
+                if finished.value is not None:
+                    outcome = Outcome(cls.name, cls.rung, cls.family, "ok", None, finished.value,
+                                      finished.wall_seconds, self.glances[cls.name])
+                else:
+                    outcome = _unfinished(cls, finished, job.seconds, self._remedy(job.seconds), "full evaluation")
+                    outcome.glance = self.glances[cls.name]
+                self._record(outcome)
+
+    def _remedy(self, seconds: float) -> str:
+        """What to raise when a job of `seconds` overran: its slice, or the total it was cut to."""
+        s = self.settings
+        if seconds >= s.per_candidate_seconds:
+            return f"raise [budget] per_candidate to {card_duration(2 * seconds)}"
+        return f"raise [budget] total to {card_duration(budget_to_include(s.total_seconds, seconds, s.workers))}"
+
+    def _crowded_out(self, name: str) -> Outcome:
+        cls, glance, s = self.classes[name], self.glances[name], self.settings
+        room = max(self.left(), 0.0)
+        remedy = f"raise [budget] total to {card_duration(budget_to_include(s.total_seconds, needed(glance), s.workers))}"
+        return Outcome(cls.name, cls.rung, cls.family, "skipped",
+                       f"its full evaluation needs about {human_seconds(needed(glance))} and "
+                       f"{human_seconds(room)} of the budget were left for it; {remedy} to include it (its "
+                       f"quick pass scored {glance.score:.4g} with default settings on {glance.rows:,} rows)",
+                       glance=glance, remedy=remedy)
+
+    def _record(self, outcome: Outcome) -> None:
+        self.outcomes[outcome.name] = outcome
+        self.observer.finished(outcome)
+
+
+class _Lanes:
+    """Up to `workers` jobs at once on the engine."""
+
+    def __init__(self, engine: Engine, workers: int):
+        self.engine, self.workers = engine, workers
+        self.running: list[tuple[Job, Any, float]] = []  # job, handle, started
+
+    def free(self) -> bool:
+        return len(self.running) < self.workers
+
+    def start(self, job: Job) -> None:
+        self.running.append((job, self.engine.start(job), time.monotonic()))
+
+    def committed(self) -> float:
+        """Worker-seconds the running jobs may still take."""
+        now = time.monotonic()
+        return sum(max(job.seconds - (now - started), 0.0) for job, _, started in self.running)
+
+    def wait(self) -> list[tuple[Job, Finished]]:
+        """The jobs that ended since the last call (after a short sleep), with how."""
         time.sleep(_POLL_SECONDS)
-        for entry in [e for e in running if engine.done(e[1])]:
-            running.remove(entry)
-            cls, handle, seconds, cut_by_total = entry
-            outcomes[cls.name] = _outcome(cls, engine.collect(handle), seconds, cut_by_total)
-            observer.finished(outcomes[cls.name])
-    return [outcomes[c.name] for c in candidates]
+        ended = [entry for entry in self.running if self.engine.done(entry[1])]
+        for entry in ended:
+            self.running.remove(entry)
+        return [(job, self.engine.collect(handle)) for job, handle, _ in ended]
 
 
-def _job(cls: type[Candidate], target: str, settings: RaceSettings, seconds: float) -> Job:
-    return Job(cls.name, target, class_spec(cls), str(settings.search_dir or ""), settings, seconds)
+def _job(cls: type[Candidate], target: str, settings: RaceSettings, seconds: float,
+         guide: Any = None) -> Job:
+    return Job(cls.name, target, class_spec(cls), str(settings.search_dir or ""), settings, seconds, guide)
 
 
 def class_spec(cls: type) -> str | bytes:
@@ -103,17 +238,10 @@ def class_spec(cls: type) -> str | bytes:
     return cloudpickle.dumps(cls)
 
 
-def _outcome(cls, finished: Finished, seconds: float, cut_by_total: bool) -> Outcome:
-    if finished.value is not None:
-        return Outcome(cls.name, cls.rung, cls.family, "ok", None, finished.value, finished.wall_seconds)
+def _unfinished(cls, finished: Finished, seconds: float, remedy: str, what: str) -> Outcome:
+    """The outcome of a job that returned nothing: stopped at its slice, or failed."""
     if finished.overran:
-        knob = "total" if cut_by_total else "per_candidate"
-        reason = f"still running after its {seconds:.0f} s slice; stopped (raise [budget] {knob})"
-        return Outcome(cls.name, cls.rung, cls.family, "timeout", reason, None, finished.wall_seconds)
+        reason = f"its {what} was still running after its {seconds:.0f} s slice; stopped ({remedy})"
+        return Outcome(cls.name, cls.rung, cls.family, "timeout", reason, None, finished.wall_seconds,
+                       remedy=remedy)
     return Outcome(cls.name, cls.rung, cls.family, "failed", finished.error, None, finished.wall_seconds)
-
-
-def _finish(observer: Observer, cls, status: str, error: str) -> Outcome:
-    outcome = Outcome(cls.name, cls.rung, cls.family, status, error)
-    observer.finished(outcome)
-    return outcome

@@ -56,6 +56,10 @@ class CandidateResult:
     summary: str = ""
     requires: list = field(default_factory=list)
     expectations: dict | None = None  # expert cases this candidate gets right: {right, total, ...}
+    model_rows: int | None = None  # rows the saved model learned from (all rows with refit = "all")
+    quick_score: float | None = None  # its quick pass: default settings on `quick_rows` sampled rows
+    quick_rows: int | None = None
+    remedy: str | None = None  # when it did not finish: what would let it ("raise [budget] total to 2m")
 
     def contender(self) -> Contender:
         diff = tuple(math.nan if x is None else x for x in self.diff_ci or (math.nan, math.nan))
@@ -87,6 +91,7 @@ class RunResult:
     mlflow_run_id: str | None = None
     tracking_uri: str | None = None
     schema_version: int = SCHEMA_VERSION
+    refit: str = "all"  # the saved models learned from "all" rows, or the "train"ing part only
 
     def to_dict(self) -> dict:
         """The result.json record (plain JSON values)."""
@@ -104,6 +109,10 @@ def candidate_result(outcome, interval: Interval | None, extras: CandidateExtras
     """One scorecard row from a race outcome, its paired interval and the task's extras."""
     words = {"title": getattr(cls, "title", "") or outcome.name, "summary": getattr(cls, "summary", ""),
              "requires": list(getattr(cls, "requires", ()))}
+    glance = outcome.glance
+    words["remedy"] = outcome.remedy
+    if glance is not None:
+        words |= {"quick_score": _finite(glance.score), "quick_rows": glance.rows}
     ev = outcome.evaluation
     if ev is None:
         return CandidateResult(outcome.name, outcome.family, outcome.rung, outcome.status, outcome.error,
@@ -114,7 +123,7 @@ def candidate_result(outcome, interval: Interval | None, extras: CandidateExtras
         score=_finite(ev.cv_score), holdout_score=_finite(ev.holdout_score),
         score_ci=[_finite(x) for x in interval.score_ci] if interval else None,
         diff_ci=[_finite(x) for x in interval.diff_ci] if interval else None,
-        fit_seconds=round(ev.fit_seconds, 4), predict_us_per_row=round(ev.predict_us_per_row, 3),
+        fit_seconds=round(ev.fit_seconds, 6), predict_us_per_row=round(ev.predict_us_per_row, 3),
         latency_ms_p50=round(ev.latency_ms_p50, 3), model_bytes=ev.model_bytes,
         n_params=ev.n_params, sql=ev.sql, sql_reason=ev.sql_reason,
         monthly_value=extras.monthly_value, threshold=_finite(extras.threshold),
@@ -122,7 +131,7 @@ def candidate_result(outcome, interval: Interval | None, extras: CandidateExtras
         params={k: plain(v) for k, v in ev.tuning.params.items()},
         tuning={"trials": ev.tuning.trials, "stopped_by": ev.tuning.stopped_by},
         description=ev.description, wall_seconds=round(outcome.wall_seconds, 2),
-        work_seconds=round(ev.work_seconds, 3),
+        work_seconds=round(ev.work_seconds, 3), model_rows=ev.final_rows or None,
         expectations=extras.expectations, **words)
 
 
@@ -170,18 +179,33 @@ def _full_reason(rows: list[CandidateResult], chosen: Contender, best: Contender
     value, best_value = by_name[chosen.name].monthly_value, by_name[best.name].monthly_value
     if value is not None and chosen.name != best.name:
         text += f"; worth {money(value)} a month against {money(best_value)} for {best.name}"
-    unfinished = [f"{r.name} ({r.status})" for r in rows if r.status != "ok"]
-    if unfinished:
-        text += f"; did not finish: {', '.join(unfinished)}"
-    return text
+    return text + unfinished_clause(rows)
+
+
+def unfinished_clause(rows: list[CandidateResult]) -> str:
+    """What the recommendation could not compare against, and what would include it.
+
+    >>> unfinished_clause([CandidateResult("lightgbm", "boosting", 4, "skipped",
+    ...                                    remedy="raise [budget] total to 2m")])
+    '; it could not compare against lightgbm (skipped: raise [budget] total to 2m to include it)'
+    """
+    missing = [f"{r.name} ({r.status}: {r.remedy + ' to include it' if r.remedy else 'see its error'})"
+               for r in rows if r.status != "ok"]
+    if not missing:
+        return ""
+    return f"; it could not compare against {', '.join(missing)}"
 
 
 def tuning_notes(outcomes: list) -> list[str]:
-    cut = [o.name for o in outcomes
-           if o.evaluation is not None and o.evaluation.tuning.stopped_by == "time"]
-    if not cut:
-        return []
-    their = "its score" if len(cut) == 1 else "their scores"
-    return [f"the time slice, not the trial count, ended the tuning of {', '.join(cut)}: {their} can "
-            "differ between runs of the same card and seed; raise [budget] per_candidate to repeat "
-            "them exactly"]
+    """Notes on tuning the schedule cut short or moved to a sample of the rows."""
+    tunings = {o.name: o.evaluation.tuning for o in outcomes if o.evaluation is not None}
+    notes = [f"{name} tuned on {t.rows:,} sampled rows, not all: on all rows too few trials would "
+             "have fitted in its share of the budget; raise [budget] total for more"
+             for name, t in tunings.items() if t.rows]
+    cut = [name for name, t in tunings.items() if t.stopped_by == "time"]
+    if cut:
+        their = "its score" if len(cut) == 1 else "their scores"
+        notes.append(f"the budget, not the trial count, ended the tuning of {', '.join(cut)}: {their} "
+                     "can differ between runs of the same card and seed; raise [budget] total (or "
+                     "per_candidate) to repeat them exactly")
+    return notes

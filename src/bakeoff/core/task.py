@@ -49,7 +49,10 @@ class Task(Protocol):
 
     name: str  # the family, e.g. "tabular"
     kinds: tuple[str, ...]  # the card's [problem] task values it serves
-    job: str  # "module:function" a worker runs: (class, job_data, settings, seconds) -> Evaluation
+    quick_job: str  # "module:function", a worker's quick pass: (class, job_data, settings, seconds,
+    #                  None) -> Glance (its defaults on a sample: a first score and the costs measured)
+    job: str  # "module:function", a worker's full evaluation: (class, job_data, settings, seconds,
+    #            glance) -> Evaluation
     preload: tuple[str, ...]  # modules the workers import once, before any job
     facts_version: int | str  # of the report's figures it writes (facts.json); others are not shown
 

@@ -14,6 +14,7 @@ class Tuning:
     params: dict
     trials: int  # trials completed
     stopped_by: str  # "trials" (repeatable) | "time" (the slice ended it) | "nothing to tune"
+    rows: int = 0  # rows of a sample it tuned on when all rows were too slow; 0: all rows
 
 
 def tune(candidate: Candidate, score: Callable[[Candidate], float], higher_is_better: bool, *,

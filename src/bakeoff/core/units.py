@@ -73,6 +73,16 @@ def human_seconds(seconds: float) -> str:
     return f"{hours:,.0f} h" if hours >= 100 else f"{hours:.3g} h"
 
 
+def card_duration(seconds: float) -> str:
+    """A duration as a card's [budget] takes it: whole minutes, else seconds.
+
+    >>> card_duration(120), card_duration(90), card_duration(29.2)
+    ('2m', '90s', '30s')
+    """
+    whole = int(-(-seconds // 1))
+    return f"{whole // 60}m" if whole % 60 == 0 else f"{whole}s"
+
+
 def money(value: float | None) -> str:
     """A sum of money to the unit, never '-0'.
 

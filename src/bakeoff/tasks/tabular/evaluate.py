@@ -5,6 +5,7 @@ Runs inside the candidate's worker process; returns a flat, picklable Evaluation
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -14,6 +15,7 @@ from bakeoff.core.candidate import Candidate, Fitted
 from bakeoff.core.cost import measure_serving
 from bakeoff.core.evaluation import Evaluation
 from bakeoff.core.metrics import Metric, fold_bootstrap, fold_score, percentile_interval
+from bakeoff.core.schedule import Guide
 from bakeoff.core.tune import Tuning, tune
 from bakeoff.tasks.tabular.data import Dataset
 from bakeoff.tasks.tabular.ladder.sklearn_base import SklearnCandidate, preprocess
@@ -48,30 +50,42 @@ def _reuse(candidate: Candidate, X: pd.DataFrame, split: int, learned: dict | No
     return {"prepared": learned[key]}
 
 
-def evaluate_job(cls: type[Candidate], dataset: Dataset, settings, seconds: float) -> Evaluation:
-    """The tabular task's job in a worker: build the candidate for this data and evaluate it."""
-    candidate = cls(task=dataset.task, seed=settings.seed, n_classes=len(dataset.classes),
-                    class_names=tuple(dataset.classes))
-    return evaluate(candidate, dataset, METRICS[settings.metric], seconds=seconds,
-                    trials=settings.trials, resamples=settings.resamples)
+def evaluate_job(cls: type[Candidate], dataset: Dataset, settings, seconds: float,
+                 guide: Guide | None = None) -> Evaluation:
+    """The tabular task's full evaluation in a worker: build the candidate for this data and
+    evaluate it, guided by the costs its quick pass measured."""
+    return evaluate(build_candidate(cls, dataset, settings), dataset, METRICS[settings.metric],
+                    trials=settings.trials, resamples=settings.resamples, guide=guide,
+                    refit=settings.refit)
+
+
+def build_candidate(cls: type[Candidate], dataset: Dataset, settings) -> Candidate:
+    """The candidate for this data, with the run's seed and default hyperparameters."""
+    return cls(task=dataset.task, seed=settings.seed, n_classes=len(dataset.classes),
+               class_names=tuple(dataset.classes))
+
 
 MIN_RESAMPLES = 100  # fewer bootstrap resamples give intervals too rough to compare candidates
 
 
-def tuning_splits(dataset: Dataset, seed: int, k: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+def tuning_splits(dataset: Dataset, seed: int, k: int = 3, rows: int | None = None) -> list[Split]:
     """Where tuning scores: when time-ordered, the latest fifth of the last fold's training
     rows (so the last validation fold stays unseen); else k folds shuffled with another seed
-    than the evaluation folds."""
+    than the evaluation folds. With `rows`, on that many of the rows (the latest, or a draw)."""
     if dataset.time_ordered:
         earlier = dataset.folds[-1][0]
+        earlier = earlier[-rows:] if rows else earlier
         cut = int(len(earlier) * 0.8)
         return [(earlier[:cut], earlier[cut:])]
     from sklearn.model_selection import KFold, StratifiedKFold
 
     y = dataset.y_train
+    keep = np.arange(len(y))
+    if rows and rows < len(y):
+        keep = np.sort(np.random.default_rng(seed + 2).choice(len(y), rows, replace=False))
     splitter = (StratifiedKFold if dataset.task == "classification" else KFold)(
         n_splits=k, shuffle=True, random_state=seed + 1)
-    return list(splitter.split(np.zeros(len(y)), y))
+    return [(keep[t], keep[v]) for t, v in splitter.split(np.zeros(len(keep)), y[keep])]
 
 
 def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric) -> tuple[np.ndarray, np.ndarray, float]:
@@ -86,23 +100,33 @@ def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric) -> tu
     return oof, scored, fold_score(metric, y, oof, [val for _, val in dataset.folds])
 
 
-def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds: float,
-                trials: int, one_fit: float, reserved: float = 0.0) -> Tuning:
-    """Tune with what the slice leaves, keeping room for what follows: the cross-validation,
-    the final fit and the measurements (`one_fit` seconds each), and `reserved` seconds more."""
-    refits = len(dataset.folds) + 3  # cross-validation, the final fit, and room for measuring
-    tuning_seconds = 0.75 * seconds - refits * one_fit - one_fit - reserved
+MIN_TRIALS = 8  # tuning with fewer trials than this moves to a sample of the rows
+MIN_TUNING_ROWS = 1_000  # a sample smaller than this tunes for other data than the model's
+
+
+def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, trials: int,
+                guide: Guide | None) -> Tuning:
+    """Tune for the seconds the schedule planned (`guide`). When fewer than `MIN_TRIALS` trials
+    of the cost the quick pass measured would fit, tune on a sample of the rows small enough
+    for them (the `Tuning` says how many rows)."""
     if not candidate.default_params():
         return Tuning({}, 0, "nothing to tune")
+    tuning_seconds = guide.tuning_seconds if guide else 0.0
     if tuning_seconds <= 0:
         return Tuning(candidate.default_params(), 0, "time")
-    splits = tuning_splits(dataset, candidate.seed)
+    n = len(dataset.y_train)
+    rows, trial = n, guide.glance.trial_seconds
+    if trial * MIN_TRIALS > tuning_seconds:
+        rows = int(n * tuning_seconds / (trial * MIN_TRIALS))
+        if rows < MIN_TUNING_ROWS:
+            rows = n  # as many trials as fit on all rows, perhaps only the defaults
+    splits = tuning_splits(dataset, candidate.seed, rows=rows)
     X, y = dataset.X_train, dataset.y_train
     learned: dict = {}
-    return tune(candidate, lambda tried: mean_score(tried, X, y, metric, splits, learned),
-                metric.higher_is_better,
-                trials=min(trials, candidate.max_trials or trials), seconds=tuning_seconds,
-                refits_after=refits, splits=len(splits))
+    tuning = tune(candidate, lambda tried: mean_score(tried, X, y, metric, splits, learned),
+                  metric.higher_is_better, trials=min(trials, candidate.max_trials or trials),
+                  seconds=tuning_seconds, splits=len(splits))
+    return dataclasses.replace(tuning, rows=rows if rows < n else 0)
 
 
 def resample_seconds(metric: Metric, y: np.ndarray, pred: np.ndarray, folds: int,
@@ -145,20 +169,14 @@ def affordable_resamples(wanted: int, per_resample: float, seconds: float) -> in
     return max(min(wanted, fits), min(wanted, MIN_RESAMPLES))
 
 
-def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds: float,
-             trials: int, resamples: int = 500) -> Evaluation:
-    """Everything the bake-off records about one candidate, within about `seconds`."""
+def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, trials: int, resamples: int = 500, guide: Guide | None = None,
+             refit: str = "all") -> Evaluation:
+    """Everything the bake-off records about one candidate: tuning for
+    the seconds the schedule planned, cross-validation, the bootstrap, the model fitted on the
+    training part and its holdout score, then (`refit="all"`) the model users get, fitted on
+    every row."""
     start = time.monotonic()
-    first = candidate.fit(dataset.X_train, dataset.y_train)
-    one_fit = time.monotonic() - start
-    measuring = time.monotonic()
-    rows = _timing_rows(dataset)
-    per_resample = resample_seconds(metric, dataset.y_train[rows],
-                                    predictions(first, dataset.X_train.iloc[rows], dataset.task),
-                                    len(dataset.folds))
-    harness = time.monotonic() - measuring
-    tuning = tune_within(candidate, dataset, metric, seconds=seconds, trials=trials, one_fit=one_fit,
-                         reserved=1.5 * per_resample * resamples)
+    tuning = tune_within(candidate, dataset, metric, trials=trials, guide=guide)
     tuned = candidate.with_params(**tuning.params)
     oof, scored, cv_score = cross_validate(tuned, dataset, metric)
     if not np.isfinite(cv_score):
@@ -167,19 +185,25 @@ def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, seconds:
     measuring = time.monotonic()
     validation = [val for _, val in dataset.folds]
     boot = fold_bootstrap(metric, dataset.y_train, oof, validation, resamples, candidate.seed)
-    harness += time.monotonic() - measuring
+    harness = time.monotonic() - measuring
     fit_start = time.perf_counter()
-    fitted = tuned.fit(dataset.X_train, dataset.y_train)
+    scored_model = tuned.fit(dataset.X_train, dataset.y_train)
     fit_seconds = time.perf_counter() - fit_start
-    holdout_score = _holdout_score(fitted, dataset, metric)
+    holdout_score = _holdout_score(scored_model, dataset, metric)
+    final, final_rows = scored_model, len(dataset.train_index)
+    if refit == "all" and len(dataset.holdout_index):
+        fit_start = time.perf_counter()
+        final, final_rows = tuned.fit(dataset.X, dataset.y), len(dataset.y)
+        fit_seconds = time.perf_counter() - fit_start
     work = time.monotonic() - start - harness
-    serving = measure_serving(lambda rows: predictions(fitted, rows, dataset.task), dataset.X_train,
-                              fitted, seed=candidate.seed)
-    no_sql = _sql_reason(fitted, dataset)
+    serving = measure_serving(lambda rows: predictions(final, rows, dataset.task), dataset.X_train,
+                              final, seed=candidate.seed)
+    no_sql = _sql_reason(final, dataset)
     return Evaluation(candidate.name, tuning, oof, scored, cv_score, boot, percentile_interval(boot),
                       holdout_score, fit_seconds, serving.predict_us_per_row,
-                      serving.latency_ms_p50, serving.model_bytes, fitted.n_params,
-                      no_sql is None, fitted.describe(), fitted, no_sql, work)
+                      serving.latency_ms_p50, serving.model_bytes, final.n_params,
+                      no_sql is None, final.describe(), final, no_sql, work,
+                      scored_model=None if final is scored_model else scored_model, final_rows=final_rows)
 
 
 def _sql_reason(fitted: Fitted, dataset: Dataset) -> str | None:

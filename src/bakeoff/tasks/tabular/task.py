@@ -18,10 +18,11 @@ EXCLUDED_ROWS = "excluded_rows.json"  # keys of the rows a run kept out of its s
 class TabularTask:
     name = "tabular"
     kinds = ("classification", "regression")
+    quick_job = "bakeoff.tasks.tabular.glance:glance_job"
     job = "bakeoff.tasks.tabular.evaluate:evaluate_job"
     facts_version = FACTS_VERSION  # facts.json of another version is not shown in the report
     preload = ("bakeoff.tasks.tabular.evaluate", "bakeoff.tasks.tabular.ladder.models",
-               "bakeoff.tasks.tabular.ladder.one_rule", "bakeoff.tasks.tabular.ladder.baseline",
+               "bakeoff.tasks.tabular.glance", "bakeoff.tasks.tabular.ladder.one_rule", "bakeoff.tasks.tabular.ladder.baseline",
                "sklearn.pipeline", "optuna")  # what its workers import once, before any job
 
     def default_metric(self, kind: str) -> str:
@@ -98,7 +99,7 @@ class TabularTask:
     def facts(self, result: dict, evaluations: dict, prepared: Prepared, card) -> dict:
         from bakeoff.tasks.tabular.facts import collect_facts
 
-        fitted = {name: ev.fitted for name, ev in evaluations.items()}
+        fitted = {name: ev.holdout_model for name, ev in evaluations.items()}  # never saw the holdout
         return collect_facts(result, fitted, prepared.data, card)
 
     def report_sections(self, result: dict, facts: dict) -> tuple[str, dict]:
@@ -118,13 +119,23 @@ class TabularTask:
         levels = category_levels(data.X_train, data.schema)
         files: dict[str, bytes | str] = {}
         for name, ev in evaluations.items():
-            if ev.fitted is not None:
-                bundle = ModelBundle(name, data.task, ev.fitted, data.schema, data.classes,
+            for path, model in model_files(name, ev).items():
+                bundle = ModelBundle(name, data.task, model, data.schema, data.classes,
                                      card.data.target, levels)
-                files[f"models/{name}.pkl"] = pickle.dumps(bundle, protocol=pickle.HIGHEST_PROTOCOL)
+                files[path] = pickle.dumps(bundle, protocol=pickle.HIGHEST_PROTOCOL)
         files["review_rows.json"] = json.dumps(_review_rows(data, facts, card), indent=1)
         files[EXCLUDED_ROWS] = json.dumps(sorted(e.key for e in expected))
         return files
+
+
+def model_files(name: str, evaluation) -> dict:
+    """A finished candidate's saved models by path: the one users get (`models/<name>.pkl`)
+    and, when that one learned from every row, the one that scored the holdout
+    (`models/<name>.train.pkl`)."""
+    files = {f"models/{name}.pkl": evaluation.fitted} if evaluation.fitted is not None else {}
+    if evaluation.scored_model is not None:
+        files[f"models/{name}.train.pkl"] = evaluation.scored_model
+    return files
 
 
 def _review_rows(dataset, facts: dict, card) -> list[dict]:

@@ -1,0 +1,129 @@
+"""The budget schedule: breadth first, slices from measured cost, a verdict that names what it
+could not compare against, and saved models that learned from every row."""
+
+import pickle
+
+import numpy as np
+from conftest import cli, make_classification_frame, only_run, read_result, write_card
+
+from bakeoff.core.schedule import Glance, admit, budget_to_include, full_slice, priorities
+
+HERE = __import__("pathlib").Path(__file__).parent
+
+
+def glance(score, seconds, tunable=True, trial=1.0):
+    return Glance(score, 1000, 0.1, seconds, trial, tunable)
+
+
+def test_the_strong_cheap_candidate_goes_before_the_slow_one_and_baselines_first():
+    glances = {"constant": glance(0.5, 0.3, False), "random_forest": glance(0.80, 40.0),
+               "lightgbm": glance(0.81, 3.0), "linear": glance(0.79, 2.5)}
+    rungs = {"constant": 0, "random_forest": 3, "lightgbm": 4, "linear": 2}
+    order = priorities(glances, rungs, True, 20)
+    assert order[0] == "constant"  # the yardstick, and it costs nothing
+    assert order.index("lightgbm") < order.index("random_forest")
+    # lower is better (RMSE): the same ranking with the signs turned
+    flipped = {n: Glance(-g.score, g.rows, g.seconds, g.evaluate_seconds, g.trial_seconds, g.tunable)
+               for n, g in glances.items()}
+    assert priorities(flipped, rungs, False, 20) == order
+
+
+def test_near_equals_go_simplest_first():
+    glances = {"lightgbm": glance(0.80, 3.0), "linear": glance(0.80, 3.05)}
+    assert priorities(glances, {"lightgbm": 4, "linear": 2}, True, 20) == ["linear", "lightgbm"]
+
+
+def test_only_what_fits_is_admitted_and_the_rest_is_named():
+    glances = {"a": glance(0.8, 2.0), "b": glance(0.8, 50.0), "c": glance(0.8, 2.0)}
+    admitted, left_out = admit(["a", "b", "c"], glances, capacity=20.0)
+    assert admitted == ["a", "c"] and left_out == ["b"]  # b's 75.5 s would not fit; c still does
+
+
+def test_a_slice_is_the_need_plus_a_share_of_the_spare_time_and_tuning_gets_the_rest():
+    g = glance(0.8, 2.0, trial=1.0)  # needs 1.5 x 2 + 0.5 = 3.5 s
+    assert full_slice(g, 20, 60, spare=0, weight=1) == (3.5, 0)
+    assert full_slice(g, 20, 60, spare=10, weight=0.5) == (8.5, 5)
+    assert full_slice(g, 20, 10, spare=1000, weight=1) == (10, 6.5)  # never past [budget] per_candidate
+    assert full_slice(glance(0.8, 2.0, tunable=False), 20, 60, 1000, 0.01) == (13.5, 0)
+
+
+def test_the_budget_named_to_include_a_candidate_covers_its_need():
+    # 100 more worker-seconds on 2 workers is 50 s more wall: 60 + 50 = 110, rounded up to 120
+    assert budget_to_include(60, 100, 2) == 120
+    assert budget_to_include(60, 1, 1) == 90
+
+
+CARD = """
+[data]
+source = "d.csv"
+target = "label"
+[evaluate]
+folds = 3
+bootstrap = 100
+holdout = 0.2
+[budget]
+total = "20s"
+per_candidate = "20s"
+trials = 3
+workers = 1
+[ladder]
+only = ["constant", "linear"]
+extra = ["misbehaving:SlowStarter"]
+"""
+
+
+def test_a_slow_candidate_queued_first_starves_no_one_and_the_verdict_names_it(tmp_path):
+    # SlowStarter (rung 1) hangs on more than 1,100 rows: in its rung's turn it held the only worker
+    # for the whole budget and linear (rung 2) never started. Breadth first, every candidate gets
+    # its quick pass, the cheap full evaluations go first, and the verdict says what is missing.
+    make_classification_frame(2000).to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
+    write_card(tmp_path, CARD)
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = read_result(only_run(tmp_path))
+    rows = {c["name"]: c for c in result["candidates"]}
+    assert rows["linear"]["status"] == "ok" and rows["constant"]["status"] == "ok"
+    slow = rows["slow_starter"]
+    assert slow["status"] == "timeout" and "full evaluation" in slow["error"], slow
+    # its quick pass ran: a prior (AUC 0.5), fitted on a fold's training part (2/3 of 1,600 rows)
+    assert slow["quick_score"] == 0.5 and slow["quick_rows"] == 1067
+    assert slow["remedy"].startswith("raise [budget] ")
+    assert "could not compare against slow_starter" in result["reason"]
+    assert "could not compare against slow_starter" in done.stdout  # the terminal summary
+    report = (only_run(tmp_path) / "report.html").read_text()
+    assert "could not compare against slow_starter" in report  # the report's first section
+
+
+def test_saved_models_learn_from_every_row_and_the_holdout_score_stays_honest(tmp_path):
+    frame = make_classification_frame(600)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    card = CARD.replace('total = "20s"', 'total = "1m"').replace('per_candidate = "20s"', 'per_candidate = "30s"')
+    card = card.replace('extra = ["misbehaving:SlowStarter"]', "")
+    write_card(tmp_path, card.replace('only = ["constant", "linear"]', 'only = ["linear"]'))
+    assert cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path).returncode == 0
+    run = only_run(tmp_path)
+    result = read_result(run)
+    linear = next(c for c in result["candidates"] if c["name"] == "linear")
+    assert result["refit"] == "all" and linear["model_rows"] == 600  # training part and holdout
+    final = pickle.loads((run / "models" / "linear.pkl").read_bytes())
+    scored = pickle.loads((run / "models" / "linear.train.pkl").read_bytes())
+    # the holdout score is the one of the model that never saw the holdout: recompute it
+    from sklearn.metrics import roc_auc_score
+
+    from bakeoff.core.card import load_card
+    from bakeoff.tasks.tabular.data import prepare
+
+    data = prepare(load_card(tmp_path / "bakeoff.toml"))
+    X_hold, y_hold = data.X.iloc[data.holdout_index], data.y[data.holdout_index]
+    assert abs(roc_auc_score(y_hold, scored.fitted.predict_proba(X_hold)[:, 1]) - linear["holdout_score"]) < 1e-12
+    # the saved model is a different fit: it learned from the holdout rows too
+    assert not np.allclose(final.fitted.predict_proba(X_hold), scored.fitted.predict_proba(X_hold))
+    # refit = "train" keeps the old behaviour: one model, fitted on the training part
+    write_card(tmp_path, card.replace('only = ["constant", "linear"]', 'only = ["linear"]')
+               .replace("holdout = 0.2", 'holdout = 0.2\nrefit = "train"'))
+    (tmp_path / "runs").rename(tmp_path / "runs-all")
+    assert cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path).returncode == 0
+    run = only_run(tmp_path)
+    assert read_result(run)["refit"] == "train" and not (run / "models" / "linear.train.pkl").exists()
+    assert next(c for c in read_result(run)["candidates"] if c["name"] == "linear")["model_rows"] == 480
