@@ -36,15 +36,26 @@ def test_near_equals_go_simplest_first():
 def test_only_what_fits_is_admitted_and_the_rest_is_named():
     glances = {"a": glance(0.8, 2.0), "b": glance(0.8, 50.0), "c": glance(0.8, 2.0)}
     admitted, left_out = admit(["a", "b", "c"], glances, capacity=20.0)
-    assert admitted == ["a", "c"] and left_out == ["b"]  # b's 75.5 s would not fit; c still does
+    assert admitted == ["a", "c"] and left_out == ["b"]  # b's 50.5 s would not fit; c still does
 
 
 def test_a_slice_is_the_need_plus_a_share_of_the_spare_time_and_tuning_gets_the_rest():
-    g = glance(0.8, 2.0, trial=1.0)  # needs 1.5 x 2 + 0.5 = 3.5 s
-    assert full_slice(g, 20, 60, spare=0, weight=1) == (3.5, 0)
-    assert full_slice(g, 20, 60, spare=10, weight=0.5) == (8.5, 5)
-    assert full_slice(g, 20, 10, spare=1000, weight=1) == (10, 6.5)  # never past [budget] per_candidate
-    assert full_slice(glance(0.8, 2.0, tunable=False), 20, 60, 1000, 0.01) == (13.5, 0)
+    g = glance(0.8, 2.0, trial=1.0)  # needs 2 + 0.5 (its worker's start) = 2.5 s
+    seconds, guide = full_slice(g, [g, g], capacity=3 * 2.5 + 30, per_candidate=60)
+    assert (guide.tuning_seconds, guide.fit_rows) == (10, None)  # a third of the 30 s spare
+    assert seconds == 1.5 * 12.5  # stopped only well past its plan: the estimate may be low
+    assert full_slice(g, [], capacity=1000, per_candidate=10)[0] == 10  # never past per_candidate
+    assert full_slice(glance(0.8, 2.0, tunable=False), [], 1000, 60)[1].tuning_seconds == 0
+
+
+def test_when_time_is_short_every_evaluation_is_cut_alike_and_folds_fit_on_fewer_rows():
+    # 20,000 rows per fold, the folds 10 of the 12 estimated seconds: at least 2 + 10 x 0.1 + 0.5
+    big = Glance(0.8, 2000, 1.0, 12.0, 1.0, True, folds_seconds=10.0, fit_power=1.0, train_rows=20_000)
+    least_, full = 3.5, 12.5
+    seconds, guide = full_slice(big, [big], capacity=least_ + full, per_candidate=600)
+    assert seconds == 1.5 * (least_ + full) / 2 and guide.tuning_seconds == 0  # each plans half way
+    assert guide.fit_rows == 11_000  # 2 + 10 x r + 0.5 = 8  ->  r = 0.55
+    assert full_slice(big, [big], capacity=1.0, per_candidate=600)[1].fit_rows == 2_000  # the floor
 
 
 def test_the_budget_named_to_include_a_candidate_covers_its_need():

@@ -113,13 +113,14 @@ class LocalEngine:
     def collect(self, handle: _Running) -> Finished:
         wall = time.monotonic() - handle.started
         handle.process.join()
+        code = handle.process.exitcode
+        stopped = code == -signal.SIGKILL and wall >= handle.job.seconds
         if handle.result_path.exists():
             value = pickle.loads(handle.result_path.read_bytes())
             if isinstance(value, str):  # the worker's account of a failure
                 return Finished(error=value, wall_seconds=wall)
-            return Finished(value=value, wall_seconds=wall)
-        code = handle.process.exitcode
-        if code == -signal.SIGKILL and wall >= handle.job.seconds:
+            return Finished(value=value, wall_seconds=wall, overran=stopped)  # a checkpoint, if stopped
+        if stopped:
             return Finished(overran=True, wall_seconds=wall)
         return Finished(error=_death_reason(code), wall_seconds=wall)
 
@@ -146,8 +147,27 @@ def _death_reason(code: int | None) -> str:
     return f"its worker process exited with code {code} before reporting a result{hint}"
 
 
+_RESULT_PATH: str | None = None  # in a worker: where its job's result goes
+
+
+def checkpoint(value: Any) -> None:
+    """Hand the engine a complete result early, from inside a job: if the job is stopped at the
+    end of its slice before it returns, this one counts (`Finished.overran` says so). Outside a
+    worker it does nothing."""
+    if _RESULT_PATH is not None:
+        _write_result(_RESULT_PATH, value)
+
+
+def _write_result(result_path: str, value: Any) -> None:
+    tmp = Path(result_path + ".tmp")
+    tmp.write_bytes(_pickled(value))
+    os.replace(tmp, result_path)
+
+
 def _work(job: Job, data_path: str, result_path: str, memory_bytes: int | None) -> None:
     """Worker process body: run one job and write its result file atomically."""
+    global _RESULT_PATH
+    _RESULT_PATH = result_path
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # workers run side by side: one thread each keeps timings honest
@@ -165,9 +185,7 @@ def _work(job: Job, data_path: str, result_path: str, memory_bytes: int | None) 
     except Exception as err:  # any failure of user or library code is this candidate's failure
         last = traceback.extract_tb(err.__traceback__)[-1]
         result = f"{type(err).__name__}: {err} (at {Path(last.filename).name}:{last.lineno})"
-    tmp = Path(result_path + ".tmp")
-    tmp.write_bytes(_pickled(result))
-    os.replace(tmp, result_path)
+    _write_result(result_path, result)
 
 
 def _pickled(result) -> bytes:

@@ -34,6 +34,8 @@ class Evaluation:
     # fitted on the training part alone, which scored the holdout, is kept here for the report
     scored_model: Fitted | None = field(default=None, repr=False)
     final_rows: int = 0  # rows `fitted` learned from
+    fold_fit_rows: int = 0  # rows each cross-validation fold fitted on, when a sample; 0: all
+    assess_seconds: float = 0.0  # wall seconds to the first complete result (its defaults, assessed)
 
     @property
     def holdout_model(self) -> Fitted | None:

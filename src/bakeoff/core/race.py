@@ -19,13 +19,15 @@ from bakeoff.core.candidate import Candidate
 from bakeoff.core.engine import Engine, Finished, Job
 from bakeoff.core.evaluation import Evaluation
 from bakeoff.core.schedule import (
+    MARGIN,
     MIN_SLICE,
     Glance,
-    Guide,
     admit,
     budget_to_include,
     full_slice,
-    needed,
+    least,
+    pace_of,
+    paced,
     priorities,
     quick_slice,
 )
@@ -113,6 +115,7 @@ class _Race:
         self.deadline = time.monotonic() + settings.total_seconds
         self.outcomes: dict[str, Outcome] = {}
         self.glances: dict[str, Glance] = {}
+        self.observed: list[tuple[float, float]] = []  # (seconds taken, estimated) of first assessments
         self.classes = {c.name: c for c in candidates}
 
     def left(self) -> float:
@@ -154,25 +157,36 @@ class _Race:
             while pending and self.lanes.free():
                 name = pending.pop(0)
                 cls, glance = self.classes[name], self.glances[name]
-                spare = max(self.left(), 0.0) * s.workers - self.lanes.committed() \
-                    - sum(needed(self.glances[n]) for n in pending) - needed(glance)
-                seconds, tuning = full_slice(glance, s.trials, s.per_candidate_seconds, spare,
-                                             1 / (1 + len(pending)))
+                capacity = max(self.left(), 0.0) * s.workers - self.lanes.committed()
+                pace = pace_of(self.observed)
+                limit = min(s.per_candidate_seconds, self.left())  # a job runs on one worker
+                seconds, guide = full_slice(paced(glance, pace), [paced(self.glances[n], pace) for n in pending],
+                                            capacity, limit)
                 seconds = min(seconds, self.left())
-                if seconds < MIN_SLICE:
+                if seconds < least(glance) / MARGIN:
                     self._record(self._crowded_out(name))
                     continue
-                self.lanes.start(_job(cls, self.jobs.full, s, seconds, Guide(glance, tuning)))
+                self.lanes.start(_job(cls, self.jobs.full, s, seconds, guide))
                 self.observer.started(cls, seconds)
             for job, finished in self.lanes.wait():
                 cls = self.classes[job.name]
                 if finished.value is not None:
+                    self._observe(self.glances[cls.name], finished.value)
+                if finished.value is not None:  # stopped after a checkpoint (overran): that counts
+                    remedy = self._remedy(job.seconds) if finished.overran else None
                     outcome = Outcome(cls.name, cls.rung, cls.family, "ok", None, finished.value,
-                                      finished.wall_seconds, self.glances[cls.name])
+                                      finished.wall_seconds, self.glances[cls.name], remedy)
                 else:
                     outcome = _unfinished(cls, finished, job.seconds, self._remedy(job.seconds), "full evaluation")
                     outcome.glance = self.glances[cls.name]
                 self._record(outcome)
+
+    def _observe(self, glance: Glance, evaluation) -> None:
+        """Learn the run's pace from how long a candidate's first assessment took against its
+        estimate (estimates under a third of a second are mostly a worker's start: not telling)."""
+        estimate = glance.evaluate_seconds - glance.refit_seconds
+        if estimate >= 0.3 and getattr(evaluation, "assess_seconds", 0.0) > 0:
+            self.observed.append((evaluation.assess_seconds, estimate))
 
     def _remedy(self, seconds: float) -> str:
         """What to raise when a job of `seconds` overran: its slice, or the total it was cut to."""
@@ -184,9 +198,10 @@ class _Race:
     def _crowded_out(self, name: str) -> Outcome:
         cls, glance, s = self.classes[name], self.glances[name], self.settings
         room = max(self.left(), 0.0)
-        remedy = f"raise [budget] total to {card_duration(budget_to_include(s.total_seconds, needed(glance), s.workers))}"
+        more = budget_to_include(s.total_seconds, least(glance), s.workers)
+        remedy = f"raise [budget] total to {card_duration(more)}"
         return Outcome(cls.name, cls.rung, cls.family, "skipped",
-                       f"its full evaluation needs about {human_seconds(needed(glance))} and "
+                       f"its full evaluation needs about {human_seconds(least(glance))} and "
                        f"{human_seconds(room)} of the budget were left for it; {remedy} to include it (its "
                        f"quick pass scored {glance.score:.4g} with default settings on {glance.rows:,} rows)",
                        glance=glance, remedy=remedy)

@@ -60,6 +60,7 @@ class CandidateResult:
     quick_score: float | None = None  # its quick pass: default settings on `quick_rows` sampled rows
     quick_rows: int | None = None
     remedy: str | None = None  # when it did not finish: what would let it ("raise [budget] total to 2m")
+    fold_fit_rows: int | None = None  # rows each fold's model fitted on, when the budget allowed only a sample
 
     def contender(self) -> Contender:
         diff = tuple(math.nan if x is None else x for x in self.diff_ci or (math.nan, math.nan))
@@ -132,6 +133,7 @@ def candidate_result(outcome, interval: Interval | None, extras: CandidateExtras
         tuning={"trials": ev.tuning.trials, "stopped_by": ev.tuning.stopped_by},
         description=ev.description, wall_seconds=round(outcome.wall_seconds, 2),
         work_seconds=round(ev.work_seconds, 3), model_rows=ev.final_rows or None,
+        fold_fit_rows=ev.fold_fit_rows or None,
         expectations=extras.expectations, **words)
 
 
@@ -197,12 +199,24 @@ def unfinished_clause(rows: list[CandidateResult]) -> str:
 
 
 def tuning_notes(outcomes: list) -> list[str]:
-    """Notes on tuning the schedule cut short or moved to a sample of the rows."""
-    tunings = {o.name: o.evaluation.tuning for o in outcomes if o.evaluation is not None}
-    notes = [f"{name} tuned on {t.rows:,} sampled rows, not all: on all rows too few trials would "
-             "have fitted in its share of the budget; raise [budget] total for more"
-             for name, t in tunings.items() if t.rows]
-    cut = [name for name, t in tunings.items() if t.stopped_by == "time"]
+    """Notes on cross-validation and tuning the schedule cut short or moved to a sample of the
+    rows: one line for each kind, naming the candidates."""
+    done = [o for o in outcomes if o.evaluation is not None]
+    notes = []
+    sampled = [f"{o.name} ({o.evaluation.fold_fit_rows:,} rows)" for o in done if o.evaluation.fold_fit_rows]
+    if sampled:
+        notes.append(f"cross-validated with each fold's model fitted on a sample of the rows, as all would not "
+                     f"fit in their share of the budget: {', '.join(sampled)}; their scores may read a little "
+                     "low; raise [budget] total to compare them at full size")
+    stopped = [o for o in done if o.remedy]
+    if stopped:
+        notes.append(f"stopped at the end of their slice while being tuned, so scored with their default "
+                     f"settings: {', '.join(o.name for o in stopped)}; {stopped[0].remedy} to tune them")
+    small = [f"{o.name} ({o.evaluation.tuning.rows:,} rows)" for o in done if o.evaluation.tuning.rows]
+    if small:
+        notes.append(f"tuned on a sample of the rows, as on all rows too few trials would fit in their share "
+                     f"of the budget: {', '.join(small)}; raise [budget] total for more")
+    cut = [o.name for o in done if o.evaluation.tuning.stopped_by == "time" and not o.remedy]
     if cut:
         their = "its score" if len(cut) == 1 else "their scores"
         notes.append(f"the budget, not the trial count, ended the tuning of {', '.join(cut)}: {their} "

@@ -9,11 +9,12 @@ can still gain per second. Pure functions: the race (`bakeoff.core.race`) applie
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 QUICK_SHARE = 1 / 3  # of the budget, at most, for the quick passes together
-MARGIN = 1.5  # a full evaluation's slice over its estimated cost: estimates from a sample err
+MARGIN = 1.5  # a job is stopped at this much over its planned seconds: estimates from a sample err
 MIN_SLICE = 1.0  # seconds; a job given less cannot even start its worker usefully
 CHEAP_SECONDS = 2.0  # a full evaluation estimated below this goes first, simplest first
 
@@ -29,6 +30,17 @@ class Glance:
     trial_seconds: float  # estimated: one tuning trial on all the rows tuning uses
     tunable: bool
     resample_seconds: float = 0.0  # measured: one bootstrap resample of all folds
+    folds_seconds: float = 0.0  # of evaluate_seconds, the fits that may use a sample of the rows
+    #                             (the folds' and the one that scores the holdout), with predictions
+    fit_power: float = 1.0  # how their cost grows with the rows they fit on (a power)
+    train_rows: int = 0  # rows of each fold's training part at full size
+    refit_seconds: float = 0.0  # of evaluate_seconds, the refit on every row that ends it
+
+    def folds_at(self, rows: float) -> float:
+        """Estimated seconds of the cross-validation when each fold fits on `rows` rows."""
+        if not self.train_rows:
+            return self.folds_seconds
+        return self.folds_seconds * (min(rows, self.train_rows) / self.train_rows) ** self.fit_power
 
 
 def quick_slice(per_candidate: float, total: float, workers: int, candidates: int) -> float:
@@ -41,9 +53,37 @@ def quick_slice(per_candidate: float, total: float, workers: int, candidates: in
     return max(MIN_SLICE, min(per_candidate, share))
 
 
-def needed(glance: Glance) -> float:
-    """Seconds to give a full evaluation without tuning: its estimate with a margin."""
-    return MARGIN * glance.evaluate_seconds + MIN_SLICE / 2
+MIN_FIT_ROWS = 2_000  # the cross-validation never fits on fewer rows than this to save time
+
+
+def needed(glance: Glance, rows: float | None = None) -> float:
+    """Seconds to plan for a full evaluation without tuning, its folds fitting on `rows` rows
+    (all by default): its estimate, and half a second to start its worker."""
+    folds = glance.folds_seconds if rows is None else glance.folds_at(rows)
+    return glance.evaluate_seconds - glance.folds_seconds + folds + MIN_SLICE / 2
+
+
+def least(glance: Glance) -> float:
+    """Seconds the cheapest full evaluation takes: its fits on `MIN_FIT_ROWS` rows, without the
+    refit on every row (when that does not fit, the model fitted on a sample is kept)."""
+    return needed(glance, MIN_FIT_ROWS) - glance.refit_seconds
+
+
+def fit_rows(glance: Glance, seconds: float) -> int | None:
+    """Rows each cross-validation fold may fit on for the evaluation to take `seconds`: None when
+    all of them fit; never fewer than `MIN_FIT_ROWS`.
+
+    >>> g = Glance(0.8, 2000, 1.0, evaluate_seconds=12.0, trial_seconds=1.0, tunable=True,
+    ...            folds_seconds=10.0, fit_power=1.0, train_rows=20_000)
+    >>> fit_rows(g, 100), fit_rows(g, 7.5), fit_rows(g, 1)
+    (None, 10000, 2000)
+    """
+    if seconds >= needed(glance) or not glance.train_rows or glance.folds_seconds <= 0:
+        return None
+    room = seconds - MIN_SLICE / 2 - (glance.evaluate_seconds - glance.folds_seconds)
+    share = max(room, 0.0) / glance.folds_seconds
+    return int(max(min(glance.train_rows * share ** (1 / glance.fit_power), glance.train_rows),
+                   min(MIN_FIT_ROWS, glance.train_rows)))
 
 
 def wanted(glance: Glance, trials: int) -> float:
@@ -81,7 +121,8 @@ def priorities(glances: dict[str, Glance], rungs: dict[str, int], higher_is_bett
 
 
 def admit(order: list[str], glances: dict[str, Glance], capacity: float) -> tuple[list[str], list[str]]:
-    """Which full evaluations fit in `capacity` worker-seconds, taken in `order`; the rest do not.
+    """Which full evaluations fit in `capacity` worker-seconds, taken in `order`, each at its
+    least (its folds fitting on a sample of the rows); the rest do not.
 
     >>> g = lambda secs: Glance(0.5, 100, 0.1, secs, 0.0, False)
     >>> admit(["a", "b", "c"], {"a": g(1), "b": g(100), "c": g(1)}, 20)
@@ -89,7 +130,7 @@ def admit(order: list[str], glances: dict[str, Glance], capacity: float) -> tupl
     """
     admitted, left_out, used = [], [], 0.0
     for name in order:
-        cost = needed(glances[name])
+        cost = least(glances[name])
         if used + cost <= capacity:
             admitted.append(name)
             used += cost
@@ -100,25 +141,66 @@ def admit(order: list[str], glances: dict[str, Glance], capacity: float) -> tupl
 
 @dataclass(frozen=True)
 class Guide:
-    """What a full evaluation is told: its quick pass, and the seconds its tuning may take."""
+    """What a full evaluation is told: its quick pass, the seconds its tuning may take, and the
+    rows each cross-validation fold fits on when all of them would not fit its slice."""
 
     glance: Glance
     tuning_seconds: float
+    fit_rows: int | None = None
 
 
-def full_slice(glance: Glance, trials: int, per_candidate: float, spare: float,
-               weight: float) -> tuple[float, float]:
-    """One full evaluation's (slice, tuning seconds). The slice, after which the job is stopped,
-    is what it needs plus its `weight` share of the `spare` worker-seconds, within [budget]
-    per_candidate; tuning may use all of the slice beyond the need (the estimates come from a
-    sample and may be low, and a search the trial count ends is repeatable).
+def full_slice(glance: Glance, waiting: list[Glance], capacity: float,
+               per_candidate: float) -> tuple[float, Guide]:
+    """One full evaluation's slice (after which the job is stopped) and its `Guide`, given the
+    `capacity` worker-seconds left and the evaluations still `waiting` after it.
 
-    >>> g = Glance(0.5, 100, 0.1, 2.0, 1.0, True)  # needs 1.5 x 2 + 0.5 = 3.5 s
-    >>> full_slice(g, 20, 60, 10, 0.5), full_slice(g, 20, 60, 1000, 0.1), full_slice(g, 20, 3, 0, 1)
-    ((8.5, 5.0), (60, 56.5), (3, 0))
+    When everything fits at full size, it plans what it needs plus an equal share of the spare
+    time, which its tuning may use (the search stops itself when the trials it measures say
+    the cross-validation would no longer fit). When not, every evaluation is cut by the same
+    share between its least (folds fitting on `MIN_FIT_ROWS` rows) and its full need, and its
+    folds fit on fewer rows. It is stopped at `MARGIN` times its plan (the estimate may be
+    low; what it overruns, those after it lose), so it plans within `per_candidate` (the card's,
+    or the wall time left) divided by that.
+
+    >>> g = Glance(0.5, 100, 0.1, 2.0, 1.0, True)  # needs 2 + 0.5 = 2.5 s
+    >>> seconds, guide = full_slice(g, [g], capacity=15.0, per_candidate=60)
+    >>> seconds, guide.tuning_seconds, guide.fit_rows  # (15 - 5) / 2 spare each: plans 7.5 s
+    (11.25, 5.0, None)
     """
-    seconds = min(per_candidate, needed(glance) + max(spare, 0.0) * weight)
-    return seconds, max(seconds - needed(glance), 0) if glance.tunable else 0
+    everyone = [glance, *waiting]
+    full, low = sum(needed(g) for g in everyone), sum(least(g) for g in everyone)
+    if capacity >= full:
+        planned = needed(glance) + (capacity - full) / len(everyone)
+    else:
+        share = min(max((capacity - low) / (full - low), 0.0), 1.0) if full > low else 0.0
+        planned = least(glance) + share * (needed(glance) - least(glance))
+    planned = min(planned, per_candidate / MARGIN)
+    rows = fit_rows(glance, planned)
+    tuning = max(planned - needed(glance, rows), 0.0) if glance.tunable else 0.0
+    return min(MARGIN * planned, per_candidate), Guide(glance, tuning, rows)
+
+
+def paced(glance: Glance, pace: float) -> Glance:
+    """The glance with its estimated seconds multiplied by `pace`: how much slower than their
+    estimates the evaluations of this run turned out (a busy machine, a model whose cost grows
+    faster on all rows than on the sample)."""
+    return dataclasses.replace(glance, evaluate_seconds=glance.evaluate_seconds * pace,
+                               trial_seconds=glance.trial_seconds * pace,
+                               folds_seconds=glance.folds_seconds * pace,
+                               refit_seconds=glance.refit_seconds * pace)
+
+
+def pace_of(observed: list[tuple[float, float]]) -> float:
+    """How much slower than estimated the finished evaluations were: the median ratio of the
+    seconds they took to their estimates (pairs of those), between 0.5 and 8; 1 before any.
+
+    >>> pace_of([]), pace_of([(4.0, 2.0), (9.0, 3.0), (1.0, 1.0)]), pace_of([(100.0, 1.0)])
+    (1.0, 2.0, 8.0)
+    """
+    if not observed:
+        return 1.0
+    ratios = sorted(took / estimate for took, estimate in observed)
+    return min(max(ratios[len(ratios) // 2], 0.5), 8.0)
 
 
 def budget_to_include(total: float, missing_worker_seconds: float, workers: int) -> float:

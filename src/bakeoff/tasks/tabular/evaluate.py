@@ -13,6 +13,7 @@ import pandas as pd
 
 from bakeoff.core.candidate import Candidate, Fitted
 from bakeoff.core.cost import measure_serving
+from bakeoff.core.engine import checkpoint
 from bakeoff.core.evaluation import Evaluation
 from bakeoff.core.metrics import Metric, fold_bootstrap, fold_score, percentile_interval
 from bakeoff.core.schedule import Guide
@@ -88,12 +89,18 @@ def tuning_splits(dataset: Dataset, seed: int, k: int = 3, rows: int | None = No
     return [(keep[t], keep[v]) for t, v in splitter.split(np.zeros(len(keep)), y[keep])]
 
 
-def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric) -> tuple[np.ndarray, np.ndarray, float]:
-    """Out-of-fold predictions over the training part and their score (the mean over folds)."""
+def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric,
+                   fit_rows: int | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Out-of-fold predictions over the training part and their score (the mean over folds).
+    With `fit_rows`, each fold's model fits on that many of its training rows (a seeded draw;
+    the latest when time-ordered) and still predicts every validation row."""
     X, y = dataset.X_train, dataset.y_train
     shape = (len(y), len(dataset.classes)) if dataset.classes else (len(y),)
     oof, scored = np.full(shape, np.nan), np.zeros(len(y), bool)
+    rng = np.random.default_rng(candidate.seed + 3)
     for train, val in dataset.folds:
+        if fit_rows and fit_rows < len(train):
+            train = train[-fit_rows:] if dataset.time_ordered else np.sort(rng.choice(train, fit_rows, replace=False))
         fitted = candidate.fit(X.iloc[train], y[train])
         oof[val] = predictions(fitted, X.iloc[val], dataset.task)
         scored[val] = True
@@ -116,16 +123,19 @@ def tune_within(candidate: Candidate, dataset: Dataset, metric: Metric, *, trial
         return Tuning(candidate.default_params(), 0, "time")
     n = len(dataset.y_train)
     rows, trial = n, guide.glance.trial_seconds
+    if guide.fit_rows:  # the folds fit on a sample: tuning fits on no more rows than they do
+        rows = int(guide.fit_rows * 1.5)
+        trial *= (rows / n) ** guide.glance.fit_power
     if trial * MIN_TRIALS > tuning_seconds:
-        rows = int(n * tuning_seconds / (trial * MIN_TRIALS))
-        if rows < MIN_TUNING_ROWS:
-            rows = n  # as many trials as fit on all rows, perhaps only the defaults
+        fewer = int(rows * (tuning_seconds / (trial * MIN_TRIALS)) ** (1 / guide.glance.fit_power))
+        rows = fewer if fewer >= MIN_TUNING_ROWS else rows  # else as many trials as fit
+    rows = min(rows, n)
     splits = tuning_splits(dataset, candidate.seed, rows=rows)
     X, y = dataset.X_train, dataset.y_train
     learned: dict = {}
     tuning = tune(candidate, lambda tried: mean_score(tried, X, y, metric, splits, learned),
                   metric.higher_is_better, trials=min(trials, candidate.max_trials or trials),
-                  seconds=tuning_seconds, splits=len(splits))
+                  seconds=tuning_seconds, refits_after=len(dataset.folds) + 2, splits=len(splits))
     return dataclasses.replace(tuning, rows=rows if rows < n else 0)
 
 
@@ -169,16 +179,36 @@ def affordable_resamples(wanted: int, per_resample: float, seconds: float) -> in
     return max(min(wanted, fits), min(wanted, MIN_RESAMPLES))
 
 
-def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, trials: int, resamples: int = 500, guide: Guide | None = None,
-             refit: str = "all") -> Evaluation:
-    """Everything the bake-off records about one candidate: tuning for
-    the seconds the schedule planned, cross-validation, the bootstrap, the model fitted on the
-    training part and its holdout score, then (`refit="all"`) the model users get, fitted on
-    every row."""
+def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, trials: int,
+             resamples: int = 500, guide: Guide | None = None, refit: str = "all") -> Evaluation:
+    """Everything the bake-off records about one candidate, anytime: first its defaults are
+    assessed in full and handed to the engine as a checkpoint (so a job stopped later still
+    counts, scored with its defaults); then it is tuned for the seconds the schedule planned
+    and, when tuning found other settings, assessed again with them. The saved model learns
+    from every row (`refit="all"`) once the settings are final."""
     start = time.monotonic()
+    fit_rows = guide.fit_rows if guide else None
+    untuned = Tuning(candidate.default_params(), 0, "time" if candidate.default_params() else "nothing to tune")
+    first = _assess(candidate, dataset, metric, untuned, fit_rows, resamples)
+    first = dataclasses.replace(first, assess_seconds=time.monotonic() - start)
+    checkpoint(dataclasses.replace(first, work_seconds=first.assess_seconds - first.work_seconds))
+    harness = first.work_seconds
     tuning = tune_within(candidate, dataset, metric, trials=trials, guide=guide)
-    tuned = candidate.with_params(**tuning.params)
-    oof, scored, cv_score = cross_validate(tuned, dataset, metric)
+    final = dataclasses.replace(first, tuning=tuning)
+    if tuning.params != untuned.params:
+        final = _assess(candidate.with_params(**tuning.params), dataset, metric, tuning, fit_rows, resamples)
+        harness += final.work_seconds
+    if refit == "all" and final.final_rows < len(dataset.y):  # the holdout, or rows left out to save time
+        final = _refit_on_every_row(final, candidate.with_params(**tuning.params), dataset)
+    return dataclasses.replace(final, work_seconds=time.monotonic() - start - harness)
+
+
+def _assess(candidate: Candidate, dataset: Dataset, metric: Metric, tuning: Tuning,
+            fit_rows: int | None, resamples: int) -> Evaluation:
+    """Cross-validation, the bootstrap, the model fitted on the training part, its holdout score
+    and its serving cost, for one setting of the hyperparameters. `work_seconds` holds the
+    harness's own part here (the bootstrap and the measurements), for the caller to subtract."""
+    oof, scored, cv_score = cross_validate(candidate, dataset, metric, fit_rows)
     if not np.isfinite(cv_score):
         raise ValueError(f"its {metric.name} is undefined on these folds (a validation part with one class, or "
                          "predictions that are not numbers)")
@@ -186,24 +216,53 @@ def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, trials: 
     validation = [val for _, val in dataset.folds]
     boot = fold_bootstrap(metric, dataset.y_train, oof, validation, resamples, candidate.seed)
     harness = time.monotonic() - measuring
+    rows = _training_rows(dataset, fit_rows, candidate.seed)
     fit_start = time.perf_counter()
-    scored_model = tuned.fit(dataset.X_train, dataset.y_train)
+    fitted = candidate.fit(dataset.X_train.iloc[rows], dataset.y_train[rows])
     fit_seconds = time.perf_counter() - fit_start
-    holdout_score = _holdout_score(scored_model, dataset, metric)
-    final, final_rows = scored_model, len(dataset.train_index)
-    if refit == "all" and len(dataset.holdout_index):
-        fit_start = time.perf_counter()
-        final, final_rows = tuned.fit(dataset.X, dataset.y), len(dataset.y)
-        fit_seconds = time.perf_counter() - fit_start
-    work = time.monotonic() - start - harness
-    serving = measure_serving(lambda rows: predictions(final, rows, dataset.task), dataset.X_train,
-                              final, seed=candidate.seed)
-    no_sql = _sql_reason(final, dataset)
-    return Evaluation(candidate.name, tuning, oof, scored, cv_score, boot, percentile_interval(boot),
-                      holdout_score, fit_seconds, serving.predict_us_per_row,
-                      serving.latency_ms_p50, serving.model_bytes, final.n_params,
-                      no_sql is None, final.describe(), final, no_sql, work,
-                      scored_model=None if final is scored_model else scored_model, final_rows=final_rows)
+    holdout_score = _holdout_score(fitted, dataset, metric)
+    measuring = time.monotonic()
+    evaluation = _measured(Evaluation(
+        candidate.name, tuning, oof, scored, cv_score, boot, percentile_interval(boot), holdout_score,
+        fit_seconds, 0.0, 0.0, 0, 0, False, "", fitted, None, 0.0, final_rows=len(rows),
+        fold_fit_rows=fit_rows or 0), dataset, candidate.seed)
+    return dataclasses.replace(evaluation, work_seconds=harness + time.monotonic() - measuring)
+
+
+def _training_rows(dataset: Dataset, fit_rows: int | None, seed: int) -> np.ndarray:
+    """Positions in the training part the model scored on the holdout fits on: all of them, or
+    when the folds fit on `fit_rows` rows, as many more as a fold's training part is to its
+    sample (the latest rows when time-ordered)."""
+    n, k = len(dataset.y_train), len(dataset.folds)
+    if not fit_rows:
+        return np.arange(n)
+    size = min(n, int(fit_rows * k / (k - 1)))
+    if dataset.time_ordered:
+        return np.arange(n - size, n)
+    return np.sort(np.random.default_rng(seed + 4).choice(n, size, replace=False))
+
+
+def _refit_on_every_row(evaluation: Evaluation, candidate: Candidate, dataset: Dataset) -> Evaluation:
+    """The evaluation with the model users get fitted on every row (training part and holdout);
+    the one fitted on the training part, which scored the holdout, kept beside it."""
+    fit_start = time.perf_counter()
+    final = candidate.fit(dataset.X, dataset.y)
+    fit_seconds = time.perf_counter() - fit_start
+    refitted = dataclasses.replace(evaluation, fitted=final, scored_model=evaluation.fitted,
+                                   fit_seconds=fit_seconds, final_rows=len(dataset.y))
+    return _measured(refitted, dataset, candidate.seed)
+
+
+def _measured(evaluation: Evaluation, dataset: Dataset, seed: int) -> Evaluation:
+    """The evaluation with its saved model's serving cost, size, description and SQL support."""
+    model = evaluation.fitted
+    serving = measure_serving(lambda rows: predictions(model, rows, dataset.task), dataset.X_train, model,
+                              seed=seed)
+    no_sql = _sql_reason(model, dataset)
+    return dataclasses.replace(evaluation, predict_us_per_row=serving.predict_us_per_row,
+                               latency_ms_p50=serving.latency_ms_p50, model_bytes=serving.model_bytes,
+                               n_params=model.n_params, sql=no_sql is None, description=model.describe(),
+                               sql_reason=no_sql)
 
 
 def _sql_reason(fitted: Fitted, dataset: Dataset) -> str | None:

@@ -35,7 +35,10 @@ SQL_SECONDS = 0.1  # checking that the model exports to SQL
 
 @dataclass(frozen=True)
 class Growth:
-    """Seconds to fit on `rows` rows and to predict one row, and how both grow with the rows."""
+    """Seconds to fit on `rows` rows and to predict one row, and how both grow with the rows.
+    A fit is taken to grow at least in proportion to the rows: small fits carry set-up costs
+    that make them look cheaper per row, and an estimate that is too high costs a sample of
+    the rows, one too low the candidate."""
 
     rows: int
     fit: float
@@ -72,27 +75,37 @@ def glance(candidate: Candidate, dataset: Dataset, metric: Metric, *, resamples:
     per_resample = resample_seconds(metric, y[scored], pred, 1) * len(y) / len(scored)
     splits = tuning_splits(dataset, candidate.seed)
     trial = sum(growth.fit_at(len(t)) + growth.predict_at(len(t), len(v)) for t, v in splits)
+    n, holdout = len(y), len(dataset.holdout_index)
+    scaled = folds_seconds(growth, dataset) + growth.fit_at(n) + growth.predict_at(n, holdout)
+    refit_all = growth.fit_at(n + holdout) if refit == "all" and holdout else 0.0
     return Glance(score, len(rows), time.perf_counter() - began,
-                  evaluate_seconds(growth, dataset, resamples * per_resample, refit),
-                  trial, bool(candidate.default_params()), per_resample)
+                  scaled + refit_all + fixed_seconds(growth, dataset, resamples * per_resample),
+                  trial, bool(candidate.default_params()), per_resample, scaled, growth.fit_power,
+                  max(len(t) for t, _ in dataset.folds), refit_all)
 
 
-def evaluate_seconds(growth: Growth, dataset: Dataset, bootstrap: float, refit: str) -> float:
-    """Estimated seconds of a full evaluation without tuning: cross-validation, the bootstrap,
-    the final fit and its holdout score, the refit on every row, the serving measurements.
+def folds_seconds(growth: Growth, dataset: Dataset) -> float:
+    """Estimated seconds of the cross-validation's fits and predictions.
 
     >>> from types import SimpleNamespace as NS
-    >>> folds = [(np.arange(80), np.arange(80, 100))] * 5
-    >>> data = NS(y_train=np.zeros(100), folds=folds, holdout_index=np.arange(25))
-    >>> round(evaluate_seconds(Growth(100, 1.0, 0.0), data, 0.0, "all"), 2)  # 5 x 0.8 + 1 + 1.25 + 0.4
-    6.65
+    >>> data = NS(folds=[(np.arange(80), np.arange(80, 100))] * 5)
+    >>> folds_seconds(Growth(100, 1.0, 0.0), data)  # 5 fits on 80 rows at 1 s per 100
+    4.0
     """
-    n, holdout = len(dataset.y_train), len(dataset.holdout_index)
-    folds = sum(growth.fit_at(len(t)) + growth.predict_at(len(t), len(v)) for t, v in dataset.folds)
-    final = growth.fit_at(n) + growth.predict_at(n, holdout)
-    everything = growth.fit_at(n + holdout) if refit == "all" and holdout else 0.0
-    serving = 3 * growth.predict_at(n, BATCH_ROWS) + 50 * max(growth.predict_at(n, 1), 0.002)
-    return folds + bootstrap + final + everything + serving + WORKER_SECONDS + SQL_SECONDS
+    return sum(growth.fit_at(len(t)) + growth.predict_at(len(t), len(v)) for t, v in dataset.folds)
+
+
+def fixed_seconds(growth: Growth, dataset: Dataset, bootstrap: float) -> float:
+    """Estimated seconds of a full evaluation's parts that do not shrink with the rows fitted
+    on: the bootstrap, the serving measurements, the worker's start and the SQL check.
+
+    >>> from types import SimpleNamespace as NS
+    >>> round(fixed_seconds(Growth(100, 1.0, 0.0), NS(y_train=np.zeros(100)), 0.5), 2)  # 0.5 + 0.4
+    0.9
+    """
+    serving = 3 * growth.predict_at(len(dataset.y_train), BATCH_ROWS) \
+        + 50 * max(growth.predict_at(len(dataset.y_train), 1), 0.002)
+    return bootstrap + serving + WORKER_SECONDS + SQL_SECONDS
 
 
 def _timed(candidate: Candidate, X, y, rows: np.ndarray, scored: np.ndarray, task: str):

@@ -23,7 +23,8 @@ def load_model(run_dir: Path, candidate: str) -> ModelBundle:
     name = result.get(candidate) if candidate in ("recommended", "best") else candidate
     path = run_dir / "models" / f"{name}.pkl"
     if name is None or not path.is_file():
-        have = ", ".join(sorted(p.stem for p in (run_dir / "models").glob("*.pkl"))) or "(none finished)"
+        have = ", ".join(sorted(p.stem for p in (run_dir / "models").glob("*.pkl")
+                                if not p.stem.endswith(".train"))) or "(none finished)"
         row = next((r for r in result.get("candidates", []) if r["name"] == name), None)
         if row is not None and row["status"] != "ok":
             raise ConfigError(f"{name} did not finish in run {run_dir.name} ({row['status']}: "
