@@ -26,7 +26,8 @@ GOLDEN = REPO / "tests" / "fixtures" / "sql"
 EXPORTABLE = ["constant", "one_rule", "rules", "linear", "decision_tree", "naive_bayes"]
 SMALL_ENSEMBLES = {"random_forest": {"n_estimators": 5, "max_depth": 4, "min_samples_leaf": 20, "max_features": 0.5},
                    "lightgbm": {"n_estimators": 15, "num_leaves": 4, "learning_rate": 0.1, "min_child_samples": 20,
-                                "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1e-3}}
+                                "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1e-3},
+                   "xgboost": {"n_estimators": 15, "max_depth": 2, "learning_rate": 0.1}}
 
 
 def bundles_for(card_dict: dict, base_dir: Path, names: list[str], extra: dict | None = None):

@@ -245,6 +245,46 @@ class LightGBM(SklearnCandidate):
         return lightgbm_sql(model, names, self.task, indicators)
 
 
+class XGBoost(SklearnCandidate):
+    name, rung, family = "xgboost", 4, "ensemble"
+    title, requires = "Gradient boosting (XGBoost)", ("xgboost", "scikit-learn")
+    needs_import, install_with = "xgboost", "pip install 'bakeoff[xgboost]'"  # an optional extra
+    summary = "XGBoost gradient boosting: hundreds of small trees, each fixing the last"
+    sql_exportable = True  # when small enough; each fitted model says (result.json sql_reason)
+    scale = False
+
+    def default_params(self):
+        return {"n_estimators": 200, "learning_rate": 0.05, "max_depth": 4, "min_child_weight": 1.0,
+                "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0}
+
+    def search_space(self, trial):
+        return {"n_estimators": trial.suggest_int("n_estimators", 30, 600, log=True),
+                "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+                "max_depth": trial.suggest_int("max_depth", 2, 8),
+                "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 50.0, log=True),
+                "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+                "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+                "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True)}
+
+    def build(self, params):
+        from bakeoff.tasks.tabular.ladder import xgb
+
+        if not self.is_classifier:
+            return xgb.Regressor(random_state=self.seed, n_jobs=1, tree_method="hist", **params)
+        shared = {"base_score": 0.5} if self.n_classes > 2 else {}  # one intercept for every class
+        return xgb.Classifier(random_state=self.seed, n_jobs=1, tree_method="hist", **shared, **params)
+
+    def count_params(self, model) -> int:
+        from bakeoff.tasks.tabular.ladder import xgb
+
+        return xgb.count_params(model)
+
+    def sql_output(self, model, names: list[str], indicators: dict):
+        from bakeoff.tasks.tabular.ladder import xgb
+
+        return xgb.xgboost_sql(model, names, self.task, indicators)
+
+
 class Mlp(SklearnCandidate):
     name, rung, family = "mlp", 5, "neural"
     title, requires = "Neural network", ("scikit-learn",)
