@@ -152,11 +152,11 @@ def test_a_candidate_whose_library_is_missing_is_left_out_or_refused_by_name():
 
 def test_a_card_naming_a_candidate_whose_library_is_missing_is_refused_in_one_line(tmp_path):
     make_classification_frame(200).to_csv(tmp_path / "d.csv", index=False)
-    (tmp_path / "mine.py").write_text(
+    (tmp_path / "absent_lib.py").write_text(
         "from bakeoff.tasks.tabular.ladder.models import XGBoost\n"
         "class Absent(XGBoost):\n    name, needs_import = 'absent', 'bakeoff_no_such_library'\n")
     card = ('[problem]\nname = "t"\n[data]\nsource = "d.csv"\ntarget = "label"\n'
-            '[ladder]\nextra = ["mine:Absent"]\n')
+            '[ladder]\nextra = ["absent_lib:Absent"]\n')
     done = cli("run", str(write_card(tmp_path, card)), "--no-track", cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     refusal = ("error: [ladder] names 'absent', but bakeoff_no_such_library is not installed: "
