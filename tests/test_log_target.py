@@ -134,3 +134,32 @@ def test_the_cdnow_spend_example_runs_and_tunes_the_choice(tmp_path):
     for name in ("linear", "decision_tree"):
         assert rows[name]["status"] == "ok" and "log_target" in rows[name]["params"], rows[name]
     assert math.isfinite(rows["linear"]["holdout_score"])
+
+
+def test_a_run_whose_model_learnt_log_spend_reports_it_and_checks_its_sql(tmp_path):
+    import duckdb
+
+    X, y = spend(600, seed=8)
+    X.assign(customer=np.arange(len(X)), spend=y).to_csv(tmp_path / "shop.csv", index=False)
+    (tmp_path / "logged.py").write_text(  # a linear model that always learns log(1 + spend)
+        "from bakeoff.tasks.tabular.ladder.models import Linear\n"
+        "class LoggedLinear(Linear):\n"
+        "    name = 'logged_linear'\n"
+        "    def model_defaults(self):\n        return {'alpha': 1.0}\n"
+        "    def model_space(self, trial):\n        return {}\n"
+        "    def default_params(self):\n        return {'alpha': 1.0, 'log_target': True}\n")
+    card = ('[problem]\nname = "shop"\ntask = "regression"\n[data]\nsource = "shop.csv"\ntarget = "spend"\n'
+            'id = "customer"\n[evaluate]\nmetric = "rmse"\n[budget]\ntotal = "40s"\n'
+            '[ladder]\nextra = ["logged:LoggedLinear"]\nonly = ["constant"]\n')
+    (tmp_path / "bakeoff.toml").write_text(card)
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = only_run(tmp_path)
+    assert read_result(run_dir)["recommended"] == "logged_linear"
+    html = (run_dir / "report.html").read_text()
+    assert "It learns log(1 + spend)" in html and "raises 1 + spend by" in html
+    duckdb.connect(str(tmp_path / "w.duckdb")).close()
+    checked = cli("sql", run_dir.name, "logged_linear", "--check", f"duckdb:///{tmp_path / 'w.duckdb'}",
+                  cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "EXP(" in checked.stdout
