@@ -77,7 +77,7 @@ def read_trees(model) -> Trees:
 def margins(model, X: np.ndarray) -> np.ndarray:
     """(rows, n_classes) sums of the leaves xgboost picks for each row, in double precision."""
     trees = model.trees_
-    leaves = model.get_booster().predict(xgboost.DMatrix(X, missing=np.nan), pred_leaf=True)
+    leaves = model.get_booster().predict(xgboost.DMatrix(X, missing=np.nan, nthread=1), pred_leaf=True)
     leaves = np.asarray(leaves, dtype=np.int64).reshape(len(X), -1)
     values = trees.value[np.arange(leaves.shape[1]), leaves]  # (rows, trees)
     out = np.full((len(X), trees.n_classes), trees.intercept)
