@@ -7,8 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-
 from conftest import cli, make_classification_frame, run_cli, write_card
 
 HERE = Path(__file__).parent

@@ -36,7 +36,7 @@ def caught(y: np.ndarray, score: np.ndarray, flagged: np.ndarray) -> np.ndarray:
     >>> caught(np.array([1, 0, 0, 0]), np.array([.5, .5, .5, .5]), np.array([1, 2]))
     array([0.25, 0.5 ])
     """
-    values, first, counts = np.unique(-score, return_index=True, return_counts=True)
+    _, counts = np.unique(-score, return_counts=True)
     positives = np.add.reduceat(y[np.argsort(-score, kind="stable")], np.r_[0, np.cumsum(counts)[:-1]])
     rows_so_far, found_so_far = np.r_[0, np.cumsum(counts)], np.r_[0, np.cumsum(positives)]
     return np.interp(flagged, rows_so_far, found_so_far) / max(1, y.sum())
@@ -68,7 +68,7 @@ def calibration(y: np.ndarray, score: np.ndarray, bins: int = 10) -> dict:
     groups = [g for g in np.array_split(order, min(bins, len(order))) if len(g)]
     return {"predicted": [round(float(score[g].mean()), 4) for g in groups],
             "observed": [round(float(y[g].mean()), 4) for g in groups],
-            "rows": [int(len(g)) for g in groups]}
+            "rows": [len(g) for g in groups]}
 
 
 def confusion(y: np.ndarray, score: np.ndarray, threshold: float) -> dict:
@@ -260,7 +260,7 @@ def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
 
     kind = kind_of(dataset.task, dataset.classes)
     facts = {"version": FACTS_VERSION, "kind": kind, "positive": dataset.classes[-1] if kind == "binary" else None,
-             "target": card.data.target, "holdout_rows": int(len(dataset.holdout_index)), "quality": {}}
+             "target": card.data.target, "holdout_rows": len(dataset.holdout_index), "quality": {}}
     name = result["recommended"]
     if name is None or len(dataset.holdout_index) < 10:
         return facts
