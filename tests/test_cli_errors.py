@@ -7,8 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-
 from conftest import cli, make_classification_frame, run_cli, write_card
 
 HERE = Path(__file__).parent
@@ -87,7 +85,7 @@ CASES = {
     "metric for other task": (card(evaluate_extra='metric = "mae"'), unchanged, "'mae' is for regression", "roc_auc"),
     "budget in words": (card(total="5 minutes"), unchanged, "[budget] total: got '5 minutes'", '"5m"'),
     "negative budget": (card(per_candidate="-1s"), unchanged, "[budget] per_candidate: got '-1s'", "more than zero"),
-    "unknown candidate": (card(extra="[ladder]\nonly = ['xgboost']"), unchanged, "unknown candidate 'xgboost'", "see `bakeoff candidates`"),
+    "unknown candidate": (card(extra="[ladder]\nonly = ['tabpfn']"), unchanged, "unknown candidate 'tabpfn'", "see `bakeoff candidates`"),
     "misspelt candidate": (card(extra="[ladder]\nskip = ['lightgmb']"), unchanged, "unknown candidate 'lightgmb'", "did you mean 'lightgbm'"),
     "bad extra class": (card(extra="[ladder]\nextra = ['no_such_module:Thing']"), unchanged, "cannot load candidate", "importable"),
     "extra class without a name": (card(extra="[ladder]\nextra = ['misbehaving:NoName']"), unchanged,

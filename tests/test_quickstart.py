@@ -79,7 +79,7 @@ def test_init_writes_a_card_that_runs(tmp_path, telco_sample):
 def test_candidates_lists_the_ladder(tmp_path):
     done = cli("candidates", cwd=tmp_path)
     names = ["constant", "one_rule", "rules", "linear", "decision_tree", "naive_bayes", "knn",
-             "random_forest", "lightgbm", "mlp"]
+             "random_forest", "lightgbm", "xgboost", "mlp"]
     positions = [done.stdout.index(name) for name in names]
     assert positions == sorted(positions)  # simplest first
 

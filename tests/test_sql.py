@@ -10,23 +10,32 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import (
+    CDNOW,
+    QUICK_TELCO_CARD,
+    REPO,
+    cli,
+    make_classification_frame,
+    only_run,
+    read_result,
+    write_card,
+)
 
-from bakeoff.tasks.tabular.bundle import ModelBundle
 from bakeoff.core.card import card_from_dict
-from bakeoff.tasks.tabular.data import prepare
-from bakeoff.errors import ConfigError
-from bakeoff.tasks.tabular.indb import ROW, as_read, compare, parity_in, typed_for_database
 from bakeoff.core.registry import available
+from bakeoff.errors import ConfigError
+from bakeoff.tasks.tabular.bundle import ModelBundle
+from bakeoff.tasks.tabular.data import prepare
+from bakeoff.tasks.tabular.indb import ROW, as_read, compare, parity_in, typed_for_database
 from bakeoff.tasks.tabular.schema import category_levels
 from bakeoff.tasks.tabular.sql import DIALECTS, sql_support, to_sql
-from conftest import (CDNOW, QUICK_TELCO_CARD, REPO, cli, make_classification_frame, only_run,
-                      read_result, write_card)
 
 GOLDEN = REPO / "tests" / "fixtures" / "sql"
 EXPORTABLE = ["constant", "one_rule", "rules", "linear", "decision_tree", "naive_bayes"]
 SMALL_ENSEMBLES = {"random_forest": {"n_estimators": 5, "max_depth": 4, "min_samples_leaf": 20, "max_features": 0.5},
                    "lightgbm": {"n_estimators": 15, "num_leaves": 4, "learning_rate": 0.1, "min_child_samples": 20,
-                                "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1e-3}}
+                                "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1e-3},
+                   "xgboost": {"n_estimators": 15, "max_depth": 2, "learning_rate": 0.1}}
 
 
 def bundles_for(card_dict: dict, base_dir: Path, names: list[str], extra: dict | None = None):
@@ -61,8 +70,10 @@ def spend_models(tmp_path_factory):
     card = {"problem": {"name": "s", "task": "regression"},
             "data": {"source": "spend.csv", "target": "next_39w_sales", "id": "customer_id"},
             "evaluate": {"folds": 3, "metric": "rmse"}}
+    logged = {name: {**params, "log_target": True} for name, params in SMALL_ENSEMBLES.items()
+              if name in ("lightgbm", "xgboost")}  # spend learnt as log(1 + spend): EXP() - 1 in each engine
     return bundles_for(card, folder, [n for n in EXPORTABLE if n != "naive_bayes"] + list(SMALL_ENSEMBLES),
-                       SMALL_ENSEMBLES)
+                       SMALL_ENSEMBLES | logged)
 
 
 @pytest.fixture(scope="module")
@@ -339,9 +350,8 @@ def test_sqlite_drop_and_create_share_one_transaction(tmp_path):
     with sqlite3.connect(path) as con:
         con.execute("CREATE TABLE scores (x REAL)")
         con.execute("INSERT INTO scores VALUES (1.0)")
-    with Database(f"sqlite:///{path}") as db:
-        with pytest.raises(Exception, match="nowhere"):
-            db.execute_in_transaction(['DROP TABLE IF EXISTS "scores"', 'CREATE TABLE "scores" AS SELECT * FROM nowhere'])
+    with Database(f"sqlite:///{path}") as db, pytest.raises(Exception, match="nowhere"):
+        db.execute_in_transaction(['DROP TABLE IF EXISTS "scores"', 'CREATE TABLE "scores" AS SELECT * FROM nowhere'])
     with sqlite3.connect(path) as con:
         assert con.execute("SELECT x FROM scores").fetchall() == [(1.0,)]
 
@@ -439,8 +449,8 @@ def test_a_rule_on_a_part_of_a_date_says_it_does_not_export():
 def test_a_softmax_with_a_far_behind_class_runs_in_every_engine(tmp_path, postgres_url, monkeypatch):
     """Scores 0, 0 and -744.6: EXP of the last is subnormal in a double, and PostgreSQL raises
     on a division that underflows; the query must still give 1/2, 1/2 and (near) 0."""
-    import bakeoff.tasks.tabular.sql as sql
     from bakeoff.adapters.sqldb import Database
+    from bakeoff.tasks.tabular import sql
 
     scores = [0.0, 0.0, -744.6]
     monkeypatch.setattr(sql, "scoring", lambda *args: sql.Scoring([], sql.PerClass(

@@ -178,7 +178,8 @@ def score(run_id: str | Path, candidate: str, *, sql_url: str, table: str, into:
 
 
 def candidates() -> list[type]:
-    """The ladder, as `bakeoff candidates`: every built-in candidate class, simplest first."""
-    from bakeoff.core.registry import available
+    """The ladder, as `bakeoff candidates`: every candidate class that can run here (its
+    libraries installed), simplest first."""
+    from bakeoff.core.registry import available, missing_library
 
-    return sorted(available().values(), key=lambda c: c.rung)
+    return sorted((c for c in available().values() if not missing_library(c)), key=lambda c: c.rung)

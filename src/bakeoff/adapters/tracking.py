@@ -77,7 +77,7 @@ def _package_copy(folder: Path) -> str:
 
 
 def _requirements() -> list[str]:
-    wanted = ("scikit-learn", "lightgbm", "pandas", "numpy", "scipy")
+    wanted = ("scikit-learn", "lightgbm", "xgboost", "pandas", "numpy", "scipy")  # those installed
     return [f"{name}=={version}" for name, version in package_versions(wanted).items()]
 
 

@@ -1,5 +1,9 @@
 """Candidates by name: the built-in ladder, entry points, and classes named in the card.
 
+A candidate built on an optional library names its import in `needs_import` (and how to get
+it in `install_with`); where that library is missing it is left out of the race, and a card
+whose `[ladder] only` names it is refused with the install command.
+
 >>> sorted(builtin())[:3]
 ['constant', 'decision_tree', 'knn']
 """
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -79,16 +84,29 @@ def available(extra: list[str] = (), search_dir: Path | None = None,
     return classes
 
 
+def missing_library(cls: type[Candidate]) -> str | None:
+    """Why `cls` cannot run here, e.g. "xgboost is not installed: pip install
+    'bakeoff[xgboost]'"; None when it names no optional library or that library is installed."""
+    library = getattr(cls, "needs_import", None)
+    if not library or importlib.util.find_spec(library) is not None:
+        return None
+    return f"{library} is not installed: {getattr(cls, 'install_with', f'pip install {library}')}"
+
+
 def select(classes: dict[str, type[Candidate]], task: str, only: list[str] = (),
            skip: list[str] = (), extra_names: list[str] = ()) -> list[type[Candidate]]:
-    """The candidates to race for a task, simplest first."""
+    """The candidates to race for a task, simplest first; those whose optional library is
+    missing are left out (named in `only`, they are an error that says how to install it)."""
     for name in [*only, *skip]:
         if name not in classes:
             close = difflib.get_close_matches(name, list(classes), n=1)
             hint = f"did you mean {close[0]!r}?" if close else "see `bakeoff candidates`"
             raise CandidateError(f"unknown candidate {name!r} in [ladder]; {hint}")
+    for name in [*only, *extra_names]:
+        if missing_library(classes[name]):
+            raise CandidateError(f"[ladder] names {name!r}, but {missing_library(classes[name])}")
     chosen = [c for n, c in classes.items() if (not only or n in only or n in extra_names)
-              and n not in skip and task in c.tasks]
+              and n not in skip and task in c.tasks and not missing_library(c)]
     if not chosen:
         raise CandidateError(f"no candidate is left for {task} after [ladder] only/skip; "
                              "loosen them")

@@ -36,7 +36,7 @@ def caught(y: np.ndarray, score: np.ndarray, flagged: np.ndarray) -> np.ndarray:
     >>> caught(np.array([1, 0, 0, 0]), np.array([.5, .5, .5, .5]), np.array([1, 2]))
     array([0.25, 0.5 ])
     """
-    values, first, counts = np.unique(-score, return_index=True, return_counts=True)
+    _, counts = np.unique(-score, return_counts=True)
     positives = np.add.reduceat(y[np.argsort(-score, kind="stable")], np.r_[0, np.cumsum(counts)[:-1]])
     rows_so_far, found_so_far = np.r_[0, np.cumsum(counts)], np.r_[0, np.cumsum(positives)]
     return np.interp(flagged, rows_so_far, found_so_far) / max(1, y.sum())
@@ -68,7 +68,7 @@ def calibration(y: np.ndarray, score: np.ndarray, bins: int = 10) -> dict:
     groups = [g for g in np.array_split(order, min(bins, len(order))) if len(g)]
     return {"predicted": [round(float(score[g].mean()), 4) for g in groups],
             "observed": [round(float(y[g].mean()), 4) for g in groups],
-            "rows": [int(len(g)) for g in groups]}
+            "rows": [len(g) for g in groups]}
 
 
 def confusion(y: np.ndarray, score: np.ndarray, threshold: float) -> dict:
@@ -104,8 +104,10 @@ def _nice_step(spread: float) -> float:
     return float(min((1, 2, 5, 10), key=lambda m: abs(m * power - spread)) * power)
 
 
-def linear_effects(fitted, classification: bool, positive: str, limit: int = 8) -> list[dict]:
-    """A linear model's weights in words, per raw unit and per category change; [] otherwise."""
+def linear_effects(fitted, classification: bool, positive: str, limit: int = 8,
+                   target: str = "the target") -> list[dict]:
+    """A linear model's weights in words, per raw unit and per category change; [] otherwise.
+    A weight on log(1 + target) multiplies 1 + target: said as a percentage, like odds."""
     model = getattr(fitted, "model", None)
     coef = getattr(model, "coef_", None)
     if coef is None or np.atleast_2d(coef).shape[0] != 1:
@@ -114,31 +116,39 @@ def linear_effects(fitted, classification: bool, positive: str, limit: int = 8) 
     if inputs is None:
         return []
     weights = dict(zip(inputs.feature_names, np.atleast_2d(coef)[0]))
+    log_target = getattr(fitted, "log_target", False)
+
+    def effect(change: str, delta: float) -> dict:
+        return _effect(change, delta, classification, positive, target if log_target else None)
+
     effects = []
     for number in inputs.numbers:
         scale = number.scale if number.scale is not None else 1.0
         per_unit = weights[number.column] / scale
         step = _nice_step(scale)
-        effects.append(_effect(f"each extra {step:g} of {number.column}", per_unit * step, classification,
-                               positive) | {"strength": abs(per_unit * scale)})
+        effects.append(effect(f"each extra {step:g} of {number.column}", per_unit * step)
+                       | {"strength": abs(per_unit * scale)})
     for category in inputs.categories:
         level_weights = {str(level): weights[f"{category.column}_{level}"] for level in category.levels}
         reference = next(iter(level_weights))  # the first level in sorted order
         for level, w in level_weights.items():
             if level != reference:
                 delta = w - level_weights[reference]
-                effects.append(_effect(f"{category.column} '{level}' instead of '{reference}'", delta,
-                                       classification, positive) | {"strength": abs(delta)})
+                effects.append(effect(f"{category.column} '{level}' instead of '{reference}'", delta)
+                               | {"strength": abs(delta)})
     effects.sort(key=lambda e: -e["strength"])
     return effects[:limit]
 
 
-def _effect(change: str, delta: float, classification: bool, positive: str) -> dict:
-    if classification:
+def _effect(change: str, delta: float, classification: bool, positive: str,
+            log_of: str | None = None) -> dict:
+    """`delta` in words: on the log-odds of `positive`, on log(1 + `log_of`), or added."""
+    if classification or log_of:
         factor = math.exp(delta)
         direction = "raises" if factor >= 1 else "lowers"
         size = (factor - 1) * 100 if factor >= 1 else (1 - factor) * 100
-        text = f"{change} {direction} the odds of {positive} by {size:.0f} %"
+        what = f"the odds of {positive}" if classification else f"1 + {log_of}"
+        text = f"{change} {direction} {what} by {size:.0f} %"
         return {"text": text, "log_effect": float(delta), "factor": round(factor, 4)}
     direction = "adds" if delta >= 0 else "takes off"
     return {"text": f"{change} {direction} {abs(delta):,.3g}", "log_effect": float(delta), "factor": None}
@@ -250,7 +260,7 @@ def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
 
     kind = kind_of(dataset.task, dataset.classes)
     facts = {"version": FACTS_VERSION, "kind": kind, "positive": dataset.classes[-1] if kind == "binary" else None,
-             "target": card.data.target, "holdout_rows": int(len(dataset.holdout_index)), "quality": {}}
+             "target": card.data.target, "holdout_rows": len(dataset.holdout_index), "quality": {}}
     name = result["recommended"]
     if name is None or len(dataset.holdout_index) < 10:
         return facts
@@ -262,7 +272,9 @@ def collect_facts(result: dict, fitted: dict, dataset, card) -> dict:
     importance = permutation_drop(model, X, y, lambda truth, rows: _signed(metric, truth,
                                   predictions(model, rows, dataset.task)), card.evaluate.seed)
     facts["explain"] = {"importance": importance[:12],
-                        "effects": linear_effects(model, kind != "regression", facts["positive"] or "")}
+                        "effects": linear_effects(model, kind != "regression", facts["positive"] or "",
+                                                  target=card.data.target),
+                        "log_target": bool(getattr(model, "log_target", False))}
     numeric = [i["feature"] for i in importance if dataset.schema.get(i["feature"]) == "number"][:3]
     rank = {item["feature"]: i for i, item in enumerate(importance)}  # most important first
     categorical = sorted((c for c, k in dataset.schema.items() if k == "category"),

@@ -3,7 +3,8 @@
 Every step the candidate learned is folded in: the raw-column cleaning of `schema.py` (text
 trimmed, blanks as missing), median imputation, category indicators (an unseen category is all
 zeros, as in the Python pipeline), scaling, and the model itself (constant, one-column rule,
-tree as nested CASE, linear with the sigmoid, Gaussian naive Bayes). The query reads the
+tree as nested CASE, linear with the sigmoid, Gaussian naive Bayes; EXP(score) - 1 for a model
+that learnt log(1 + y)). The query reads the
 table's raw columns and returns the id, `probability` and `prediction` (binary), one
 `probability_<class>` per class and `prediction` (multiclass: a softmax over per-class scores
 where the model has one), or `prediction` (regression).
@@ -24,6 +25,7 @@ from bakeoff.tasks.tabular.sqlexpr import (
     NotExportable,
     PerClass,
     Scoring,
+    exp_minus_one,
     feature,
     number,
     raw_number,
@@ -275,8 +277,8 @@ def scoring(fitted: Fitted, task: str, n_classes: int, schema: dict[str, str]) -
         inputs, features, indicators = _preprocessed(fitted.inputs)
         names = [name for name, _ in features]
         categories = list(dict.fromkeys(column for column, _ in indicators.values()))
-        return Scoring(features, fitted.candidate.sql_output(fitted.model, names, indicators), inputs,
-                       categories)
+        output = fitted.candidate.sql_output(fitted.model, names, indicators)
+        return Scoring(features, exp_minus_one(output) if fitted.log_target else output, inputs, categories)
     own = fitted.to_sql()  # a custom candidate's own expression over the raw columns
     if own and task == "classification" and n_classes > 2:
         raise NotExportable(f"{type(fitted).__name__}.to_sql() gives one expression; a multiclass model needs "

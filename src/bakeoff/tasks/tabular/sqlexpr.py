@@ -104,6 +104,15 @@ def sigmoid(z):
                    expression=exp.paren(exp.Add(this=number(1.0), expression=exp.func("EXP", exp.Neg(this=clamped)))))
 
 
+def exp_minus_one(z):
+    """e^z - 1: the value of a model that learnt log(1 + y), as EXP(z) - 1 with z capped at 700
+    (a larger z overflows a double; PostgreSQL raises)."""
+    from sqlglot import exp
+
+    capped = exp.func("LEAST", z, number(EXP_GUARD))
+    return exp.Sub(this=exp.func("EXP", capped), expression=number(1.0))
+
+
 def each_class(model, task: str, answer):
     """`answer(k)` for each class k of a multiclass model, else the one answer (class 1's
     probability for a binary model)."""

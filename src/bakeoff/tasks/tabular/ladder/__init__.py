@@ -17,9 +17,10 @@ def builtin() -> dict:
         NaiveBayes,
         RandomForest,
         Rules,
+        XGBoost,
     )
     from bakeoff.tasks.tabular.ladder.one_rule import OneRule
 
     classes = [Constant, OneRule, Rules, Linear, DecisionTree, NaiveBayes, Knn, RandomForest,
-               LightGBM, Mlp]
+               LightGBM, XGBoost, Mlp]
     return {c.name: c for c in classes}

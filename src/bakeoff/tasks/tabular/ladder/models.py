@@ -1,8 +1,8 @@
 """The tabular ladder: rung 0 baseline to rung 5 neural net, all sklearn-compatible.
 
-Each candidate states its default hyperparameters once (`default_params`, in the same names
-its `search_space` uses); tuning tries the defaults first, so it never ends worse than them
-on its validation split.
+Each candidate states its default hyperparameters once (`model_defaults`, in the same names
+its `model_space` uses; for regression both add `log_target`, see SklearnCandidate); tuning
+tries the defaults first, so it never ends worse than them on its validation split.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ class Rules(SklearnCandidate):
     scale = False
     sql_exportable = True
 
-    def default_params(self):
+    def model_defaults(self):
         return {"max_depth": 3, "min_samples_leaf": 20}
 
-    def search_space(self, trial):
+    def model_space(self, trial):
         return {"max_depth": trial.suggest_int("max_depth", 1, 3),
                 "min_samples_leaf": trial.suggest_int("min_samples_leaf", 5, 200, log=True)}
 
@@ -61,10 +61,10 @@ class Linear(SklearnCandidate):
     summary = "a regularised logistic or linear regression: one weight per input"
     sql_exportable = True
 
-    def default_params(self):
+    def model_defaults(self):
         return {"C": 1.0} if self.is_classifier else {"alpha": 1.0}
 
-    def search_space(self, trial):
+    def model_space(self, trial):
         if self.is_classifier:
             return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
         return {"alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True)}
@@ -80,7 +80,8 @@ class Linear(SklearnCandidate):
     def describe_model(self, fitted) -> str:
         coef = np.atleast_2d(fitted.model.coef_)[-1]
         numeric = {n.column for n in fitted.inputs.numbers} if fitted.inputs is not None else set()
-        unit = f"log-odds of {self.class_names[-1]}" if self.is_classifier else "of the target"
+        unit = (f"log-odds of {self.class_names[-1]}" if self.is_classifier
+                else "of log(1 + target)" if fitted.log_target else "of the target")
         lines = []
         for i in np.argsort(-np.abs(coef))[:8]:
             name = fitted.feature_names[i]
@@ -100,10 +101,10 @@ class DecisionTree(SklearnCandidate):
     scale = False
     sql_exportable = True
 
-    def default_params(self):
+    def model_defaults(self):
         return {"max_depth": 6, "min_samples_leaf": 20}
 
-    def search_space(self, trial):
+    def model_space(self, trial):
         return {"max_depth": trial.suggest_int("max_depth", 2, 12),
                 "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 200, log=True)}
 
@@ -130,10 +131,10 @@ class NaiveBayes(SklearnCandidate):
     summary = "Gaussian naive Bayes: per-class averages of every input"
     sql_exportable = True
 
-    def default_params(self):
+    def model_defaults(self):
         return {"var_smoothing": 1e-9}
 
-    def search_space(self, trial):
+    def model_space(self, trial):
         return {"var_smoothing": trial.suggest_float("var_smoothing", 1e-11, 1e-1, log=True)}
 
     def build(self, params):
@@ -153,10 +154,10 @@ class Knn(SklearnCandidate):
     title, requires = "Nearest neighbours", ("scikit-learn",)
     summary = "k nearest neighbours: answers from the most similar training rows"
 
-    def default_params(self):
+    def model_defaults(self):
         return {"n_neighbors": 25, "weights": "uniform"}
 
-    def search_space(self, trial):
+    def model_space(self, trial):
         return {"n_neighbors": trial.suggest_int("n_neighbors", 3, 100, log=True),
                 "weights": trial.suggest_categorical("weights", ["uniform", "distance"])}
 
@@ -185,10 +186,10 @@ class RandomForest(SklearnCandidate):
     max_trials = 8  # forests gain little from tuning (Probst et al. 2019) and each trial is slow
 
 
-    def default_params(self):
+    def model_defaults(self):
         return {"n_estimators": 100, "max_depth": 16, "min_samples_leaf": 3, "max_features": 0.3}
 
-    def search_space(self, trial):
+    def model_space(self, trial):
         return {"n_estimators": trial.suggest_int("n_estimators", 50, 200, log=True),
                 "max_depth": trial.suggest_int("max_depth", 3, 20),
                 "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 50, log=True),
@@ -218,11 +219,11 @@ class LightGBM(SklearnCandidate):
     sql_exportable = True  # when small enough; each fitted model says (result.json sql_reason)
     scale = False
 
-    def default_params(self):
+    def model_defaults(self):
         return {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 20,
                 "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1e-3}
 
-    def search_space(self, trial):
+    def model_space(self, trial):
         return {"n_estimators": trial.suggest_int("n_estimators", 30, 600, log=True),
                 "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
                 "num_leaves": trial.suggest_int("num_leaves", 4, 64, log=True),
@@ -245,15 +246,58 @@ class LightGBM(SklearnCandidate):
         return lightgbm_sql(model, names, self.task, indicators)
 
 
+class XGBoost(SklearnCandidate):
+    name, rung, family = "xgboost", 4, "ensemble"
+    title, requires = "Gradient boosting (XGBoost)", ("xgboost", "scikit-learn")
+    needs_import, install_with = "xgboost", "pip install 'bakeoff[xgboost]'"  # an optional extra
+    summary = "XGBoost gradient boosting: hundreds of small trees, each fixing the last"
+    sql_exportable = True  # when small enough; each fitted model says (result.json sql_reason)
+    scale = False
+
+    def model_defaults(self):
+        # shallow trees with 5 units of hessian per leaf (20 rows of a balanced binary target):
+        # 5-fold RMSE on CDNOW 73.9 against 74.8 with depth 4 and weight 1, and AUC on
+        # 3,000 Telco rows 0.844 against 0.837
+        return {"n_estimators": 200, "learning_rate": 0.05, "max_depth": 3, "min_child_weight": 5.0,
+                "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0}
+
+    def model_space(self, trial):
+        return {"n_estimators": trial.suggest_int("n_estimators", 30, 600, log=True),
+                "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+                "max_depth": trial.suggest_int("max_depth", 2, 8),
+                "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 50.0, log=True),
+                "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+                "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+                "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True)}
+
+    def build(self, params):
+        from bakeoff.tasks.tabular.ladder import xgb
+
+        if not self.is_classifier:
+            return xgb.Regressor(random_state=self.seed, n_jobs=1, tree_method="hist", **params)
+        shared = {"base_score": 0.5} if self.n_classes > 2 else {}  # one intercept for every class
+        return xgb.Classifier(random_state=self.seed, n_jobs=1, tree_method="hist", **shared, **params)
+
+    def count_params(self, model) -> int:
+        from bakeoff.tasks.tabular.ladder import xgb
+
+        return xgb.count_params(model)
+
+    def sql_output(self, model, names: list[str], indicators: dict):
+        from bakeoff.tasks.tabular.ladder import xgb
+
+        return xgb.xgboost_sql(model, names, self.task, indicators)
+
+
 class Mlp(SklearnCandidate):
     name, rung, family = "mlp", 5, "neural"
     title, requires = "Neural network", ("scikit-learn",)
     summary = "a small neural network (multi-layer perceptron)"
 
-    def default_params(self):
+    def model_defaults(self):
         return {"width": 32, "alpha": 1e-4, "learning_rate_init": 1e-3}
 
-    def search_space(self, trial):
+    def model_space(self, trial):
         return {"width": trial.suggest_int("width", 8, 128, log=True),
                 "alpha": trial.suggest_float("alpha", 1e-5, 1e-1, log=True),
                 "learning_rate_init": trial.suggest_float("learning_rate_init", 1e-4, 1e-2, log=True)}

@@ -31,7 +31,13 @@ class SklearnFitted(Fitted):
 
     @property
     def model(self):
-        return self.pipeline[-1]
+        """The fitted learner (inside the log(1 + y) wrapper when it learnt that)."""
+        return self.pipeline[-1].regressor_ if self.log_target else self.pipeline[-1]
+
+    @property
+    def log_target(self) -> bool:
+        """Whether it learnt log(1 + y) and answers e^score - 1 (see SklearnCandidate)."""
+        return getattr(self.pipeline[-1], "func", None) is np.log1p
 
     @property
     def feature_names(self) -> list[str]:
@@ -42,7 +48,7 @@ class SklearnFitted(Fitted):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         if self.candidate.task == "classification":
             return self.predict_proba(X).argmax(axis=1)
-        return np.asarray(self.model.predict(self.transform(X)), dtype=float)
+        return np.asarray(self.pipeline[-1].predict(self.transform(X)), dtype=float)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         proba = self.model.predict_proba(self.transform(X))
@@ -64,13 +70,45 @@ class SklearnFitted(Fitted):
         return int(self.candidate.count_params(self.model))
 
     def describe(self) -> str:
-        return self.candidate.describe_model(self)
+        text = self.candidate.describe_model(self)
+        return f"{text}\n{LOG_TARGET_WORDS}" if self.log_target else text
+
+
+LOG_TARGET_WORDS = "It learns log(1 + target) and answers e^score - 1, in the target's units."
 
 
 class SklearnCandidate(Candidate):
-    """Subclasses say which estimator to build and how to count what it learned."""
+    """Subclasses say which estimator to build (`build`), with which hyperparameters
+    (`model_defaults`, `model_space`), and how to count what it learned.
+
+    For regression, a family with hyperparameters also tunes `log_target`: learn log(1 + y)
+    and answer e^score - 1 (scikit-learn's TransformedTargetRegressor), which suits a skewed
+    target of 0 or more such as spend or counts. Cross-validation chooses, as for any other
+    hyperparameter; the default, False, learns y as given. The search space is drawn without
+    the data, so the choice is offered for every regression; `fit` takes it only when no
+    training target is below 0 (log(1 + y) is meant for amounts, and undefined below -1) and
+    otherwise learns y as given: `SklearnFitted.log_target` says what the model did.
+    """
 
     scale: ClassVar[bool] = True
+
+    def model_defaults(self) -> dict[str, Any]:
+        """The family's default hyperparameters, named as in `model_space`."""
+        return {}
+
+    def model_space(self, trial) -> dict[str, Any]:
+        """The family's hyperparameters to try, drawn from an Optuna trial."""
+        return {}
+
+    def default_params(self) -> dict[str, Any]:
+        defaults = self.model_defaults()
+        return defaults | {"log_target": False} if defaults and not self.is_classifier else defaults
+
+    def search_space(self, trial) -> dict[str, Any]:
+        space = self.model_space(trial)
+        if space and not self.is_classifier:
+            space["log_target"] = trial.suggest_categorical("log_target", [False, True])
+        return space
 
     def build(self, params: dict) -> Any:
         """The unfitted sklearn estimator for self.task with these hyperparameters."""
@@ -98,13 +136,24 @@ class SklearnCandidate(Candidate):
         from sklearn.pipeline import Pipeline
 
         prep, inputs, fast = prepared or preprocess(X, self.scale)
-        model = self.build(self.hyperparams)
+        params = dict(self.hyperparams)
+        log_target = params.pop("log_target", False) and not self.is_classifier and np.min(y) >= 0
+        model = self.build(params)
+        if log_target:
+            model = log_target_model(model)
         model.fit(inputs, y)
         return SklearnFitted(Pipeline([("prep", prep), ("model", model)]), self, fast)
 
     @property
     def is_classifier(self) -> bool:
         return self.task == "classification"
+
+
+def log_target_model(model):
+    """`model` learning log(1 + y), answering e^prediction - 1."""
+    from sklearn.compose import TransformedTargetRegressor
+
+    return TransformedTargetRegressor(regressor=model, func=np.log1p, inverse_func=np.expm1)
 
 
 def tree_nodes(tree) -> int:

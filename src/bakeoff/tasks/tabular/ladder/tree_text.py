@@ -12,19 +12,23 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 INDENT = "    "
 
 
 def if_else_text(fitted, class_names: tuple[str, ...] | None) -> str:
     """The tree of a fitted sklearn-pipeline candidate (preprocessing + tree) as if-else lines.
 
-    `class_names` None means regression: leaves give the predicted value."""
+    `class_names` None means regression: leaves give the predicted value (e^leaf - 1 for a tree
+    that learnt log(1 + y))."""
     inputs, medians = _input_words(fitted.inputs)
     tree = fitted.model.tree_
     labels = None if class_names is None else [class_names[int(c)] for c in fitted.model.classes_]
     shown = class_names[-1] if class_names is not None and len(class_names) == 2 else None
+    value = np.expm1 if getattr(fitted, "log_target", False) else float
     used = set()
-    lines = _node(tree, 0, 0, inputs, (labels, shown), used)
+    lines = _node(tree, 0, 0, inputs, (labels, shown, value), used)
     missing = [f"{name} {medians[name]:.4g}" for name in sorted(used) if name in medians]
     if missing:
         lines.append("missing numbers count as the training median: " + ", ".join(missing))
@@ -55,11 +59,11 @@ def _node(tree, node: int, depth: int, inputs, class_names, used: set) -> list[s
 
 def _leaf(tree, node: int, classes) -> str:
     """The leaf's answer; binary leaves give the positive class's share, others the answer's."""
-    labels, positive = classes
+    labels, positive, to_target = classes
     rows = int(tree.n_node_samples[node])
     value = tree.value[node][0]
     if labels is None:
-        return f"predict {float(value[0]):.4g} ({rows:,} rows)"
+        return f"predict {float(to_target(value[0])):.4g} ({rows:,} rows)"
     shares = dict(zip(labels, value / value.sum()))
     label = max(shares, key=shares.get)
     shown = positive or label
