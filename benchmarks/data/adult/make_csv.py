@@ -24,9 +24,10 @@ COLUMNS = ["age", "workclass", "fnlwgt", "education", "education_num", "marital_
            "occupation", "relationship", "race", "sex", "capital_gain", "capital_loss",
            "hours_per_week", "native_country", "income"]
 SOURCE_MD5 = "5d7c39d7b8804f071cdd1f2a7c460872"
+OUT = Path(__file__).with_name("adult.csv")
 
 
-def main(source: Path, out: Path = Path(__file__).with_name("adult.csv")) -> None:
+def main(source: Path, out: Path = OUT) -> None:
     digest = hashlib.md5(source.read_bytes()).hexdigest()
     if digest != SOURCE_MD5:
         sys.exit(f"{source}: md5 {digest}, expected {SOURCE_MD5} (UCI's adult.data)")
