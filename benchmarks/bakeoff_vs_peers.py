@@ -196,7 +196,10 @@ def run_bakeoff(split: Split, args: argparse.Namespace) -> tuple[dict, str | Non
                "recommended_test_score": scores["recommended"], "reason": result["reason"],
                "fit_seconds": row["fit_seconds"], "predict_us_per_row": row["predict_us_per_row"],
                "model_bytes": row["model_bytes"],
-               "statuses": {r["name"]: r["status"] for r in result["candidates"]}}
+               "statuses": {r["name"]: r["status"] for r in result["candidates"]},
+               "candidates": [{k: r.get(k) for k in ("name", "status", "score", "score_ci",
+                                                     "wall_seconds", "work_seconds", "tuning")}
+                              for r in result["candidates"]]}
     return figures, positive
 
 
