@@ -104,3 +104,20 @@ class SlowStarter(Candidate):
         if len(X) > 1100:
             time.sleep(3600)
         return _Prior(float(np.mean(y)))
+
+
+class SlowWhenTuned(Candidate):
+    """A prior whose only hyperparameter is how long its fit sleeps: 0 by default, so its
+    defaults are assessed at once; any tuning trial hangs until the slice ends."""
+
+    name, rung, family, summary = "slow_when_tuned", 2, "misbehaving", "hangs in every tuning trial"
+
+    def default_params(self):
+        return {"pause": 0.0}
+
+    def search_space(self, trial):
+        return {"pause": trial.suggest_float("pause", 600.0, 900.0)}
+
+    def fit(self, X, y):
+        time.sleep(self.hyperparams["pause"])
+        return _Prior(float(np.mean(y)))

@@ -138,3 +138,64 @@ def test_saved_models_learn_from_every_row_and_the_holdout_score_stays_honest(tm
     run = only_run(tmp_path)
     assert read_result(run)["refit"] == "train" and not (run / "models" / "linear.train.pkl").exists()
     assert next(c for c in read_result(run)["candidates"] if c["name"] == "linear")["model_rows"] == 480
+
+
+def test_a_candidate_stopped_while_tuning_still_counts_with_its_defaults(tmp_path):
+    # its defaults are assessed and handed over first; the tuning trial that follows hangs, the
+    # slice ends it, and the run keeps the defaults' scores and model, and says so
+    make_classification_frame(300).to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
+    card = CARD.replace('extra = ["misbehaving:SlowStarter"]', 'extra = ["misbehaving:SlowWhenTuned"]')
+    write_card(tmp_path, card.replace('only = ["constant", "linear"]', 'only = ["constant"]'))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run = only_run(tmp_path)
+    result = read_result(run)
+    row = next(c for c in result["candidates"] if c["name"] == "slow_when_tuned")
+    assert row["status"] == "ok" and row["params"] == {"pause": 0.0}
+    assert row["score"] == 0.5 and row["remedy"].startswith("raise [budget] ")
+    assert any("stopped at the end of their slice while being tuned" in n and "slow_when_tuned" in n
+               for n in result["notes"])
+    assert (run / "models" / "slow_when_tuned.pkl").exists()  # `predict` has a model to use
+
+
+def test_a_slow_fit_tunes_on_a_sample_and_a_slow_evaluation_fits_its_folds_on_one():
+    from types import SimpleNamespace
+
+    from bakeoff.core.schedule import Guide
+    from bakeoff.tasks.tabular.evaluate import cross_validate, tune_within
+    from bakeoff.tasks.tabular.metrics import METRICS
+
+    seen = []
+
+    class Recorder(__import__("bakeoff").Candidate):
+        name, rung, family = "recorder", 2, "test"
+
+        def default_params(self):
+            return {"c": 1.0}
+
+        def search_space(self, trial):
+            return {"c": trial.suggest_float("c", 0.1, 10.0)}
+
+        def fit(self, X, y):
+            seen.append(len(X))
+            from misbehaving import _Prior
+
+            return _Prior(float(np.mean(y)))
+
+    rng = np.random.default_rng(0)
+    n = 12_000
+    import pandas as pd
+
+    X, y = pd.DataFrame({"x": rng.normal(size=n)}), rng.integers(0, 2, n)
+    folds = [(np.setdiff1d(np.arange(n), np.arange(i, n, 3)), np.arange(i, n, 3)) for i in range(3)]
+    data = SimpleNamespace(X_train=X, y_train=y, folds=folds, time_ordered=False, task="classification",
+                           classes=["0", "1"])
+    # a trial on all rows is estimated at 10 s and tuning has 20 s: 8 trials need a sixteenth
+    glance_ = Glance(0.5, 2000, 0.1, 30.0, 10.0, True, folds_seconds=20.0, train_rows=8000)
+    tuning = tune_within(Recorder(task="classification"), data, METRICS["roc_auc"], trials=3,
+                         guide=Guide(glance_, 20.0))
+    assert tuning.rows == n // 4 and max(seen) < n // 4  # 12,000 x (20 / 80) rows, 2/3 of them per fit
+    seen.clear()
+    cross_validate(Recorder(task="classification"), data, METRICS["roc_auc"], fit_rows=3000)
+    assert seen == [3000, 3000, 3000]

@@ -52,6 +52,39 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
     return float(low), float(high)
 
 
+def split_aware_interval(samples: np.ndarray, fold_scores: list[float], level: float = 0.95) -> tuple[float, float]:
+    """The bootstrap interval of a cross-validated score, widened when the folds disagree more
+    than the bootstrap over rows can see.
+
+    Resampling rows within the folds of one split misses the variance that comes from which
+    rows the models were trained on (Bates, Hastie & Tibshirani 2021); Nadeau & Bengio's
+    corrected resampled variance (2003) estimates it from the spread of the fold scores,
+    `(1/k + n_val/n_train) * var(fold scores)`, which for k folds is `(1/k + 1/(k-1)) * var`.
+    The interval keeps the bootstrap's shape and is scaled about the mean fold score until its
+    standard error is at least that.
+
+    >>> boot = np.random.default_rng(0).normal(0.80, 0.005, 2000)
+    >>> low, high = split_aware_interval(boot, [0.78, 0.80, 0.82, 0.79, 0.81])
+    >>> base_low, base_high = percentile_interval(boot)
+    >>> widened = (high - low) / (base_high - base_low) * np.std(boot, ddof=1)
+    >>> round(float(widened), 4)  # the corrected standard error: sqrt((1/5 + 1/4) * 0.00025)
+    0.0106
+    >>> split_aware_interval(boot, [0.8, 0.8, 0.8, 0.8, 0.8]) == percentile_interval(boot)
+    True
+    """
+    low, high = percentile_interval(samples, level)
+    k = len(fold_scores)
+    finite = np.asarray(samples, float)[np.isfinite(samples)]
+    if k < 2 or len(finite) < 2 or not np.all(np.isfinite(fold_scores)):
+        return low, high
+    corrected = np.sqrt((1 / k + 1 / (k - 1)) * np.var(fold_scores, ddof=1))
+    rows = float(np.std(finite, ddof=1))
+    if corrected <= rows or rows == 0:
+        return low, high
+    center, scale = float(np.mean(fold_scores)), corrected / rows
+    return center - (center - low) * scale, center + (high - center) * scale
+
+
 @dataclass(frozen=True)
 class Interval:
     score_ci: tuple[float, float]

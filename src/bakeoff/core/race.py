@@ -155,31 +155,35 @@ class _Race:
             self._record(self._crowded_out(name))
         while pending or self.lanes.running:
             while pending and self.lanes.free():
-                name = pending.pop(0)
-                cls, glance = self.classes[name], self.glances[name]
-                capacity = max(self.left(), 0.0) * s.workers - self.lanes.committed()
-                pace = pace_of(self.observed)
-                limit = min(s.per_candidate_seconds, self.left())  # a job runs on one worker
-                seconds, guide = full_slice(paced(glance, pace), [paced(self.glances[n], pace) for n in pending],
-                                            capacity, limit)
-                seconds = min(seconds, self.left())
-                if seconds < least(glance) / MARGIN:
-                    self._record(self._crowded_out(name))
-                    continue
-                self.lanes.start(_job(cls, self.jobs.full, s, seconds, guide))
-                self.observer.started(cls, seconds)
+                self._start_full(pending.pop(0), pending)
             for job, finished in self.lanes.wait():
-                cls = self.classes[job.name]
-                if finished.value is not None:
-                    self._observe(self.glances[cls.name], finished.value)
-                if finished.value is not None:  # stopped after a checkpoint (overran): that counts
-                    remedy = self._remedy(job.seconds) if finished.overran else None
-                    outcome = Outcome(cls.name, cls.rung, cls.family, "ok", None, finished.value,
-                                      finished.wall_seconds, self.glances[cls.name], remedy)
-                else:
-                    outcome = _unfinished(cls, finished, job.seconds, self._remedy(job.seconds), "full evaluation")
-                    outcome.glance = self.glances[cls.name]
-                self._record(outcome)
+                self._record(self._full_outcome(job, finished))
+
+    def _start_full(self, name: str, waiting: list[str]) -> None:
+        """Start a full evaluation with the slice its (paced) estimate and the time left allow."""
+        s, glance = self.settings, self.glances[name]
+        capacity = max(self.left(), 0.0) * s.workers - self.lanes.committed()
+        pace = pace_of(self.observed)
+        limit = min(s.per_candidate_seconds, self.left())  # a job runs on one worker
+        seconds, guide = full_slice(paced(glance, pace), [paced(self.glances[n], pace) for n in waiting],
+                                    capacity, limit)
+        if min(seconds, self.left()) < least(glance) / MARGIN:
+            self._record(self._crowded_out(name))
+            return
+        self.lanes.start(_job(self.classes[name], self.jobs.full, s, min(seconds, self.left()), guide))
+        self.observer.started(self.classes[name], seconds)
+
+    def _full_outcome(self, job: Job, finished: Finished) -> Outcome:
+        """A full evaluation's outcome; one stopped after its checkpoint counts, with a remedy."""
+        cls, glance = self.classes[job.name], self.glances[job.name]
+        if finished.value is None:
+            outcome = _unfinished(cls, finished, job.seconds, self._remedy(job.seconds), "full evaluation")
+            outcome.glance = glance
+            return outcome
+        self._observe(glance, finished.value)
+        remedy = self._remedy(job.seconds) if finished.overran else None
+        return Outcome(cls.name, cls.rung, cls.family, "ok", None, finished.value, finished.wall_seconds,
+                       glance, remedy)
 
     def _observe(self, glance: Glance, evaluation) -> None:
         """Learn the run's pace from how long a candidate's first assessment took against its

@@ -144,13 +144,15 @@ def monthly_cost(evaluation, business) -> float:
 
 
 def intervals(outcomes: list, metric: Metric) -> dict[str, Interval]:
-    """Each finished candidate's interval, and its paired difference to the best's."""
+    """Each finished candidate's interval (as its evaluation gave it: see
+    `metrics.split_aware_interval`), and its paired difference to the best's (bootstrap)."""
     ok = [o for o in outcomes if o.status == "ok" and math.isfinite(o.evaluation.cv_score)]
     if not ok:
         return {}
     sign = 1 if metric.higher_is_better else -1
     reference = max(ok, key=lambda o: sign * o.evaluation.cv_score).name
-    return paired_intervals({o.name: o.evaluation.bootstrap for o in ok}, reference)
+    paired = paired_intervals({o.name: o.evaluation.bootstrap for o in ok}, reference)
+    return {o.name: dataclasses.replace(paired[o.name], score_ci=tuple(o.evaluation.score_ci)) for o in ok}
 
 
 @dataclass(frozen=True)

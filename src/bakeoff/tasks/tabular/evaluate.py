@@ -15,7 +15,7 @@ from bakeoff.core.candidate import Candidate, Fitted
 from bakeoff.core.cost import measure_serving
 from bakeoff.core.engine import checkpoint
 from bakeoff.core.evaluation import Evaluation
-from bakeoff.core.metrics import Metric, fold_bootstrap, fold_score, percentile_interval
+from bakeoff.core.metrics import Metric, fold_bootstrap, fold_score, split_aware_interval
 from bakeoff.core.schedule import Guide
 from bakeoff.core.tune import Tuning, tune
 from bakeoff.tasks.tabular.data import Dataset
@@ -215,6 +215,7 @@ def _assess(candidate: Candidate, dataset: Dataset, metric: Metric, tuning: Tuni
     measuring = time.monotonic()
     validation = [val for _, val in dataset.folds]
     boot = fold_bootstrap(metric, dataset.y_train, oof, validation, resamples, candidate.seed)
+    fold_scores = [float(metric.score(dataset.y_train[rows], oof[rows])) for rows in validation]
     harness = time.monotonic() - measuring
     rows = _training_rows(dataset, fit_rows, candidate.seed)
     fit_start = time.perf_counter()
@@ -223,7 +224,7 @@ def _assess(candidate: Candidate, dataset: Dataset, metric: Metric, tuning: Tuni
     holdout_score = _holdout_score(fitted, dataset, metric)
     measuring = time.monotonic()
     evaluation = _measured(Evaluation(
-        candidate.name, tuning, oof, scored, cv_score, boot, percentile_interval(boot), holdout_score,
+        candidate.name, tuning, oof, scored, cv_score, boot, split_aware_interval(boot, fold_scores), holdout_score,
         fit_seconds, 0.0, 0.0, 0, 0, False, "", fitted, None, 0.0, final_rows=len(rows),
         fold_fit_rows=fit_rows or 0), dataset, candidate.seed)
     return dataclasses.replace(evaluation, work_seconds=harness + time.monotonic() - measuring)
