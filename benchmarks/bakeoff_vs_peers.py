@@ -413,6 +413,11 @@ def environment(args: argparse.Namespace, split: Split) -> dict:
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
+def _plain(value):
+    """numpy scalars (a numpy bool among them) as plain JSON values."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     quiet()
@@ -443,7 +448,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         figures = {"environment": environment(args, split), "metric": metric,
                    "positive": positive, "tools": [ours, *peers], "comparison": comparison}
-        args.json.write_text(json.dumps(figures, indent=2))
+        args.json.write_text(json.dumps(figures, indent=2, default=_plain))
         print(f"\nwrote {args.json}")
 
 

@@ -281,6 +281,11 @@ def print_summary(out: dict) -> None:
     print(f"goal: {'PASS' if ok else 'MISS'}  >= {GOAL:.0%} covered")
 
 
+def _plain(value):
+    """numpy scalars (a numpy bool among them) as plain JSON values."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     quiet()
@@ -310,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
                                           else d.path), "target": d.target, "positive": d.positive}
                      for d in args.data}},
             "summary": out, "runs": runs}
-        args.json.write_text(json.dumps(figures, indent=1) + "\n")
+        args.json.write_text(json.dumps(figures, indent=1, default=_plain) + "\n")
         print(f"\nwrote {args.json}")
 
 

@@ -29,6 +29,7 @@ from bakeoff.core.schedule import (
     pace_of,
     paced,
     priorities,
+    promise,
     quick_slice,
 )
 from bakeoff.core.units import card_duration, human_seconds
@@ -165,8 +166,10 @@ class _Race:
         capacity = max(self.left(), 0.0) * s.workers - self.lanes.committed()
         pace = pace_of(self.observed)
         limit = min(s.per_candidate_seconds, self.left())  # a job runs on one worker
+        gains = promise(self.glances, s.higher_is_better)
         seconds, guide = full_slice(paced(glance, pace), [paced(self.glances[n], pace) for n in waiting],
-                                    capacity, limit)
+                                    capacity, limit, gains[name],
+                                    sum(gains[n] for n in waiting if self.glances[n].tunable))
         if min(seconds, self.left()) < least(glance) / MARGIN:
             self._record(self._crowded_out(name))
             return

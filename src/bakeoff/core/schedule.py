@@ -91,30 +91,40 @@ def wanted(glance: Glance, trials: int) -> float:
     return needed(glance) + (MARGIN * trials * glance.trial_seconds if glance.tunable else 0.0)
 
 
+def promise(glances: dict[str, Glance], higher_is_better: bool) -> dict[str, float]:
+    """What each candidate can still gain, from its quick score: 0 for the weakest, 1 for the
+    strongest (squared, so that time goes to the front runners), plus 0.01 so none gets nothing.
+
+    >>> promise({"a": Glance(0.5, 1, 0, 1, 1, True), "b": Glance(0.7, 1, 0, 1, 1, True),
+    ...          "c": Glance(0.9, 1, 0, 1, 1, True)}, True)
+    {'a': 0.01, 'b': 0.26, 'c': 1.01}
+    """
+    sign = 1 if higher_is_better else -1
+    scores = [sign * g.score for g in glances.values() if math.isfinite(g.score)]
+    floor = min(scores, default=0.0)
+    spread = (max(scores, default=0.0) - floor) or 1.0
+    return {name: round(((sign * g.score - floor) / spread if math.isfinite(g.score) else 0.0) ** 2 + 0.01, 6)
+            for name, g in glances.items()}
+
+
 def priorities(glances: dict[str, Glance], rungs: dict[str, int], higher_is_better: bool,
                trials: int) -> list[str]:
-    """Names in the order their full evaluations start: most to gain per second first, the
-    simplest first among near-equals (within 10 %). A candidate's gain is how far its quick
-    score is above the weakest one's; a baseline, with nothing to gain, still goes first when
-    it is cheap (it is the yardstick of every other).
+    """Names in the order their full evaluations start: most to gain per second first (see
+    `promise`), the simplest first among near-equals (within 10 %); a cheap one first of all,
+    simplest first (a baseline, with nothing to gain, is the yardstick of every other).
 
     >>> g = lambda score, secs: Glance(score, 100, 0.1, secs, secs, True)
     >>> priorities({"c": g(.5, .1), "slow": g(.80, 30), "fast": g(.81, 2)}, {"c": 0, "slow": 3, "fast": 4},
     ...            True, 20)
     ['c', 'fast', 'slow']
     """
-    sign = 1 if higher_is_better else -1
-    scores = [sign * g.score for g in glances.values() if math.isfinite(g.score)]
-    floor = min(scores, default=0.0)
-    spread = (max(scores, default=0.0) - floor) or 1.0
+    gains = promise(glances, higher_is_better)
 
     def key(name: str):
         glance = glances[name]
         if glance.evaluate_seconds <= CHEAP_SECONDS:
             return (0, 0, rungs[name])  # costs nothing worth ordering
-        score = sign * glance.score if math.isfinite(glance.score) else floor
-        gain = (score - floor) / spread + 0.01
-        per_second = gain / wanted(glance, trials)
+        per_second = gains[name] / wanted(glance, trials)
         return (1, -math.floor(math.log(per_second) / math.log(1.1)), rungs[name])
 
     return sorted(glances, key=key)
@@ -149,28 +159,33 @@ class Guide:
     fit_rows: int | None = None
 
 
-def full_slice(glance: Glance, waiting: list[Glance], capacity: float,
-               per_candidate: float) -> tuple[float, Guide]:
+def full_slice(glance: Glance, waiting: list[Glance], capacity: float, per_candidate: float,
+               gain: float = 1.0, waiting_gain: float | None = None) -> tuple[float, Guide]:
     """One full evaluation's slice (after which the job is stopped) and its `Guide`, given the
     `capacity` worker-seconds left and the evaluations still `waiting` after it.
 
-    When everything fits at full size, it plans what it needs plus an equal share of the spare
-    time, which its tuning may use (the search stops itself when the trials it measures say
-    the cross-validation would no longer fit). When not, every evaluation is cut by the same
-    share between its least (folds fitting on `MIN_FIT_ROWS` rows) and its full need, and its
-    folds fit on fewer rows. It is stopped at `MARGIN` times its plan (the estimate may be
-    low; what it overruns, those after it lose), so it plans within `per_candidate` (the card's,
-    or the wall time left) divided by that.
+    When everything fits at full size, it plans what it needs plus a share of the spare time
+    for its tuning: its `gain` (see `promise`) against the `waiting_gain` of those after it
+    (an equal share when not given), so the front runners tune longest; the search stops
+    itself when the trials it measures say the cross-validation would no longer fit. When
+    not, every evaluation is cut by the same share between its least (folds fitting on
+    `MIN_FIT_ROWS` rows) and its full need, and its folds fit on fewer rows. It is stopped at
+    `MARGIN` times its plan (the estimate may be low; what it overruns, those after it lose),
+    so it plans within `per_candidate` (the card's, or the wall time left) divided by that.
 
     >>> g = Glance(0.5, 100, 0.1, 2.0, 1.0, True)  # needs 2 + 0.5 = 2.5 s
     >>> seconds, guide = full_slice(g, [g], capacity=15.0, per_candidate=60)
     >>> seconds, guide.tuning_seconds, guide.fit_rows  # (15 - 5) / 2 spare each: plans 7.5 s
     (11.25, 5.0, None)
+    >>> full_slice(g, [g], capacity=15.0, per_candidate=60, gain=3.0, waiting_gain=1.0)[1].tuning_seconds
+    7.5
     """
     everyone = [glance, *waiting]
     full, low = sum(needed(g) for g in everyone), sum(least(g) for g in everyone)
     if capacity >= full:
-        planned = needed(glance) + (capacity - full) / len(everyone)
+        others = len(waiting) * gain if waiting_gain is None else waiting_gain
+        share = gain / (gain + others) if glance.tunable else 0.0
+        planned = needed(glance) + (capacity - full) * share
     else:
         share = min(max((capacity - low) / (full - low), 0.0), 1.0) if full > low else 0.0
         planned = least(glance) + share * (needed(glance) - least(glance))

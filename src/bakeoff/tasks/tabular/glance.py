@@ -71,7 +71,7 @@ def glance(candidate: Candidate, dataset: Dataset, metric: Metric, *, resamples:
     fit, predict_row, pred = _timed(candidate, X, y, rows, scored, dataset.task)
     growth = Growth(len(rows), fit, predict_row, _power(small, fit, 1.0, 2.0, 1.0),
                     _power(small_predict, predict_row, 0.0, 1.0, 0.0))
-    score = float(metric.score(y[scored], pred))
+    score = _score(metric, y[scored], pred)
     per_resample = resample_seconds(metric, y[scored], pred, 1) * len(y) / len(scored)
     splits = tuning_splits(dataset, candidate.seed)
     trial = sum(growth.fit_at(len(t)) + growth.predict_at(len(t), len(v)) for t, v in splits)
@@ -128,6 +128,17 @@ def _power(small: float, large: float, low: float, high: float, guess: float) ->
     if small < 0.02 or large <= 0:
         return guess
     return min(max(math.log2(large / small), low), high)
+
+
+def _score(metric: Metric, y: np.ndarray, pred: np.ndarray) -> float:
+    """The quick score, or NaN when the sample cannot be scored (one class only in a sample of a
+    rare one): the cost is what the quick pass is for, and the full evaluation scores all rows."""
+    if not np.all(np.isfinite(pred)):
+        raise ValueError("its predictions are not all numbers (NaN or infinite)")
+    try:
+        return float(metric.score(y, pred))
+    except ValueError:
+        return float("nan")
 
 
 def _sample(positions: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
