@@ -171,12 +171,15 @@ def full_slice(glance: Glance, waiting: list[Glance], capacity: float, per_candi
     not, every evaluation is cut by the same share between its least (folds fitting on
     `MIN_FIT_ROWS` rows) and its full need, and its folds fit on fewer rows. It is stopped at
     `MARGIN` times its plan (the estimate may be low; what it overruns, those after it lose),
-    so it plans within `per_candidate` (the card's, or the wall time left) divided by that.
+    and never less than 3 s past it, so it plans within `per_candidate` (the card's, or the wall
+    time left) divided by `MARGIN`.
 
     >>> g = Glance(0.5, 100, 0.1, 2.0, 1.0, True)  # needs 2 + 0.5 = 2.5 s
     >>> seconds, guide = full_slice(g, [g], capacity=15.0, per_candidate=60)
     >>> seconds, guide.tuning_seconds, guide.fit_rows  # (15 - 5) / 2 spare each: plans 7.5 s
     (11.25, 5.0, None)
+    >>> full_slice(Glance(0.5, 100, 0.1, 0.1, 0.0, False), [g], 15.0, 60)[0]  # a constant: 3 s to spare
+    3.6
     >>> full_slice(g, [g], capacity=15.0, per_candidate=60, gain=3.0, waiting_gain=1.0)[1].tuning_seconds
     7.5
     """
@@ -192,7 +195,8 @@ def full_slice(glance: Glance, waiting: list[Glance], capacity: float, per_candi
     planned = min(planned, per_candidate / MARGIN)
     rows = fit_rows(glance, planned)
     tuning = max(planned - needed(glance, rows), 0.0) if glance.tunable else 0.0
-    return min(MARGIN * planned, per_candidate), Guide(glance, tuning, rows)
+    stop = max(MARGIN * planned, planned + 3 * MIN_SLICE)  # a busy machine's worker start can take seconds
+    return min(stop, per_candidate), Guide(glance, tuning, rows)
 
 
 def paced(glance: Glance, pace: float) -> Glance:
