@@ -29,7 +29,6 @@ class Glance:
     evaluate_seconds: float  # estimated: the full evaluation without tuning (folds, final fits, scoring)
     trial_seconds: float  # estimated: one tuning trial on all the rows tuning uses
     tunable: bool
-    resample_seconds: float = 0.0  # measured: one bootstrap resample of all folds
     folds_seconds: float = 0.0  # of evaluate_seconds, the fits that may use a sample of the rows
     #                             (the folds' and the one that scores the holdout), with predictions
     fit_power: float = 1.0  # how their cost grows with the rows they fit on (a power)

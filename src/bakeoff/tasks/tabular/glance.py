@@ -74,25 +74,24 @@ def glance(candidate: Candidate, dataset: Dataset, metric: Metric, *, resamples:
     score = _score(metric, y[scored], pred)
     per_resample = resample_seconds(metric, y[scored], pred, 1) * len(y) / len(scored)
     splits = tuning_splits(dataset, candidate.seed)
-    trial = sum(growth.fit_at(len(t)) + growth.predict_at(len(t), len(v)) for t, v in splits)
+    trial = splits_seconds(growth, splits)
     n, holdout = len(y), len(dataset.holdout_index)
-    scaled = folds_seconds(growth, dataset) + growth.fit_at(n) + growth.predict_at(n, holdout)
+    scaled = splits_seconds(growth, dataset.folds) + growth.fit_at(n) + growth.predict_at(n, holdout)
     refit_all = growth.fit_at(n + holdout) if refit == "all" and holdout else 0.0
     return Glance(score, len(rows), time.perf_counter() - began,
                   scaled + refit_all + fixed_seconds(growth, dataset, resamples * per_resample),
-                  trial, bool(candidate.default_params()), per_resample, scaled, growth.fit_power,
+                  trial, bool(candidate.default_params()), scaled, growth.fit_power,
                   max(len(t) for t, _ in dataset.folds), refit_all)
 
 
-def folds_seconds(growth: Growth, dataset: Dataset) -> float:
-    """Estimated seconds of the cross-validation's fits and predictions.
+def splits_seconds(growth: Growth, splits: list) -> float:
+    """Estimated seconds to fit on each split's training rows and predict its validation rows
+    (the cross-validation's folds, or a tuning trial's splits).
 
-    >>> from types import SimpleNamespace as NS
-    >>> data = NS(folds=[(np.arange(80), np.arange(80, 100))] * 5)
-    >>> folds_seconds(Growth(100, 1.0, 0.0), data)  # 5 fits on 80 rows at 1 s per 100
+    >>> splits_seconds(Growth(100, 1.0, 0.0), [(np.arange(80), np.arange(80, 100))] * 5)  # 5 x 0.8
     4.0
     """
-    return sum(growth.fit_at(len(t)) + growth.predict_at(len(t), len(v)) for t, v in dataset.folds)
+    return sum(growth.fit_at(len(t)) + growth.predict_at(len(t), len(v)) for t, v in splits)
 
 
 def fixed_seconds(growth: Growth, dataset: Dataset, bootstrap: float) -> float:
