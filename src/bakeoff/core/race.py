@@ -169,7 +169,7 @@ class _Race:
         gains = promise(self.glances, s.higher_is_better)
         seconds, guide = full_slice(paced(glance, pace), [paced(self.glances[n], pace) for n in waiting],
                                     capacity, limit, gains[name],
-                                    sum(gains[n] for n in waiting if self.glances[n].tunable))
+                                    sum(gains[n] for n in waiting if self.glances[n].tunable), s.trials)
         if min(seconds, self.left()) < least(glance) / MARGIN:
             self._record(self._crowded_out(name))
             return

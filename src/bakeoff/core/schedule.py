@@ -159,13 +159,16 @@ class Guide:
 
 
 def full_slice(glance: Glance, waiting: list[Glance], capacity: float, per_candidate: float,
-               gain: float = 1.0, waiting_gain: float | None = None) -> tuple[float, Guide]:
+               gain: float = 1.0, waiting_gain: float | None = None,
+               trials: int = 0) -> tuple[float, Guide]:
     """One full evaluation's slice (after which the job is stopped) and its `Guide`, given the
     `capacity` worker-seconds left and the evaluations still `waiting` after it.
 
-    When everything fits at full size, it plans what it needs plus a share of the spare time
-    for its tuning: its `gain` (see `promise`) against the `waiting_gain` of those after it
-    (an equal share when not given), so the front runners tune longest; the search stops
+    When everything fits at full size, it plans what it needs (with all its `trials` when
+    every evaluation's trials fit too: a search that ends at its trial count is repeatable)
+    plus a share of the spare time for its tuning: its `gain` (see `promise`) against the
+    `waiting_gain` of those after it (an equal share when not given), so the front runners
+    tune longest; the search stops
     itself when the trials it measures say the cross-validation would no longer fit. When
     not, every evaluation is cut by the same share between its least (folds fitting on
     `MIN_FIT_ROWS` rows) and its full need, and its folds fit on fewer rows. It is stopped at
@@ -177,6 +180,9 @@ def full_slice(glance: Glance, waiting: list[Glance], capacity: float, per_candi
     >>> seconds, guide = full_slice(g, [g], capacity=15.0, per_candidate=60)
     >>> seconds, guide.tuning_seconds, guide.fit_rows  # (15 - 5) / 2 spare each: plans 7.5 s
     (11.25, 5.0, None)
+    >>> weak = full_slice(g, [g], capacity=15.0, per_candidate=60, gain=0.01, waiting_gain=1.0, trials=3)
+    >>> round(weak[1].tuning_seconds, 2)  # its 3 trials of 1 s, with their margin, and 1 % of the spare
+    4.51
     >>> full_slice(Glance(0.5, 100, 0.1, 0.1, 0.0, False), [g], 15.0, 60)[0]  # a constant: 3 s to spare
     3.6
     >>> full_slice(g, [g], capacity=15.0, per_candidate=60, gain=3.0, waiting_gain=1.0)[1].tuning_seconds
@@ -187,7 +193,11 @@ def full_slice(glance: Glance, waiting: list[Glance], capacity: float, per_candi
     if capacity >= full:
         others = len(waiting) * gain if waiting_gain is None else waiting_gain
         share = gain / (gain + others) if glance.tunable else 0.0
-        planned = needed(glance) + (capacity - full) * share
+        searches = sum(wanted(g, trials) for g in everyone)
+        if capacity >= searches:
+            planned = wanted(glance, trials) + (capacity - searches) * share
+        else:
+            planned = needed(glance) + (capacity - full) * share
     else:
         share = min(max((capacity - low) / (full - low), 0.0), 1.0) if full > low else 0.0
         planned = least(glance) + share * (needed(glance) - least(glance))

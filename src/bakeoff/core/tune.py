@@ -24,8 +24,9 @@ def tune(candidate: Candidate, score: Callable[[Candidate], float], higher_is_be
 
     The candidate's defaults are the first trial, so the result is never worse than them
     on these splits. The search stops early when one more trial as slow as the slowest so far,
-    plus `refits_after` fits with the best settings so far (the cross-validation and refit that
-    follow), would no longer fit in `seconds`.
+    plus what `refits_after` fits with the best settings so far (the cross-validation and refit
+    that follow) cost beyond the same fits with the defaults (which the slice already planned
+    for), would no longer fit in `seconds`.
     A seeded TPE sampler makes the search repeatable when the trial limit ends it.
     """
     import optuna
@@ -48,7 +49,9 @@ def tune(candidate: Candidate, score: Callable[[Candidate], float], higher_is_be
             return
         slowest = max(t.duration.total_seconds() for t in study.trials if t.duration)
         chosen = _best_duration(study) or slowest  # what follows refits the best trial's settings
-        if time.monotonic() + slowest + chosen / splits * refits_after > deadline:
+        defaults = study.trials[0].duration.total_seconds() if study.trials[0].duration else 0.0
+        extra = max(chosen - defaults, 0.0) / splits * refits_after
+        if time.monotonic() + slowest + extra > deadline:
             stopped.append(True)
             study.stop()
 
