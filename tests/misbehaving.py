@@ -121,3 +121,34 @@ class SlowWhenTuned(Candidate):
     def fit(self, X, y):
         time.sleep(self.hyperparams["pause"])
         return _Prior(float(np.mean(y)))
+
+
+class _OneColumn(_Prior):
+    def predict_proba(self, X):
+        return np.full((len(X), 1), self.share)
+
+
+class OneColumn(Candidate):
+    """Fits, but its `predict_proba` returns one column for two classes: numpy would spread it
+    over both, and a wrong model would pass for a working one."""
+
+    name, rung, family, summary = "one_column", 3, "misbehaving", "predict_proba of shape (n, 1)"
+    tasks = ("classification",)
+
+    def fit(self, X, y):
+        return _OneColumn(float(np.mean(y)))
+
+
+class Forker(Candidate):
+    """Starts a child process that outlives it (its pid goes to `forker.pid` beside this
+    module), then hangs past its slice."""
+
+    name, rung, family, summary = "forker", 3, "misbehaving", "leaves a child process behind"
+
+    def fit(self, X, y):
+        import subprocess
+
+        child = subprocess.Popen(["sleep", "777"])
+        with open(os.path.join(os.path.dirname(__file__), "forker.pid"), "a") as pids:
+            pids.write(f"{child.pid}\n")
+        time.sleep(3600)

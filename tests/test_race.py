@@ -1,11 +1,16 @@
 """Timebox and fault isolation: a candidate that hangs, raises or dies does not stop the bake-off."""
 
+import os
+import signal
+import subprocess
 import time
+from pathlib import Path
 
+import pytest
 
 from bakeoff.core.bake import plan, run_race
 from bakeoff.core.card import card_from_dict
-from conftest import make_classification_frame
+from conftest import BAKEOFF, make_classification_frame
 
 HERE = __import__("pathlib").Path(__file__).parent
 
@@ -83,3 +88,50 @@ def test_more_workers_than_cores_is_noted_since_timings_then_read_high(tmp_path,
     assert any("8 workers on 2 cores" in note for note in crowded.dataset.notes)
     fitting = planned(tmp_path, "1m", "10s", ["constant"], workers=2)
     assert not any("workers on" in note for note in fitting.dataset.notes)
+
+
+def test_a_candidate_whose_probabilities_have_the_wrong_shape_fails_alone_with_the_reason(tmp_path):
+    # numpy would spread its one column over both classes and record it "ok"
+    p = planned(tmp_path, "1m", "10s", ["constant", "one_column", "linear"], extras=["OneColumn"])
+    outcomes = {o.name: o for o in run_race(p)}
+    assert outcomes["one_column"].status == "failed"
+    assert "returned shape" in outcomes["one_column"].error and ", 1)" in outcomes["one_column"].error
+    assert outcomes["constant"].status == outcomes["linear"].status == "ok"
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting for its parent to reap it does not)."""
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_a_timed_out_candidate_leaves_no_process_behind(tmp_path):
+    p = planned(tmp_path, "30s", "3s", ["constant", "forker"], extras=["Forker"])
+    outcomes = {o.name: o for o in run_race(p)}
+    assert outcomes["forker"].status == "timeout"
+    children = [int(pid) for pid in (tmp_path / "forker.pid").read_text().split()]
+    assert children and not any(_alive(pid) for pid in children)
+
+
+@pytest.mark.parametrize("to", ["group", "driver"])
+def test_ctrl_c_ends_the_run_and_what_its_candidates_started_without_a_traceback(tmp_path, to):
+    # a terminal's Ctrl-C goes to the whole foreground process group; `kill -INT` or an IDE's
+    # stop button to the driver alone
+    make_classification_frame(300).to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
+    (tmp_path / "bakeoff.toml").write_text(
+        '[data]\nsource = "d.csv"\ntarget = "label"\n[budget]\ntotal = "5m"\nper_candidate = "2m"\n'
+        '[ladder]\nonly = ["constant"]\nextra = ["misbehaving:Forker"]\n')
+    run = subprocess.Popen([str(BAKEOFF), "run", "bakeoff.toml", "--no-track"], cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    pids = tmp_path / "forker.pid"
+    deadline = time.monotonic() + 120
+    while not pids.exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.2)
+    (os.killpg if to == "group" else os.kill)(run.pid, signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130 and "Traceback" not in stderr.decode()
+    children = [int(pid) for pid in pids.read_text().split()]
+    assert children and not any(_alive(pid) for pid in children)

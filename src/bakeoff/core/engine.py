@@ -6,7 +6,9 @@ The race (`bakeoff.core.race`) decides what to start and when; a Spark engine is
 with these four methods.
 
 Workers come from a forkserver that imports the ladder's libraries once, at `share`, while the
-driver goes on; each job then forks from it in milliseconds.
+driver goes on; each job then forks from it in milliseconds. Each worker leads its own process
+session, so a terminal's Ctrl-C reaches only the driver, and ending a job ends every process its
+candidate started.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any, Protocol
+
+from bakeoff.errors import CandidateError
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
+@dataclass(eq=False)  # one per job, kept in a set
 class _Running:
     job: Job
     process: multiprocessing.Process
@@ -77,6 +81,7 @@ class LocalEngine:
         self.context = _context(["bakeoff.core.engine", "bakeoff.core.registry", *preload])
         self.scratch = tempfile.TemporaryDirectory(prefix="bakeoff-")
         self.data_path = Path(self.scratch.name) / "data.pkl"
+        self.running: set[_Running] = set()
 
     def warm_up(self) -> None:
         """Start the forkserver (its imports are nobody's slice). A script that calls bakeoff
@@ -99,20 +104,23 @@ class LocalEngine:
             target=_work, name=f"bakeoff-{job.name}", daemon=True,
             args=(job, str(self.data_path), str(result_path), self.memory_bytes))
         process.start()
-        return _Running(job, process, time.monotonic(), result_path)
+        handle = _Running(job, process, time.monotonic(), result_path)
+        self.running.add(handle)
+        return handle
 
     def done(self, handle: _Running) -> bool:
         if not handle.process.is_alive():
             return True
         if time.monotonic() - handle.started > handle.job.seconds:
-            handle.process.kill()  # a result written just before this still counts: it is complete
-            handle.process.join()
+            _end_session(handle.process)  # a result written just before this still counts: it is complete
             return True
         return False
 
     def collect(self, handle: _Running) -> Finished:
         wall = time.monotonic() - handle.started
         handle.process.join()
+        _end_session(handle.process)  # what its candidate started and left running
+        self.running.discard(handle)
         code = handle.process.exitcode
         stopped = code == -signal.SIGKILL and wall >= handle.job.seconds
         if handle.result_path.exists():
@@ -125,7 +133,22 @@ class LocalEngine:
         return Finished(error=_death_reason(code), wall_seconds=wall)
 
     def close(self) -> None:
+        """End every job still running (after Ctrl-C, say) with what it started, and clean up."""
+        for handle in list(self.running):
+            _end_session(handle.process)
+        self.running.clear()
         self.scratch.cleanup()
+
+
+def _end_session(process: multiprocessing.Process) -> None:
+    """Kill a worker and every process in its session (it leads one: see `_work`)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):  # all gone already, or not yet its own session
+        pass
+    if process.is_alive():
+        process.kill()
+    process.join()
 
 
 def _context(preload: list[str]):
@@ -168,6 +191,7 @@ def _work(job: Job, data_path: str, result_path: str, memory_bytes: int | None) 
     """Worker process body: run one job and write its result file atomically."""
     global _RESULT_PATH
     _RESULT_PATH = result_path
+    os.setsid()  # its own session: Ctrl-C goes to the driver, and ending it ends what it started
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # workers run side by side: one thread each keeps timings honest
@@ -182,6 +206,8 @@ def _work(job: Job, data_path: str, result_path: str, memory_bytes: int | None) 
         result = f"out of memory: it needed more than {limit}"
     except SystemExit as stop:
         result = f"it called sys.exit({stop.code}) during fit"
+    except CandidateError as err:  # bakeoff's own check of what the candidate gave: no place in its code
+        result = f"{err}"
     except Exception as err:  # any failure of user or library code is this candidate's failure
         last = traceback.extract_tb(err.__traceback__)[-1]
         result = f"{type(err).__name__}: {err} (at {Path(last.filename).name}:{last.lineno})"

@@ -18,6 +18,7 @@ from bakeoff.core.evaluation import Evaluation
 from bakeoff.core.metrics import Metric, fold_bootstrap, fold_score, split_aware_interval
 from bakeoff.core.schedule import Guide
 from bakeoff.core.tune import Tuning, tune
+from bakeoff.errors import CandidateError
 from bakeoff.tasks.tabular.data import Dataset
 from bakeoff.tasks.tabular.ladder.sklearn_base import SklearnCandidate, preprocess
 from bakeoff.tasks.tabular.metrics import METRICS
@@ -25,9 +26,35 @@ from bakeoff.tasks.tabular.metrics import METRICS
 Split = tuple[np.ndarray, np.ndarray]
 
 
-def predictions(fitted: Fitted, X: pd.DataFrame, task: str) -> np.ndarray:
-    """What a metric scores: class probabilities for classification, values otherwise."""
-    return fitted.predict_proba(X) if task == "classification" else fitted.predict(X)
+def predictions(fitted: Fitted, X: pd.DataFrame, task: str, classes: int = 0) -> np.ndarray:
+    """What a metric scores: class probabilities for classification (one column per class,
+    `classes` of them when given), values otherwise. Output of another shape, or probabilities
+    outside [0, 1], fails the candidate: numpy would broadcast a column into every class.
+
+    >>> class OneColumn:
+    ...     def predict_proba(self, X): return np.full((len(X), 1), 0.5)
+    >>> predictions(OneColumn(), pd.DataFrame({"x": [1, 2]}), "classification", 2)
+    Traceback (most recent call last):
+    bakeoff.errors.CandidateError: its predict_proba returned shape (2, 1) for 2 rows of 2 classes: a classifier returns one probability column per class
+    """
+    if task != "classification":
+        pred = np.asarray(fitted.predict(X))
+        _expect(pred.shape == (len(X),), f"its predict returned shape {pred.shape} for {len(X)} rows: "
+                                         "a regressor returns one value per row")
+        return pred
+    pred = np.asarray(fitted.predict_proba(X))
+    wanted = f"{classes} classes" if classes else "its classes"
+    _expect(pred.ndim == 2 and pred.shape[0] == len(X) and pred.shape[1] == (classes or max(pred.shape[1], 2)),
+            f"its predict_proba returned shape {pred.shape} for {len(X)} rows of {wanted}: "
+            "a classifier returns one probability column per class")
+    _expect(np.issubdtype(pred.dtype, np.number) and not (np.any(pred < -1e-9) or np.any(pred > 1 + 1e-9)),
+            "its predict_proba returned values outside [0, 1]: probabilities are between 0 and 1")
+    return pred
+
+
+def _expect(holds: bool, problem: str) -> None:
+    if not holds:
+        raise CandidateError(problem)
 
 
 def mean_score(candidate: Candidate, X: pd.DataFrame, y: np.ndarray, metric: Metric,
@@ -102,7 +129,7 @@ def cross_validate(candidate: Candidate, dataset: Dataset, metric: Metric,
         if fit_rows and fit_rows < len(train):
             train = train[-fit_rows:] if dataset.time_ordered else np.sort(rng.choice(train, fit_rows, replace=False))
         fitted = candidate.fit(X.iloc[train], y[train])
-        oof[val] = predictions(fitted, X.iloc[val], dataset.task)
+        oof[val] = predictions(fitted, X.iloc[val], dataset.task, len(dataset.classes))
         scored[val] = True
     return oof, scored, fold_score(metric, y, oof, [val for _, val in dataset.folds])
 
@@ -280,5 +307,5 @@ def _holdout_score(fitted: Fitted, dataset: Dataset, metric: Metric) -> float | 
     """The score on the untouched holdout rows, or None when there are none."""
     if not len(dataset.holdout_index):
         return None
-    pred = predictions(fitted, dataset.X.iloc[dataset.holdout_index], dataset.task)
+    pred = predictions(fitted, dataset.X.iloc[dataset.holdout_index], dataset.task, len(dataset.classes))
     return float(metric.score(dataset.y[dataset.holdout_index], pred))

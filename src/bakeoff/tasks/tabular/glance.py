@@ -67,8 +67,8 @@ def glance(candidate: Candidate, dataset: Dataset, metric: Metric, *, resamples:
     rng = np.random.default_rng(candidate.seed)
     rows, scored = _sample(train, QUICK_ROWS, rng), _sample(val, QUICK_SCORED, rng)
     X, y = dataset.X_train, dataset.y_train
-    small, small_predict, _ = _timed(candidate, X, y, rows[::2], scored, dataset.task)
-    fit, predict_row, pred = _timed(candidate, X, y, rows, scored, dataset.task)
+    small, small_predict, _ = _timed(candidate, X, y, rows[::2], scored, dataset)
+    fit, predict_row, pred = _timed(candidate, X, y, rows, scored, dataset)
     growth = Growth(len(rows), fit, predict_row, _power(small, fit, 1.0, 2.0, 1.0),
                     _power(small_predict, predict_row, 0.0, 1.0, 0.0))
     score = _score(metric, y[scored], pred)
@@ -107,13 +107,13 @@ def fixed_seconds(growth: Growth, dataset: Dataset, bootstrap: float) -> float:
     return bootstrap + serving + WORKER_SECONDS + SQL_SECONDS
 
 
-def _timed(candidate: Candidate, X, y, rows: np.ndarray, scored: np.ndarray, task: str):
+def _timed(candidate: Candidate, X, y, rows: np.ndarray, scored: np.ndarray, dataset: Dataset):
     """Seconds to fit on `rows`, seconds per row to predict `scored`, and the predictions."""
     start = time.perf_counter()
     fitted = candidate.fit(X.iloc[rows], y[rows])
     fit = time.perf_counter() - start
     start = time.perf_counter()
-    pred = predictions(fitted, X.iloc[scored], task)
+    pred = predictions(fitted, X.iloc[scored], dataset.task, len(dataset.classes))
     return fit, (time.perf_counter() - start) / len(scored), pred
 
 
