@@ -353,14 +353,14 @@ def extra_modules(card: Card) -> list[str]:
 
 
 def public_card(card: Card) -> Card:
-    """The card with the passwords of its URLs masked (${VARIABLE} placeholders stay)."""
+    """The card with the credentials of its URLs masked (${VARIABLE} placeholders stay)."""
     source = card.data.source
-    if not isinstance(source, str):
-        source = source.model_copy(update={"url": redact(source.url)})
+    source = redact(source) if isinstance(source, str) else source.model_copy(update={"url": redact(source.url)})
     return card.model_copy(update={
         "data": card.data.model_copy(update={"source": source}),
         "store": card.store.model_copy(update={"url": redact(card.store.url),
-                                               "tracking_uri": redact(card.store.tracking_uri)})})
+                                               "tracking_uri": redact(card.store.tracking_uri)}),
+        "engine": card.engine.model_copy(update={"master": redact(card.engine.master)})})
 
 
 def card_params(card: Card) -> dict:

@@ -1,0 +1,115 @@
+"""Hostile and careless input (issue 12, items 1, 6, 8 and 9): credentials in URLs never shown
+or stored, run folders' model files checked before they are loaded, a bad MLflow folder refused
+before the race, and --only meaning only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import cli, make_classification_frame, only_run, read_result, write_card
+
+from bakeoff.core.bake import card_params, public_card
+from bakeoff.core.card import card_from_dict
+from bakeoff.core.urls import failure, redact, redact_text
+
+HERE = Path(__file__).parent
+SECRET = "S3CRET"
+CARD = """
+[data]
+source = "data.csv"
+target = "label"
+[evaluate]
+folds = 3
+bootstrap = 100
+[budget]
+total = "60s"
+per_candidate = "20s"
+trials = 2
+{extra}
+"""
+
+
+def one_error_line(done) -> str:
+    """The one line a refused command prints (exit 2, no traceback)."""
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def folder_with_card(folder: Path, extra: str = "") -> Path:
+    make_classification_frame(120).to_csv(folder / "data.csv", index=False)
+    return write_card(folder, CARD.format(extra=extra))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A finished run (constant and linear on 120 rows); tests copy it before changing it."""
+    folder = tmp_path_factory.mktemp("hostile-a")
+    folder_with_card(folder)
+    done = cli("run", "bakeoff.toml", "--only", "constant,linear", "--no-track", cwd=folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return only_run(folder)
+
+
+# 1. credentials in URLs
+
+MASKED = [
+    ("postgresql://me@127.0.0.1:5432/shop?password=S3CRET", "postgresql://me@127.0.0.1:5432/shop?password=***"),
+    ("postgresql://me:S3CRET@db/shop?sslmode=require", "postgresql://me:***@db/shop?sslmode=require"),
+    ("postgresql://me@a/shop?options=x@b&sslpassword=S3CRET", "postgresql://me@a/shop?options=x@b&sslpassword=***"),
+    ("postgresql://me:S3CRET@a/shop?note=me:x@b", "postgresql://me:***@a/shop?note=me:x@b"),
+    ("https://s3/b/k?X-Amz-Credential=S3CRET%2F1&X-Amz-Signature=S3CRET&X-Amz-Date=1",
+     "https://s3/b/k?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Date=1"),
+    ("https://mlflow/?access_token=S3CRET;api_key=S3CRET&key=S3CRET&sig=S3CRET&pwd=S3CRET&passwd=S3CRET",
+     "https://mlflow/?access_token=***;api_key=***&key=***&sig=***&pwd=***&passwd=***"),
+    ("https://S3CRET@github.com/me/repo", "https://***@github.com/me/repo"),
+    ("postgresql://me:S3/CRET@db/shop", "postgresql://me:***@db/shop"),  # a raw / as SQLAlchemy reads it
+    ("postgresql://me:${PW}@db/shop?token=${TOKEN}", "postgresql://me:${PW}@db/shop?token=${TOKEN}"),
+    ("sqlite:///runs/shop.db?mode=ro", "sqlite:///runs/shop.db?mode=ro"),
+]
+
+
+@pytest.mark.parametrize("url,shown", MASKED)
+def test_every_credential_a_url_carries_is_masked_and_its_host_kept(url, shown):
+    assert redact(url) == shown
+    assert redact_text(f"cannot reach {url} now") == f"cannot reach {shown} now"
+
+
+def test_a_driver_repeating_a_query_password_shows_the_mask():
+    url = "postgresql://me@db/shop?password=S3%2FCRET"  # the driver reports it decoded
+    assert SECRET[:2] not in failure(RuntimeError("password S3/CRET refused for me"), url)
+
+
+def test_card_json_and_mlflow_params_never_hold_a_url_credential():
+    card = card_from_dict({
+        "data": {"source": {"url": f"postgresql://me@127.0.0.1:5432/shop?password={SECRET}",
+                            "query": "SELECT * FROM customers"}, "target": "Churn"},
+        "store": {"tracking_uri": f"https://mlflow.example/?token={SECRET}",
+                  "url": f"postgresql://me:{SECRET}@db/feedback?note=a@b"}})
+    written = public_card(card).model_dump_json(indent=2)  # runs/<id>/card.json
+    params = json.dumps(card_params(card))
+    assert SECRET not in written and SECRET not in params
+    assert "postgresql://me@127.0.0.1:5432/shop?password=***" in written
+    assert json.loads(params)["store.url"] == "postgresql://me:***@db/feedback?note=a@b"
+
+
+def test_score_on_a_url_with_a_query_password_never_prints_it(finished_run):
+    url = f"postgresql://me@127.0.0.1:1/shop?password={SECRET}"
+    done = cli("score", str(finished_run), "linear", "--sql", url, "--table", "nosuch",
+               cwd=finished_run.parent)
+    line = one_error_line(done)
+    assert SECRET not in done.stdout + done.stderr
+    assert "postgresql://me@127.0.0.1:1/shop?password=***" in line
+
+
+def test_an_mlflow_tracking_uri_with_a_token_is_refused_without_showing_it(tmp_path):
+    folder_with_card(tmp_path)
+    uri = f"postgresql://me@127.0.0.1:1/mlflow?password={SECRET}"
+    done = cli("run", "bakeoff.toml", "--only", "constant,linear", cwd=tmp_path,
+               env={"MLFLOW_TRACKING_URI": uri})
+    line = one_error_line(done)
+    assert SECRET not in done.stdout + done.stderr and "password=***" in line
+    assert not list((tmp_path / "runs").glob("*"))
