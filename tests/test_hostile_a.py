@@ -5,6 +5,8 @@ before the race, and --only meaning only."""
 from __future__ import annotations
 
 import json
+import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,38 @@ def test_an_mlflow_tracking_uri_with_a_token_is_refused_without_showing_it(tmp_p
     line = one_error_line(done)
     assert SECRET not in done.stdout + done.stderr and "password=***" in line
     assert not list((tmp_path / "runs").glob("*"))
+
+
+# 6. model files are checked before they are loaded
+
+class _Hostile:
+    """Unpickled, it creates the marker file: what a planted model file could do."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_planted_model_file_is_refused_before_it_runs(finished_run, tmp_path):
+    run_dir = Path(shutil.copytree(finished_run, tmp_path / "runs" / finished_run.name))
+    marker = tmp_path / "pwned"
+    (run_dir / "models" / "linear.pkl").write_bytes(pickle.dumps(_Hostile(marker)))
+    make_classification_frame(5).drop(columns="label").to_csv(tmp_path / "new.csv", index=False)
+    for args in (["predict", run_dir.name, "linear", "new.csv"], ["sql", run_dir.name, "linear", "--id", "x1"],
+                 ["score", run_dir.name, "linear", "--sql", "duckdb:///:memory:", "--table", "t"],
+                 ["review", run_dir.name, "--candidate", "linear", "--port", "0"]):
+        line = one_error_line(cli(*args, cwd=tmp_path))
+        assert "linear.pkl does not match the sha256" in line and "run the card again" in line, args
+    assert not marker.exists()
+
+
+def test_an_untouched_run_still_predicts_and_its_holdout_model_is_hashed(finished_run, tmp_path):
+    make_classification_frame(5).drop(columns="label").to_csv(tmp_path / "new.csv", index=False)
+    done = cli("predict", str(finished_run), "linear", "new.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.strip().splitlines()) == 6
+    row = next(r for r in read_result(finished_run)["candidates"] if r["name"] == "linear")
+    assert len(row["model_sha256"]) == 64 and (finished_run / "models" / "linear.train.pkl").is_file()
+    assert row["holdout_model_sha256"] not in (None, row["model_sha256"])

@@ -36,7 +36,14 @@ from bakeoff.core.result import (
     tuning_notes,
     verdict,
 )
-from bakeoff.core.runstore import new_run_id, runs_folder, store_dir, write_run_folder
+from bakeoff.core.runstore import (
+    model_file,
+    new_run_id,
+    runs_folder,
+    sha256,
+    store_dir,
+    write_run_folder,
+)
 from bakeoff.core.select import Tolerance
 from bakeoff.core.task import Prepared, Task
 from bakeoff.core.units import human_seconds
@@ -210,7 +217,16 @@ def _draft(run_id: str, planned: Plan, outcomes: list[Outcome], command: list[st
         chosen.reason, [*prepared.notes, *tuning_notes(outcomes), *fact_notes], str(card.base_dir),
         provenance, {"total": len(planned.expectations)}, refit=card.evaluate.refit)
     files = task.run_files(evaluations, prepared, card, facts, planned.expectations)
-    return _Draft(result, evaluations, files, facts, card)
+    rows = [dataclasses.replace(r, **model_digests(files, r.name)) for r in result.candidates]
+    return _Draft(dataclasses.replace(result, candidates=rows), evaluations, files, facts, card)
+
+
+def model_digests(files: dict[str, bytes | str], name: str) -> dict[str, str | None]:
+    """The sha256 of a candidate's model files among a run folder's `files`, checked before
+    any command loads them."""
+    paths = {"model_sha256": model_file(name), "holdout_model_sha256": model_file(name, holdout=True)}
+    return {key: sha256(files[path]) if isinstance(files.get(path), bytes) else None
+            for key, path in paths.items()}
 
 
 def _rows(planned: Plan, outcomes: list[Outcome]) -> list[CandidateResult]:
