@@ -150,3 +150,14 @@ def test_an_untouched_run_still_predicts_and_its_holdout_model_is_hashed(finishe
     row = next(r for r in read_result(finished_run)["candidates"] if r["name"] == "linear")
     assert len(row["model_sha256"]) == 64 and (finished_run / "models" / "linear.train.pkl").is_file()
     assert row["holdout_model_sha256"] not in (None, row["model_sha256"])
+
+
+# 8. a .bakeoff that is a file
+
+def test_a_bakeoff_store_that_is_a_file_is_refused_before_the_race(tmp_path):
+    folder_with_card(tmp_path)
+    (tmp_path / ".bakeoff").write_text("not a folder")
+    done = cli("run", "bakeoff.toml", "--only", "constant,linear", cwd=tmp_path)
+    line = one_error_line(done)
+    assert ".bakeoff is a file" in line and "--no-track" in line
+    assert not list((tmp_path / "runs").glob("*"))

@@ -356,10 +356,24 @@ def _tracker():
 
 
 def check_tracking(card: Card) -> None:
-    """Raise TrackingError now if the MLflow store cannot be reached, before the race starts."""
+    """Raise TrackingError now if the MLflow store cannot be reached, or its folder beside the
+    card (artifacts, the default SQLite file) cannot be made, before the race starts."""
     from bakeoff.adapters.tracking_store import check_store
 
+    _check_store_dir(store_dir(card))
     check_store(_tracking_uri(card))
+
+
+def _check_store_dir(folder: Path) -> None:
+    """The folder MLflow writes to beside the card, made now; TrackingError if it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        problem = None if os.access(folder, os.W_OK | os.X_OK) else "is not writable"
+    except OSError as err:
+        problem = "is a file, not a folder" if folder.is_file() else f"cannot be made ({err.strerror})"
+    if problem:
+        raise TrackingError(f"{folder} {problem}, and MLflow keeps its runs and models there; make it "
+                            "a folder you can write to, or run with --no-track")
 
 
 def extra_modules(card: Card) -> list[str]:
