@@ -161,3 +161,15 @@ def test_a_bakeoff_store_that_is_a_file_is_refused_before_the_race(tmp_path):
     line = one_error_line(done)
     assert ".bakeoff is a file" in line and "--no-track" in line
     assert not list((tmp_path / "runs").glob("*"))
+
+
+# 9. --only means only
+
+def test_only_on_the_command_line_leaves_out_extras_it_does_not_name(tmp_path):
+    folder_with_card(tmp_path, "[ladder]\nextra = ['misbehaving:Prior', 'misbehaving:Raiser']\n")
+    (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
+    done = cli("run", "bakeoff.toml", "--only", "constant,prior", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = only_run(tmp_path)
+    assert [r["name"] for r in read_result(run_dir)["candidates"]] == ["constant", "prior"]
+    assert json.loads((run_dir / "card.json").read_text())["ladder"]["extra"] == ["misbehaving:Prior"]
