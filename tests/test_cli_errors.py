@@ -249,7 +249,8 @@ def test_damaged_run_folders_and_bad_outputs_are_one_line(tmp_path):
         assert done.returncode == 2 and len(lines) == 1 and fragment in lines[0], (args, done.stderr)
     (run_dir / "models" / "linear.pkl").write_bytes(b"not a pickle")
     done = cli("predict", run_dir.name, "linear", "data.csv", cwd=tmp_path)
-    assert done.returncode == 2 and "linear.pkl cannot be read" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "linear.pkl does not match the sha256" in done.stderr
+    assert "Traceback" not in done.stderr
     (run_dir / "result.json").write_text("{ half a file")
     done = cli("report", run_dir.name, cwd=tmp_path)
     assert done.returncode == 2 and "result.json cannot be read" in done.stderr and "Traceback" not in done.stderr

@@ -80,7 +80,7 @@ def test_score_writes_the_key_then_prediction_then_probability_as_predict_does(k
 
 def test_result_json_says_its_schema_version(keyless_run):
     _, run_dir = keyless_run
-    assert json.loads((run_dir / "result.json").read_text())["schema_version"] == 2
+    assert json.loads((run_dir / "result.json").read_text())["schema_version"] == 3
 
 
 def test_sizes_print_in_the_units_budget_memory_reads():

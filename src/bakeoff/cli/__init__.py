@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from bakeoff.core.urls import redact_text
 from bakeoff.errors import BakeoffError, ConfigError
 from bakeoff.tasks import kinds
 
@@ -274,12 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         err.show()
         return err.exit_code
     except usage.UsageError as err:
-        typer.echo(f"error: {_usage_line(err)}", err=True)
+        typer.echo(f"error: {redact_text(_usage_line(err))}", err=True)
         return 2
     except BakeoffError as err:
         if "--debug" in args:
             raise
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(f"error: {redact_text(str(err))}", err=True)  # a credential in a URL never shows
         return err.exit_code
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("aborted", err=True)

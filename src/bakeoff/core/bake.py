@@ -36,7 +36,14 @@ from bakeoff.core.result import (
     tuning_notes,
     verdict,
 )
-from bakeoff.core.runstore import new_run_id, runs_folder, store_dir, write_run_folder
+from bakeoff.core.runstore import (
+    model_file,
+    new_run_id,
+    runs_folder,
+    sha256,
+    store_dir,
+    write_run_folder,
+)
 from bakeoff.core.select import Tolerance
 from bakeoff.core.task import Prepared, Task
 from bakeoff.core.units import human_seconds
@@ -210,7 +217,16 @@ def _draft(run_id: str, planned: Plan, outcomes: list[Outcome], command: list[st
         chosen.reason, [*prepared.notes, *tuning_notes(outcomes), *fact_notes], str(card.base_dir),
         provenance, {"total": len(planned.expectations)}, refit=card.evaluate.refit)
     files = task.run_files(evaluations, prepared, card, facts, planned.expectations)
-    return _Draft(result, evaluations, files, facts, card)
+    rows = [dataclasses.replace(r, **model_digests(files, r.name)) for r in result.candidates]
+    return _Draft(dataclasses.replace(result, candidates=rows), evaluations, files, facts, card)
+
+
+def model_digests(files: dict[str, bytes | str], name: str) -> dict[str, str | None]:
+    """The sha256 of a candidate's model files among a run folder's `files`, checked before
+    any command loads them."""
+    paths = {"model_sha256": model_file(name), "holdout_model_sha256": model_file(name, holdout=True)}
+    return {key: sha256(files[path]) if isinstance(files.get(path), bytes) else None
+            for key, path in paths.items()}
 
 
 def _rows(planned: Plan, outcomes: list[Outcome]) -> list[CandidateResult]:
@@ -340,10 +356,24 @@ def _tracker():
 
 
 def check_tracking(card: Card) -> None:
-    """Raise TrackingError now if the MLflow store cannot be reached, before the race starts."""
+    """Raise TrackingError now if the MLflow store cannot be reached, or its folder beside the
+    card (artifacts, the default SQLite file) cannot be made, before the race starts."""
     from bakeoff.adapters.tracking_store import check_store
 
+    _check_store_dir(store_dir(card))
     check_store(_tracking_uri(card))
+
+
+def _check_store_dir(folder: Path) -> None:
+    """The folder MLflow writes to beside the card, made now; TrackingError if it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        problem = None if os.access(folder, os.W_OK | os.X_OK) else "is not writable"
+    except OSError as err:
+        problem = "is a file, not a folder" if folder.is_file() else f"cannot be made ({err.strerror})"
+    if problem:
+        raise TrackingError(f"{folder} {problem}, and MLflow keeps its runs and models there; make it "
+                            "a folder you can write to, or run with --no-track")
 
 
 def extra_modules(card: Card) -> list[str]:
@@ -353,14 +383,14 @@ def extra_modules(card: Card) -> list[str]:
 
 
 def public_card(card: Card) -> Card:
-    """The card with the passwords of its URLs masked (${VARIABLE} placeholders stay)."""
+    """The card with the credentials of its URLs masked (${VARIABLE} placeholders stay)."""
     source = card.data.source
-    if not isinstance(source, str):
-        source = source.model_copy(update={"url": redact(source.url)})
+    source = redact(source) if isinstance(source, str) else source.model_copy(update={"url": redact(source.url)})
     return card.model_copy(update={
         "data": card.data.model_copy(update={"source": source}),
         "store": card.store.model_copy(update={"url": redact(card.store.url),
-                                               "tracking_uri": redact(card.store.tracking_uri)})})
+                                               "tracking_uri": redact(card.store.tracking_uri)}),
+        "engine": card.engine.model_copy(update={"master": redact(card.engine.master)})})
 
 
 def card_params(card: Card) -> dict:

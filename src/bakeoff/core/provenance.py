@@ -10,6 +10,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from bakeoff.core.urls import redact_text
+
 PACKAGES = ("bakeoff", "scikit-learn", "lightgbm", "optuna", "mlflow", "pandas", "numpy", "scipy",
             "pydantic")
 
@@ -60,4 +62,4 @@ def collect(folder: Path, data_sha256: str, rows: int, columns: int, seed: int,
     return {"git_sha": sha, "git_dirty": dirty, "data_sha256": data_sha256, "rows": rows,
             "columns": columns, "python": platform.python_version(), "packages": package_versions(),
             "platform": platform.platform(), "container": container_image(), "seed": seed,
-            "command": command if command is not None else sys.argv}
+            "command": [redact_text(arg) for arg in (command if command is not None else sys.argv)]}

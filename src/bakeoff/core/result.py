@@ -18,7 +18,7 @@ from bakeoff.core.select import Contender, Tolerance, best_of, reason, recommend
 from bakeoff.core.task import CandidateExtras
 from bakeoff.core.units import money
 
-SCHEMA_VERSION = 2  # 1: result.json before it was typed (no schema_version field)
+SCHEMA_VERSION = 3  # 1: before it was typed (no schema_version field); 2: before models' sha256
 
 
 def _finite(value):
@@ -61,6 +61,8 @@ class CandidateResult:
     quick_rows: int | None = None
     remedy: str | None = None  # when it did not finish: what would let it ("raise [budget] total to 2m")
     fold_fit_rows: int | None = None  # rows each fold's model fitted on, when the budget allowed only a sample
+    model_sha256: str | None = None  # of models/<name>.pkl: a file that differs is not loaded
+    holdout_model_sha256: str | None = None  # of models/<name>.train.pkl, when there is one
 
     def contender(self) -> Contender:
         diff = tuple(math.nan if x is None else x for x in self.diff_ci or (math.nan, math.nan))

@@ -14,6 +14,7 @@ so a reader sees a whole run or none.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -24,6 +25,7 @@ from pathlib import Path
 from bakeoff.errors import ConfigError
 
 RESULT = "result.json"
+HASHED_SINCE = 3  # result.json schema_version from which it records each model file's sha256
 
 
 def new_run_id() -> str:
@@ -99,3 +101,46 @@ def read_card(run_dir: Path):
 
     card = Card.model_validate_json((run_dir / "card.json").read_text())
     return card.with_base_dir(Path(read_result(run_dir)["card_dir"]))
+
+
+def model_file(name: str, *, holdout: bool = False) -> str:
+    """A candidate's model file in a run folder: `models/<name>.pkl`, the one users get, or
+    `models/<name>.train.pkl`, the one that scored the holdout (when the first refit on all rows)."""
+    return f"models/{name}.train.pkl" if holdout else f"models/{name}.pkl"
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def read_model_file(run_dir: Path, name: str, result: dict) -> bytes:
+    """The bytes of candidate `name`'s model file, once they match the sha256 result.json
+    records for it: loading a model file runs code, so a file changed or put there since the
+    run is refused before it is read as a model. Runs from before the sha256 was recorded
+    load as they are.
+
+    >>> import tempfile
+    >>> run = write_run_folder(Path(tempfile.mkdtemp()) / "r1", {"models/a.pkl": b"model"})
+    >>> read_model_file(run, "a", {"schema_version": 3, "candidates": [{"name": "a", "model_sha256": sha256(b"model")}]})
+    b'model'
+    >>> try:
+    ...     read_model_file(run, "a", {"schema_version": 3, "candidates": [{"name": "a", "model_sha256": "0f"}]})
+    ... except ConfigError as err:
+    ...     print(str(err).split(" (loading")[0].split("/")[-1])
+    a.pkl does not match the sha256 recorded in its run's result.json, so it was changed or replaced after the run; bakeoff will not load it
+    >>> shutil.rmtree(run.parent)
+    """
+    path = run_dir / model_file(name)
+    try:
+        content = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{path} cannot be read ({err.strerror}); the run folder is damaged: "
+                          "run the card again") from err
+    row = next((r for r in result.get("candidates", []) if r.get("name") == name), {})
+    if result.get("schema_version", 1) < HASHED_SINCE and not row.get("model_sha256"):
+        return content
+    if row.get("model_sha256") != sha256(content):
+        raise ConfigError(f"{path} does not match the sha256 recorded in its run's result.json, so it "
+                          "was changed or replaced after the run; bakeoff will not load it (loading a "
+                          "model runs code): restore the file, or run the card again")
+    return content

@@ -1,8 +1,8 @@
-"""Connection URLs: passwords kept out of sight, ${VARIABLES} expanded, relative database files
-found, and the driver bakeoff installs named.
+"""Connection URLs: credentials kept out of sight, ${VARIABLES} expanded, relative database
+files found, and the driver bakeoff installs named.
 
-    >>> redact("postgresql://me:s3cret@db/shop")
-    'postgresql://me:***@db/shop'
+    >>> redact("postgresql://me:s3cret@db/shop?sslmode=require&password=s3cret")
+    'postgresql://me:***@db/shop?sslmode=require&password=***'
 """
 
 from __future__ import annotations
@@ -10,26 +10,101 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import unquote, unquote_plus
 
 from bakeoff.errors import ConfigError, DataError
 
 _SECRET_MARK = "***"
+_PLACEHOLDER = re.compile(r"\$\{\w+\}")
+# Query (and ;-parameter) keys whose values are credentials, matched on the lower-case key.
+_SECRET_KEY = re.compile(r"password|passwd|passphrase|pwd|secret|token|signature|credential"
+                         r"|api_?key|private_?key|access_?key|^pass$|^key$|^sig$|^auth$|^sas$")
+_PARAM = re.compile(r"(?<=[?&;#])([^=&;#?/]+)=([^&;#]*)")  # key=value after ? & ; or #
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+_TOKEN_SCHEMES = ("http", "https")  # where user info without a password is a token
 
 
 def redact(url: str) -> str:
-    """The URL without its password; a ${VARIABLE} placeholder stays, it holds no secret.
+    """The URL with every credential masked: the password of its user info (a token as user
+    name on http), and secret query or ;-parameters (password, token, api_key, signature…).
+    A ${VARIABLE} placeholder stays, it holds no secret.
 
     >>> redact("postgresql://me:s3cret@db/shop"), redact("postgresql://me:${PGPASSWORD}@db/shop")
     ('postgresql://me:***@db/shop', 'postgresql://me:${PGPASSWORD}@db/shop')
+    >>> redact("postgresql://me@db/shop?options=a@b&X-Amz-Signature=0f3a")
+    'postgresql://me@db/shop?options=a@b&X-Amz-Signature=***'
     """
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user, has_password, password = creds.partition(":")
-    if not has_password or re.fullmatch(r"\$\{\w+\}", password):
-        return url
-    return f"{scheme}://{user}:{_SECRET_MARK}@{host}"
+    return _scan(url)[0]
+
+
+def redact_text(text: str) -> str:
+    """`text` with every URL in it redacted.
+
+    >>> redact_text("bakeoff score --sql=postgresql://me:pw@db/x --table t")
+    'bakeoff score --sql=postgresql://me:***@db/x --table t'
+    """
+    return _URL_IN_TEXT.sub(lambda found: redact(found.group()), text)
+
+
+def is_masked(url: str) -> bool:
+    """Whether a credential of `url` is the mask a run folder keeps in its place.
+
+    >>> is_masked("postgresql://me:***@db/x"), is_masked("postgresql://me@db/x?token=***")
+    (True, True)
+    """
+    return _SECRET_MARK in _scan(url)[1]
+
+
+def _scan(url: str) -> tuple[str, list[str]]:
+    """The URL masked, and the secrets it held (as written)."""
+    head, sep, rest = url.partition("://")
+    if not sep:
+        return url, []
+    secrets: list[str] = []
+    userinfo, rest = _user_info(rest)
+    masked = f"{head}://"
+    if userinfo is not None:
+        masked += _mask_user_info(userinfo, head.lower().endswith(_TOKEN_SCHEMES), secrets) + "@"
+
+    def param(found: re.Match) -> str:
+        key, value = found.group(1), found.group(2)
+        if not _SECRET_KEY.search(unquote_plus(key).lower().replace("-", "_")):
+            return found.group()
+        return f"{key}={_hide(value, secrets)}"
+
+    return masked + _PARAM.sub(param, rest), secrets
+
+
+def _user_info(rest: str) -> tuple[str | None, str]:
+    """(user info or None, the rest from the host on) of a URL after its `scheme://`: the user
+    info is the authority's (up to the first / ? or #), so an @ in the query is not taken for
+    it; a password with a raw / ? or # (which SQLAlchemy accepts) shows as an authority whose
+    port is no number, and then ends at the first @, as SQLAlchemy reads it."""
+    authority = re.match(r"[^/?#]*", rest).group()
+    userinfo, at, _ = authority.rpartition("@")
+    if not at and "@" in rest[len(authority):] and _odd_port(authority):
+        userinfo, at = rest.partition("@")[0], "@"
+    return (userinfo, rest[len(userinfo) + 1:]) if at else (None, rest)
+
+
+def _odd_port(authority: str) -> bool:
+    host, colon, port = authority.rpartition(":")
+    return bool(colon and port and not authority.endswith("]") and not port.isdigit())
+
+
+def _mask_user_info(userinfo: str, token_scheme: bool, secrets: list[str]) -> str:
+    user, colon, password = userinfo.partition(":")
+    if colon:
+        return f"{user}:{_hide(password, secrets)}"
+    return _hide(user, secrets) if token_scheme else user
+
+
+def _hide(value: str, secrets: list[str]) -> str:
+    """The mask for a secret (noted in `secrets`); an empty value or a placeholder stays."""
+    if not value or _PLACEHOLDER.fullmatch(value):
+        return value
+    secrets.append(value)
+    return _SECRET_MARK
 
 
 def expand_env(url: str) -> str:
@@ -39,13 +114,14 @@ def expand_env(url: str) -> str:
     >>> os.environ["BAKEOFF_DOC_PW"] = "pw"; expand_env("postgresql://me:${BAKEOFF_DOC_PW}@db/shop")
     'postgresql://me:pw@db/shop'
     """
-    if f":{_SECRET_MARK}@" in url:
-        raise ConfigError(f"{url} has its password masked (runs do not keep passwords); write it as "
-                          "${VARIABLE} in the card's URL and export that variable")
+    if is_masked(url):
+        raise ConfigError(f"{redact(url)} has its password masked (runs do not keep passwords); write it "
+                          "as ${VARIABLE} in the card's URL and export that variable")
 
     def value(match: re.Match) -> str:
         if match.group(1) not in os.environ:
-            raise ConfigError(f"environment variable {match.group(1)} (in {url}) is not set; export it")
+            raise ConfigError(f"environment variable {match.group(1)} (in {redact(url)}) is not set; "
+                              "export it")
         return os.environ[match.group(1)]
 
     return re.sub(r"\$\{(\w+)\}", value, url)
@@ -58,13 +134,13 @@ def file_url(url: str, base_dir: Path, hint: str = "check [data] source url (rel
     url = expand_env(url)
     for scheme in ("duckdb:///", "sqlite:///"):
         if url.startswith(scheme):
-            path = url.removeprefix(scheme)
+            path, question, query = url.removeprefix(scheme).partition("?")
             if path in ("", ":memory:"):
                 return url
             path = Path(path) if Path(path).is_absolute() else base_dir / path
             if not path.is_file():
                 raise DataError(f"database file {path} not found; {hint}")
-            return f"{scheme}{path}"
+            return f"{scheme}{path}{question}{query}"
     return url
 
 
@@ -81,8 +157,8 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def failure(err: BaseException, url: str = "") -> str:
-    """An exception as one line for a message, with `url`'s password masked should a driver
-    repeat it.
+    """An exception as one line for a message, with `url`'s credentials masked should a driver
+    repeat them.
 
     >>> failure(RuntimeError("cannot log in as me:pw\\nmore"), "postgresql://me:pw@db/x")
     'RuntimeError: cannot log in as me:***'
@@ -92,16 +168,17 @@ def failure(err: BaseException, url: str = "") -> str:
     if isinstance(err, ModuleNotFoundError) and (err.name or "").startswith("psycopg"):
         return "the PostgreSQL driver psycopg is not installed: pip install 'bakeoff[postgres]'"
     text = (str(err).splitlines() or [""])[0]
+    return f"{type(err).__name__}: {hide_secrets(text, url)[:200]}"
+
+
+def hide_secrets(text: str, url: str) -> str:
+    """`text` with the credentials of `url` (as written, decoded, or with its ${VARIABLES}
+    expanded) masked, and every URL in it redacted."""
+    found = _scan(url)[1]
     try:
-        password = _password(expand_env(url))
-    except ConfigError:  # a variable not set, or already masked: no password to find
-        password = ""
-    if password:
-        text = text.replace(password, _SECRET_MARK)
-    return f"{type(err).__name__}: {text[:200]}"
-
-
-def _password(url: str) -> str:
-    if "@" not in url or "://" not in url:
-        return ""
-    return url.split("://", 1)[1].rsplit("@", 1)[0].partition(":")[2]
+        found += _scan(expand_env(url))[1]
+    except ConfigError:  # a variable not set, or already masked: no more secrets to find
+        pass
+    for secret in sorted({s for f in found for s in (f, unquote(f), unquote_plus(f))}, key=len, reverse=True):
+        text = text.replace(secret, _SECRET_MARK)
+    return redact_text(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,5 +78,10 @@ class _Unpickler(pickle.Unpickler):
 
 
 def load_bundle(path: Path) -> ModelBundle:
-    with open(path, "rb") as file:
-        return _Unpickler(file).load()
+    """A model file, read as it is: only for files you trust (`predict.load_model` checks a
+    run folder's against its result.json first)."""
+    return loads_bundle(Path(path).read_bytes())
+
+
+def loads_bundle(content: bytes) -> ModelBundle:
+    return _Unpickler(io.BytesIO(content)).load()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bakeoff.core.runstore import find_run, read_result, write_atomic
+from bakeoff.core.runstore import find_run, read_model_file, read_result, write_atomic
 from bakeoff.errors import ConfigError
-from bakeoff.tasks.tabular.bundle import ModelBundle, load_bundle
+from bakeoff.tasks.tabular.bundle import ModelBundle, loads_bundle
 from bakeoff.tasks.tabular.data import load_frame
 
 
@@ -30,8 +30,9 @@ def load_model(run_dir: Path, candidate: str) -> ModelBundle:
             raise ConfigError(f"{name} did not finish in run {run_dir.name} ({row['status']}: "
                               f"{(row.get('error') or '')[:120]}); use one of {have}")
         raise ConfigError(f"run {run_dir.name} has no fitted candidate {candidate!r}; use one of {have}")
+    content = read_model_file(run_dir, name, result)  # refused unless result.json vouches for it
     try:
-        return load_bundle(path)
+        return loads_bundle(content)
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
         raise ConfigError(f"{path} cannot be read ({type(err).__name__}); the run folder is damaged: "
                           "run the card again") from err

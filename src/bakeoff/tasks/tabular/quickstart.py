@@ -90,9 +90,20 @@ def card_for(source: Path, target: str | None, overrides: dict) -> Card:
                         "id": _guess_id(loaded.frame, target)}}
         base_dir = Path.cwd()
     try:
-        return card_from_dict(_apply_overrides(raw, overrides)).with_base_dir(base_dir)
+        card = card_from_dict(_apply_overrides(raw, overrides)).with_base_dir(base_dir)
     except ConfigError as err:
         raise ConfigError(_flag_words(str(err), overrides)) from err
+    return _only_means_only(card) if overrides.get("only") is not None else card
+
+
+def _only_means_only(card: Card) -> Card:
+    """The card without the [ladder] extra candidates --only does not name (in the card alone,
+    extras join its `only`; on the command line, --only is the whole list)."""
+    from bakeoff.core.registry import load_class
+
+    kept = [spec for spec in card.ladder.extra if load_class(spec, card.base_dir).name in card.ladder.only]
+    ladder = card.ladder.model_copy(update={"extra": kept})
+    return card.model_copy(update={"ladder": ladder}).with_base_dir(card.base_dir)
 
 
 def _flag_words(message: str, overrides: dict) -> str:

@@ -77,9 +77,11 @@ def load_review_set(run_dir: Path, candidate: str = "recommended", limit: int = 
 
 
 def _tracking_uri(result: dict, card) -> str:
-    """The run's MLflow store; result.json keeps it without its password, so a masked one is
+    """The run's MLflow store; result.json keeps it without its credentials, so a masked one is
     found again from MLFLOW_TRACKING_URI or the card's [store] (${VARIABLE} expanded)."""
-    if ":***@" not in result["tracking_uri"]:
+    from bakeoff.core.urls import is_masked
+
+    if not is_masked(result["tracking_uri"]):
         return result["tracking_uri"]
     from bakeoff.adapters.tracking_store import tracking_uri
     from bakeoff.core.runstore import store_dir

@@ -132,9 +132,11 @@ def model_files(name: str, evaluation) -> dict:
     """A finished candidate's saved models by path: the one users get (`models/<name>.pkl`)
     and, when that one learned from every row, the one that scored the holdout
     (`models/<name>.train.pkl`)."""
-    files = {f"models/{name}.pkl": evaluation.fitted} if evaluation.fitted is not None else {}
+    from bakeoff.core.runstore import model_file
+
+    files = {model_file(name): evaluation.fitted} if evaluation.fitted is not None else {}
     if evaluation.scored_model is not None:
-        files[f"models/{name}.train.pkl"] = evaluation.scored_model
+        files[model_file(name, holdout=True)] = evaluation.scored_model
     return files
 
 
