@@ -16,6 +16,8 @@ from dataclasses import dataclass
 QUICK_SHARE = 1 / 3  # of the budget, at most, for the quick passes together
 MARGIN = 1.5  # a job is stopped at this much over its planned seconds: estimates from a sample err
 MIN_SLICE = 1.0  # seconds; a job given less cannot even start its worker usefully
+QUICK_FLOOR = 3.0  # seconds a quick pass may take at least (within the slice): on a busy machine
+#                    the worker's start and two small fits of a cheap candidate can take two
 CHEAP_SECONDS = 2.0  # a full evaluation estimated below this goes first, simplest first
 
 
@@ -43,13 +45,16 @@ class Glance:
 
 
 def quick_slice(per_candidate: float, total: float, workers: int, candidates: int) -> float:
-    """Seconds one quick pass may take: its share of a third of the budget, within the slice.
+    """Seconds one quick pass may take: its share of a third of the budget, within the slice;
+    up to `QUICK_FLOOR` when half the budget allows it (a quick pass that hangs is stopped
+    there; one that finishes takes only what it needs).
 
-    >>> quick_slice(60, 300, 2, 10), quick_slice(60, 30, 2, 10)
-    (20.0, 2.0)
+    >>> quick_slice(60, 300, 2, 10), quick_slice(60, 30, 2, 10), quick_slice(60, 8, 1, 3)
+    (20.0, 3.0, 1.3333333333333333)
     """
     share = total * workers * QUICK_SHARE / max(candidates, 1)
-    return max(MIN_SLICE, min(per_candidate, share))
+    floor = min(QUICK_FLOOR, per_candidate, total * workers / 2 / max(candidates, 1))
+    return max(MIN_SLICE, floor, min(per_candidate, share))
 
 
 MIN_FIT_ROWS = 2_000  # the cross-validation never fits on fewer rows than this to save time
