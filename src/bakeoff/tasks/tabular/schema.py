@@ -35,11 +35,39 @@ def infer_schema(frame: pd.DataFrame, notes: list[str]) -> dict[str, str]:
     schema = {}
     for name in frame.columns:
         kind = _kind_of(frame[name], str(name), notes)
+        if kind == NUMBER and _spread_lost(_to_number(frame[name])):
+            notes.append(_spread_lost_note(str(name), _to_number(frame[name])))
+            continue
         if kind and frame[name].nunique(dropna=False) > 1:
             schema[str(name)] = kind
         elif kind:
             notes.append(f"{name}: dropped, it has a single value")
     return schema
+
+
+SPREAD_DIGITS = 9  # a number column whose values differ only beyond this many digits is no feature
+
+
+def _spread_lost(numbers: pd.Series) -> bool:
+    """Whether distinct numbers differ only beyond the digits the models compute with: as floats
+    they are (nearly) one value, and scaling turns the rounding left over into huge inputs that
+    flatten every other feature (31-digit identifiers, say).
+
+    >>> _spread_lost(pd.Series([1e30 + i for i in range(5)])), _spread_lost(pd.Series([2020.0, 2021.0]))
+    (True, False)
+    """
+    values = numbers.dropna().to_numpy(float)
+    if len(values) < 2 or values.min() == values.max() == 0:
+        return False
+    return bool(values.std() <= 10.0 ** -SPREAD_DIGITS * np.abs(values).max())
+
+
+def _spread_lost_note(name: str, numbers: pd.Series) -> str:
+    largest = float(numbers.abs().max())
+    return (f"{name}: dropped, its values reach {largest:.3g} but differ only beyond their first "
+            f"{SPREAD_DIGITS} digits, too fine for the models to use (scaled, they would flatten every other "
+            "feature); huge numbers like these are usually an identifier (set [data] id), else store them "
+            "relative to a reference value")
 
 
 def _kind_of(column: pd.Series, name: str, notes: list[str]) -> str | None:
