@@ -59,7 +59,7 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) ->
     """Read the card's [data] source (or rows to score) into a DataFrame with its sha256."""
     if isinstance(source, SqlSource):
         return _load_sql(SqlSource(url=file_url(source.url, base_dir), query=source.query))
-    path = (base_dir / source).resolve()
+    path = data_path(base_dir / source)
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a CSV or Parquet file in it as the data")
     if not path.is_file():
@@ -74,6 +74,15 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) ->
         raise DataError(f"{path.name} has no data rows or fewer than {min_columns} columns; give a table with "
                         "a header row (comma-separated)" + (", a target and at least one feature" if min_columns > 1 else ""))
     return Loaded(frame, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def data_path(path: Path) -> Path:
+    """A data file's absolute path, symlinks followed; a symlink loop is a DataError."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as err:  # "Symlink loop" (RuntimeError before Python 3.13)
+        raise DataError(f"data file {path} is a symlink loop (it leads back to itself); point it at a "
+                        "CSV or Parquet file") from err
 
 
 def _read_file(path: Path) -> pd.DataFrame:

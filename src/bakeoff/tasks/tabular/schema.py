@@ -34,6 +34,10 @@ def infer_schema(frame: pd.DataFrame, notes: list[str]) -> dict[str, str]:
     """Each usable column's kind; what was coerced or dropped is appended to notes."""
     schema = {}
     for name in frame.columns:
+        if _nested(frame[name]):
+            notes.append(f"{name}: dropped, it holds lists or records (nested values), which the models "
+                         "cannot read; flatten them into plain columns to use them")
+            continue
         kind = _kind_of(frame[name], str(name), notes)
         if kind == NUMBER and _spread_lost(_to_number(frame[name])):
             notes.append(_spread_lost_note(str(name), _to_number(frame[name])))
@@ -43,6 +47,24 @@ def infer_schema(frame: pd.DataFrame, notes: list[str]) -> dict[str, str]:
         elif kind:
             notes.append(f"{name}: dropped, it has a single value")
     return schema
+
+
+_NESTED = (list, tuple, dict, set, np.ndarray)
+
+
+def _nested(column: pd.Series) -> bool:
+    """Whether a column holds lists, arrays or records (Parquet's list and struct columns).
+
+    >>> _nested(pd.Series([[1, 2], None])), _nested(pd.Series([{"a": 1}])), _nested(pd.Series(["a", "b"]))
+    (True, True, False)
+    """
+    if not pd.api.types.is_object_dtype(column):
+        return False
+    try:
+        pd.factorize(column)  # one pass in C; lists, arrays and dicts cannot be hashed
+    except TypeError:
+        return True
+    return False
 
 
 SPREAD_DIGITS = 9  # a number column whose values differ only beyond this many digits is no feature
@@ -150,7 +172,11 @@ def _strip(column: pd.Series) -> pd.Series:
     if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
         text = column.astype("object").where(column.notna(), None)
         return text.where(text.map(lambda v: v is not None and v != ""), None)
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # new rows may hold lists where training had plain values: read as missing
+        column = column.where(~column.map(lambda v: isinstance(v, _NESTED)), None)
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
     cleaned = [v.strip() if isinstance(v, str) else v for v in uniques]
     table = np.array([np.nan if v == "" else v for v in cleaned] + [np.nan], dtype=object)
     return pd.Series(table[codes], index=column.index, name=column.name)
