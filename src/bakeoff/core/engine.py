@@ -74,7 +74,8 @@ class LocalEngine:
 
     def __init__(self, memory_bytes: int | None = None, preload: tuple[str, ...] = ()):
         self.memory_bytes = memory_bytes
-        self.context = _context(["bakeoff.core.engine", "bakeoff.core.registry", *preload])
+        self.context = _context(["bakeoff.core.worker_signals", "bakeoff.core.engine", "bakeoff.core.registry",
+                                 *preload])
         self.scratch = tempfile.TemporaryDirectory(prefix="bakeoff-")
         self.data_path = Path(self.scratch.name) / "data.pkl"
 
@@ -168,6 +169,7 @@ def _work(job: Job, data_path: str, result_path: str, memory_bytes: int | None) 
     """Worker process body: run one job and write its result file atomically."""
     global _RESULT_PATH
     _RESULT_PATH = result_path
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to answer (worker_signals)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # workers run side by side: one thread each keeps timings honest
