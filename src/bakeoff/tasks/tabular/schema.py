@@ -12,6 +12,7 @@ from the training data and applied the same way to every new row.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -145,9 +146,12 @@ def _written_numbers_hint(text: pd.Series) -> str:
 
 
 def apply_schema(frame: pd.DataFrame, schema: dict[str, str],
-                 levels: dict[str, list[str]] | None = None) -> pd.DataFrame:
+                 levels: dict[str, list[str]] | None = None,
+                 booleans: Collection[str] | None = None) -> pd.DataFrame:
     """The model's input columns from raw rows; a missing column is a DataError naming it.
-    With the training `levels`, a category given as a number reads as the level it equals."""
+    With the training `levels`, a category given as a number reads as the level it equals.
+    With `booleans` (the number columns learned from True/False, for new rows), True/False read
+    as 1/0 in those and as missing in every other number column, whatever the rest of the batch."""
     absent = [name for name in schema if name not in frame.columns]
     if absent:
         raise DataError(f"the data lacks column(s) {', '.join(map(repr, absent))} that the model was "
@@ -155,7 +159,7 @@ def apply_schema(frame: pd.DataFrame, schema: dict[str, str],
     out = {}
     for name, kind in schema.items():
         if kind == NUMBER:
-            out[name] = _to_number(frame[name])
+            out[name] = _to_number(frame[name], _reads_booleans(name, booleans))
         elif kind == CATEGORY:
             out[name] = _category_text(frame[name], (levels or {}).get(name, ()))
         else:
@@ -214,14 +218,59 @@ def _as_text(value, by_number: dict[float, str]) -> str:
     return str(value)
 
 
-def _to_number(column: pd.Series) -> pd.Series:
+def _to_number(column: pd.Series, booleans: bool | None = None) -> pd.Series:
     """Numbers as floats; text that is no number, infinities and numbers beyond float32's range
-    (which the models' float32 inputs cannot hold) as missing."""
+    (which the models' float32 inputs cannot hold) as missing. True/False (or their text, in any
+    case) read as 1/0 with `booleans`, as missing with `booleans=False`; with None (training
+    data) a column of booleans reads as 1/0 and the text 'True' among numbers as missing.
+
+    >>> _to_number(pd.Series([True, False]), booleans=False).tolist(), _to_number(pd.Series(["true", "2"]), True).tolist()
+    ([nan, nan], [1.0, 2.0])
+    """
+    if booleans is not None and (pd.api.types.is_bool_dtype(column) or pd.api.types.is_object_dtype(column)
+                                 or pd.api.types.is_string_dtype(column)):
+        codes, uniques = pd.factorize(_strip(column), use_na_sentinel=True)  # each distinct value once
+        table = np.array([_boolean_value(v) for v in uniques] + [np.nan], dtype=float)
+        flags = pd.Series(table[codes], index=column.index)
+        flagged = flags.notna()
+        if flagged.any():
+            column = column.where(~flagged, None).astype(object)
+            numbers = _to_number(column)
+            return numbers.where(~flagged, flags.astype(float) if booleans else np.nan)
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         numbers = column.astype(float)
     else:
         numbers = pd.to_numeric(_strip(column), errors="coerce").astype(float)
     return numbers.where(numbers.abs() <= LARGEST)
+
+
+_BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}
+
+
+def _boolean_value(value) -> float:
+    """1/0 for True/False (or their text in any case), NaN for anything else."""
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    return _BOOLEAN_TEXT.get(value.lower(), np.nan) if isinstance(value, str) else np.nan
+
+
+def _reads_booleans(name: str, booleans: Collection[str] | None) -> bool | None:
+    return None if booleans is None else name in booleans
+
+
+def boolean_columns(frame: pd.DataFrame, schema: dict[str, str]) -> list[str]:
+    """The number columns of `schema` that hold only True/False (and blanks) in `frame`.
+
+    >>> boolean_columns(pd.DataFrame({"a": [True, None], "b": [1.5, 2.0]}), {"a": NUMBER, "b": NUMBER})
+    ['a']
+    """
+    found = []
+    for name, kind in schema.items():
+        values = frame[name].dropna() if name in frame.columns else pd.Series([], dtype=float)
+        if kind == NUMBER and len(values) and (pd.api.types.is_bool_dtype(values) or
+                                              values.map(lambda v: isinstance(v, (bool, np.bool_))).all()):
+            found.append(name)
+    return found
 
 
 def _looks_like_dates(text: pd.Series) -> bool:
@@ -291,7 +340,8 @@ def category_levels(X: pd.DataFrame, schema: dict[str, str]) -> dict[str, list[s
             if kind == CATEGORY}
 
 
-def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, list[str]]) -> list[str]:
+def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, list[str]],
+              booleans: Collection[str] | None = None) -> list[str]:
     """What in new rows the model reads differently from the data it learned from."""
     notes = []
     for name, kind in schema.items():
@@ -299,7 +349,7 @@ def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, lis
             continue
         given = _category_text(frame[name], levels.get(name, ())) if kind == CATEGORY else _strip(frame[name])
         if kind == NUMBER:
-            odd = given[given.notna() & _to_number(frame[name]).isna()]
+            odd = given[given.notna() & _to_number(frame[name], _reads_booleans(name, booleans)).isna()]
             what = "not a number (or out of range), read as missing"
         elif kind == CATEGORY and name in levels:
             odd = given[given.notna() & ~given.astype(str).isin(levels[name])]
