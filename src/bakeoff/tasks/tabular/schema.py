@@ -33,21 +33,24 @@ _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d
 
 def infer_schema(frame: pd.DataFrame, notes: list[str]) -> dict[str, str]:
     """Each usable column's kind; what was coerced or dropped is appended to notes."""
-    schema = {}
-    for name in frame.columns:
-        if _nested(frame[name]):
-            notes.append(f"{name}: dropped, it holds lists or records (nested values), which the models "
-                         "cannot read; flatten them into plain columns to use them")
-            continue
-        kind = _kind_of(frame[name], str(name), notes)
-        if kind == NUMBER and _spread_lost(_to_number(frame[name])):
-            notes.append(_spread_lost_note(str(name), _to_number(frame[name])))
-            continue
-        if kind and frame[name].nunique(dropna=False) > 1:
-            schema[str(name)] = kind
-        elif kind:
-            notes.append(f"{name}: dropped, it has a single value")
-    return schema
+    kinds = {str(name): _usable_kind(frame[name], str(name), notes) for name in frame.columns}
+    return {name: kind for name, kind in kinds.items() if kind}
+
+
+def _usable_kind(column: pd.Series, name: str, notes: list[str]) -> str | None:
+    """The column's kind, or None (with a note) when the models cannot learn from it."""
+    if _nested(column):
+        notes.append(f"{name}: dropped, it holds lists or records (nested values), which the models "
+                     "cannot read; flatten them into plain columns to use them")
+        return None
+    kind = _kind_of(column, name, notes)
+    if kind and column.nunique(dropna=False) <= 1:
+        notes.append(f"{name}: dropped, it has a single value")
+        return None
+    if kind == NUMBER and _spread_lost(numbers := _to_number(column)):
+        notes.append(_spread_lost_note(name, numbers))
+        return None
+    return kind
 
 
 _NESTED = (list, tuple, dict, set, np.ndarray)
