@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -116,7 +118,8 @@ def predict(
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     if output is None:
-        scored.to_csv(sys.stdout, index=False)
+        with _stdout("the scored rows", "write them to a file with -o scored.csv") as out:
+            scored.to_csv(out, index=False)
         return
     write_scored(scored, output)
     typer.echo(f"wrote {len(scored)} rows to {output}", err=True)
@@ -195,7 +198,9 @@ def sql(
         raise ConfigError(f"run {run_dir.name} has no id column, so the query's rows could not be matched "
                           "to their inputs (databases return rows in any order); pass --id with the "
                           "column(s) that identify a row, e.g. --id customer_id or --id store,day")
-    typer.echo(_api().sql(run_dir, candidate, dialect=dialect, table=table, id=id))
+    query = _api().sql(run_dir, candidate, dialect=dialect, table=table, id=id)
+    with _stdout("the query", "redirect it to a file on a disk with room") as out:
+        out.write(query + "\n")
     if parity is not None and not parity.ok:
         raise typer.Exit(1)
 
@@ -251,6 +256,28 @@ def _api():
     from bakeoff import api
 
     return api
+
+
+@contextmanager
+def _stdout(what: str, fix: str):
+    """stdout for a command's output, flushed at the end: a full disk or a closed pipe is one
+    line naming `what` and the `fix` (exit 2), not a traceback."""
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except OSError as err:
+        _discard_stdout()
+        raise ConfigError(f"cannot write {what} to standard output ({err.strerror or err}); {fix}") from err
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush at exit does not fail again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no file descriptor (stdout captured in a notebook or a test)
+        pass
 
 
 def _working(message: str):

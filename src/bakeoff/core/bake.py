@@ -191,13 +191,30 @@ class _Draft:
     card: Card
 
     def files(self, result: RunResult) -> dict[str, bytes | str]:
-        from bakeoff.reporting import render_report
-
+        """The run folder's files; the result is serialised before the report is rendered, and
+        a report that cannot be rendered leaves a page saying so, never a lost run."""
         plain = result.to_dict()
-        return {**self.task_files, "facts.json": json.dumps(self.facts, indent=1),
-                "card.json": public_card(self.card).model_dump_json(indent=2),
-                "report.html": render_report(plain, self.facts),
-                "result.json": json.dumps(plain, indent=2)}
+        written = {**self.task_files, "facts.json": json.dumps(self.facts, indent=1),
+                   "card.json": public_card(self.card).model_dump_json(indent=2),
+                   "result.json": json.dumps(plain, indent=2)}
+        return {**written, "report.html": report_page(plain, self.facts)}
+
+
+def report_page(plain: dict, facts: dict) -> str:
+    """The report, or (when rendering fails) a short page naming the failure: the run folder is
+    written either way, and `bakeoff report RUN_ID` renders it again."""
+    from html import escape
+
+    from bakeoff.reporting import render_report
+
+    try:
+        return render_report(plain, facts)
+    except Exception as err:  # a finished race must not be lost to its report
+        reason = escape(f"{type(err).__name__}: {str(err)[:200]}")
+        return (f"<!doctype html><meta charset=\"utf-8\"><title>{escape(str(plain.get('name', 'bake-off')))}"
+                f"</title><p>The report could not be rendered ({reason}). The run's scores are in "
+                f"result.json beside this page; run <code>bakeoff report {escape(str(plain['run_id']))}</code> "
+                "to render it again.</p>")
 
 
 def _draft(run_id: str, planned: Plan, outcomes: list[Outcome], command: list[str] | None) -> _Draft:

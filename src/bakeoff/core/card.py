@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Literal
@@ -82,6 +83,18 @@ class Evaluate(_Section):
     bootstrap: int = Field(500, ge=50, le=10000)
     refit: Literal["all", "train"] = "all"  # the saved models learn from every row, or the training part
 
+    @field_validator("tolerance")
+    @classmethod
+    def _tolerance_is_a_margin(cls, tolerance: float) -> float:
+        if not tolerance <= MAX_TOLERANCE:
+            raise ValueError(f"got {tolerance!r}; give at most {MAX_TOLERANCE} (absolute for roc_auc, pr_auc, "
+                             "accuracy, f1, r2; a share of the best for errors): a wider margin recommends "
+                             "models far worse than the best, even the constant baseline")
+        return tolerance
+
+
+MAX_TOLERANCE = 0.1  # 0.1 ROC AUC, or 10 % of the best error: already a different model
+
 
 class Budget(_Section):
     total: str | float = "5m"
@@ -120,12 +133,24 @@ class Budget(_Section):
 MIN_MEMORY = 2**30  # the address-space cap of a worker; below it even `constant` cannot import
 
 
+MAX_AMOUNT = 1e15  # a [business] value, cost or count; their products stay far inside a float
+
+
 class Business(_Section):
     value_true_positive: float = Field(0.0, ge=0)  # values and costs, all as positive amounts
     cost_false_positive: float = Field(0.0, ge=0)
     cost_false_negative: float = Field(0.0, ge=0)
     predictions_per_month: float = Field(0.0, ge=0)
     compute_cost_per_hour: float = Field(0.0, ge=0)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _finite(cls, value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                not (math.isfinite(value) and abs(value) <= MAX_AMOUNT):
+            raise ValueError(f"got {value!r}; give a finite amount of at most 1e15 (a thousand "
+                             "trillion): larger figures overflow the money sums")
+        return value
 
     @model_validator(mode="after")
     def _says_something(self) -> Business:

@@ -78,7 +78,8 @@ class LocalEngine:
 
     def __init__(self, memory_bytes: int | None = None, preload: tuple[str, ...] = ()):
         self.memory_bytes = memory_bytes
-        self.context = _context(["bakeoff.core.engine", "bakeoff.core.registry", *preload])
+        self.context = _context(["bakeoff.core.worker_signals", "bakeoff.core.engine", "bakeoff.core.registry",
+                                 *preload])
         self.scratch = tempfile.TemporaryDirectory(prefix="bakeoff-")
         self.data_path = Path(self.scratch.name) / "data.pkl"
         self.running: set[_Running] = set()
@@ -192,6 +193,7 @@ def _work(job: Job, data_path: str, result_path: str, memory_bytes: int | None) 
     global _RESULT_PATH
     _RESULT_PATH = result_path
     os.setsid()  # its own session: Ctrl-C goes to the driver, and ending it ends what it started
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a SIGINT that still comes is the driver's to answer
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # workers run side by side: one thread each keeps timings honest

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from bakeoff.core.units import human_bytes, money, readable
+from bakeoff.errors import ConfigError
 from bakeoff.reporting import charts
 
 
@@ -88,6 +89,10 @@ def render_run(run_dir: Path) -> tuple[Path, list[str]]:
     from bakeoff.tasks import task_for
 
     result = read_result(run_dir)
+    page = run_dir / "report.html"
+    if page.is_dir():
+        raise ConfigError(f"{page} is a folder, so the report cannot be written there; move it away, then run "
+                          "bakeoff report again")
     facts_version = task_for(result["task"]).facts_version
     facts_file = run_dir / "facts.json"
     try:
@@ -103,5 +108,9 @@ def render_run(run_dir: Path) -> tuple[Path, list[str]]:
         notes.append("this run's holdout figures come from another bakeoff version; the report shows the options, "
                      "the trade-off and provenance only (run the card again for the rest)")
         facts = {}
-    write_atomic(run_dir / "report.html", render_report(result, facts))
-    return run_dir / "report.html", notes
+    try:
+        write_atomic(page, render_report(result, facts))
+    except OSError as err:
+        raise ConfigError(f"cannot write {page} ({err.strerror or err}); make the run folder writable "
+                          "(or free some space), then run bakeoff report again") from err
+    return page, notes

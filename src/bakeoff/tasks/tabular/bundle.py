@@ -24,10 +24,11 @@ class ModelBundle:
     classes: list[str]
     target: str
     levels: dict[str, list[str]] = field(default_factory=dict)  # category values seen in training
+    booleans: list[str] | None = None  # number columns learned from True/False (None: saved before)
 
     def surprises(self, frame: pd.DataFrame) -> list[str]:
         """Values in new rows that the model will read as missing or unknown."""
-        return surprises(frame, self.schema, self.levels)
+        return surprises(frame, self.schema, self.levels, self.booleans)
 
     def output_columns(self) -> list[str]:
         """The columns `score` adds (or replaces): `prediction`, then the probabilities."""
@@ -39,7 +40,7 @@ class ModelBundle:
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The input rows with `prediction` and, for classification, probability column(s)."""
-        X = apply_schema(frame, self.schema, self.levels)
+        X = apply_schema(frame, self.schema, self.levels, self.booleans)
         out = frame.copy()
         if self.task == "regression":
             out["prediction"] = self.fitted.predict(X)

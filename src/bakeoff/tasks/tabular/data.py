@@ -24,6 +24,7 @@ from bakeoff.tasks.tabular.schema import apply_schema, infer_schema, parse_dates
 class Loaded:
     frame: pd.DataFrame
     sha256: str
+    notes: list[str] = field(default_factory=list)  # what reading changed, e.g. renamed headers
 
 
 @dataclass
@@ -59,7 +60,7 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) ->
     """Read the card's [data] source (or rows to score) into a DataFrame with its sha256."""
     if isinstance(source, SqlSource):
         return _load_sql(SqlSource(url=file_url(source.url, base_dir), query=source.query))
-    path = (base_dir / source).resolve()
+    path = data_path(base_dir / source)
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a CSV or Parquet file in it as the data")
     if not path.is_file():
@@ -73,17 +74,56 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) ->
     if frame.empty or frame.shape[1] < min_columns:
         raise DataError(f"{path.name} has no data rows or fewer than {min_columns} columns; give a table with "
                         "a header row (comma-separated)" + (", a target and at least one feature" if min_columns > 1 else ""))
-    return Loaded(frame, hashlib.sha256(path.read_bytes()).hexdigest())
+    return Loaded(frame, hashlib.sha256(path.read_bytes()).hexdigest(), _renamed_headers(path, frame))
+
+
+def data_path(path: Path) -> Path:
+    """A data file's absolute path, symlinks followed; a symlink loop is a DataError."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as err:  # "Symlink loop" (RuntimeError before Python 3.13)
+        raise DataError(f"data file {path} is a symlink loop (it leads back to itself); point it at a "
+                        "CSV or Parquet file") from err
 
 
 def _read_file(path: Path) -> pd.DataFrame:
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if _is_parquet(path):
         return pd.read_parquet(path)
     try:
-        return pd.read_csv(path, sep=None if path.suffix.lower() in (".tsv", ".txt") else ",",
-                           engine="python" if path.suffix.lower() in (".tsv", ".txt") else "c")
+        return pd.read_csv(path, **_csv_options(path))
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in (".parquet", ".pq")
+
+
+def _csv_options(path: Path) -> dict:
+    sniff = path.suffix.lower() in (".tsv", ".txt")
+    return {"sep": None if sniff else ",", "engine": "python" if sniff else "c"}
+
+
+def _renamed_headers(path: Path, frame: pd.DataFrame) -> list[str]:
+    """A note naming the header names the CSV reader changed: a repeated name gets '.1', an
+    empty one 'Unnamed: 2'; those new names are what [data], the notes and the SQL export use."""
+    if _is_parquet(path):
+        return []
+    try:
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, **_csv_options(path))
+    except (ValueError, OSError, pd.errors.ParserError):
+        return []
+    given = [str(v) for v in header.iloc[0]] if len(header) else []
+    renamed = [f"{_header_words(old)} is now {new!r}" for old, new in zip(given, map(str, frame.columns))
+               if old != new]
+    if not renamed or len(given) != frame.shape[1]:
+        return []
+    return [f"columns renamed as read (names must be distinct and not empty): {'; '.join(renamed[:5])}"
+            f"{' …' if len(renamed) > 5 else ''}; give every column its own name in the file to choose the names"]
+
+
+def _header_words(name: str) -> str:
+    return "the column with no name" if not name.strip() else f"the repeated {name!r}"
 
 
 def _load_sql(source: SqlSource) -> Loaded:
@@ -150,7 +190,7 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
     after the split, so that the split of every other row stays as it was.
     """
     loaded = loaded or load_frame(card.data.source, card.base_dir)
-    notes: list[str] = []
+    notes: list[str] = list(loaded.notes)
     frame = _usable_rows(loaded.frame, card, notes)
     y, classes = encode_target(frame[card.data.target], card)
     if card.evaluate.metric == "mape" and (y == 0).any():
@@ -304,6 +344,7 @@ def encode_target(target: pd.Series, card: Card) -> tuple[np.ndarray, list[str]]
                             'task = "classification" or pick a numeric target')
         return values.to_numpy(float), []
     classes = sorted(labels.unique())
+    _check_case_variants(classes, name)
     if len(classes) == 2:
         positive = _positive_label(classes, card.data.positive, name)
         classes = [c for c in classes if c != positive] + [positive]
@@ -312,6 +353,23 @@ def encode_target(target: pd.Series, card: Card) -> tuple[np.ndarray, list[str]]
                         '[problem] task = "regression"')
     codes = pd.Categorical(labels, categories=classes).codes
     return codes.astype(int), classes
+
+
+def _check_case_variants(classes: list[str], name: str) -> None:
+    """Refuse target labels that differ only in case ('yes' and 'Yes'): as written they would be
+    different classes, which is seldom what the data means.
+
+    >>> _check_case_variants(["No", "Yes", "yes"], "Churn")
+    Traceback (most recent call last):
+    bakeoff.errors.DataError: target 'Churn' has labels that differ only in case: 'Yes' and 'yes' would be different classes; write each class one way in the data (e.g. SELECT lower(Churn) ... in a query)
+    """
+    seen: dict[str, str] = {}
+    for label in classes:
+        first = seen.setdefault(label.casefold(), label)
+        if first != label:
+            raise DataError(f"target {name!r} has labels that differ only in case: {first!r} and {label!r} would "
+                            f"be different classes; write each class one way in the data (e.g. SELECT "
+                            f"lower({name}) ... in a query)")
 
 
 def _positive_label(classes: list[str], positive, name: str) -> str:

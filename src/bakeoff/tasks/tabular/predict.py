@@ -11,7 +11,7 @@ import pandas as pd
 from bakeoff.core.runstore import find_run, read_model_file, read_result, write_atomic
 from bakeoff.errors import ConfigError
 from bakeoff.tasks.tabular.bundle import ModelBundle, loads_bundle
-from bakeoff.tasks.tabular.data import load_frame
+from bakeoff.tasks.tabular.data import data_path, load_frame
 
 
 def load_model(run_dir: Path, candidate: str) -> ModelBundle:
@@ -49,7 +49,7 @@ def score_file(run_id: str, candidate: str, data: Path, runs: Path = Path("."),
     run_dir = find_run(run_id, runs)
     bundle = load_model(run_dir, candidate)
     cut = decision_threshold(threshold, bundle, read_result(run_dir))
-    frame = load_frame(str(data.resolve()), Path.cwd(), min_columns=1).frame
+    frame = load_frame(str(data_path(data)), Path.cwd(), min_columns=1).frame
     notes = bundle.surprises(frame)
     replaced = [c for c in frame.columns if c == "prediction" or str(c).startswith("probability")]
     if replaced:

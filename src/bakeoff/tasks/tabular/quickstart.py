@@ -10,7 +10,7 @@ import pandas as pd
 
 from bakeoff.core.card import Card, card_from_dict, card_from_text, load_card, read_toml
 from bakeoff.errors import ConfigError, DataError, LeakageError
-from bakeoff.tasks.tabular.data import guess_positive, infer_task, load_frame, suggest
+from bakeoff.tasks.tabular.data import data_path, guess_positive, infer_task, load_frame, suggest
 from bakeoff.tasks.tabular.metrics import DEFAULT_METRIC
 
 _CARD_TEMPLATE = '''# bakeoff problem card: edit, then `bakeoff run {card_name}`
@@ -81,12 +81,12 @@ def card_for(source: Path, target: str | None, overrides: dict) -> Card:
         if target:
             raw["data"]["target"] = target
     else:
-        loaded = load_frame(str(source.resolve()), Path.cwd())
+        loaded = load_frame(str(data_path(source)), Path.cwd())
         target = _require_target(loaded.frame, target, source)
         task = overrides.get("task") or infer_task(loaded.frame[target])
         raw = {"problem": {"name": source.stem, "task": task,
                            "question": f"What is {target} going to be? ({source.name}, quick start)"},
-               "data": {"source": str(source.resolve()), "target": target,
+               "data": {"source": str(data_path(source)), "target": target,
                         "id": _guess_id(loaded.frame, target)}}
         base_dir = Path.cwd()
     try:
@@ -171,7 +171,7 @@ def card_text(data: Path, target: str, card_dir: Path, card_name: str = "bakeoff
               leaks: list[str] = ()) -> str:
     """A commented card for `data`, with task, metric, id and positive class filled in, and
     `leaks` (copies of the target) in `drop`."""
-    loaded = load_frame(str(data.resolve()), Path.cwd())
+    loaded = load_frame(str(data_path(data)), Path.cwd())
     target = _require_target(loaded.frame, target, data)
     task = infer_task(loaded.frame[target])
     try:

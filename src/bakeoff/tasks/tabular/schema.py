@@ -12,6 +12,7 @@ from the training data and applied the same way to every new row.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -32,14 +33,67 @@ _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d
 
 def infer_schema(frame: pd.DataFrame, notes: list[str]) -> dict[str, str]:
     """Each usable column's kind; what was coerced or dropped is appended to notes."""
-    schema = {}
-    for name in frame.columns:
-        kind = _kind_of(frame[name], str(name), notes)
-        if kind and frame[name].nunique(dropna=False) > 1:
-            schema[str(name)] = kind
-        elif kind:
-            notes.append(f"{name}: dropped, it has a single value")
-    return schema
+    kinds = {str(name): _usable_kind(frame[name], str(name), notes) for name in frame.columns}
+    return {name: kind for name, kind in kinds.items() if kind}
+
+
+def _usable_kind(column: pd.Series, name: str, notes: list[str]) -> str | None:
+    """The column's kind, or None (with a note) when the models cannot learn from it."""
+    if _nested(column):
+        notes.append(f"{name}: dropped, it holds lists or records (nested values), which the models "
+                     "cannot read; flatten them into plain columns to use them")
+        return None
+    kind = _kind_of(column, name, notes)
+    if kind and column.nunique(dropna=False) <= 1:
+        notes.append(f"{name}: dropped, it has a single value")
+        return None
+    if kind == NUMBER and _spread_lost(numbers := _to_number(column)):
+        notes.append(_spread_lost_note(name, numbers))
+        return None
+    return kind
+
+
+_NESTED = (list, tuple, dict, set, np.ndarray)
+
+
+def _nested(column: pd.Series) -> bool:
+    """Whether a column holds lists, arrays or records (Parquet's list and struct columns).
+
+    >>> _nested(pd.Series([[1, 2], None])), _nested(pd.Series([{"a": 1}])), _nested(pd.Series(["a", "b"]))
+    (True, True, False)
+    """
+    if not pd.api.types.is_object_dtype(column):
+        return False
+    try:
+        pd.factorize(column)  # one pass in C; lists, arrays and dicts cannot be hashed
+    except TypeError:
+        return True
+    return False
+
+
+SPREAD_DIGITS = 9  # a number column whose values differ only beyond this many digits is no feature
+
+
+def _spread_lost(numbers: pd.Series) -> bool:
+    """Whether distinct numbers differ only beyond the digits the models compute with: as floats
+    they are (nearly) one value, and scaling turns the rounding left over into huge inputs that
+    flatten every other feature (31-digit identifiers, say).
+
+    >>> _spread_lost(pd.Series([1e30 + i for i in range(5)])), _spread_lost(pd.Series([2020.0, 2021.0]))
+    (True, False)
+    """
+    values = numbers.dropna().to_numpy(float)
+    if len(values) < 2 or values.min() == values.max() == 0:
+        return False
+    return bool(values.std() <= 10.0 ** -SPREAD_DIGITS * np.abs(values).max())
+
+
+def _spread_lost_note(name: str, numbers: pd.Series) -> str:
+    largest = float(numbers.abs().max())
+    return (f"{name}: dropped, its values reach {largest:.3g} but differ only beyond their first "
+            f"{SPREAD_DIGITS} digits, too fine for the models to use (scaled, they would flatten every other "
+            "feature); huge numbers like these are usually an identifier (set [data] id), else store them "
+            "relative to a reference value")
 
 
 def _kind_of(column: pd.Series, name: str, notes: list[str]) -> str | None:
@@ -95,9 +149,12 @@ def _written_numbers_hint(text: pd.Series) -> str:
 
 
 def apply_schema(frame: pd.DataFrame, schema: dict[str, str],
-                 levels: dict[str, list[str]] | None = None) -> pd.DataFrame:
+                 levels: dict[str, list[str]] | None = None,
+                 booleans: Collection[str] | None = None) -> pd.DataFrame:
     """The model's input columns from raw rows; a missing column is a DataError naming it.
-    With the training `levels`, a category given as a number reads as the level it equals."""
+    With the training `levels`, a category given as a number reads as the level it equals.
+    With `booleans` (the number columns learned from True/False, for new rows), True/False read
+    as 1/0 in those and as missing in every other number column, whatever the rest of the batch."""
     absent = [name for name in schema if name not in frame.columns]
     if absent:
         raise DataError(f"the data lacks column(s) {', '.join(map(repr, absent))} that the model was "
@@ -105,7 +162,7 @@ def apply_schema(frame: pd.DataFrame, schema: dict[str, str],
     out = {}
     for name, kind in schema.items():
         if kind == NUMBER:
-            out[name] = _to_number(frame[name])
+            out[name] = _to_number(frame[name], _reads_booleans(name, booleans))
         elif kind == CATEGORY:
             out[name] = _category_text(frame[name], (levels or {}).get(name, ()))
         else:
@@ -122,7 +179,11 @@ def _strip(column: pd.Series) -> pd.Series:
     if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
         text = column.astype("object").where(column.notna(), None)
         return text.where(text.map(lambda v: v is not None and v != ""), None)
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # new rows may hold lists where training had plain values: read as missing
+        column = column.where(~column.map(lambda v: isinstance(v, _NESTED)), None)
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
     cleaned = [v.strip() if isinstance(v, str) else v for v in uniques]
     table = np.array([np.nan if v == "" else v for v in cleaned] + [np.nan], dtype=object)
     return pd.Series(table[codes], index=column.index, name=column.name)
@@ -160,14 +221,59 @@ def _as_text(value, by_number: dict[float, str]) -> str:
     return str(value)
 
 
-def _to_number(column: pd.Series) -> pd.Series:
+def _to_number(column: pd.Series, booleans: bool | None = None) -> pd.Series:
     """Numbers as floats; text that is no number, infinities and numbers beyond float32's range
-    (which the models' float32 inputs cannot hold) as missing."""
+    (which the models' float32 inputs cannot hold) as missing. True/False (or their text, in any
+    case) read as 1/0 with `booleans`, as missing with `booleans=False`; with None (training
+    data) a column of booleans reads as 1/0 and the text 'True' among numbers as missing.
+
+    >>> _to_number(pd.Series([True, False]), booleans=False).tolist(), _to_number(pd.Series(["true", "2"]), True).tolist()
+    ([nan, nan], [1.0, 2.0])
+    """
+    if booleans is not None and (pd.api.types.is_bool_dtype(column) or pd.api.types.is_object_dtype(column)
+                                 or pd.api.types.is_string_dtype(column)):
+        codes, uniques = pd.factorize(_strip(column), use_na_sentinel=True)  # each distinct value once
+        table = np.array([_boolean_value(v) for v in uniques] + [np.nan], dtype=float)
+        flags = pd.Series(table[codes], index=column.index)
+        flagged = flags.notna()
+        if flagged.any():
+            column = column.where(~flagged, None).astype(object)
+            numbers = _to_number(column)
+            return numbers.where(~flagged, flags.astype(float) if booleans else np.nan)
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         numbers = column.astype(float)
     else:
         numbers = pd.to_numeric(_strip(column), errors="coerce").astype(float)
     return numbers.where(numbers.abs() <= LARGEST)
+
+
+_BOOLEAN_TEXT = {"true": 1.0, "false": 0.0}
+
+
+def _boolean_value(value) -> float:
+    """1/0 for True/False (or their text in any case), NaN for anything else."""
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    return _BOOLEAN_TEXT.get(value.lower(), np.nan) if isinstance(value, str) else np.nan
+
+
+def _reads_booleans(name: str, booleans: Collection[str] | None) -> bool | None:
+    return None if booleans is None else name in booleans
+
+
+def boolean_columns(frame: pd.DataFrame, schema: dict[str, str]) -> list[str]:
+    """The number columns of `schema` that hold only True/False (and blanks) in `frame`.
+
+    >>> boolean_columns(pd.DataFrame({"a": [True, None], "b": [1.5, 2.0]}), {"a": NUMBER, "b": NUMBER})
+    ['a']
+    """
+    found = []
+    for name, kind in schema.items():
+        values = frame[name].dropna() if name in frame.columns else pd.Series([], dtype=float)
+        if kind == NUMBER and len(values) and (pd.api.types.is_bool_dtype(values) or
+                                              values.map(lambda v: isinstance(v, (bool, np.bool_))).all()):
+            found.append(name)
+    return found
 
 
 def _looks_like_dates(text: pd.Series) -> bool:
@@ -237,7 +343,8 @@ def category_levels(X: pd.DataFrame, schema: dict[str, str]) -> dict[str, list[s
             if kind == CATEGORY}
 
 
-def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, list[str]]) -> list[str]:
+def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, list[str]],
+              booleans: Collection[str] | None = None) -> list[str]:
     """What in new rows the model reads differently from the data it learned from."""
     notes = []
     for name, kind in schema.items():
@@ -245,7 +352,7 @@ def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, lis
             continue
         given = _category_text(frame[name], levels.get(name, ())) if kind == CATEGORY else _strip(frame[name])
         if kind == NUMBER:
-            odd = given[given.notna() & _to_number(frame[name]).isna()]
+            odd = given[given.notna() & _to_number(frame[name], _reads_booleans(name, booleans)).isna()]
             what = "not a number (or out of range), read as missing"
         elif kind == CATEGORY and name in levels:
             odd = given[given.notna() & ~given.astype(str).isin(levels[name])]

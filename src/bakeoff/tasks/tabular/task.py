@@ -113,7 +113,7 @@ class TabularTask:
         import pickle
 
         from bakeoff.tasks.tabular.bundle import ModelBundle
-        from bakeoff.tasks.tabular.schema import category_levels
+        from bakeoff.tasks.tabular.schema import boolean_columns, category_levels
 
         data = prepared.data
         levels = category_levels(data.X_train, data.schema)
@@ -121,7 +121,7 @@ class TabularTask:
         for name, ev in evaluations.items():
             for path, model in model_files(name, ev).items():
                 bundle = ModelBundle(name, data.task, model, data.schema, data.classes,
-                                     card.data.target, levels)
+                                     card.data.target, levels, boolean_columns(data.raw, data.schema))
                 files[path] = pickle.dumps(bundle, protocol=pickle.HIGHEST_PROTOCOL)
         files["review_rows.json"] = json.dumps(_review_rows(data, facts, card), indent=1)
         files[EXCLUDED_ROWS] = json.dumps(sorted(e.key for e in expected))
