@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bakeoff.core.bake import BakeOutcome, Plan, bake, execute, plan
+from bakeoff.core.bake import BakeOutcome, Plan, bake, check_outputs, execute, plan
 from bakeoff.core.runstore import find_run, read_result
 
 if TYPE_CHECKING:
@@ -98,10 +98,7 @@ def run(data: Any, *, target: str | None = None, task: str | None = None, metric
     folder = Path(out) if out is not None else (None if isinstance(data, (str, Path))
                                                 and str(data).endswith(".toml") else Path.cwd())
     planned = plan(card, extra=tuple(extra))
-    if track:
-        from bakeoff.core.bake import check_tracking
-
-        check_tracking(card)
+    check_outputs(card, folder, track)
     return Result(execute(planned, out=folder, track=track).run_dir)
 
 

@@ -10,10 +10,9 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from bakeoff.core.bake import check_tracking, describe, execute, plan
+from bakeoff.core.bake import check_outputs, describe, execute, plan
 from bakeoff.core.card import Card
 from bakeoff.core.race import Outcome
-from bakeoff.core.runstore import runs_folder
 from bakeoff.core.units import human_bytes, human_seconds
 
 _STYLE = {"ok": "green", "timeout": "yellow", "failed": "red", "skipped": "dim", "running": "cyan",
@@ -90,9 +89,7 @@ class LiveTable:
 def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     """Run with a live table; print the recommendation and where the outputs are. Exit code."""
     planned = plan(card)
-    if track:
-        check_tracking(card)
-    runs_folder(Path(out or card.base_dir))
+    check_outputs(card, out, track)
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 120)

@@ -12,6 +12,7 @@ Example (under `if __name__ == "__main__":` in a script: candidates run in worke
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -302,8 +303,7 @@ def bake(card: Card, *, out: Path | None = None, observer: Observer | None = Non
          command: list[str] | None = None, track: bool = True) -> BakeOutcome:
     """Run the bake-off a card describes: plan, race, write the run folder, log to MLflow."""
     planned = plan(card)
-    if track:
-        check_tracking(card)
+    check_outputs(card, out, track)
     return execute(planned, out=out, observer=observer, command=command, track=track)
 
 
@@ -372,13 +372,38 @@ def _tracker():
     return tracking
 
 
+def check_outputs(card: Card, out: Path | None, track: bool) -> None:
+    """Make `out`/runs and (with `track`) the MLflow store's folder now, so that an output that
+    cannot be written is refused before the race; a refusal leaves no folder made here."""
+    runs = Path(out or card.base_dir) / "runs"
+    with _undone_on_error(runs):
+        runs_folder(Path(out or card.base_dir))
+        if track:
+            check_tracking(card)
+
+
 def check_tracking(card: Card) -> None:
     """Raise TrackingError now if the MLflow store cannot be reached, or its folder beside the
     card (artifacts, the default SQLite file) cannot be made, before the race starts."""
     from bakeoff.adapters.tracking_store import check_store
 
-    _check_store_dir(store_dir(card))
-    check_store(_tracking_uri(card))
+    folder = store_dir(card)
+    with _undone_on_error(folder):
+        _check_store_dir(folder)
+        check_store(_tracking_uri(card))
+
+
+@contextlib.contextmanager
+def _undone_on_error(folder: Path):
+    """Remove `folder` if it did not exist before the block, the block raised, and it is empty."""
+    existed = folder.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def _check_store_dir(folder: Path) -> None:
