@@ -6,6 +6,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,11 @@ REPO = Path(__file__).resolve().parents[1]
 TELCO = REPO / "examples" / "telco_churn" / "Telco-Customer-Churn.csv"
 CDNOW = REPO / "examples" / "cdnow_spend" / "cdnow_spend.csv"
 BAKEOFF = Path(sys.executable).with_name("bakeoff")
+
+# A shell without job control starts background commands with Ctrl-C ignored, and every process
+# started from here would inherit that: the tests of what Ctrl-C does need it answered.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, str(Path(__file__).parent))
 
 
