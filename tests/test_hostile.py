@@ -145,7 +145,7 @@ def test_the_toml_writer_writes_what_tomllib_reads():
     assert tomllib.loads(card_text({"s": {"k": value}}))["s"]["k"] == value
 
 
-@settings(max_examples=40)  # most are refused before any work
+@settings(max_examples=30)  # most are refused before any work
 @given(st.lists(mutation, min_size=1, max_size=3))
 def test_a_hostile_card_is_run_or_refused_in_one_line(tmp_path, mutations):
     card = base_card()
@@ -185,7 +185,7 @@ def hostile_frames(draw) -> pd.DataFrame:
     return frame.head(draw(st.sampled_from([150, 150, 40, 3, 0])))
 
 
-@settings(max_examples=8)  # each may run a bake-off of two candidates
+@settings(max_examples=5)  # each may run a bake-off of two candidates
 @given(hostile_frames(), st.sampled_from(["csv", "parquet"]))
 def test_a_hostile_data_file_is_run_or_refused_in_one_line(tmp_path, frame, kind):
     folder = fresh(tmp_path)
