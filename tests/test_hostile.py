@@ -25,6 +25,7 @@ settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True
                                                  HealthCheck.data_too_large])
 settings.register_profile("explore", parent=settings.get_profile("ci"), max_examples=200, derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+EXPLORE = os.environ.get("HYPOTHESIS_PROFILE") == "explore"
 
 SECRET = "S3CRETpw"
 
@@ -145,7 +146,7 @@ def test_the_toml_writer_writes_what_tomllib_reads():
     assert tomllib.loads(card_text({"s": {"k": value}}))["s"]["k"] == value
 
 
-@settings(max_examples=30)  # most are refused before any work
+@settings(max_examples=200 if EXPLORE else 30)  # most are refused before any work
 @given(st.lists(mutation, min_size=1, max_size=3))
 def test_a_hostile_card_is_run_or_refused_in_one_line(tmp_path, mutations):
     card = base_card()
@@ -185,7 +186,7 @@ def hostile_frames(draw) -> pd.DataFrame:
     return frame.head(draw(st.sampled_from([150, 150, 40, 3, 0])))
 
 
-@settings(max_examples=5)  # each may run a bake-off of two candidates
+@settings(max_examples=200 if EXPLORE else 5)  # each may run a bake-off of two candidates
 @given(hostile_frames(), st.sampled_from(["csv", "parquet"]))
 def test_a_hostile_data_file_is_run_or_refused_in_one_line(tmp_path, frame, kind):
     folder = fresh(tmp_path)
