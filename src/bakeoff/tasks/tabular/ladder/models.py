@@ -34,6 +34,7 @@ class Rules(SklearnCandidate):
     summary = "a few if-else rules (a tree at most 3 questions deep)"
     scale = False
     sql_exportable = True
+    max_trials = 12  # two small numbers to choose: more trials find nothing better, and cost
 
     def model_defaults(self):
         return {"max_depth": 3, "min_samples_leaf": 20}
@@ -60,6 +61,7 @@ class Linear(SklearnCandidate):
     title, requires = "Weighted scorecard", ("scikit-learn",)
     summary = "a regularised logistic or linear regression: one weight per input"
     sql_exportable = True
+    max_trials = 10  # one number to choose (with log_target for regression)
 
     def model_defaults(self):
         return {"C": 1.0} if self.is_classifier else {"alpha": 1.0}
@@ -130,6 +132,7 @@ class NaiveBayes(SklearnCandidate):
     tasks = ("classification",)
     summary = "Gaussian naive Bayes: per-class averages of every input"
     sql_exportable = True
+    max_trials = 8  # one number to choose
 
     def model_defaults(self):
         return {"var_smoothing": 1e-9}
