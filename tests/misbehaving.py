@@ -152,3 +152,12 @@ class Forker(Candidate):
         with open(os.path.join(os.path.dirname(__file__), "forker.pid"), "a") as pids:
             pids.write(f"{child.pid}\n")
         time.sleep(3600)
+
+
+class Interrupter(Candidate):
+    """Raises KeyboardInterrupt in its own fit, as code that catches Ctrl-C badly might."""
+
+    name, rung, family, summary = "interrupter", 3, "misbehaving", "raises KeyboardInterrupt"
+
+    def fit(self, X, y):
+        raise KeyboardInterrupt

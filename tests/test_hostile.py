@@ -240,3 +240,90 @@ def test_hostile_rows_are_scored_or_refused_in_one_line(tmp_path, trained, frame
     if done.returncode == 0:  # every row scored, with a probability
         scored = pd.read_csv(folder / "out.csv")
         assert len(scored) == len(frame) and np.isfinite(scored["probability"]).all()
+
+
+# --- what a second hostile trial found, each as a user met it -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def card_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("card")
+    FRAME.to_csv(folder / "d.csv", index=False)
+    return folder
+
+
+def run_card(folder: Path, sections: dict, *args: str):
+    card = base_card()
+    for name, keys in sections.items():
+        card.setdefault(name, {}).update(keys)
+    (folder / "bakeoff.toml").write_text(card_text(card))
+    return cli("run", "bakeoff.toml", "--only", "constant", "--no-track", *args, cwd=folder)
+
+
+@pytest.mark.parametrize("sections, named", [
+    ({"evaluate": {"seed": 2**32}}, "seed"),  # numpy's seeds end below 2**32: a traceback before
+    ({"data": {"id": "label"}}, "id and target"),  # the row key cannot be what is predicted
+    ({"data": {"source": {"url": f"host=127.0.0.1 port=1 password={SECRET} dbname=x",
+                          "query": "SELECT 1"}}}, "query on"),  # a libpq keyword string
+])
+def test_a_card_the_second_trial_broke_is_refused_in_one_line(card_folder, sections, named):
+    done = run_card(card_folder, sections)
+    assert_promises(done, card_folder)
+    assert done.returncode == 2 and named in done.stderr
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(card_folder):
+    (card_folder / "bakeoff.toml").write_text(card_text({**base_card(), "evaluate": {"folds": 1}}))
+    done = cli("--debug", "run", "bakeoff.toml", "--no-track", cwd=card_folder)
+    assert done.returncode == 2 and "Traceback" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def a_run(trained, tmp_path_factory):
+    """A copy of the trained run, for tests that damage it."""
+    import shutil
+
+    copy = tmp_path_factory.mktemp("damaged") / "run"
+    shutil.copytree(trained[1], copy)
+    return copy
+
+
+def test_a_damaged_result_or_card_json_is_refused_in_one_line(a_run, tmp_path):
+    FRAME.drop(columns="label").head(5).to_csv(tmp_path / "rows.csv", index=False)
+    result = json.loads((a_run / "result.json").read_text())
+    (a_run / "result.json").write_text(json.dumps({**result, "candidates": "oops"}))
+    for command in (["report", str(a_run)], ["predict", str(a_run), "linear", "rows.csv"]):
+        done = cli(*command, cwd=tmp_path)
+        assert_promises(done, tmp_path)
+        assert done.returncode == 2 and "result.json" in done.stderr
+    (a_run / "result.json").write_text(json.dumps(result))
+    (a_run / "card.json").unlink()
+    (a_run / "card.json").symlink_to(a_run / "card.json")  # a loop
+    done = cli("sql", str(a_run), "linear", "--check", "duckdb:///check.db", cwd=tmp_path)
+    assert_promises(done, tmp_path)
+    assert done.returncode == 2 and "card.json" in done.stderr
+
+
+def test_a_query_string_on_a_duckdb_url_is_no_part_of_its_file(trained, tmp_path):
+    import duckdb
+
+    duckdb.connect(str(tmp_path / "wh.db")).close()
+    done = cli("score", str(trained[1]), "linear", "--sql", f"duckdb:///wh.db?token={SECRET}",
+               "--table", "nosuch", "--into", "scores", cwd=tmp_path)
+    assert_promises(done, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wh.db"]  # no file named after the token
+
+
+def test_a_run_whose_terminal_output_cannot_be_written_is_one_line_and_writes_nothing(card_folder, tmp_path):
+    import subprocess
+
+    from conftest import BAKEOFF
+
+    FRAME.to_csv(tmp_path / "d.csv", index=False)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([str(BAKEOFF), "run", "d.csv", "--target", "label", "--only", "constant",
+                               "--no-track"], cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=300)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "cannot write the output" in lines[0], done.stderr
+    assert not (tmp_path / "runs").exists()

@@ -14,7 +14,7 @@ HERE = __import__("pathlib").Path(__file__).parent
 
 
 MISBEHAVING = ("Sleeper", "Raiser", "SelfKiller", "Segfaulter", "Prior", "MemoryHog", "Exiter",
-               "NanMaker")
+               "NanMaker", "Interrupter")
 
 
 def planned(tmp_path, total, per_candidate, only, workers=2, memory="", extras=MISBEHAVING):
@@ -32,7 +32,7 @@ def planned(tmp_path, total, per_candidate, only, workers=2, memory="", extras=M
 
 def test_hanging_raising_and_dying_candidates_are_recorded_and_the_race_goes_on(tmp_path):
     p = planned(tmp_path, "2m", "6s", ["constant", "sleeper", "raiser", "self_killer", "segfaulter",
-                                       "exiter", "nan_maker", "linear", "prior"])
+                                       "exiter", "nan_maker", "interrupter", "linear", "prior"])
     outcomes = {o.name: o for o in run_race(p)}
     assert outcomes["sleeper"].status == "timeout" and "s slice" in outcomes["sleeper"].error
     assert outcomes["raiser"].status == "failed"
@@ -41,6 +41,7 @@ def test_hanging_raising_and_dying_candidates_are_recorded_and_the_race_goes_on(
     assert outcomes["segfaulter"].status == "failed" and "SIGSEGV" in outcomes["segfaulter"].error
     assert outcomes["exiter"].status == "failed" and "sys.exit(3)" in outcomes["exiter"].error
     assert outcomes["nan_maker"].status == "failed" and "NaN" in outcomes["nan_maker"].error
+    assert outcomes["interrupter"].status == "failed" and "KeyboardInterrupt" in outcomes["interrupter"].error
     for name in ("constant", "linear", "prior"):
         assert outcomes[name].status == "ok", outcomes[name].error
     # a constant ranks nothing: chance in every fold, so exactly 0.5 with no spread
@@ -130,5 +131,6 @@ def test_an_interrupted_run_ends_what_its_candidates_started_without_a_traceback
     os.kill(run.pid, signal.SIGINT)
     _, stderr = run.communicate(timeout=60)
     assert run.returncode == 130 and "Traceback" not in stderr.decode()
+    assert not (tmp_path / "runs").exists()  # nothing written
     children = [int(pid) for pid in pids.read_text().split()]
     assert children and not any(_alive(pid) for pid in children)

@@ -63,7 +63,8 @@ class Database:
             if self.dialect == "duckdb":
                 import duckdb
 
-                self.con = duckdb.connect(url.split(":///", 1)[1] or ":memory:")
+                path = url.split(":///", 1)[1].partition("?")[0]  # a query string is no part of the file
+                self.con = duckdb.connect(path or ":memory:")
             else:
                 import sqlalchemy
 

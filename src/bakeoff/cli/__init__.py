@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
+import traceback
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -306,12 +308,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BakeoffError as err:
         if "--debug" in args:
-            raise
+            traceback.print_exc()  # the traceback asked for, with the same exit code
         typer.echo(f"error: {redact_text(str(err))}", err=True)  # a credential in a URL never shows
         return err.exit_code
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("aborted", err=True)
         return 130
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EPIPE, errno.EIO) or "--debug" in args:
+            raise
+        typer.echo(f"error: cannot write the output ({err.strerror}); write it to a file or a device "
+                   "with room, or to a pipe that stays open", err=True)
+        return 2
     return code if isinstance(code, int) else 0
 
 

@@ -38,9 +38,9 @@ from bakeoff.core.result import (
     verdict,
 )
 from bakeoff.core.runstore import (
+    check_runs_folder,
     model_file,
     new_run_id,
-    runs_folder,
     sha256,
     store_dir,
     write_run_folder,
@@ -169,7 +169,7 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     """Race, build the result once, write the run folder and (with `track`) log it to MLflow.
     `on_logged(name)` is told as each candidate reaches MLflow."""
     card = planned.card
-    run_dir = runs_folder(Path(out or card.base_dir)) / new_run_id()
+    run_dir = Path(out or card.base_dir) / "runs" / new_run_id()  # made when it is written
     warming = _meanwhile(card, track)
     idle = _WarmWhenIdle(observer, len(planned.candidates), planned.settings.workers, warming)
     outcomes = run_race(planned, idle)
@@ -373,13 +373,12 @@ def _tracker():
 
 
 def check_outputs(card: Card, out: Path | None, track: bool) -> None:
-    """Make `out`/runs and (with `track`) the MLflow store's folder now, so that an output that
-    cannot be written is refused before the race; a refusal leaves no folder made here."""
-    runs = Path(out or card.base_dir) / "runs"
-    with _undone_on_error(runs):
-        runs_folder(Path(out or card.base_dir))
-        if track:
-            check_tracking(card)
+    """Refuse now an `out` where runs/ cannot be written, and (with `track`) make the MLflow
+    store's folder, so that an output that cannot be written is refused before the race; a
+    refusal leaves no folder made here."""
+    check_runs_folder(Path(out or card.base_dir))
+    if track:
+        check_tracking(card)
 
 
 def check_tracking(card: Card) -> None:

@@ -73,13 +73,20 @@ class Data(_Section):
             raise ValueError('write a file path ("data.csv") or { url = "...", query = "..." }')
         return source
 
+    @model_validator(mode="after")
+    def _id_is_not_the_target(self) -> Data:
+        if self.id and self.id == self.target:
+            raise ValueError(f"id and target are both {self.id!r}: the id names each row, the target is "
+                             "what to predict; set id to the row key column, or leave it out")
+        return self
+
 
 class Evaluate(_Section):
     metric: str = ""
     folds: int = Field(5, ge=2, le=20)
     holdout: float = Field(0.2, ge=0.0, lt=0.9)
     tolerance: float = Field(0.005, ge=0.0)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**31 - 1)  # numpy and scikit-learn take seeds below 2**32
     bootstrap: int = Field(500, ge=50, le=10000)
     refit: Literal["all", "train"] = "all"  # the saved models learn from every row, or the training part
 

@@ -208,6 +208,8 @@ def _work(job: Job, data_path: str, result_path: str, memory_bytes: int | None) 
         result = f"out of memory: it needed more than {limit}"
     except SystemExit as stop:
         result = f"it called sys.exit({stop.code}) during fit"
+    except KeyboardInterrupt:  # raised by the candidate's own code: the driver's Ctrl-C never comes here
+        result = "it raised KeyboardInterrupt"
     except CandidateError as err:  # bakeoff's own check of what the candidate gave: no place in its code
         result = f"{err}"
     except Exception as err:  # any failure of user or library code is this candidate's failure

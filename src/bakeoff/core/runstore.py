@@ -7,7 +7,7 @@ so a reader sees a whole run or none.
 
 >>> import tempfile
 >>> with tempfile.TemporaryDirectory() as out:
-...     folder = write_run_folder(runs_folder(Path(out)) / "r1", {"result.json": "{}", "models/a.bin": b"x"})
+...     folder = write_run_folder(Path(out) / "runs" / "r1", {"result.json": "{}", "models/a.bin": b"x"})
 ...     sorted(p.name for p in folder.rglob("*"))
 ['a.bin', 'models', 'result.json']
 """
@@ -32,15 +32,16 @@ def new_run_id() -> str:
     return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def runs_folder(out: Path) -> Path:
-    """out/runs, made now so that an unwritable --out is refused before the race."""
+def check_runs_folder(out: Path) -> None:
+    """Refuse now (ConfigError) an `out` under which runs/ cannot be written, without making
+    anything: a run stopped before its end (Ctrl-C, an error) leaves no empty folder."""
     runs = out / "runs"
-    try:
-        runs.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"cannot write runs under {out} ({err.strerror}); pass --out with a folder "
-                          "you can write to") from err
-    return runs
+    nearest = next(p for p in (runs, *runs.parents) if p.exists() or p == Path(p.anchor))
+    if nearest.is_dir() and os.access(nearest, os.W_OK | os.X_OK):
+        return
+    problem = "not a folder" if nearest.exists() and not nearest.is_dir() else "not writable"
+    raise ConfigError(f"cannot write runs under {out} ({nearest} is {problem}); pass --out with a folder "
+                      "you can write to")
 
 
 def store_dir(card) -> Path:
@@ -91,15 +92,26 @@ def read_json(run_dir: Path, name: str):
 
 
 def read_result(run_dir: Path) -> dict:
-    """A run folder's result.json as a dict."""
-    return read_json(run_dir, RESULT)
+    """A run folder's result.json as a dict, with the shape every reader relies on (a list of
+    candidates, each a dict with a name); a damaged one is a ConfigError naming the fix."""
+    result = read_json(run_dir, RESULT)
+    candidates = result.get("candidates") if isinstance(result, dict) else None
+    if not (isinstance(candidates, list) and all(isinstance(c, dict) and isinstance(c.get("name"), str)
+                                                 for c in candidates)):
+        raise ConfigError(f"{run_dir / RESULT} is not a bake-off result (its candidates are missing or "
+                          "damaged); the run folder is damaged: run the card again")
+    return result
 
 
 def read_card(run_dir: Path):
     """The problem card a run was made with, its paths resolving from the card's folder."""
     from bakeoff.core.card import Card
 
-    card = Card.model_validate_json((run_dir / "card.json").read_text())
+    try:
+        card = Card.model_validate_json((run_dir / "card.json").read_text())
+    except (ValueError, OSError) as err:
+        raise ConfigError(f"{run_dir / 'card.json'} cannot be read ({type(err).__name__}); the run folder "
+                          "is damaged: run the card again") from err
     return card.with_base_dir(Path(read_result(run_dir)["card_dir"]))
 
 

@@ -21,6 +21,7 @@ _SECRET_KEY = re.compile(r"password|passwd|passphrase|pwd|secret|token|signature
                          r"|api_?key|private_?key|access_?key|^pass$|^key$|^sig$|^auth$|^sas$")
 _PARAM = re.compile(r"(?<=[?&;#])([^=&;#?/]+)=([^&;#]*)")  # key=value after ? & ; or #
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+_KEYWORD_PAIR = re.compile(r"(?<!\S)([A-Za-z_][\w-]*)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s'][^\s]*)")  # libpq: password=x
 _TOKEN_SCHEMES = ("http", "https")  # where user info without a password is a token
 
 
@@ -33,6 +34,8 @@ def redact(url: str) -> str:
     ('postgresql://me:***@db/shop', 'postgresql://me:${PGPASSWORD}@db/shop')
     >>> redact("postgresql://me@db/shop?options=a@b&X-Amz-Signature=0f3a")
     'postgresql://me@db/shop?options=a@b&X-Amz-Signature=***'
+    >>> redact("host=db port=5432 password='s 3' dbname=shop")  # a libpq keyword string
+    'host=db port=5432 password=*** dbname=shop'
     """
     return _scan(url)[0]
 
@@ -43,7 +46,19 @@ def redact_text(text: str) -> str:
     >>> redact_text("bakeoff score --sql=postgresql://me:pw@db/x --table t")
     'bakeoff score --sql=postgresql://me:***@db/x --table t'
     """
-    return _URL_IN_TEXT.sub(lambda found: redact(found.group()), text)
+    return _keyword_pairs(_URL_IN_TEXT.sub(lambda found: redact(found.group()), text), [])
+
+
+def _keyword_pairs(text: str, secrets: list[str]) -> str:
+    """`text` with the secret values of its `key=value` words masked (a libpq keyword DSN:
+    `host=db password=s3cret`)."""
+    def pair(found: re.Match) -> str:
+        key, value = found.group(1), found.group(2)
+        if not _SECRET_KEY.search(key.lower().replace("-", "_")) or value.startswith(_SECRET_MARK):
+            return found.group()
+        return f"{key}={_hide(value, secrets)}"
+
+    return _KEYWORD_PAIR.sub(pair, text)
 
 
 def is_masked(url: str) -> bool:
@@ -58,9 +73,9 @@ def is_masked(url: str) -> bool:
 def _scan(url: str) -> tuple[str, list[str]]:
     """The URL masked, and the secrets it held (as written)."""
     head, sep, rest = url.partition("://")
-    if not sep:
-        return url, []
     secrets: list[str] = []
+    if not sep:
+        return _keyword_pairs(url, secrets), secrets
     userinfo, rest = _user_info(rest)
     masked = f"{head}://"
     if userinfo is not None:
