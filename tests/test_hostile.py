@@ -327,3 +327,11 @@ def test_a_run_whose_terminal_output_cannot_be_written_is_one_line_and_writes_no
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "cannot write the output" in lines[0], done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_output_path_that_is_a_pipe_or_device_is_never_replaced(tmp_path):
+    FRAME.to_csv(tmp_path / "d.csv", index=False)
+    os.mkfifo(tmp_path / "pipe")  # like /dev/full, no file to replace
+    done = cli("init", "d.csv", "--target", "label", "-o", "pipe", "--force", cwd=tmp_path)
+    assert_promises(done, tmp_path)
+    assert done.returncode == 2 and (tmp_path / "pipe").is_fifo()

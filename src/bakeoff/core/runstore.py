@@ -50,8 +50,11 @@ def store_dir(card) -> Path:
 
 
 def write_atomic(path: Path, content: bytes | str) -> None:
-    """Write a file so that readers see the old content or the new, never half of it."""
+    """Write a file so that readers see the old content or the new, never half of it. What is
+    there already must be a file: a device, a pipe or a folder is never replaced."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path} exists and is not a file (a folder, device or pipe); write to a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
