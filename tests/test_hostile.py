@@ -335,3 +335,11 @@ def test_an_output_path_that_is_a_pipe_or_device_is_never_replaced(tmp_path):
     done = cli("init", "d.csv", "--target", "label", "-o", "pipe", "--force", cwd=tmp_path)
     assert_promises(done, tmp_path)
     assert done.returncode == 2 and (tmp_path / "pipe").is_fifo()
+
+
+def test_the_python_api_refuses_data_it_cannot_read_with_a_bakeoff_error():
+    import bakeoff
+    from bakeoff.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="give a path"):
+        bakeoff.run([[1, 2], [3, 4]], target="x")

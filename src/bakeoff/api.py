@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bakeoff.core.bake import BakeOutcome, Plan, bake, check_outputs, execute, plan
 from bakeoff.core.runstore import find_run, read_result
+from bakeoff.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,6 +93,9 @@ def run(data: Any, *, target: str | None = None, task: str | None = None, metric
                  "holdout": holdout, "tolerance": tolerance, "trials": trials, "workers": workers}
     if isinstance(data, Card):
         card = data
+    elif not (_is_frame(data) or isinstance(data, (str, Path))):
+        raise ConfigError(f"data is a {type(data).__name__}; give a path (a card, CSV or Parquet file), "
+                          "a pandas DataFrame or a Card")
     else:
         source = _frame_file(data, Path(out or ".")) if _is_frame(data) else Path(data)
         card = card_for(source, target, overrides)
