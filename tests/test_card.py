@@ -42,6 +42,8 @@ def test_per_candidate_slice_never_exceeds_the_total():
     (with_section("budget", {"total": "5 minutes"}), "[budget] total: got '5 minutes'; write a duration such as"),
     (with_section("budget", {"per_candidate": "-1s"}), "[budget] per_candidate: got '-1s'; a budget must be more than zero"),
     (with_section("budget", {"total": "0s"}), "a budget must be more than zero"),
+    (with_section("budget", {"total": "99999999999999999999999h"}), "at most 30 days"),  # a typo, not a plan
+    (with_section("budget", {"total": float("nan")}), "at most 30 days"),
     (with_section("budget", {"memory": "300MB"}), "[budget] memory: got '300MB'; give at least \"1GB\""),
     (with_section("evaluate", {"folds": 1}), "[evaluate] folds: got 1; it must be at least 2"),
     (with_section("problem", {"task": "forecast"}), "task 'forecast' is not supported yet"),

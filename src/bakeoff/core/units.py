@@ -9,6 +9,9 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 
 
+MAX_DURATION = 30 * 86_400.0  # seconds: a longer budget is a typo, and its figures unreadable
+
+
 def parse_duration(text: str | float) -> float:
     """Seconds in a budget string; a bare number means seconds.
 
@@ -27,8 +30,9 @@ def parse_duration(text: str | float) -> float:
             seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(compact))
         else:
             raise ValueError(f"got {text!r}; write a duration such as \"90s\", \"5m\" or \"1h30m\"")
-    if seconds <= 0:
-        raise ValueError(f"got {text!r}; a budget must be more than zero, such as \"60s\"")
+    if not 0 < seconds <= MAX_DURATION:  # NaN fails too
+        raise ValueError(f"got {text!r}; a budget must be more than zero and at most 30 days, "
+                         "such as \"60s\"")
     return seconds
 
 
