@@ -100,13 +100,14 @@ def _quiet():
 def log_bakeoff(result: dict, files: dict[str, bytes | str], card_params: dict,
                 finish: Callable[[str, dict[str, str]], Path], *, uri: str, experiment: str,
                 store_dir: Path, code_paths: list[str] = (),
-                on_candidate=lambda name: None) -> None:
-    """Log the run and its candidates' models (`files["models/<name>.pkl"]`), then call
-    `finish(parent run id, model URIs)`, which writes the run folder, and log its files."""
+                on_candidate=lambda name: None, on_parent=lambda run_id: None) -> None:
+    """Log the run (`on_parent(its id)` once it exists) and its candidates' models
+    (`files["models/<name>.pkl"]`), then call `finish(parent run id, model URIs)`, which writes
+    the run folder, and log its files."""
     with _quiet():
         try:
             _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir,
-                         list(code_paths), on_candidate)
+                         list(code_paths), on_candidate, on_parent)
         except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
             raise TrackingError(f"could not log to MLflow at {redact(uri)} ({failure(err, uri)}); "
                                 f"the run folder {result['run_id']} is complete, "
@@ -114,7 +115,7 @@ def log_bakeoff(result: dict, files: dict[str, bytes | str], card_params: dict,
 
 
 def _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir, code_paths,
-                 on_candidate) -> None:
+                 on_candidate, on_parent) -> None:
     experiment_id = open_store(uri, experiment, store_dir)
     model_uris = {}
     with tempfile.TemporaryDirectory() as tmp, \
@@ -125,6 +126,7 @@ def _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir,
                          "bakeoff.best": result["best"]})
         mlflow.set_tags({f"provenance.{k}": json.dumps(v) if isinstance(v, (dict, list)) else str(v)
                          for k, v in result["provenance"].items() if v is not None})
+        on_parent(parent.info.run_id)
         for row in result["candidates"]:
             on_candidate(row["name"])
             model = files.get(f"models/{row['name']}.pkl")

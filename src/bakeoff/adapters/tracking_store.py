@@ -42,7 +42,3 @@ def check_store(uri: str) -> None:
 
 def _timeout_args(uri: str) -> dict:
     return {"connect_timeout": 5} if uri.startswith(("postgresql", "mysql")) else {}
-
-
-def _timeout_args(uri: str) -> dict:
-    return {"connect_timeout": 5} if uri.startswith(("postgresql", "mysql")) else {}

@@ -330,5 +330,21 @@ def _usage_line(err) -> str:
     return f"{message}; see '{command} --help'"
 
 
+def console_main() -> None:
+    """The `bakeoff` console script: `main`, then a fast exit. Once the outputs are written and
+    flushed, nothing is left for the interpreter's teardown to do but free the libraries a run
+    loaded (seconds with MLflow, scikit-learn and matplotlib), so the process ends at once. A
+    coverage measurement keeps the normal exit, which saves its data."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # stdout is full or gone: main has said so on stderr where it could
+        code = code or 2
+    if "coverage" in sys.modules:
+        sys.exit(code)
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

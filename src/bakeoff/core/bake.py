@@ -170,15 +170,19 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     `on_logged(name)` is told as each candidate reaches MLflow."""
     card = planned.card
     run_dir = Path(out or card.base_dir) / "runs" / new_run_id()  # made when it is written
-    warming = _meanwhile(card, track)
-    idle = _WarmWhenIdle(observer, len(planned.candidates), planned.settings.workers, warming)
-    outcomes = run_race(planned, idle)
-    draft = _draft(run_dir.name, planned, outcomes, command)
-    if warming.ident is not None:
-        warming.join()
-    if not track:
-        return BakeOutcome(draft.result, write_run_folder(run_dir, draft.files(draft.result)))
-    return _tracked(draft, card, run_dir, on_logged or (lambda name: None))
+    after = _Afterwards(card, track)
+    idle = _WarmWhenIdle(observer, len(planned.candidates), planned.settings.workers, after)
+    try:
+        outcomes = run_race(planned, idle)
+        draft = _draft(run_dir.name, planned, outcomes, command)
+        after.start()  # if the race ended before a core was free
+        if after.charts.ident is not None:
+            after.charts.join()
+        if after.session is None:
+            return BakeOutcome(draft.result, write_run_folder(run_dir, draft.files(draft.result)))
+        return _tracked(draft, card, run_dir, on_logged or (lambda name: None), after.session)
+    finally:
+        after.close()
 
 
 @dataclass
@@ -191,14 +195,17 @@ class _Draft:
     facts: dict
     card: Card
 
-    def files(self, result: RunResult) -> dict[str, bytes | str]:
-        """The run folder's files; the result is serialised before the report is rendered, and
-        a report that cannot be rendered leaves a page saying so, never a lost run."""
+    def files(self, result: RunResult, report: str | None = None) -> dict[str, bytes | str]:
+        """The run folder's files; the result is serialised before the report is rendered (unless
+        it is given), and a report that cannot be rendered leaves a page saying so, never a lost run."""
         plain = result.to_dict()
         written = {**self.task_files, "facts.json": json.dumps(self.facts, indent=1),
                    "card.json": public_card(self.card).model_dump_json(indent=2),
                    "result.json": json.dumps(plain, indent=2)}
-        return {**written, "report.html": report_page(plain, self.facts)}
+        return {**written, "report.html": report if report is not None else self.report(result)}
+
+    def report(self, result: RunResult) -> str:
+        return report_page(result.to_dict(), self.facts)
 
 
 def report_page(plain: dict, facts: dict) -> str:
@@ -274,29 +281,28 @@ def _facts(task: Task, chosen: Verdict, metric: Metric, rows: list[CandidateResu
                     f"{str(err)[:200]}); the scores above are unaffected")]
 
 
-def _tracked(draft: _Draft, card: Card, run_dir: Path, on_logged) -> BakeOutcome:
-    """Log to MLflow, then write the folder with the model URIs; a tracking failure still
-    leaves the run folder complete, then raises."""
-    track = _tracker()
+def _tracked(draft: _Draft, card: Card, run_dir: Path, on_logged, session) -> BakeOutcome:
+    """Log to MLflow from the session's process while the report renders here, then write the
+    folder with the model URIs; a tracking failure still leaves the run folder complete, then
+    raises."""
     uri = _tracking_uri(card)
-    written: list[BakeOutcome] = []
-
-    def finish(parent_id: str, model_uris: dict[str, str]) -> Path:
-        rows = [dataclasses.replace(r, model_uri=model_uris.get(r.name)) for r in draft.result.candidates]
-        result = dataclasses.replace(draft.result, candidates=rows, mlflow_run_id=parent_id,
-                                     tracking_uri=redact(uri))
-        written.append(BakeOutcome(result, write_run_folder(run_dir, draft.files(result))))
-        return run_dir
-
+    written = False
     try:
-        track.log_bakeoff(draft.result.to_dict(), draft.task_files, card_params(card), finish, uri=uri,
-                          experiment=card.problem.name, store_dir=store_dir(card),
-                          code_paths=extra_modules(card), on_candidate=on_logged)
+        session.log(draft.result.to_dict(), draft.task_files, card_params(card), extra_modules(card))
+        tracked = dataclasses.replace(draft.result, mlflow_run_id=session.parent(on_logged),
+                                      tracking_uri=redact(uri))
+        report = draft.report(tracked)  # the report shows the MLflow run, not the model URIs
+        model_uris = session.models(on_logged)
+        result = dataclasses.replace(tracked, candidates=[dataclasses.replace(r, model_uri=model_uris.get(r.name))
+                                                          for r in tracked.candidates])
+        write_run_folder(run_dir, draft.files(result, report))
+        written = True
+        session.finish(run_dir)
     except TrackingError:
         if not written:
             write_run_folder(run_dir, draft.files(draft.result))
         raise
-    return written[0]
+    return BakeOutcome(result, run_dir)
 
 
 def bake(card: Card, *, out: Path | None = None, observer: Observer | None = None,
@@ -309,13 +315,11 @@ def bake(card: Card, *, out: Path | None = None, observer: Observer | None = Non
 
 class _WarmWhenIdle(Silent):
     """Observer that, once every candidate has started its full evaluation (or will not) and a
-    worker's core is free, loads what follows the race: MLflow and its store, the report's
-    charts (seconds of CPU that would otherwise come after the race, and must not be taken
-    from a candidate)."""
+    worker's core is free, starts what follows the race (`_Afterwards`): seconds of CPU that
+    would otherwise come after the race, and must not be taken from a candidate."""
 
-    def __init__(self, observer: Observer | None, candidates: int, workers: int,
-                 warm: threading.Thread):
-        self.observer, self.warm = observer or Silent(), warm
+    def __init__(self, observer: Observer | None, candidates: int, workers: int, after: _Afterwards):
+        self.observer, self.after = observer or Silent(), after
         self.waiting, self.running = candidates, set()
         self.workers = min(workers, os.cpu_count() or 1)
 
@@ -335,41 +339,49 @@ class _WarmWhenIdle(Silent):
             self.running.discard(outcome.name)
         else:  # it ended before its full evaluation started
             self.waiting -= 1
-        if self.waiting <= 0 and len(self.running) < self.workers and self.warm.ident is None:
-            self.warm.start()
+        if self.waiting <= 0 and len(self.running) < self.workers:
+            self.after.start()
         self.observer.finished(outcome)
 
 
-def _meanwhile(card: Card, track: bool) -> threading.Thread:
-    """A thread (not started) that loads what follows the race; failures here are met again,
-    and reported, where they matter."""
+class _Afterwards:
+    """What follows the race, started ahead: MLflow's logging process (with `track`), which
+    imports MLflow and opens the store, and a thread that pays matplotlib's first-use costs
+    for the report. Failures here are met again, and reported, where they matter."""
 
-    def warm() -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                if track:
-                    _tracker().warm(_tracking_uri(card), card.problem.name, store_dir(card))
-                from bakeoff.reporting import charts
+    def __init__(self, card: Card, track: bool):
+        self.card, self.track = card, track
+        self.session = None
+        self.charts = threading.Thread(target=_warm_charts, daemon=True)
 
-                charts.warm()
-            except Exception:  # noqa: S110 - met again where it matters, with its own message
-                pass
+    def start(self) -> None:
+        if self.track and self.session is None:
+            from bakeoff.adapters.tracking_session import TrackingSession
 
-    return threading.Thread(target=warm, daemon=True)
+            self.session = TrackingSession(_tracking_uri(self.card), self.card.problem.name, store_dir(self.card))
+        if self.charts.ident is None:
+            self.charts.start()
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+
+def _warm_charts() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            from bakeoff.reporting import charts
+
+            charts.warm()
+        except Exception:  # noqa: S110 - met again where it matters, with its own message
+            pass
 
 
 def _tracking_uri(card: Card) -> str:
     from bakeoff.adapters.tracking_store import tracking_uri
 
     return tracking_uri(card.store.tracking_uri, store_dir(card))
-
-
-def _tracker():
-    with warnings.catch_warnings():  # mlflow advises on import; the user has nothing to act on
-        warnings.simplefilter("ignore")
-        from bakeoff.adapters import tracking
-    return tracking
 
 
 def check_outputs(card: Card, out: Path | None, track: bool) -> None:

@@ -1,0 +1,137 @@
+"""MLflow logging in a process of its own.
+
+Importing MLflow and opening its store take seconds of Python, and logging a model takes more;
+in the driver they would wait on the same interpreter lock as the report's figures and charts.
+A session's process starts when a core is free near the end of the race, imports MLflow and
+opens the store, then logs the run it is sent while the driver renders the report:
+
+    session = TrackingSession(uri, experiment, store_dir)     # imports MLflow meanwhile
+    session.log(result, files, params, code_paths)
+    parent_id = session.parent(on_candidate)                  # the MLflow run's id
+    ...render the report...
+    model_uris = session.models(on_candidate)                 # each candidate's logged model
+    ...write the run folder...
+    session.finish(run_dir)                                   # its files join the MLflow run
+    session.close()
+
+Every wait raises TrackingError with MLflow's own account when logging fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import traceback
+import warnings
+from pathlib import Path
+
+from bakeoff.errors import TrackingError
+
+
+class LoggingFailure(Exception):
+    """The logging process's traceback, shown under --debug as the cause of a TrackingError."""
+
+
+class TrackingSession:
+    def __init__(self, uri: str, experiment: str, store_dir: Path):
+        context = multiprocessing.get_context("spawn")
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs, uri, experiment, str(store_dir)),
+                                       name="bakeoff-mlflow", daemon=True)
+        self.process.start()
+        theirs.close()
+
+    def log(self, result: dict, files: dict[str, bytes | str], params: dict, code_paths: list[str]) -> None:
+        """Send the run to log: its result, its files (the models among them), the card's params."""
+        try:
+            self.connection.send((result, files, params, code_paths))
+        except OSError as err:
+            raise self._ended() from err
+
+    def parent(self, on_candidate=lambda name: None) -> str:
+        """The id of the run's MLflow parent run, once it is made."""
+        return self._wait("parent", on_candidate)
+
+    def models(self, on_candidate=lambda name: None) -> dict[str, str]:
+        """{candidate: model URI} once every candidate is logged; `on_candidate(name)` as each starts."""
+        return self._wait("models", on_candidate)
+
+    def finish(self, run_dir: Path) -> None:
+        """Log the written run folder's files to the parent run and wait until all is logged."""
+        try:
+            self.connection.send(str(run_dir))
+        except OSError as err:
+            raise self._ended() from err
+        self._wait("done", lambda name: None)
+
+    def close(self) -> None:
+        """End the process (at once if logging is still under way: the driver gave up on it)."""
+        self.connection.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+    def _wait(self, wanted: str, on_candidate):
+        while True:
+            try:
+                kind, value = self.connection.recv()
+            except (EOFError, OSError) as err:
+                raise self._ended() from err
+            if kind == "candidate":
+                on_candidate(value)
+            elif kind == "error":
+                message, trace = value
+                raise TrackingError(message) from LoggingFailure(trace)
+            elif kind == wanted:
+                return value
+
+    def _ended(self) -> TrackingError:
+        self.process.join(timeout=1)
+        return TrackingError(f"the MLflow logging process ended before the run was logged (exit code "
+                             f"{self.process.exitcode}); the run folder is complete, run with --no-track "
+                             "to skip MLflow")
+
+
+def _serve(connection, uri: str, experiment: str, store_dir: str) -> None:
+    """The logging process: load MLflow and the store, then log the one run it is sent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to answer; it ends this process
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from bakeoff.adapters import tracking
+    try:
+        tracking.warm(uri, experiment, Path(store_dir))
+    except Exception:  # noqa: S110 - met again by log_bakeoff, with its own message
+        pass
+    try:
+        result, files, params, code_paths = connection.recv()
+    except EOFError:  # the driver stopped before the race ended
+        return
+
+    def finish(parent_id: str, model_uris: dict[str, str]) -> Path:
+        connection.send(("models", model_uris))
+        return Path(connection.recv())
+
+    try:
+        tracking.log_bakeoff(result, files, params, finish, uri=uri, experiment=experiment,
+                             store_dir=Path(store_dir), code_paths=code_paths,
+                             on_candidate=lambda name: connection.send(("candidate", name)),
+                             on_parent=lambda run_id: connection.send(("parent", run_id)))
+    except TrackingError as err:
+        _send(connection, ("error", (str(err), traceback.format_exc())))
+    else:
+        _send(connection, ("done", None))
+    with contextlib.suppress(OSError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(0)  # all is logged and committed: skip a second of freeing MLflow's modules
+
+
+def _send(connection, message) -> None:
+    try:
+        connection.send(message)
+    except OSError:  # the driver has gone (it gave up on logging, or was stopped)
+        pass
