@@ -16,6 +16,7 @@ from bakeoff.tasks.tabular.facts import (
     confusion,
     gains,
     linear_effects,
+    permutation_drop,
     segments,
 )
 from bakeoff.tasks.tabular.ladder.models import Linear
@@ -28,6 +29,33 @@ def test_confusion_counts_match_scikit_learn():
     counts = confusion(y, score, 0.3)
     tn, fp, fn, tp = confusion_matrix(y, score >= 0.3).ravel()
     assert (counts["tn"], counts["fp"], counts["fn"], counts["tp"]) == (tn, fp, fn, tp)
+
+
+def test_permutation_drops_equal_scikit_learns_permutation_importance(monkeypatch):
+    """The batched shuffles are scikit-learn's own: the same drops and spreads for the seed,
+    however many shuffled copies go into one prediction call."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    import bakeoff.tasks.tabular.facts as facts
+
+    frame = make_classification_frame(300, seed=5)
+    frame["colour"] = frame["colour"].astype("category")  # a dtype that must survive the shuffles
+    X, y = frame.drop(columns="label"), (frame["label"] == "yes").to_numpy().astype(int)
+    model = make_pipeline(make_column_transformer((OneHotEncoder(), ["colour"]), remainder="passthrough"),
+                          LogisticRegression()).fit(X, y)
+    theirs = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=4, random_state=11)
+    expected = {c: (m, s) for c, m, s in zip(X.columns, theirs.importances_mean, theirs.importances_std)}
+    for cells in (10**9, X.size * 3, 1):  # every copy in one call, three per call, one per call
+        monkeypatch.setattr(facts, "PERMUTED_CELLS", cells)
+        ours = permutation_drop(lambda rows: model.predict_proba(rows)[:, 1], roc_auc_score, X, y, 11, repeats=4)
+        assert [o["feature"] for o in ours] == sorted(X.columns, key=lambda c: -expected[c][0])
+        for o in ours:
+            assert o["drop"] == round(expected[o["feature"]][0], 5) and o["spread"] == round(expected[o["feature"]][1], 5)
+    assert ours[0]["feature"] == "x1" and ours[-1]["drop"] < 0.01  # x1 weighs most; noise barely
 
 
 def test_gains_and_capture_agree_with_a_hand_count():

@@ -170,19 +170,20 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     `on_logged(name)` is told as each candidate reaches MLflow."""
     card = planned.card
     run_dir = Path(out or card.base_dir) / "runs" / new_run_id()  # made when it is written
-    after = _Afterwards(card, track)
-    idle = _WarmWhenIdle(observer, len(planned.candidates), planned.settings.workers, after)
+    session = _tracking_session(card) if track else None
+    charts = threading.Thread(target=_warm_charts, daemon=True)
+    idle = _WarmWhenIdle(observer, len(planned.candidates), planned.settings.workers, charts)
     try:
         outcomes = run_race(planned, idle)
         draft = _draft(run_dir.name, planned, outcomes, command)
-        after.start()  # if the race ended before a core was free
-        if after.charts.ident is not None:
-            after.charts.join()
-        if after.session is None:
+        if charts.ident is not None:
+            charts.join()
+        if session is None:
             return BakeOutcome(draft.result, write_run_folder(run_dir, draft.files(draft.result)))
-        return _tracked(draft, card, run_dir, on_logged or (lambda name: None), after.session)
+        return _tracked(draft, card, run_dir, on_logged or (lambda name: None), session)
     finally:
-        after.close()
+        if session is not None:
+            session.close()
 
 
 @dataclass
@@ -289,6 +290,7 @@ def _tracked(draft: _Draft, card: Card, run_dir: Path, on_logged, session) -> Ba
     written = False
     try:
         session.log(draft.result.to_dict(), draft.task_files, card_params(card), extra_modules(card))
+        draft.report(draft.result)  # draws the charts while MLflow loads; the page below reuses them
         tracked = dataclasses.replace(draft.result, mlflow_run_id=session.parent(on_logged),
                                       tracking_uri=redact(uri))
         report = draft.report(tracked)  # the report shows the MLflow run, not the model URIs
@@ -315,11 +317,11 @@ def bake(card: Card, *, out: Path | None = None, observer: Observer | None = Non
 
 class _WarmWhenIdle(Silent):
     """Observer that, once every candidate has started its full evaluation (or will not) and a
-    worker's core is free, starts what follows the race (`_Afterwards`): seconds of CPU that
-    would otherwise come after the race, and must not be taken from a candidate."""
+    worker's core is free, starts `warm` (a thread that pays what follows the race ahead: CPU
+    that would otherwise come after the race, and must not be taken from a candidate)."""
 
-    def __init__(self, observer: Observer | None, candidates: int, workers: int, after: _Afterwards):
-        self.observer, self.after = observer or Silent(), after
+    def __init__(self, observer: Observer | None, candidates: int, workers: int, warm: threading.Thread):
+        self.observer, self.warm = observer or Silent(), warm
         self.waiting, self.running = candidates, set()
         self.workers = min(workers, os.cpu_count() or 1)
 
@@ -339,35 +341,22 @@ class _WarmWhenIdle(Silent):
             self.running.discard(outcome.name)
         else:  # it ended before its full evaluation started
             self.waiting -= 1
-        if self.waiting <= 0 and len(self.running) < self.workers:
-            self.after.start()
+        if self.waiting <= 0 and len(self.running) < self.workers and self.warm.ident is None:
+            self.warm.start()
         self.observer.finished(outcome)
 
 
-class _Afterwards:
-    """What follows the race, started ahead: MLflow's logging process (with `track`), which
-    imports MLflow and opens the store, and a thread that pays matplotlib's first-use costs
-    for the report. Failures here are met again, and reported, where they matter."""
+def _tracking_session(card: Card):
+    """MLflow's logging process, started now: it loads MLflow while the race runs (see
+    `bakeoff.adapters.tracking_session`)."""
+    from bakeoff.adapters.tracking_session import TrackingSession
 
-    def __init__(self, card: Card, track: bool):
-        self.card, self.track = card, track
-        self.session = None
-        self.charts = threading.Thread(target=_warm_charts, daemon=True)
-
-    def start(self) -> None:
-        if self.track and self.session is None:
-            from bakeoff.adapters.tracking_session import TrackingSession
-
-            self.session = TrackingSession(_tracking_uri(self.card), self.card.problem.name, store_dir(self.card))
-        if self.charts.ident is None:
-            self.charts.start()
-
-    def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
+    return TrackingSession(_tracking_uri(card), card.problem.name, store_dir(card))
 
 
 def _warm_charts() -> None:
+    """Pay matplotlib's first-use costs (fonts) for the report; failures are met again, and
+    reported, where they matter."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -26,6 +26,7 @@ from bakeoff.core.schedule import (
     budget_to_include,
     full_slice,
     least,
+    longest_first_when_roomy,
     pace_of,
     paced,
     priorities,
@@ -152,6 +153,7 @@ class _Race:
         order = priorities(self.glances, {n: self.classes[n].rung for n in self.glances},
                            s.higher_is_better, s.trials)
         pending, left_out = admit(order, self.glances, max(self.left(), 0.0) * s.workers)
+        pending = longest_first_when_roomy(pending, self.glances, max(self.left(), 0.0) * s.workers, s.trials)
         for name in left_out:
             self._record(self._crowded_out(name))
         while pending or self.lanes.running:

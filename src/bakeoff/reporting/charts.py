@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import math
 import re
 
@@ -22,15 +23,26 @@ def _text(value) -> str:
     return str(value).replace("$", r"\$")
 
 
+_DRAWN: dict[str, str | None] = {}  # the last charts drawn, by what they show
+_KEEP = 32
+
+
 def _styled(chart):
-    """Draw `chart` under the report's matplotlib style, leaving the global settings alone."""
+    """Draw `chart` under the report's matplotlib style, leaving the global settings alone. A
+    chart of the same figures as one drawn before in this process is that one's SVG (a report
+    rendered again once its MLflow run id is known draws nothing twice)."""
 
     @functools.wraps(chart)
     def draw(*args, **kwargs):
         import matplotlib
 
-        with matplotlib.rc_context(STYLE):
-            return chart(*args, **kwargs)
+        key = json.dumps([chart.__name__, args, kwargs], sort_keys=True, default=repr)
+        if key not in _DRAWN:
+            if len(_DRAWN) >= _KEEP:
+                _DRAWN.clear()
+            with matplotlib.rc_context(STYLE):
+                _DRAWN[key] = chart(*args, **kwargs)
+        return _DRAWN[key]
 
     return draw
 
