@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cli, make_classification_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import cli, make_classification_frame
 
 settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,

@@ -3,7 +3,6 @@
 import mlflow
 import pytest
 import sqlalchemy
-
 from conftest import cli, make_classification_frame, only_run, read_result, run_cli, write_card
 
 pytestmark = pytest.mark.postgres

@@ -3,11 +3,20 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import (
+    CDNOW,
+    QUICK_TELCO_CARD,
+    cli,
+    make_classification_frame,
+    only_run,
+    read_result,
+    run_cli,
+    write_card,
+    write_telco_sample,
+)
 
 from bakeoff.core.card import load_card
 from bakeoff.tasks.tabular.data import prepare
-from conftest import (CDNOW, QUICK_TELCO_CARD, cli, make_classification_frame, only_run,
-                      read_result, run_cli, write_card, write_telco_sample)
 
 SEEDED = "one_rule,rules,linear,lightgbm"
 

@@ -6,9 +6,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from conftest import BAKEOFF, make_classification_frame
+
 from bakeoff.core.bake import plan, run_race
 from bakeoff.core.card import card_from_dict
-from conftest import BAKEOFF, make_classification_frame
 
 HERE = __import__("pathlib").Path(__file__).parent
 

@@ -3,8 +3,10 @@ predictions, MLflow runs, provenance."""
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -12,13 +14,13 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import BAKEOFF as BAKEOFF_BIN
+from conftest import QUICK_TELCO_CARD, REPO, cli, only_run, read_result, run_cli, write_card
 from sklearn.metrics import roc_auc_score
 
 from bakeoff.core.card import load_card
 from bakeoff.tasks.tabular.bundle import load_bundle
 from bakeoff.tasks.tabular.data import prepare
-from conftest import BAKEOFF as BAKEOFF_BIN
-from conftest import QUICK_TELCO_CARD, REPO, cli, only_run, read_result, run_cli, write_card
 
 HERE = __import__("pathlib").Path(__file__).parent
 BUSINESS = """
@@ -318,9 +320,11 @@ def test_mlflow_ui_serves_the_runs(telco_run):
         port = s.getsockname()[1]
     mlflow_cli = str(BAKEOFF_BIN.with_name("mlflow"))
     experiment = mlflow.MlflowClient(result["tracking_uri"]).get_run(result["mlflow_run_id"]).info.experiment_id
+    # one server worker (four start by default: seconds each on two cores), in a process group
+    # of its own so that it is ended at once rather than shut down gracefully
     server = subprocess.Popen([mlflow_cli, "ui", "--backend-store-uri", result["tracking_uri"],
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(120):
@@ -335,7 +339,7 @@ def test_mlflow_ui_serves_the_runs(telco_run):
             headers={"Content-Type": "application/json"})
         runs = json.loads(urllib.request.urlopen(request, timeout=10).read())["runs"]
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
     names = sorted(r["info"]["run_name"] for r in runs)
     assert names == sorted([r["name"] for r in result["candidates"]] + [result["run_id"]])

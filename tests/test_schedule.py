@@ -146,7 +146,8 @@ def test_a_candidate_stopped_while_tuning_still_counts_with_its_defaults(tmp_pat
     make_classification_frame(300).to_csv(tmp_path / "d.csv", index=False)
     (tmp_path / "misbehaving.py").write_text((HERE / "misbehaving.py").read_text())
     card = CARD.replace('extra = ["misbehaving:SlowStarter"]', 'extra = ["misbehaving:SlowWhenTuned"]')
-    write_card(tmp_path, card.replace('only = ["constant", "linear"]', 'only = ["constant"]'))
+    card = card.replace('only = ["constant", "linear"]', 'only = ["constant"]')
+    write_card(tmp_path, card.replace('total = "20s"\nper_candidate = "20s"', 'total = "8s"\nper_candidate = "8s"'))
     done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     run = only_run(tmp_path)

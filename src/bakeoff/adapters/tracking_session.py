@@ -133,13 +133,9 @@ def _serve(connection, uri: str, experiment: str, store_dir: str) -> None:
 
 
 def _lowest_priority() -> None:
-    """The lowest CPU priority. Where Linux groups processes by session (autogroups, the
-    default on many systems), a niceness counts only against the session's other processes,
-    so the process leads a session of its own and makes that session nice."""
+    """The lowest CPU priority among the bake-off's processes (its workers share the driver's
+    session, so that where Linux groups processes by session this still counts against them)."""
     os.nice(19)
-    with contextlib.suppress(OSError):
-        os.setsid()
-        Path("/proc/self/autogroup").write_text("19")
 
 
 def _send(connection, message) -> None:

@@ -87,7 +87,8 @@ class LiveTable:
 
 
 def run_live(card: Card, *, out: Path | None, track: bool) -> int:
-    """Run with a live table; print the recommendation and where the outputs are. Exit code."""
+    """Run with a live table; print the recommendation as soon as it is known, then where the
+    outputs are once they are written. Exit code."""
     planned = plan(card)
     check_outputs(card, out, track)
     console = Console()
@@ -96,32 +97,45 @@ def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     console.print(escape(describe(planned)))
     view = LiveTable(card.evaluate.metric, log=None if console.is_terminal else console)
     outcome = _race(console, view, planned, out, track)
-    _summary(console, outcome, track)
+    _where(console, outcome, track)
     return 0 if outcome.result.recommended else 1
 
 
 def _race(console: Console, view: LiveTable, planned, out, track: bool):
-    """The race under the live table; MLflow logging shows in the table's caption."""
-    if not console.is_terminal:
-        said: list[str] = []
+    """The race under the live table, the verdict, then the run folder and MLflow logging (a
+    spinner in a terminal, one line in a log)."""
+    finishing = console.status("writing the report" + (" and logging to MLflow…" if track else "…"))
 
-        def logged(name: str) -> None:  # one line in a log, not one per candidate
-            if not said:
-                said.append(name)
-                console.print("logging the runs and models to MLflow…")
+    def verdict(result) -> None:
+        if view.live is not None:
+            view.live.update(view.table())
+            view.live.stop()
+            view.live = None
+        else:
+            console.print(view.table())
+        _verdict(console, result.to_dict())
+        if console.is_terminal:
+            finishing.start()
 
-        outcome = execute(planned, out=out, observer=view, track=track, on_logged=logged)
-        console.print(view.table())
-        return outcome
-    with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
-        view.live = live
-        outcome = execute(planned, out=out, observer=view, track=track, on_logged=view.logging)
-        view.caption, view.live = None, None
-    return outcome
+    try:
+        if not console.is_terminal:
+            said: list[str] = []
+
+            def logged(name: str) -> None:  # one line in a log, not one per candidate
+                if not said:
+                    said.append(name)
+                    console.print("logging the runs and models to MLflow…")
+
+            return execute(planned, out=out, observer=view, track=track, on_logged=logged, on_verdict=verdict)
+        with Live(view.table(), console=console, refresh_per_second=4, get_renderable=view.table) as live:
+            view.live = live
+            return execute(planned, out=out, observer=view, track=track, on_logged=view.logging,
+                           on_verdict=verdict)
+    finally:
+        finishing.stop()
 
 
-def _summary(console: Console, outcome, track: bool) -> None:
-    result = outcome.result.to_dict()
+def _verdict(console: Console, result: dict) -> None:
     console.print()
     for note in result["notes"]:
         console.print(f"[yellow]note:[/yellow] {escape(note)}")
@@ -132,9 +146,13 @@ def _summary(console: Console, outcome, track: bool) -> None:
     if result.get("expectations", {}).get("total"):
         met = [f"{r['name']} {r['expectations']['right']}" for r in result["candidates"] if r.get("expectations")]
         console.print(f"expert cases met (of {result['expectations']['total']}): {escape(', '.join(met))}")
+
+
+def _where(console: Console, outcome, track: bool) -> None:
+    result = outcome.result
     console.print(f"result:  {outcome.run_dir / 'result.json'}")
     console.print(f"report:  {outcome.run_dir / 'report.html'}")
-    if result["recommended"]:
+    if result.recommended:
         console.print(f"review:  bakeoff review {outcome.run_dir}")
     if track and outcome.tracking_uri:
         console.print(f"MLflow:  mlflow ui --backend-store-uri {outcome.tracking_uri}")

@@ -165,9 +165,10 @@ def run_race(planned: Plan, observer: Observer | None = None) -> list[Outcome]:
 
 def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None = None,
             command: list[str] | None = None, track: bool = True,
-            on_logged=None) -> BakeOutcome:
+            on_logged=None, on_verdict=None) -> BakeOutcome:
     """Race, build the result once, write the run folder and (with `track`) log it to MLflow.
-    `on_logged(name)` is told as each candidate reaches MLflow."""
+    `on_verdict(result)` is told the result as soon as it is built (before the report is
+    rendered and MLflow logs it), `on_logged(name)` as each candidate reaches MLflow."""
     card = planned.card
     run_dir = Path(out or card.base_dir) / "runs" / new_run_id()  # made when it is written
     session = _tracking_session(card) if track else None
@@ -176,6 +177,8 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     try:
         outcomes = run_race(planned, idle)
         draft = _draft(run_dir.name, planned, outcomes, command)
+        if on_verdict is not None:
+            on_verdict(draft.result)
         if charts.ident is not None:
             charts.join()
         if session is None:

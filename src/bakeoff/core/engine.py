@@ -7,8 +7,10 @@ with these four methods.
 
 Workers come from a forkserver that imports the ladder's libraries once, at `share`, while the
 driver goes on; each job then forks from it in milliseconds. Each worker leads its own process
-session, so a terminal's Ctrl-C reaches only the driver, and ending a job ends every process its
-candidate started.
+group, so a terminal's Ctrl-C reaches only the driver, and ending a job ends every process its
+candidate started. Workers stay in the driver's session: where Linux shares the CPU between
+sessions (autogroups), a bake-off is one program, and a low-priority helper of the driver
+(MLflow's logging process) yields to the candidates.
 """
 
 from __future__ import annotations
@@ -113,14 +115,14 @@ class LocalEngine:
         if not handle.process.is_alive():
             return True
         if time.monotonic() - handle.started > handle.job.seconds:
-            _end_session(handle.process)  # a result written just before this still counts: it is complete
+            _end_group(handle.process)  # a result written just before this still counts: it is complete
             return True
         return False
 
     def collect(self, handle: _Running) -> Finished:
         wall = time.monotonic() - handle.started
         handle.process.join()
-        _end_session(handle.process)  # what its candidate started and left running
+        _end_group(handle.process)  # what its candidate started and left running
         self.running.discard(handle)
         code = handle.process.exitcode
         stopped = code == -signal.SIGKILL and wall >= handle.job.seconds
@@ -136,16 +138,16 @@ class LocalEngine:
     def close(self) -> None:
         """End every job still running (after Ctrl-C, say) with what it started, and clean up."""
         for handle in list(self.running):
-            _end_session(handle.process)
+            _end_group(handle.process)
         self.running.clear()
         self.scratch.cleanup()
 
 
-def _end_session(process: multiprocessing.Process) -> None:
-    """Kill a worker and every process in its session (it leads one: see `_work`)."""
+def _end_group(process: multiprocessing.Process) -> None:
+    """Kill a worker and every process in its process group (it leads one: see `_work`)."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):  # all gone already, or not yet its own session
+    except (ProcessLookupError, PermissionError):  # all gone already, or not yet its own group
         pass
     if process.is_alive():
         process.kill()
@@ -192,7 +194,7 @@ def _work(job: Job, data_path: str, result_path: str, memory_bytes: int | None) 
     """Worker process body: run one job and write its result file atomically."""
     global _RESULT_PATH
     _RESULT_PATH = result_path
-    os.setsid()  # its own session: Ctrl-C goes to the driver, and ending it ends what it started
+    os.setpgid(0, 0)  # its own process group: Ctrl-C goes to the driver, and ending it ends what it started
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a SIGINT that still comes is the driver's to answer
     from threadpoolctl import threadpool_limits
 
