@@ -104,8 +104,8 @@ def _serve(connection, uri: str, experiment: str, store_dir: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from bakeoff.adapters import tracking
-    try:  # the run's MLflow ids come first once it is sent; MLflow's package map waits for the models
-        tracking.open_store(uri, experiment, Path(store_dir))
+    try:
+        tracking.warm(uri, experiment, Path(store_dir))
     except Exception:  # noqa: S110 - met again by log_bakeoff, with its own message
         pass
     try:

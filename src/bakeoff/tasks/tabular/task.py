@@ -23,7 +23,7 @@ class TabularTask:
     facts_version = FACTS_VERSION  # facts.json of another version is not shown in the report
     preload = ("bakeoff.tasks.tabular.evaluate", "bakeoff.tasks.tabular.ladder.models",
                "bakeoff.tasks.tabular.glance", "bakeoff.tasks.tabular.ladder.one_rule", "bakeoff.tasks.tabular.ladder.baseline",
-               "sklearn.pipeline", "optuna")  # what its workers import once, before any job
+               "bakeoff.tasks.tabular.sql", "sqlglot.dialects.duckdb", "sklearn.pipeline", "optuna")  # what its workers import once, before any job
 
     def default_metric(self, kind: str) -> str:
         from bakeoff.tasks.tabular.metrics import DEFAULT_METRIC
