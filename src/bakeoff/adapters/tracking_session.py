@@ -98,7 +98,22 @@ class TrackingSession:
 
 
 def _serve(connection, uri: str, experiment: str, store_dir: str) -> None:
-    """The logging process: load MLflow and the store, then log the one run it is sent."""
+    """The logging process: load MLflow and the store, then log the one run it is sent. It
+    ends without freeing MLflow's modules one by one (a second): all it wrote is committed."""
+    try:
+        _log_one_run(connection, uri, experiment, store_dir)
+    except BaseException as err:  # anything else (MLflow that cannot be imported, say) is told to the driver
+        _send(connection, ("error", (f"could not log to MLflow ({type(err).__name__}: {str(err)[:200]}); the run "
+                                     "folder is complete, run with --no-track to skip MLflow",
+                                     traceback.format_exc())))
+    finally:
+        with contextlib.suppress(OSError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(0)
+
+
+def _log_one_run(connection, uri: str, experiment: str, store_dir: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to answer; it ends this process
     _lowest_priority()  # loads MLflow on what the race leaves idle: never a candidate's CPU or timings
     with warnings.catch_warnings():
@@ -126,10 +141,6 @@ def _serve(connection, uri: str, experiment: str, store_dir: str) -> None:
         _send(connection, ("error", (str(err), traceback.format_exc())))
     else:
         _send(connection, ("done", None))
-    with contextlib.suppress(OSError):
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(0)  # all is logged and committed: skip a second of freeing MLflow's modules
 
 
 def _lowest_priority() -> None:
