@@ -21,12 +21,14 @@ Every wait raises TrackingError with MLflow's own account when logging fails.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
+import socket
+import subprocess
 import sys
 import traceback
 import warnings
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bakeoff.errors import TrackingError
@@ -38,12 +40,15 @@ class LoggingFailure(Exception):
 
 class TrackingSession:
     def __init__(self, uri: str, experiment: str, store_dir: Path):
-        context = multiprocessing.get_context("spawn")
-        self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_serve, args=(theirs, uri, experiment, str(store_dir)),
-                                       name="bakeoff-mlflow", daemon=True)
-        self.process.start()
+        """Start the process (`python -m` this module: a script that calls bakeoff is never run
+        again in it, and it finds bakeoff where this process does)."""
+        ours, theirs = socket.socketpair()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.process = subprocess.Popen([sys.executable, "-m", __name__, str(theirs.fileno())],
+                                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env)
         theirs.close()
+        self.connection = Connection(ours.detach())
+        self.connection.send((uri, experiment, str(store_dir)))
 
     def log(self, result: dict, files: dict[str, bytes | str], params: dict, code_paths: list[str]) -> None:
         """Send the run to log: its result, its files (the models among them), the card's params."""
@@ -71,10 +76,11 @@ class TrackingSession:
     def close(self) -> None:
         """End the process (at once if logging is still under way: the driver gave up on it)."""
         self.connection.close()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
 
     def _wait(self, wanted: str, on_candidate):
         while True:
@@ -91,17 +97,18 @@ class TrackingSession:
                 return value
 
     def _ended(self) -> TrackingError:
-        self.process.join(timeout=1)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=1)
         return TrackingError(f"the MLflow logging process ended before the run was logged (exit code "
-                             f"{self.process.exitcode}); the run folder is complete, run with --no-track "
+                             f"{self.process.returncode}); the run folder is complete, run with --no-track "
                              "to skip MLflow")
 
 
-def _serve(connection, uri: str, experiment: str, store_dir: str) -> None:
+def _serve(connection) -> None:
     """The logging process: load MLflow and the store, then log the one run it is sent. It
     ends without freeing MLflow's modules one by one (a second): all it wrote is committed."""
     try:
-        _log_one_run(connection, uri, experiment, store_dir)
+        _log_one_run(connection, *connection.recv())
     except BaseException as err:  # anything else (MLflow that cannot be imported, say) is told to the driver
         _send(connection, ("error", (f"could not log to MLflow ({type(err).__name__}: {str(err)[:200]}); the run "
                                      "folder is complete, run with --no-track to skip MLflow",
@@ -154,3 +161,7 @@ def _send(connection, message) -> None:
         connection.send(message)
     except OSError:  # the driver has gone (it gave up on logging, or was stopped)
         pass
+
+
+if __name__ == "__main__":
+    _serve(Connection(int(sys.argv[1])))

@@ -149,18 +149,23 @@ def describe(planned: Plan) -> str:
 
 def run_race(planned: Plan, observer: Observer | None = None) -> list[Outcome]:
     """Race the planned candidates on the plan's engine."""
-    if planned.warming is not None:
-        planned.warming.join()
-    if planned.engine.failure is not None:
-        raise ConfigError("bakeoff cannot start its worker processes while your script is still being "
-                          "imported; put the call under `if __name__ == \"__main__\":`") \
-            from planned.engine.failure
+    _check_engine(planned)
     planned.engine.share(planned.prepared.job_data)
     try:
         return race(planned.candidates, planned.settings, planned.engine,
                     Jobs(planned.task.quick_job, planned.task.job), observer)
     finally:
         planned.engine.close()
+
+
+def _check_engine(planned: Plan) -> None:
+    """Wait until the engine has warmed up; ConfigError when it cannot start processes."""
+    if planned.warming is not None:
+        planned.warming.join()
+    if planned.engine.failure is not None:
+        raise ConfigError("bakeoff cannot start its worker processes while your script is still being "
+                          "imported; put the call under `if __name__ == \"__main__\":`") \
+            from planned.engine.failure
 
 
 def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None = None,
@@ -171,6 +176,7 @@ def execute(planned: Plan, *, out: Path | None = None, observer: Observer | None
     rendered and MLflow logs it), `on_logged(name)` as each candidate reaches MLflow."""
     card = planned.card
     run_dir = Path(out or card.base_dir) / "runs" / new_run_id()  # made when it is written
+    _check_engine(planned)  # before MLflow's process starts: a script being imported cannot start one
     session = _tracking_session(card) if track else None
     charts = threading.Thread(target=_warm_charts, daemon=True)
     idle = _WarmWhenIdle(observer, len(planned.candidates), planned.settings.workers, charts)
