@@ -74,7 +74,8 @@ class TrackingSession:
         self._wait("done", lambda name: None)
 
     def close(self) -> None:
-        """End the process (at once if logging is still under way: the driver gave up on it)."""
+        """Let go of the process: it ends once it sees the connection closed, and is killed if it
+        has not 5 s later (a driver that gave up on logging does not wait for it)."""
         self.connection.close()
         try:
             self.process.wait(timeout=5)
