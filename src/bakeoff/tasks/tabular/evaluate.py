@@ -222,19 +222,22 @@ def evaluate(candidate: Candidate, dataset: Dataset, metric: Metric, *, trials: 
     harness = first.work_seconds
     tuning = tune_within(candidate, dataset, metric, trials=trials, guide=guide)
     final = dataclasses.replace(first, tuning=tuning)
-    if tuning.params != untuned.params:
-        final = _assess(candidate.with_params(**tuning.params), dataset, metric, tuning, fit_rows, resamples)
+    refitting = refit == "all" and first.final_rows < len(dataset.y)  # the holdout, or rows left out to save time
+    if tuning.params != untuned.params:  # the model refitted on every row is the one measured, if any
+        final = _assess(candidate.with_params(**tuning.params), dataset, metric, tuning, fit_rows, resamples,
+                        measure=not refitting)
         harness += final.work_seconds
-    if refit == "all" and final.final_rows < len(dataset.y):  # the holdout, or rows left out to save time
+    if refitting:
         final = _refit_on_every_row(final, candidate.with_params(**tuning.params), dataset)
     return dataclasses.replace(final, work_seconds=time.monotonic() - start - harness)
 
 
 def _assess(candidate: Candidate, dataset: Dataset, metric: Metric, tuning: Tuning,
-            fit_rows: int | None, resamples: int) -> Evaluation:
+            fit_rows: int | None, resamples: int, measure: bool = True) -> Evaluation:
     """Cross-validation, the bootstrap, the model fitted on the training part, its holdout score
-    and its serving cost, for one setting of the hyperparameters. `work_seconds` holds the
-    harness's own part here (the bootstrap and the measurements), for the caller to subtract."""
+    and (with `measure`) its serving cost, for one setting of the hyperparameters. `work_seconds`
+    holds the harness's own part here (the bootstrap and the measurements), for the caller to
+    subtract."""
     oof, scored, cv_score = cross_validate(candidate, dataset, metric, fit_rows)
     if not np.isfinite(cv_score):
         raise ValueError(f"its {metric.name} is undefined on these folds (a validation part with one class, or "
@@ -250,10 +253,12 @@ def _assess(candidate: Candidate, dataset: Dataset, metric: Metric, tuning: Tuni
     fit_seconds = time.perf_counter() - fit_start
     holdout_score = _holdout_score(fitted, dataset, metric)
     measuring = time.monotonic()
-    evaluation = _measured(Evaluation(
+    evaluation = Evaluation(
         candidate.name, tuning, oof, scored, cv_score, boot, split_aware_interval(boot, fold_scores), holdout_score,
         fit_seconds, 0.0, 0.0, 0, 0, False, "", fitted, None, 0.0, final_rows=len(rows),
-        fold_fit_rows=fit_rows or 0), dataset, candidate.seed)
+        fold_fit_rows=fit_rows or 0)
+    if measure:
+        evaluation = _measured(evaluation, dataset, candidate.seed)
     return dataclasses.replace(evaluation, work_seconds=harness + time.monotonic() - measuring)
 
 
