@@ -169,7 +169,8 @@ def permutation_drop(predict, score, X: pd.DataFrame, y: np.ndarray, seed: int, 
         X, y = X.iloc[keep], y[keep]
     X = X.reset_index(drop=True)
     baseline = score(y, predict(X))
-    copies = [(column, order) for column in range(X.shape[1]) for order in sklearn_shuffles(seed, len(X), repeats)]
+    orders = sklearn_shuffles(seed, len(X), repeats)  # the same for every column
+    copies = [(column, order) for column in range(X.shape[1]) for order in orders]
     drops = np.empty(len(copies))
     per_call = max(1, PERMUTED_CELLS // max(X.size, 1))
     for first in range(0, len(copies), per_call):
