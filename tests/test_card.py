@@ -46,7 +46,7 @@ def test_per_candidate_slice_never_exceeds_the_total():
     (with_section("budget", {"total": float("nan")}), "at most 30 days"),
     (with_section("budget", {"memory": "300MB"}), "[budget] memory: got '300MB'; give at least \"1GB\""),
     (with_section("evaluate", {"folds": 1}), "[evaluate] folds: got 1; it must be at least 2"),
-    (with_section("problem", {"task": "forecast"}), "task 'forecast' is not supported yet"),
+    (with_section("problem", {"task": "customer"}), "task 'customer' is not supported yet"),
     (with_section("engine", {"kind": "spark"}), "[engine] kind: kind 'spark' is not supported yet"),
     (with_section("data", {"source": {"url": "duckdb:///x.db"}}), "a SQL source needs exactly url and query"),
 ])

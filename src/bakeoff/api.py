@@ -135,13 +135,16 @@ def init(data: str | Path, target: str, output: str | Path = "bakeoff.toml", for
     return write_card_file(Path(data), target, Path(output), force)
 
 
-def predict(run_id: str | Path, candidate: str, data: str | Path, *, runs: str | Path = ".",
+def predict(run_id: str | Path, candidate: str, data: str | Path | None = None, *, runs: str | Path = ".",
             threshold: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Score a file's rows, as `bakeoff predict`: the scored rows and notes on values the model
-    reads as missing or unknown."""
-    from bakeoff.tasks.tabular.predict import score_file
+    """As `bakeoff predict`: a file's rows scored (tabular), or every series' forecasts (forecast:
+    no data; `candidate` "recommended" forecasts each series with its own choice); and notes on
+    values the model reads as missing or unknown."""
+    from bakeoff.tasks import task_for
 
-    return score_file(str(run_id), candidate, Path(data), Path(runs), threshold)
+    run_dir = find_run(str(run_id), Path(runs))
+    return task_for(read_result(run_dir)["task"]).predict(run_dir, candidate, None if data is None else Path(data),
+                                                          threshold)
 
 
 def report(run_id: str | Path, *, runs: str | Path = ".") -> tuple[Path, list[str]]:

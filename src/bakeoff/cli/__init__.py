@@ -103,12 +103,13 @@ def init(
 def predict(
     run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
     candidate: Annotated[str, typer.Argument(help="Candidate name, or 'recommended' / 'best'.")],
-    data: Annotated[Path, typer.Argument(help="CSV or Parquet with the feature columns.")],
+    data: Annotated[Optional[Path], typer.Argument(help="CSV or Parquet with the feature columns (none for a forecast run).")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output .csv or .parquet (default: CSV on stdout).")] = None,
     threshold: Annotated[Optional[str], typer.Option(help="Binary: label positive from this probability up (default 0.5), or 'business' for the run's money-best threshold.")] = None,
     runs: Runs = Path("."),
 ):
-    """Score new rows: the input with `prediction` (and `probability`) columns added.
+    """Score new rows: the input with `prediction` (and `probability`) columns added; for a forecast
+    run, every series' forecasts with their intervals (`recommended`: each series its own choice).
 
     Example: bakeoff predict 20261125-161230-ab12cd linear new.csv -o scored.csv --threshold business
     """

@@ -94,7 +94,7 @@ def plan(card: Card, extra: tuple[type, ...] = ()) -> Plan:
     warming.start()
     expected = task.expectations(card)
     prepared = task.prepare(card, frozenset(e.key for e in expected))
-    candidates = _ladder(card, task, extra)
+    candidates = task.applicable(_ladder(card, task, extra), prepared)
     metric = task.metric(card.evaluate.metric, card.problem.task)
     settings = _settings(card, task, prepared, metric, len(candidates))
     return Plan(card, task, prepared, candidates, metric, settings, expected, engine, warming)

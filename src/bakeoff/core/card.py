@@ -24,6 +24,7 @@ from pydantic import (
 
 from bakeoff.core.units import parse_duration, parse_size
 from bakeoff.errors import ConfigError
+from bakeoff.tasks.forecast.section import ForecastSection
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -203,6 +204,7 @@ class Card(_Section):
     evaluate: Evaluate = Field(default_factory=Evaluate)
     budget: Budget = Field(default_factory=Budget)
     business: Business | None = None
+    forecast: ForecastSection | None = None  # task = "forecast" only
     ladder: Ladder = Field(default_factory=Ladder)
     store: Store = Field(default_factory=Store)
     engine: Engine = Field(default_factory=Engine)
@@ -212,6 +214,15 @@ class Card(_Section):
     def _target_is_no_feature_to_drop(self) -> Card:
         if self.data.target in self.data.drop:
             raise ValueError(f"[data] drop names the target {self.data.target!r}; drop only feature columns")
+        return self
+
+    @model_validator(mode="after")
+    def _sections_fit_task(self) -> Card:
+        if (self.forecast is None) == (self.problem.task == "forecast"):
+            raise ValueError("[forecast] is missing; a forecast card needs it, e.g. [forecast] horizon = 28"
+                             if self.forecast is None else
+                             f"[forecast] is for task = \"forecast\", not {self.problem.task!r}; remove it "
+                             "or set [problem] task = \"forecast\"")
         return self
 
     @model_validator(mode="after")

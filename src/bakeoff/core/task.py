@@ -65,6 +65,13 @@ class Task(Protocol):
     def ladder(self) -> dict[str, type[Candidate]]:
         """The built-in candidates by name (imported here, on first use)."""
 
+    def applicable(self, candidates: list[type[Candidate]], prepared: Prepared) -> list[type[Candidate]]:
+        """The candidates that suit this data (e.g. intermittent-demand models only for intermittent series)."""
+
+    def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None) -> tuple[Any, list[str]]:
+        """`bakeoff predict`: a finished run's candidate applied (to `data`, where the task takes
+        data): a DataFrame and notes."""
+
     def prepare(self, card, exclude: frozenset[str]) -> Prepared:
         """Read and check the card's data and split it; bad input raises a BakeoffError.
         `exclude`: keys of rows experts judged, kept out of training and holdout."""

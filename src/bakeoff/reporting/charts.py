@@ -174,3 +174,24 @@ def fit_chart(fit: dict | None, target: str) -> str | None:
     ax.set_xlabel(_text(f"actual {target}"))
     ax.set_ylabel("predicted")
     return _svg(fig)
+
+
+@_styled
+def series_chart(samples: list[dict], target: str) -> str | None:
+    """Small multiples of forecast series: recent history, the holdout's actuals, the forecast
+    made without them and its interval."""
+    if not samples:
+        return None
+    fig, axes = _figure(3.0 * len(samples), 2.6, len(samples))
+    for ax, s in zip(axes if len(samples) > 1 else [axes], samples):
+        past, steps = len(s["history"]), len(s["actual"])
+        ahead = range(past, past + steps)
+        ax.plot(range(past), s["history"], color=MUTED, linewidth=0.8)
+        ax.plot(ahead, s["actual"], color=INK, linewidth=0.9, label="actual")
+        if s.get("low") is not None:
+            ax.fill_between(ahead, s["low"], s["high"], color=PALETTE[0], alpha=0.15, linewidth=0)
+        ax.plot(ahead, s["forecast"], color=PALETTE[0], linewidth=1.1, label="forecast")
+        ax.set_title(_text(f"{s['role']}: {s['id']} ({s['candidate']})"), fontsize=8)
+        ax.set_xticks([])
+    (axes[0] if len(samples) > 1 else axes).set_ylabel(_text(target))
+    return _svg(fig)

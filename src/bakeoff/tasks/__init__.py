@@ -1,7 +1,7 @@
 """Task families by the card's `[problem] task` value, imported on first use.
 
 >>> sorted(kinds())
-['classification', 'regression']
+['classification', 'forecast', 'regression']
 >>> task_for("regression").name
 'tabular'
 """
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 TASKS = {  # card value -> "module:object" implementing bakeoff.core.task.Task
     "classification": "bakeoff.tasks.tabular:TABULAR",
     "regression": "bakeoff.tasks.tabular:TABULAR",
+    "forecast": "bakeoff.tasks.forecast:FORECAST",
 }
 
 

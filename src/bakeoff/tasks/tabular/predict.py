@@ -46,7 +46,14 @@ def score_file(run_id: str, candidate: str, data: Path, runs: Path = Path("."),
     """The scored rows, and notes on values the model reads as missing or unknown. With
     `threshold` (a probability, or 'business' for the run's money-best one) a binary model's
     label is the positive class from that probability up, instead of from 0.5."""
-    run_dir = find_run(run_id, runs)
+    return score_run(find_run(run_id, runs), candidate, data, threshold)
+
+
+def score_run(run_dir: Path, candidate: str, data: Path | None,
+              threshold: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """`score_file` for a run found already."""
+    if data is None:
+        raise ConfigError("give the rows to score: bakeoff predict RUN_ID CANDIDATE new_rows.csv")
     bundle = load_model(run_dir, candidate)
     cut = decision_threshold(threshold, bundle, read_result(run_dir))
     frame = load_frame(str(data_path(data)), Path.cwd(), min_columns=1).frame

@@ -40,6 +40,15 @@ class TabularTask:
 
         return builtin()
 
+    def applicable(self, candidates: list, prepared: Prepared) -> list:
+        return candidates
+
+    def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None):
+        """The data file's rows scored by the run's candidate, and notes on surprising values."""
+        from bakeoff.tasks.tabular.predict import score_run
+
+        return score_run(run_dir, candidate, data, threshold)
+
     def prepare(self, card, exclude: frozenset[str] = frozenset()) -> Prepared:
         from bakeoff.tasks.tabular.data import prepare
 

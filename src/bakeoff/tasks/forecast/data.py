@@ -1,0 +1,194 @@
+"""Series from long data (id, time, value): reading, checks, the calendar, the holdout split.
+
+Each series is kept as a plain float array in time order; the last `horizon` steps of every
+series are the untouched holdout, the rest is what candidates learn from and are
+cross-validated on (rolling origin, `windows` windows of `horizon` steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bakeoff.core.card import Card
+from bakeoff.core.source import load_frame, suggest
+from bakeoff.errors import DataError
+
+SEASONS = {"h": [24, 168], "min": [60], "s": [60], "D": [7], "B": [5], "W": [52], "MS": [12], "ME": [12],
+           "M": [12], "QS": [4], "QE": [4], "Q": [4], "YS": [1], "YE": [1], "Y": [1]}  # frequency -> seasons
+STEP = "step"  # the frequency of a time column of whole numbers (1, 2, 3, …)
+INTERMITTENT_ZEROS = 0.3  # a series with more zeros than this share is intermittent (Croston, TSB)
+
+
+@dataclass
+class Series:
+    """The series of one card, split, with what every candidate needs to fit and score them."""
+
+    ids: list[str]
+    values: list[np.ndarray]  # each series whole (training part, then its holdout)
+    last_times: list  # each series' last timestamp (or step), for the forecasts' time column
+    frequency: str  # a pandas offset alias, or STEP
+    seasons: list[int]  # season lengths; seasons[0] is the one MASE and the seasonal rungs use
+    horizon: int
+    windows: int
+    levels: list[float]
+    sha256: str
+    rows: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def season(self) -> int:
+        return self.seasons[0]
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    def training(self) -> list[np.ndarray]:
+        """Each series without its holdout."""
+        return [v[:-self.horizon] for v in self.values]
+
+    def holdout(self) -> np.ndarray:
+        """The holdout, one row of `horizon` values per series."""
+        return np.stack([v[-self.horizon:] for v in self.values])
+
+    def intermittent(self) -> bool:
+        """Whether many series have many zeros (demand that comes and goes)."""
+        zeros = [np.mean(v == 0) for v in self.values]
+        return float(np.mean(np.array(zeros) > INTERMITTENT_ZEROS)) > 0.5
+
+    def future_times(self, k: int) -> list:
+        """The timestamps (or steps) of the next `k` steps after each series' end."""
+        if self.frequency == STEP:
+            return [[last + s for s in range(1, k + 1)] for last in self.last_times]
+        offset = pd.tseries.frequencies.to_offset(self.frequency)
+        return [list(pd.date_range(last, periods=k + 1, freq=offset)[1:]) for last in self.last_times]
+
+
+def prepare(card: Card) -> Series:
+    """The card's series, checked: bad input raises DataError naming the problem and the fix."""
+    section, data = card.forecast, card.data
+    if not data.id or not data.time:
+        raise DataError("a forecast card needs [data] id (the series key column) and time (the timestamp "
+                        "column), e.g. id = \"store_item\", time = \"date\"")
+    loaded = load_frame(data.source, card.base_dir)
+    frame = loaded.frame
+    missing = [c for c in (data.id, data.time, data.target) if c not in frame.columns]
+    if missing:
+        raise DataError(f"column {missing[0]!r} is not in the data; "
+                        f"{suggest(missing[0], [str(c) for c in frame.columns])}")
+    frame = frame[[data.id, data.time, data.target]].rename(columns={data.id: "id", data.time: "time",
+                                                                      data.target: "value"})
+    frame["id"] = frame["id"].astype(str)
+    frame["value"] = _numbers(frame["value"], data.target)
+    frame["time"], frequency = _times(frame["time"], data.time, section.frequency)
+    _check_unique(frame, data)
+    frame = frame.sort_values(["id", "time"], kind="stable")
+    notes: list[str] = []
+    ids, values, lasts = [], [], []
+    for key, group in frame.groupby("id", sort=True):
+        times, series = _filled(group, frequency, section.fill, key, data.time, notes)
+        ids.append(str(key))
+        values.append(series)
+        lasts.append(times[-1])
+    seasons = section.seasons or SEASONS.get(_base(frequency), [1])
+    series = Series(ids, values, lasts, frequency, seasons, section.horizon, section.windows,
+                    section.level, loaded.sha256, len(frame), notes)
+    _check_lengths(series)
+    return series
+
+
+def _numbers(values: pd.Series, name: str) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        raise DataError(f"target {name!r} is not numeric (e.g. {values[bad].iloc[0]!r}); a forecast needs "
+                        "numbers: clean the column, or name the numeric column as [data] target")
+    if numbers.isna().any():
+        raise DataError(f"target {name!r} has {int(numbers.isna().sum()):,} missing values; fill them in the data, "
+                        "or leave those rows out and set [forecast] fill = \"zero\" or \"forward\"")
+    return numbers.astype(float)
+
+
+def _times(values: pd.Series, name: str, frequency: str) -> tuple[pd.Series, str]:
+    """The time column as whole-number steps or timestamps, and the frequency (given or inferred)."""
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype(np.int64), STEP
+    try:
+        times = pd.to_datetime(values, errors="raise", format="mixed")
+    except (ValueError, TypeError) as err:
+        raise DataError(f"time column {name!r} is not dates (e.g. {values.iloc[0]!r}); give dates like "
+                        "2024-01-31 or whole-number steps 1, 2, 3") from err
+    if frequency:
+        try:
+            pd.tseries.frequencies.to_offset(frequency)
+        except ValueError as err:
+            raise DataError(f"[forecast] frequency {frequency!r} is not a pandas frequency; use e.g. \"h\", "
+                            "\"D\", \"W-SUN\", \"MS\" or leave it out to infer it") from err
+        return times, frequency
+    return times, _inferred(times, name)
+
+
+def _inferred(times: pd.Series, name: str) -> str:
+    """The most common step between consecutive timestamps, as a pandas frequency."""
+    unique = pd.DatetimeIndex(times.drop_duplicates().sort_values())
+    for start in range(0, max(len(unique) - 8, 1), max(len(unique) // 20, 1)):
+        guess = pd.infer_freq(unique[start:start + 8]) if len(unique[start:start + 8]) >= 3 else None
+        if guess:
+            return guess
+    raise DataError(f"cannot tell the frequency of {name!r}; set [forecast] frequency, e.g. \"h\" for hourly "
+                    "or \"D\" for daily")
+
+
+def _base(frequency: str) -> str:
+    """The frequency's unit without its multiple or anchor: "2h" -> "h", "W-SUN" -> "W"."""
+    return frequency.lstrip("0123456789").split("-")[0]
+
+
+def _check_unique(frame: pd.DataFrame, data) -> None:
+    repeated = frame.duplicated(["id", "time"])
+    if repeated.any():
+        first = frame[repeated].iloc[0]
+        raise DataError(f"{int(repeated.sum()):,} rows repeat an ({data.id}, {data.time}) pair, e.g. "
+                        f"({first['id']}, {first['time']}); keep one row per series and time (sum or "
+                        "average the repeats first)")
+
+
+def _filled(group: pd.DataFrame, frequency: str, fill: str, key: str, time_name: str,
+            notes: list[str]) -> tuple[list, np.ndarray]:
+    """One series on its regular calendar; gaps filled as `fill` says, or refused."""
+    times = group["time"]
+    if frequency == STEP:
+        full = np.arange(times.iloc[0], times.iloc[-1] + 1)
+    else:
+        full = pd.date_range(times.iloc[0], times.iloc[-1], freq=frequency)
+    if len(full) == len(group) and (frequency == STEP or full.equals(pd.DatetimeIndex(times))):
+        return list(full), group["value"].to_numpy()
+    if not set(times).issubset(set(full)):
+        raise DataError(f"series {key!r} has times off its {frequency!r} calendar (e.g. {times.iloc[1]}); "
+                        f"check {time_name!r} or set [forecast] frequency")
+    gaps = len(full) - len(group)
+    if fill == "none":
+        raise DataError(f"series {key!r} has {gaps:,} missing time steps; fill them in the data, or set "
+                        "[forecast] fill = \"zero\" (no sales is zero) or \"forward\" (repeat the last value)")
+    series = group.set_index("time")["value"].reindex(full)
+    series = series.fillna(0.0) if fill == "zero" else series.ffill()
+    if not any(n.startswith("gaps filled") for n in notes):
+        notes.append(f"gaps filled with {'zeros' if fill == 'zero' else 'the last value'} ([forecast] fill)")
+    return list(full), series.to_numpy(dtype=float)
+
+
+def _check_lengths(series: Series) -> None:
+    """Every series long enough for its holdout and the evaluation windows before it."""
+    need = series.horizon * (series.windows + 1) + 1
+    short = [(len(v), i) for i, v in zip(series.ids, series.values) if len(v) < need]
+    if not short:
+        return
+    shortest, name = min(short)
+    fits = (shortest - 1) // series.horizon - 1
+    fix = (f"lower [forecast] windows to {fits} or the horizon" if fits >= 1 else
+           f"lower [forecast] horizon below {(shortest - 1) // 2} or leave such short series out")
+    raise DataError(f"{len(short):,} series are shorter than the {need:,} steps a horizon of {series.horizon} "
+                    f"with {series.windows} evaluation windows needs ({name!r} has {shortest}); {fix}")

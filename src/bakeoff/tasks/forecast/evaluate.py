@@ -1,0 +1,108 @@
+"""Evaluate one forecasting candidate in its worker: rolling-origin windows, the holdout, the
+forecasts users get, and their cost.
+
+One statsforecast cross-validation gives `windows` evaluation windows and, as its last window,
+the holdout (the last `horizon` steps of every series, which the windows before never see).
+Each series gets one score per window; its cross-validated score is their mean, and the
+portfolio score is the mean over series. Intervals come from resampling series (the same
+draws for every candidate, so differences are paired).
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import numpy as np
+
+from bakeoff.core.evaluation import Evaluation
+from bakeoff.core.metrics import percentile_interval
+from bakeoff.core.schedule import Glance
+from bakeoff.core.tune import Tuning
+from bakeoff.tasks.forecast.data import Series
+from bakeoff.tasks.forecast.fitting import cross_validation
+from bakeoff.tasks.forecast.ladder import ForecastCandidate, Forecasts
+from bakeoff.tasks.forecast.metrics import coverage, series_scores
+
+QUICK_SERIES = 12  # series a quick pass forecasts, to measure a candidate's cost per series
+
+
+def build(cls: type[ForecastCandidate], data: Series, settings) -> ForecastCandidate:
+    return cls(seed=settings.seed, seasons=tuple(data.seasons))
+
+
+def window_scores(metric: str, data: Series, values: list[np.ndarray], means: np.ndarray) -> np.ndarray:
+    """Scores of rolling-origin forecasts `means` (series x windows x steps): series x windows."""
+    h, windows = data.horizon, means.shape[1]
+    scores = np.empty(means.shape[:2])
+    for w in range(windows):
+        end = windows - w  # the window ends this many horizons before the series' end
+        actual = np.stack([v[len(v) - end * h:len(v) - (end - 1) * h] for v in values])
+        history = [v[:len(v) - end * h] for v in values]
+        scores[:, w] = series_scores(metric, actual, means[:, w], history, data.season)
+    return scores
+
+
+def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glance:
+    """The quick pass: the candidate's last evaluation window on a sample of the series, timed."""
+    candidate = build(cls, data, settings)
+    rng = np.random.default_rng(settings.seed)
+    picked = np.sort(rng.choice(data.count, min(QUICK_SERIES, data.count), replace=False))
+    sample = [data.values[i][:-data.horizon] for i in picked]
+    began = time.perf_counter()
+    means, _ = cross_validation(candidate.model(), sample, data.horizon, 1, (), data.season)
+    per_series = (time.perf_counter() - began) / len(sample)
+    score = float(np.mean(window_scores(settings.metric, data, sample, means)))
+    fits = data.count * (data.windows + 2)  # the windows, the holdout, the forecasts users get
+    return Glance(score, len(sample), time.perf_counter() - began, per_series * fits + 0.5, 0.0, False,
+                  folds_seconds=per_series * data.count * (data.windows + 1), fit_power=1.0, train_rows=0,
+                  refit_seconds=per_series * data.count)
+
+
+def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Evaluation:
+    """The full evaluation of one candidate on every series."""
+    candidate = build(cls, data, settings)
+    levels = tuple(data.levels) if candidate.intervals else ()
+    began = time.perf_counter()
+    means, bounds = cross_validation(candidate.model(), data.values, data.horizon, data.windows + 1, levels,
+                                     data.season)
+    scores = window_scores(settings.metric, data, data.values, means)
+    cv, holdout = scores[:, :-1].mean(axis=1), scores[:, -1]
+    last = {k: (lo[:, -1], hi[:, -1]) for k, (lo, hi) in bounds.items()}
+    scored_model = Forecasts(candidate.name, means[:, -1], last, candidate.learned_per_series(), candidate.summary,
+                             holdout, {k: coverage(data.holdout(), lo, hi) for k, (lo, hi) in last.items()},
+                             candidate.rung)
+    fit_start = time.perf_counter()
+    final = candidate.fit(data.values, horizon=data.horizon, levels=levels)
+    fit_seconds = time.perf_counter() - fit_start
+    harness = time.perf_counter()
+    boot = resampled_means(cv, settings.resamples, settings.seed)
+    evaluation = Evaluation(
+        candidate.name, Tuning({}, 0, "nothing to tune"), cv, np.ones(len(cv), bool), float(np.mean(cv)), boot,
+        percentile_interval(boot), float(np.mean(holdout)), fit_seconds,
+        fit_seconds * 1e6 / (data.count * data.horizon), _one_series_ms(candidate, data), len(pickle.dumps(final)),
+        final.n_params, False, candidate.summary, final, "forecasts are not exported as SQL", 0.0,
+        scored_model, final_rows=data.rows)
+    evaluation.work_seconds = time.perf_counter() - began - (time.perf_counter() - harness)
+    return evaluation
+
+
+def resampled_means(per_series: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """The portfolio score (mean over series) on `resamples` resamples of the series; the draws
+    depend only on the seed and the number of series, so they are the same for every candidate.
+
+    >>> resampled_means(np.array([1.0, 1.0, 1.0]), 4, 0).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    rows = np.random.default_rng(seed).integers(0, len(per_series), (resamples, len(per_series)))
+    return per_series[rows].mean(axis=1)
+
+
+def _one_series_ms(candidate: ForecastCandidate, data: Series) -> float:
+    """Milliseconds to fit and forecast one series (the median of three)."""
+    times = []
+    for k in range(min(3, data.count)):
+        start = time.perf_counter()
+        candidate.fit([data.values[k]], horizon=data.horizon)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)

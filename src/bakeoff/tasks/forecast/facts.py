@@ -1,0 +1,60 @@
+"""What the forecasting report shows, computed while the candidates' forecasts are here: the
+per-series choice against the best single candidate, wins by rung, interval coverage, and a
+few series to look at."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bakeoff.tasks.forecast.data import Series
+from bakeoff.tasks.forecast.selection import best_per_series, choose, picked, summary
+from bakeoff.tasks.forecast.task import FACTS_VERSION
+
+HISTORY_SEASONS = 3  # seasons of history drawn before a sample series' holdout
+
+
+def collect_facts(result: dict, evaluations: dict, data: Series, card) -> dict:
+    models = {name: ev.holdout_model for name, ev in evaluations.items() if ev.holdout_model is not None}
+    if not models:
+        return {"version": FACTS_VERSION}
+    cv = {name: evaluations[name].oof for name in models}
+    holdout = {name: m.scores for name, m in models.items()}
+    simplicity = {name: (m.rung, m.params_per_series) for name, m in models.items()}
+    choice = choose(cv, simplicity, card.evaluate.tolerance)
+    best = best_per_series(cv)
+    chosen_cv, chosen_holdout = picked(cv, choice), picked(holdout, choice)
+    rows = [{"id": key, "chosen": str(c), "chosen_score": float(s), "best": str(b), "best_score": float(cv[b][k])}
+            for k, (key, c, s, b) in enumerate(zip(data.ids, choice, chosen_cv, best))]
+    singles = {role: _single(result.get(role), cv, holdout) for role in ("best", "recommended")}
+    return {"version": FACTS_VERSION, "metric": result["metric"], "series": data.count, "target": card.data.target,
+            "horizon": data.horizon, "tolerance": card.evaluate.tolerance,
+            "selection": {"rows": rows, "score": float(np.mean(chosen_cv)),
+                          "holdout": float(np.mean(chosen_holdout)),
+                          **summary(choice, {name: m.rung for name, m in models.items()})},
+            "singles": singles,
+            "coverage": {name: {str(k): v for k, v in m.coverage.items()} for name, m in models.items()},
+            "samples": _samples(data, choice, chosen_holdout, models)}
+
+
+def _single(name: str | None, cv: dict, holdout: dict) -> dict | None:
+    if name not in cv:
+        return None
+    return {"name": name, "score": float(np.mean(cv[name])), "holdout": float(np.mean(holdout[name]))}
+
+
+def _samples(data: Series, choice: np.ndarray, scores: np.ndarray, models: dict) -> list[dict]:
+    """The best, a typical and the worst series under the per-series choice: recent history,
+    the chosen candidate's holdout forecast (with its widest interval) and the actuals."""
+    order = np.argsort(scores, kind="stable")
+    picks = {"best": order[0], "typical": order[len(order) // 2], "worst": order[-1]}
+    history = HISTORY_SEASONS * max(data.season, 1) + data.horizon
+    out = []
+    for role, k in picks.items():
+        model, values = models[str(choice[k])], data.values[k]
+        level = max(model.bounds, default=None)
+        out.append({"role": role, "id": data.ids[k], "candidate": str(choice[k]), "score": float(scores[k]),
+                    "history": values[-history:-data.horizon].tolist(), "actual": values[-data.horizon:].tolist(),
+                    "forecast": model.mean[k].tolist(), "level": level,
+                    "low": model.bounds[level][0][k].tolist() if level else None,
+                    "high": model.bounds[level][1][k].tolist() if level else None})
+    return out

@@ -1,0 +1,73 @@
+"""statsforecast, called the one way bakeoff needs it: series as float arrays in, forecasts as
+(series x steps) arrays out, in the order the series were given.
+
+statsforecast wants long data (unique_id, ds, y); the steps are numbered 0, 1, 2, … per series
+(`freq=1`), so any calendar works and bakeoff maps the steps back to timestamps itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+Bounds = dict[float, tuple[np.ndarray, np.ndarray]]
+
+
+def long_frame(series: list[np.ndarray]) -> pd.DataFrame:
+    """The series as statsforecast's long data; series k is called "k" zero-padded, so that
+    statsforecast's sort by id keeps the given order."""
+    width = len(str(len(series)))
+    lengths = np.array([len(s) for s in series])
+    ids = np.repeat([str(k).zfill(width) for k in range(len(series))], lengths)
+    steps = np.concatenate([np.arange(n) for n in lengths])
+    return pd.DataFrame({"unique_id": ids, "ds": steps, "y": np.concatenate(series).astype(float)})
+
+
+def _forecaster(model, season: int):
+    from statsforecast import StatsForecast
+    from statsforecast.models import SeasonalNaive
+
+    fallback = SeasonalNaive(season_length=season)  # a series the model fails on gets this instead
+    return StatsForecast(models=[model], freq=1, n_jobs=1, fallback_model=fallback)
+
+
+def forecast(model, series: list[np.ndarray], horizon: int, levels: tuple[float, ...],
+             season: int) -> tuple[np.ndarray, Bounds]:
+    """Fit `model` to each series and forecast its next `horizon` steps: the means (series x
+    steps) and, per level, the interval bounds."""
+    out = _forecaster(model, season).forecast(df=long_frame(series), h=horizon, level=_levels(levels))
+    return _arrays(out, len(series), horizon, levels)
+
+
+def cross_validation(model, series: list[np.ndarray], horizon: int, windows: int, levels: tuple[float, ...],
+                     season: int) -> tuple[np.ndarray, Bounds]:
+    """Rolling-origin forecasts: for each series, `windows` forecasts of `horizon` steps, the last
+    ending at the series' end, each from the values before its origin. Means are (series x
+    windows x steps); the bounds likewise."""
+    out = _forecaster(model, season).cross_validation(
+        df=long_frame(series), h=horizon, n_windows=windows, step_size=horizon, level=_levels(levels))
+    return _arrays(out, len(series), horizon, levels, windows)
+
+
+def _arrays(out: pd.DataFrame, n: int, horizon: int, levels: tuple[float, ...], windows: int = 0):
+    """statsforecast's output (one row per series and step, sorted by id, then cutoff and step) as
+    arrays of shape (series, [windows,] steps)."""
+    shape = (n, windows, horizon) if windows else (n, horizon)
+    out = out.reset_index() if "unique_id" not in out.columns else out
+    out = out.sort_values(["unique_id", "cutoff", "ds"] if windows else ["unique_id", "ds"], kind="stable")
+    model = [c for c in out.columns if c not in ("unique_id", "ds", "cutoff", "y", "index")
+             and "-lo-" not in c and "-hi-" not in c][0]
+    mean = out[model].to_numpy(float).reshape(shape)
+    bounds = {level: (out[f"{model}-lo-{level_label(level)}"].to_numpy(float).reshape(shape),
+                      out[f"{model}-hi-{level_label(level)}"].to_numpy(float).reshape(shape)) for level in levels}
+    return mean, bounds
+
+
+def _levels(levels: tuple[float, ...]) -> list | None:
+    """Levels as statsforecast takes them (80, not 80.0: it names its columns after them)."""
+    return [int(level) if float(level).is_integer() else level for level in levels] or None
+
+
+def level_label(level: float) -> str:
+    """How statsforecast names a level in its columns: 80 -> "80", 99.5 -> "99.5"."""
+    return str(int(level)) if float(level).is_integer() else str(level)

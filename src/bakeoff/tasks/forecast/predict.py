@@ -1,0 +1,50 @@
+"""Forecasts from a finished run: one candidate for every series, or each series' own choice."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pandas as pd
+
+from bakeoff.core.runstore import read_model_file, read_result
+from bakeoff.errors import ConfigError
+from bakeoff.tasks.forecast.fitting import level_label
+
+PER_SERIES = ("recommended", "per_series")  # each series forecast by the candidate chosen for it
+
+
+def forecasts(run_dir: Path, candidate: str) -> pd.DataFrame:
+    """Columns id, time, candidate, prediction and lo_<level>, hi_<level> per interval level."""
+    from bakeoff.tasks.forecast.task import SELECTION, SERIES_INDEX
+
+    result = read_result(run_dir)
+    index = json.loads((run_dir / SERIES_INDEX).read_text())
+    if candidate in PER_SERIES:
+        choice = pd.read_csv(run_dir / SELECTION, dtype={"id": str})["chosen"].tolist()
+    else:
+        name = result.get(candidate) if candidate == "best" else candidate
+        choice = [name] * len(index["ids"])
+    models = {name: _load(run_dir, name, result) for name in sorted(set(choice))}
+    levels = sorted({level for m in models.values() for level in m.bounds})
+    rows = []
+    for k, (key, times) in enumerate(zip(index["ids"], index["times"])):
+        model = models[choice[k]]
+        frame = pd.DataFrame({"id": key, "time": times, "candidate": choice[k], "prediction": model.mean[k]})
+        for level in levels:
+            low, high = model.bounds.get(level, (None, None))
+            frame[f"lo_{level_label(level)}"] = low[k] if low is not None else float("nan")
+            frame[f"hi_{level_label(level)}"] = high[k] if high is not None else float("nan")
+        rows.append(frame)
+    return pd.concat(rows, ignore_index=True)
+
+
+def _load(run_dir: Path, name: str | None, result: dict):
+    have = sorted(p.stem for p in (run_dir / "models").glob("*.pkl"))
+    if name is None or name not in have:
+        row = next((r for r in result.get("candidates", []) if r["name"] == name), None)
+        status = f" ({row['status']})" if row else ""
+        raise ConfigError(f"run {run_dir.name} has no forecasts from {name!r}{status}; use recommended (each "
+                          f"series' own choice) or one of {', '.join(have) or '(none finished)'}")
+    return pickle.loads(read_model_file(run_dir, name, result))

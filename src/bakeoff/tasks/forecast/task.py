@@ -1,0 +1,116 @@
+"""The forecasting task's side of the seam (`bakeoff.core.task.Task`): many series, one horizon.
+
+The core races each candidate over every series; this task reads the series, scores the
+rolling-origin windows, chooses a candidate per series (`selection`), and writes the forecasts.
+statsforecast is imported by the methods that need it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bakeoff.core.task import CandidateExtras, Prepared
+
+FACTS_VERSION = "forecast-1"
+SELECTION = "selection.csv"
+SERIES_INDEX = "series.json"  # the series ids and the timestamps of the forecast steps
+
+
+class ForecastTask:
+    name = "forecast"
+    kinds = ("forecast",)
+    quick_job = "bakeoff.tasks.forecast.evaluate:glance_job"
+    job = "bakeoff.tasks.forecast.evaluate:evaluate_job"
+    facts_version = FACTS_VERSION
+    preload = ("bakeoff.tasks.forecast.evaluate", "statsforecast.models", "statsforecast.core")
+
+    def default_metric(self, kind: str) -> str:
+        from bakeoff.tasks.forecast.metrics import DEFAULT_METRIC
+
+        return DEFAULT_METRIC
+
+    def metric(self, name: str, kind: str):
+        from bakeoff.tasks.forecast.metrics import get_metric
+
+        return get_metric(name, kind)
+
+    def ladder(self) -> dict:
+        from bakeoff.tasks.forecast.ladder import ladder
+
+        return ladder()
+
+    def applicable(self, candidates: list, prepared: Prepared) -> list:
+        """Croston and TSB only where the series are intermittent (many zeros)."""
+        intermittent = prepared.data.intermittent()
+        return [c for c in candidates if intermittent or not getattr(c, "intermittent_only", False)]
+
+    def prepare(self, card, exclude: frozenset[str] = frozenset()) -> Prepared:
+        from bakeoff.tasks.forecast.data import prepare
+
+        series = prepare(card)
+        steps = sum(len(v) for v in series.values)
+        holdout = series.count * series.horizon
+        return Prepared(series, series, series.sha256, series.rows, 3, steps - holdout, holdout, [], series.notes)
+
+    def expectations(self, card) -> list:
+        return []
+
+    def resamples(self, prepared: Prepared, metric, wanted: int, seconds: float) -> int:
+        return wanted  # resampling series costs microseconds
+
+    def describe(self, card, prepared: Prepared, candidates: int) -> str:
+        data = prepared.data
+        return (f"{card.problem.name}: forecast of {card.data.target}, {data.count:,} series, horizon "
+                f"{data.horizon}, season {'/'.join(map(str, data.seasons))}, {card.evaluate.metric} over "
+                f"{data.windows} rolling windows, the last {data.horizon} steps held out")
+
+    def extras(self, evaluation, prepared: Prepared, card, expected: list,
+               monthly_cost: float | None) -> CandidateExtras:
+        return CandidateExtras()
+
+    def facts(self, result: dict, evaluations: dict, prepared: Prepared, card) -> dict:
+        from bakeoff.tasks.forecast.facts import collect_facts
+
+        return collect_facts(result, evaluations, prepared.data, card)
+
+    def report_sections(self, result: dict, facts: dict) -> tuple[str, dict]:
+        from bakeoff.tasks.forecast.report import report_sections
+
+        return report_sections(result, facts)
+
+    def run_files(self, evaluations: dict, prepared: Prepared, card, facts: dict,
+                  expected: list) -> dict[str, bytes | str]:
+        """Each finished candidate's forecasts, the per-series choice, and the series' ids and steps."""
+        import pickle
+
+        from bakeoff.core.runstore import model_file
+
+        data = prepared.data
+        files: dict[str, bytes | str] = {model_file(name): pickle.dumps(ev.fitted, protocol=pickle.HIGHEST_PROTOCOL)
+                                         for name, ev in evaluations.items() if ev.fitted is not None}
+        times = [[str(t) for t in steps] for steps in data.future_times(data.horizon)]
+        files[SERIES_INDEX] = json.dumps({"ids": data.ids, "times": times, "target": card.data.target})
+        files[SELECTION] = selection_csv(facts)
+        return files
+
+    def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None):
+        """Forecasts of every series from a finished run, as `bakeoff predict` gives them."""
+        from bakeoff.tasks.forecast.predict import forecasts
+
+        if data is not None:
+            from bakeoff.errors import ConfigError
+
+            raise ConfigError("a forecast run forecasts the series it learned from and takes no data file; "
+                              "run bakeoff predict RUN_ID CANDIDATE -o forecasts.csv")
+        return forecasts(run_dir, candidate), []
+
+
+def selection_csv(facts: dict) -> str:
+    """The per-series choice as CSV: id, chosen, its score, the best and its score."""
+    import pandas as pd
+
+    columns = ["id", "chosen", "chosen_score", "best", "best_score"]
+    return pd.DataFrame(facts.get("selection", {}).get("rows", []), columns=columns).to_csv(index=False)
+
+
+FORECAST = ForecastTask()
