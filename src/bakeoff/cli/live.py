@@ -153,6 +153,9 @@ def _where(console: Console, outcome, track: bool) -> None:
     console.print(f"result:  {outcome.run_dir / 'result.json'}")
     console.print(f"report:  {outcome.run_dir / 'report.html'}")
     if result.recommended:
-        console.print(f"review:  bakeoff review {outcome.run_dir}")
+        from bakeoff.tasks import task_for
+
+        label, command = task_for(result.task).next_step
+        console.print(f"{label + ':':<8} {command.format(run_dir=outcome.run_dir, run_id=result.run_id)}")
     if track and outcome.tracking_uri:
         console.print(f"MLflow:  mlflow ui --backend-store-uri {outcome.tracking_uri}")

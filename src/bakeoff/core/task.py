@@ -55,6 +55,8 @@ class Task(Protocol):
     #            glance) -> Evaluation
     preload: tuple[str, ...]  # modules the workers import once, before any job
     facts_version: int | str  # of the report's figures it writes (facts.json); others are not shown
+    next_step: tuple[str, str]  # what a user does with a finished run: a label and a command with
+    #                             {run_dir} / {run_id}, printed after the verdict
 
     def default_metric(self, kind: str) -> str:
         """The metric a card of this kind gets when it names none."""

@@ -22,6 +22,7 @@ class ForecastTask:
     quick_job = "bakeoff.tasks.forecast.evaluate:glance_job"
     job = "bakeoff.tasks.forecast.evaluate:evaluate_job"
     facts_version = FACTS_VERSION
+    next_step = ("forecasts", "bakeoff predict {run_id} recommended -o forecasts.csv")
     preload = ("bakeoff.tasks.forecast.evaluate", "statsforecast.models", "statsforecast.core")
 
     def default_metric(self, kind: str) -> str:

@@ -21,6 +21,7 @@ class TabularTask:
     quick_job = "bakeoff.tasks.tabular.glance:glance_job"
     job = "bakeoff.tasks.tabular.evaluate:evaluate_job"
     facts_version = FACTS_VERSION  # facts.json of another version is not shown in the report
+    next_step = ("review", "bakeoff review {run_dir}")
     preload = ("bakeoff.tasks.tabular.evaluate", "bakeoff.tasks.tabular.ladder.models",
                "bakeoff.tasks.tabular.glance", "bakeoff.tasks.tabular.ladder.one_rule", "bakeoff.tasks.tabular.ladder.baseline",
                "bakeoff.tasks.tabular.sql", "sqlglot.dialects.duckdb", "sklearn.pipeline", "optuna")  # what its workers import once, before any job

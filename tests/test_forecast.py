@@ -1,0 +1,232 @@
+"""Forecasting: the M4 figures, a run from card to forecasts, per-series choice, bad input."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, cli, write_card
+
+pytest.importorskip("statsforecast")
+
+M4 = REPO / "examples" / "m4_hourly"
+HORIZON, SEASON = 48, 24
+
+
+@pytest.fixture(scope="module")
+def m4() -> pd.DataFrame:
+    return pd.read_parquet(M4 / "m4_hourly.parquet")
+
+
+def official_errors(values: np.ndarray, forecast: np.ndarray) -> tuple[float, float]:
+    """sMAPE and MASE of one series' last 48 values, as the M4 organisers' R code computes them."""
+    train, test = values[:-HORIZON], values[-HORIZON:]
+    smape = np.mean(200 * np.abs(test - forecast) / (np.abs(test) + np.abs(forecast)))
+    scale = np.mean(np.abs(train[SEASON:] - train[:-SEASON]))
+    return smape, np.mean(np.abs(test - forecast)) / scale
+
+
+def test_seasonal_naive_and_naive_reproduce_the_published_m4_hourly_scores():
+    from bakeoff.core.card import load_card
+    from bakeoff.tasks.forecast.data import prepare
+    from bakeoff.tasks.forecast.ladder import Naive, SeasonalNaive
+    from bakeoff.tasks.forecast.metrics import series_scores
+
+    series = prepare(load_card(M4 / "bakeoff.toml"))
+    assert series.count == 414 and series.horizon == HORIZON and series.season == SEASON
+    published = {SeasonalNaive: (13.912, 1.193), Naive: (43.003, 11.608)}  # M4 paper, Hourly
+    for cls, (smape, mase) in published.items():
+        forecasts = cls(seasons=(SEASON,)).fit(series.training(), horizon=HORIZON).mean
+        scores = [series_scores(name, series.holdout(), forecasts, series.training(), SEASON).mean()
+                  for name in ("smape", "mase")]
+        assert [round(s, 3) for s in scores] == [smape, mase], cls.name
+
+
+def write_series(folder: Path, m4: pd.DataFrame, count: int = 16, keep: int = 600) -> Path:
+    """The first `count` M4 series, each cut to its last `keep` hours, as folder/series.parquet."""
+    ids = sorted(m4["series"].unique())[:count]
+    rows = m4[m4["series"].isin(ids)].groupby("series").tail(keep)
+    path = folder / "series.parquet"
+    rows.to_parquet(path, index=False)
+    return path
+
+
+CARD = """
+[problem]
+name = "hourly test"
+task = "forecast"
+[data]
+source = "series.parquet"
+id = "series"
+time = "hour"
+target = "value"
+[forecast]
+horizon = 48
+season_length = [24, 168]
+windows = 2
+[evaluate]
+bootstrap = 200
+[budget]
+total = "90s"
+per_candidate = "40s"
+[ladder]
+only = ["naive", "seasonal_naive", "ses", "theta"]
+"""
+
+
+@pytest.fixture(scope="module")
+def forecast_run(tmp_path_factory, m4):
+    folder = tmp_path_factory.mktemp("forecast")
+    write_series(folder, m4)
+    write_card(folder, CARD)
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    run_dir = next((folder / "runs").iterdir())
+    return folder, run_dir, json.loads((run_dir / "result.json").read_text())
+
+
+def test_a_forecast_run_scores_every_candidate_on_the_holdout_it_never_saw(forecast_run, m4):
+    folder, run_dir, result = forecast_run
+    rows = {r["name"]: r for r in result["candidates"]}
+    assert result["task"] == "forecast" and result["metric"] == "mase"
+    assert all(r["status"] == "ok" for r in rows.values())
+    frame = pd.read_parquet(folder / "series.parquet")
+    last_day = {key: g["value"].to_numpy(float)[-HORIZON - SEASON:-HORIZON] for key, g in frame.groupby("series")}
+    holdout = [official_errors(g["value"].to_numpy(float), np.tile(last_day[key], 2))[1]
+               for key, g in frame.groupby("series")]
+    assert rows["seasonal_naive"]["holdout_score"] == pytest.approx(np.mean(holdout), rel=1e-9)
+    low, high = rows["seasonal_naive"]["score_ci"]
+    assert low <= rows["seasonal_naive"]["score"] <= high
+
+
+def test_each_series_gets_the_simplest_candidate_within_the_tolerance_of_its_best(forecast_run):
+    _, run_dir, result = forecast_run
+    rungs = {r["name"]: r["rung"] for r in result["candidates"]}
+    choice = pd.read_csv(run_dir / "selection.csv")
+    assert len(choice) == 16
+    assert (choice["chosen_score"] <= choice["best_score"] * (1 + result["tolerance"]) + 1e-12).all()
+    assert all(rungs[c] <= rungs[b] for c, b in zip(choice["chosen"], choice["best"]))
+    page = (run_dir / "report.html").read_text()
+    assert "One model per series" in page and "of your series" in page
+
+
+def test_forecasts_come_per_series_from_the_chosen_candidate_or_from_one_named(forecast_run):
+    folder, run_dir, _ = forecast_run
+    done = cli("predict", run_dir.name, "seasonal_naive", "-o", "naive.csv", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    forecasts = pd.read_csv(folder / "naive.csv", dtype={"id": str})
+    frame = pd.read_parquet(folder / "series.parquet")
+    for key, group in frame.groupby("series"):
+        values, hours = group["value"].to_numpy(float), group["hour"].to_numpy()
+        mine = forecasts[forecasts["id"] == key]
+        assert mine["time"].tolist() == list(range(hours[-1] + 1, hours[-1] + 1 + HORIZON))
+        assert np.allclose(mine["prediction"], np.tile(values[-SEASON:], 2))  # the last day, twice
+        assert (mine["lo_80"] <= mine["prediction"]).all() and (mine["prediction"] <= mine["hi_95"]).all()
+    done = cli("predict", run_dir.name, "recommended", "-o", "chosen.csv", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    chosen = pd.read_csv(folder / "chosen.csv", dtype={"id": str}).groupby("id")["candidate"].first()
+    selection = pd.read_csv(run_dir / "selection.csv", dtype={"id": str}).set_index("id")["chosen"]
+    assert chosen.sort_index().tolist() == selection.sort_index().tolist()
+
+
+def test_a_candidate_that_hangs_is_stopped_and_the_others_finish(tmp_path, m4):
+    write_series(tmp_path, m4, count=6)
+    (tmp_path / "hang.py").write_text(textwrap.dedent("""
+        import time
+        from bakeoff.tasks.forecast.ladder import ForecastCandidate
+
+        class Hang(ForecastCandidate):
+            name, rung, family = "hang", 1, "test"
+
+            def model(self):
+                time.sleep(600)
+    """))
+    card = CARD.replace('only = ["naive", "seasonal_naive", "ses", "theta"]',
+                        'only = ["naive", "seasonal_naive"]\nextra = ["hang:Hang"]')
+    write_card(tmp_path, card.replace('total = "90s"', 'total = "20s"').replace('"40s"', '"6s"'))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(next((tmp_path / "runs").iterdir()).joinpath("result.json").read_text())
+    status = {r["name"]: r["status"] for r in result["candidates"]}
+    assert status == {"naive": "ok", "seasonal_naive": "ok", "hang": "timeout"}
+    assert "hang" in result["reason"]
+
+
+def long_rows(days: int = 60, series: int = 3, gap: bool = False) -> pd.DataFrame:
+    dates = pd.date_range("2024-01-01", periods=days, freq="D")
+    rng = np.random.default_rng(0)
+    frames = [pd.DataFrame({"store": f"s{k}", "date": dates.strftime("%Y-%m-%d"),
+                            "units": 20 + 5 * np.sin(np.arange(days) * 2 * np.pi / 7) + rng.normal(0, 1, days)})
+              for k in range(series)]
+    rows = pd.concat(frames, ignore_index=True)
+    return rows.drop(index=[10, 11]) if gap else rows
+
+
+DAILY = """
+[problem]
+task = "forecast"
+[data]
+source = "daily.csv"
+id = "store"
+time = "date"
+target = "units"
+[forecast]
+horizon = 7
+{extra}
+[budget]
+total = "30s"
+[ladder]
+only = ["naive", "seasonal_naive"]
+"""
+
+
+def test_daily_dates_give_a_weekly_season_and_filled_gaps_are_noted(tmp_path):
+    long_rows(gap=True).to_csv(tmp_path / "daily.csv", index=False)
+    write_card(tmp_path, DAILY.format(extra='fill = "zero"'))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_dir = next((tmp_path / "runs").iterdir())
+    result = json.loads((run_dir / "result.json").read_text())
+    assert any("gaps filled with zeros" in note for note in result["notes"])
+    done = cli("predict", run_dir.name, "seasonal_naive", cwd=tmp_path)
+    forecasts = pd.read_csv(pd.io.common.StringIO(done.stdout))
+    assert forecasts["time"].iloc[0] == "2024-03-01 00:00:00"  # the day after the last of 60
+    daily = long_rows()
+    last_week = daily[daily["store"] == "s1"]["units"].to_numpy()[-7:]
+    assert np.allclose(forecasts[forecasts["id"] == "s1"]["prediction"], last_week)  # season 7, inferred
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda rows: pd.concat([rows, rows.head(1)]), ["repeat", "(store, date)"]),
+    (lambda rows: rows.assign(date="soon"), ["not dates", "'date'"]),
+    (lambda rows: rows.drop(index=[5]), ["missing time steps", "fill"]),
+    (lambda rows: rows.assign(units="many"), ["not numeric", "'units'"]),
+    (lambda rows: rows.groupby("store").head(12), ["shorter than", "horizon"]),
+])
+def test_bad_series_are_refused_in_one_line_before_anything_is_written(tmp_path, change, words):
+    change(long_rows()).to_csv(tmp_path / "daily.csv", index=False)
+    write_card(tmp_path, DAILY.format(extra=""))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    line = done.stderr.strip()
+    assert done.returncode == 2 and "\n" not in line and "Traceback" not in line, done.stderr
+    assert all(word in line for word in words), line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize("card, words", [
+    (DAILY.replace("[forecast]\nhorizon = 7", ""), ["[forecast] is missing", "horizon"]),
+    (DAILY.replace('task = "forecast"', 'task = "regression"'), ["[forecast] is for task"]),
+    (DAILY.replace("horizon = 7", "horizon = 0"), ["[forecast] horizon", "at least 1"]),
+    (DAILY.replace("horizon = 7", "horizon = 7\nseason_length = [0]"), ["season_length", "whole number"]),
+])
+def test_card_mistakes_in_forecast_sections_are_one_line(tmp_path, card, words):
+    long_rows().to_csv(tmp_path / "daily.csv", index=False)
+    write_card(tmp_path, card.format(extra=""))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    line = done.stderr.strip()
+    assert done.returncode == 2 and "\n" not in line, done.stderr
+    assert all(word in line for word in words), line
