@@ -230,3 +230,22 @@ def test_card_mistakes_in_forecast_sections_are_one_line(tmp_path, card, words):
     line = done.stderr.strip()
     assert done.returncode == 2 and "\n" not in line, done.stderr
     assert all(word in line for word in words), line
+
+
+def test_the_mlflow_model_forecasts_the_series_asked_for_as_bakeoff_predict_does(tmp_path, m4):
+    import mlflow.pyfunc
+
+    write_series(tmp_path, m4, count=4, keep=400)
+    write_card(tmp_path, CARD.replace('["naive", "seasonal_naive", "ses", "theta"]', '["seasonal_naive"]'))
+    done = cli("run", "bakeoff.toml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_dir = next((tmp_path / "runs").iterdir())
+    row = json.loads((run_dir / "result.json").read_text())["candidates"][0]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / '.bakeoff' / 'mlflow.db'}")
+    served = mlflow.pyfunc.load_model(row["model_uri"]).predict(pd.DataFrame({"id": ["H10", "H100"]}))
+    cli("predict", run_dir.name, "seasonal_naive", "-o", "all.csv", cwd=tmp_path)
+    offline = pd.read_csv(tmp_path / "all.csv", dtype={"id": str, "time": str})
+    offline = offline[offline["id"].isin(["H10", "H100"])].reset_index(drop=True)
+    assert sorted(served["id"].unique()) == ["H10", "H100"]
+    assert np.allclose(served["prediction"], offline["prediction"])
+    assert np.allclose(served["hi_95"], offline["hi_95"])

@@ -22,17 +22,20 @@ import pandas as pd
 from bakeoff.core.provenance import package_versions
 from bakeoff.core.urls import failure, redact
 from bakeoff.errors import TrackingError
-from bakeoff.tasks.tabular.bundle import load_bundle
 
 
 class BakeoffModel(mlflow.pyfunc.PythonModel):
-    """pyfunc wrapper: raw input rows in, `prediction` (and probabilities) out."""
+    """pyfunc wrapper: what `bakeoff predict` gives, from the candidate's saved model (its task,
+    in the model's config, says how: raw rows in and predictions out for a table, series ids in
+    and their forecasts out for forecasting)."""
 
     def load_context(self, context):
-        self.bundle = load_bundle(context.artifacts["bundle"])
+        from bakeoff.tasks import task_for
+
+        self.predictor = task_for(context.model_config["task"]).pyfunc_predictor(context.artifacts)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return self.bundle.score(model_input)[self.bundle.output_columns()]
+        return self.predictor(model_input)
 
 
 def open_store(uri: str, experiment: str, store_dir: Path) -> str:
@@ -134,8 +137,9 @@ def _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir,
             if model is not None:
                 bundle.parent.mkdir(exist_ok=True)
                 bundle.write_bytes(model)
-            model_uris[row["name"]] = _log_candidate(row, bundle if model is not None else None,
-                                                     experiment_id, result["metric"], code_paths)
+            artifacts = {"bundle": str(bundle), **_task_artifacts(result["task"], files, Path(tmp))}
+            model_uris[row["name"]] = _log_candidate(row, artifacts if model is not None else None,
+                                                     experiment_id, result, code_paths)
         best = next((r for r in result["candidates"] if r["name"] == result["best"]), None)
         if best and best["score"] is not None:
             mlflow.log_metric(f"best_{result['metric']}", best["score"])
@@ -145,8 +149,22 @@ def _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir,
                 mlflow.log_artifact(str(run_dir / name))
 
 
-def _log_candidate(row: dict, bundle: Path | None, experiment_id: str, metric: str,
+def _task_artifacts(task: str, files: dict[str, bytes | str], folder: Path) -> dict[str, str]:
+    """The run-folder files a task's pyfunc model needs beside the model (written under `folder`)."""
+    from bakeoff.tasks import task_for
+
+    paths = {}
+    for name in task_for(task).pyfunc_files:
+        path = folder / name
+        if not path.exists():
+            path.write_bytes(files[name] if isinstance(files[name], bytes) else files[name].encode())
+        paths[name] = str(path)
+    return paths
+
+
+def _log_candidate(row: dict, artifacts: dict[str, str] | None, experiment_id: str, result: dict,
                    code_paths: list[str]) -> str | None:
+    metric = result["metric"]
     with mlflow.start_run(experiment_id=experiment_id, run_name=row["name"], nested=True) as run:
         mlflow.log_params({"candidate": row["name"], "rung": row["rung"], "family": row["family"],
                            **{f"hp.{k}": v for k, v in row.get("params", {}).items()}})
@@ -160,10 +178,10 @@ def _log_candidate(row: dict, bundle: Path | None, experiment_id: str, metric: s
             figures["sme_cases_right"] = row["expectations"]["right"]
             figures["sme_cases"] = row["expectations"]["total"]
         mlflow.log_metrics({k: float(v) for k, v in figures.items() if v is not None})
-        if row["status"] != "ok" or bundle is None:
+        if row["status"] != "ok" or artifacts is None:
             return None
-        mlflow.pyfunc.log_model(name="model", python_model=BakeoffModel(),
-                                artifacts={"bundle": str(bundle)}, pip_requirements=_requirements(),
+        mlflow.pyfunc.log_model(name="model", python_model=BakeoffModel(), artifacts=artifacts,
+                                model_config={"task": result["task"]}, pip_requirements=_requirements(),
                                 code_paths=code_paths or None)
         return f"runs:/{run.info.run_id}/model"
 

@@ -67,6 +67,12 @@ class Task(Protocol):
     def ladder(self) -> dict[str, type[Candidate]]:
         """The built-in candidates by name (imported here, on first use)."""
 
+    pyfunc_files: tuple[str, ...]  # run-folder files its MLflow models need beside the model
+
+    def pyfunc_predictor(self, artifacts: dict[str, str]):
+        """What an MLflow pyfunc model of this task calls on its input frame (`artifacts`: the
+        model file as "bundle", and `pyfunc_files` by name), returning a frame."""
+
     def applicable(self, candidates: list[type[Candidate]], prepared: Prepared) -> list[type[Candidate]]:
         """The candidates that suit this data (e.g. intermittent-demand models only for intermittent series)."""
 

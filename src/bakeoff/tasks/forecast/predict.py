@@ -27,9 +27,16 @@ def forecasts(run_dir: Path, candidate: str) -> pd.DataFrame:
         name = result.get(candidate) if candidate == "best" else candidate
         choice = [name] * len(index["ids"])
     models = {name: _load(run_dir, name, result) for name in sorted(set(choice))}
+    return table(models, choice, index)
+
+
+def table(models: dict, choice: list[str], index: dict, wanted: set[str] | None = None) -> pd.DataFrame:
+    """The forecasts of each series (those `wanted`, or all) by its candidate in `choice`."""
     levels = sorted({level for m in models.values() for level in m.bounds})
     rows = []
     for k, (key, times) in enumerate(zip(index["ids"], index["times"])):
+        if wanted is not None and key not in wanted:
+            continue
         model = models[choice[k]]
         frame = pd.DataFrame({"id": key, "time": times, "candidate": choice[k], "prediction": model.mean[k]})
         for level in levels:
@@ -37,7 +44,20 @@ def forecasts(run_dir: Path, candidate: str) -> pd.DataFrame:
             frame[f"lo_{level_label(level)}"] = low[k] if low is not None else float("nan")
             frame[f"hi_{level_label(level)}"] = high[k] if high is not None else float("nan")
         rows.append(frame)
-    return pd.concat(rows, ignore_index=True)
+    columns = ["id", "time", "candidate", "prediction"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
+
+
+def pyfunc_predictor(model_path: str, index_path: str):
+    """Frame with an optional `id` column in, the forecasts of those series (all without it) out."""
+    model = pickle.loads(Path(model_path).read_bytes())
+    index = json.loads(Path(index_path).read_text())
+
+    def predict(frame: pd.DataFrame) -> pd.DataFrame:
+        wanted = set(frame["id"].astype(str)) if "id" in frame.columns else None
+        return table({model.name: model}, [model.name] * len(index["ids"]), index, wanted)
+
+    return predict
 
 
 def _load(run_dir: Path, name: str | None, result: dict):

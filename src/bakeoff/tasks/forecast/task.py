@@ -40,6 +40,15 @@ class ForecastTask:
 
         return ladder()
 
+    pyfunc_files = (SERIES_INDEX,)
+
+    def pyfunc_predictor(self, artifacts: dict[str, str]):
+        """What an MLflow pyfunc model of this task calls: a frame with an `id` column (the series
+        wanted; all of them when it has none) in, their forecasts out."""
+        from bakeoff.tasks.forecast.predict import pyfunc_predictor
+
+        return pyfunc_predictor(artifacts["bundle"], artifacts[SERIES_INDEX])
+
     def applicable(self, candidates: list, prepared: Prepared) -> list:
         """Croston and TSB only where the series are intermittent (many zeros)."""
         intermittent = prepared.data.intermittent()

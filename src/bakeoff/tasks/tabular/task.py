@@ -41,6 +41,15 @@ class TabularTask:
 
         return builtin()
 
+    pyfunc_files: tuple[str, ...] = ()  # run-folder files its MLflow models need beside the model
+
+    def pyfunc_predictor(self, artifacts: dict[str, str]):
+        """What an MLflow pyfunc model of this task calls: raw rows in, predictions out."""
+        from bakeoff.tasks.tabular.bundle import load_bundle
+
+        bundle = load_bundle(artifacts["bundle"])
+        return lambda rows: bundle.score(rows)[bundle.output_columns()]
+
     def applicable(self, candidates: list, prepared: Prepared) -> list:
         return candidates
 
