@@ -74,7 +74,7 @@ bootstrap = 200
 total = "90s"
 per_candidate = "40s"
 [ladder]
-only = ["naive", "seasonal_naive", "ses", "theta"]
+only = ["naive", "seasonal_naive", "ses", "theta", "global_lightgbm"]
 """
 
 
@@ -145,7 +145,7 @@ def test_a_candidate_that_hangs_is_stopped_and_the_others_finish(tmp_path, m4):
             def model(self):
                 time.sleep(600)
     """))
-    card = CARD.replace('only = ["naive", "seasonal_naive", "ses", "theta"]',
+    card = CARD.replace('only = ["naive", "seasonal_naive", "ses", "theta", "global_lightgbm"]',
                         'only = ["naive", "seasonal_naive"]\nextra = ["hang:Hang"]')
     write_card(tmp_path, card.replace('total = "90s"', 'total = "20s"').replace('"40s"', '"6s"'))
     done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
@@ -236,7 +236,7 @@ def test_the_mlflow_model_forecasts_the_series_asked_for_as_bakeoff_predict_does
     import mlflow.pyfunc
 
     write_series(tmp_path, m4, count=4, keep=400)
-    write_card(tmp_path, CARD.replace('["naive", "seasonal_naive", "ses", "theta"]', '["seasonal_naive"]'))
+    write_card(tmp_path, CARD.replace('["naive", "seasonal_naive", "ses", "theta", "global_lightgbm"]', '["seasonal_naive"]'))
     done = cli("run", "bakeoff.toml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     run_dir = next((tmp_path / "runs").iterdir())

@@ -20,7 +20,6 @@ from bakeoff.core.metrics import percentile_interval
 from bakeoff.core.schedule import Glance
 from bakeoff.core.tune import Tuning
 from bakeoff.tasks.forecast.data import Series
-from bakeoff.tasks.forecast.fitting import cross_validation
 from bakeoff.tasks.forecast.ladder import ForecastCandidate, Forecasts
 from bakeoff.tasks.forecast.metrics import coverage, series_scores
 
@@ -50,7 +49,7 @@ def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glanc
     picked = np.sort(rng.choice(data.count, min(QUICK_SERIES, data.count), replace=False))
     sample = [data.values[i][:-data.horizon] for i in picked]
     began = time.perf_counter()
-    means, _ = cross_validation(candidate.model(), sample, data.horizon, 1, (), data.season)
+    means, _ = candidate.cross_validate(sample, data.horizon, 1)
     per_series = (time.perf_counter() - began) / len(sample)
     score = float(np.mean(window_scores(settings.metric, data, sample, means)))
     fits = data.count * (data.windows + 2)  # the windows, the holdout, the forecasts users get
@@ -64,8 +63,7 @@ def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Eva
     candidate = build(cls, data, settings)
     levels = tuple(data.levels) if candidate.intervals else ()
     began = time.perf_counter()
-    means, bounds = cross_validation(candidate.model(), data.values, data.horizon, data.windows + 1, levels,
-                                     data.season)
+    means, bounds = candidate.cross_validate(data.values, data.horizon, data.windows + 1, levels)
     scores = window_scores(settings.metric, data, data.values, means)
     cv, holdout = scores[:, :-1].mean(axis=1), scores[:, -1]
     last = {k: (lo[:, -1], hi[:, -1]) for k, (lo, hi) in bounds.items()}

@@ -49,6 +49,33 @@ def cross_validation(model, series: list[np.ndarray], horizon: int, windows: int
     return _arrays(out, len(series), horizon, levels, windows)
 
 
+def _global(regressor, lags: list[int], season: int):
+    from mlforecast import MLForecast
+    from mlforecast.lag_transforms import RollingMean
+    from mlforecast.target_transforms import LocalStandardScaler
+
+    return MLForecast(models={"global": regressor}, freq=1, lags=lags,
+                      lag_transforms={1: [RollingMean(window_size=max(season, 2))]},
+                      target_transforms=[LocalStandardScaler()])
+
+
+def global_forecast(regressor, series: list[np.ndarray], horizon: int, lags: list[int],
+                    season: int) -> tuple[np.ndarray, Bounds]:
+    """One `regressor` (scikit-learn style) trained across all series on their lags, forecasting
+    each series `horizon` steps ahead, step by step (mlforecast)."""
+    model = _global(regressor, lags, season)
+    model.fit(long_frame(series))
+    return _arrays(model.predict(h=horizon), len(series), horizon, ())
+
+
+def global_cross_validation(regressor, series: list[np.ndarray], horizon: int, windows: int, lags: list[int],
+                            season: int) -> tuple[np.ndarray, Bounds]:
+    """`cross_validation` for the global model: retrained at each window's origin."""
+    out = _global(regressor, lags, season).cross_validation(
+        df=long_frame(series), n_windows=windows, h=horizon, step_size=horizon)
+    return _arrays(out, len(series), horizon, (), windows)
+
+
 def _arrays(out: pd.DataFrame, n: int, horizon: int, levels: tuple[float, ...], windows: int = 0):
     """statsforecast's output (one row per series and step, sorted by id, then cutoff and step) as
     arrays of shape (series, [windows,] steps)."""

@@ -36,9 +36,11 @@ class Forecasts(Fitted):
         """The point forecasts, one row of steps per series."""
         return self.mean
 
+    shared_params = 0  # numbers shared by every series (a global model's trees)
+
     @property
     def n_params(self) -> int:
-        return self.params_per_series * len(self.mean)
+        return self.params_per_series * len(self.mean) + self.shared_params
 
     def describe(self) -> str:
         return self.summary
@@ -71,11 +73,23 @@ class ForecastCandidate(Candidate):
         """Numbers it learns per series (for the tie rule: fewer is simpler)."""
         return 1
 
-    def fit(self, X: list[np.ndarray], y=None, *, horizon: int = 1, levels: tuple[float, ...] = ()) -> Forecasts:
-        """Fit each series in `X` and forecast its next `horizon` steps (with intervals at `levels`)."""
+    def forecast(self, series: list[np.ndarray], horizon: int, levels: tuple[float, ...] = ()):
+        """Fit each series and forecast its next `horizon` steps: means (series x steps) and the
+        interval bounds per level."""
         from bakeoff.tasks.forecast.fitting import forecast
 
-        mean, bounds = forecast(self.model(), X, horizon, levels if self.intervals else (), self.season)
+        return forecast(self.model(), series, horizon, levels, self.season)
+
+    def cross_validate(self, series: list[np.ndarray], horizon: int, windows: int, levels: tuple[float, ...] = ()):
+        """Rolling-origin forecasts, the last window ending at each series' end: means (series x
+        windows x steps) and the bounds likewise."""
+        from bakeoff.tasks.forecast.fitting import cross_validation
+
+        return cross_validation(self.model(), series, horizon, windows, levels, self.season)
+
+    def fit(self, X: list[np.ndarray], y=None, *, horizon: int = 1, levels: tuple[float, ...] = ()) -> Forecasts:
+        """Fit each series in `X` and forecast its next `horizon` steps (with intervals at `levels`)."""
+        mean, bounds = self.forecast(X, horizon, levels if self.intervals else ())
         return Forecasts(self.name, mean, bounds, self.learned_per_series(), self.summary, rung=self.rung)
 
 
@@ -221,7 +235,44 @@ class MSTL(ForecastCandidate):
         return 6 + sum(self.seasons)
 
 
+class GlobalLightGBM(ForecastCandidate):
+    name, rung, family, title = "global_lightgbm", 3, "ensemble", "One LightGBM for all series"
+    summary = ("One gradient-boosted model trained across all series on recent values (lags) and their "
+               "rolling means, each series scaled to its own level, forecasting step by step")
+    requires = ("mlforecast", "lightgbm")
+    needs_import, install_with = "mlforecast", INSTALL
+    intervals = False
+    trees = 200
+
+    def lags(self) -> list[int]:
+        return sorted({1, 2, 3, *self.seasons, 2 * self.season})
+
+    def forecast(self, series, horizon, levels=()):
+        from bakeoff.tasks.forecast.fitting import global_forecast
+
+        return global_forecast(self._regressor(), series, horizon, self.lags(), self.season)
+
+    def cross_validate(self, series, horizon, windows, levels=()):
+        from bakeoff.tasks.forecast.fitting import global_cross_validation
+
+        return global_cross_validation(self._regressor(), series, horizon, windows, self.lags(), self.season)
+
+    def _regressor(self):
+        import lightgbm
+
+        return lightgbm.LGBMRegressor(n_estimators=self.trees, learning_rate=0.05, num_leaves=31,
+                                      random_state=self.seed, n_jobs=1, verbose=-1)
+
+    def learned_per_series(self) -> int:
+        return 2  # each series' own level and scale; the trees are shared (see `shared_params`)
+
+    def fit(self, X, y=None, *, horizon=1, levels=()):
+        fitted = super().fit(X, y, horizon=horizon, levels=levels)
+        fitted.shared_params = self.trees * 2 * 31  # leaves and split thresholds, at most
+        return fitted
+
+
 def ladder() -> dict[str, type[ForecastCandidate]]:
     """The forecasting candidates by name."""
     return {cls.name: cls for cls in (Naive, SeasonalNaive, WindowAverage, SimpleSmoothing, Holt, Theta,
-                                      Croston, TSB, AutoETS, AutoARIMA, MSTL)}
+                                      Croston, TSB, AutoETS, AutoARIMA, MSTL, GlobalLightGBM)}
