@@ -61,7 +61,7 @@ def pyfunc_predictor(model_path: str, index_path: str):
 
 
 def _load(run_dir: Path, name: str | None, result: dict):
-    have = sorted(p.stem for p in (run_dir / "models").glob("*.pkl"))
+    have = sorted(p.stem for p in (run_dir / "models").glob("*.pkl") if not p.stem.endswith(".train"))
     if name is None or name not in have:
         row = next((r for r in result.get("candidates", []) if r["name"] == name), None)
         status = f" ({row['status']})" if row else ""

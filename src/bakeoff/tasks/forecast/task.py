@@ -90,14 +90,19 @@ class ForecastTask:
 
     def run_files(self, evaluations: dict, prepared: Prepared, card, facts: dict,
                   expected: list) -> dict[str, bytes | str]:
-        """Each finished candidate's forecasts, the per-series choice, and the series' ids and steps."""
+        """Each finished candidate's forecasts (`models/<name>.pkl`, from every step of every series)
+        and its holdout forecasts (`models/<name>.train.pkl`, made without the holdout), the
+        per-series choice, and the series' ids and steps."""
         import pickle
 
         from bakeoff.core.runstore import model_file
 
         data = prepared.data
-        files: dict[str, bytes | str] = {model_file(name): pickle.dumps(ev.fitted, protocol=pickle.HIGHEST_PROTOCOL)
-                                         for name, ev in evaluations.items() if ev.fitted is not None}
+        files: dict[str, bytes | str] = {}
+        for name, ev in evaluations.items():
+            for path, model in ((model_file(name), ev.fitted), (model_file(name, holdout=True), ev.scored_model)):
+                if model is not None:
+                    files[path] = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
         times = [[str(t) for t in steps] for steps in data.future_times(data.horizon)]
         files[SERIES_INDEX] = json.dumps({"ids": data.ids, "times": times, "target": card.data.target})
         files[SELECTION] = selection_csv(facts)

@@ -1,0 +1,135 @@
+"""M4 Hourly: bakeoff's per-series choice and each of its candidates against the M4 benchmarks,
+and bakeoff's time for the statistical rungs against statsforecast's own, side by side.
+
+bakeoff runs the bundled card (examples/m4_hourly: 414 series, horizon 48, its last 48 hours
+held out: exactly the competition's test set) and its holdout forecasts are scored here with
+the competition's sMAPE, MASE and OWA. statsforecast then runs the same models over the same
+windows (`cross_validation` with the card's windows plus the holdout, and the final forecast),
+one model at a time, timed.
+
+    python benchmarks/forecast_m4.py                      # the card's budget (5 minutes)
+    python benchmarks/forecast_m4.py --budget 2m --only seasonal_naive,theta,global_lightgbm
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+CARD = REPO / "examples" / "m4_hourly" / "bakeoff.toml"
+NAIVE2 = (18.383, 2.395)  # M4 Hourly, Naive2's sMAPE and MASE (M4 paper, Table 4): OWA's yardstick
+M4_BENCHMARKS = {"MLP": 13.842, "Naive (seasonal)": 13.912, "Naive2": 18.383}  # sMAPE, Hourly
+GOAL_SMAPE, GOAL_SECONDS, GOAL_RATIO = 11.0, 300.0, 1.1
+
+
+def official(series, forecasts: np.ndarray) -> tuple[float, float, float]:
+    """sMAPE, MASE and OWA of holdout forecasts (series x 48), as the M4 organisers compute them."""
+    smape, mase = [], []
+    for values, f in zip(series.values, forecasts):
+        train, test = values[:-series.horizon], values[-series.horizon:]
+        smape.append(np.mean(200 * np.abs(test - f) / (np.abs(test) + np.abs(f))))
+        mase.append(np.mean(np.abs(test - f)) / np.mean(np.abs(train[24:] - train[:-24])))
+    s, m = float(np.mean(smape)), float(np.mean(mase))
+    return s, m, (s / NAIVE2[0] + m / NAIVE2[1]) / 2
+
+
+def run_bakeoff(budget: str | None, only: list[str], out: Path):
+    from bakeoff.core.bake import bake
+    from bakeoff.core.card import load_card
+
+    card = load_card(CARD)
+    if budget:
+        card.budget.total = budget
+    if only:
+        card.ladder.only = only
+    began = time.perf_counter()
+    outcome = bake(card, out=out, track=False)
+    return outcome, time.perf_counter() - began
+
+
+def statsforecast_seconds(name: str, series, cls) -> float | None:
+    """statsforecast alone, the same model over the same windows: cross-validation (the card's
+    windows and the holdout) and the forecast from every step."""
+    from bakeoff.tasks.forecast.ladder import ForecastCandidate
+
+    candidate = cls(seasons=tuple(series.seasons))
+    if type(candidate).cross_validate is not ForecastCandidate.cross_validate:
+        return None  # not a statsforecast model
+    from statsforecast import StatsForecast
+
+    frame = __import__("bakeoff.tasks.forecast.fitting", fromlist=["long_frame"]).long_frame(series.values)
+    levels = list(map(int, series.levels)) if candidate.intervals else None
+    began = time.perf_counter()
+    engine = StatsForecast(models=[candidate.model()], freq=1, n_jobs=1)
+    engine.cross_validation(df=frame, h=series.horizon, n_windows=series.windows + 1, step_size=series.horizon,
+                            level=levels)
+    StatsForecast(models=[candidate.model()], freq=1, n_jobs=1).forecast(df=frame, h=series.horizon, level=levels)
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", help="[budget] total for bakeoff (default: the card's)")
+    parser.add_argument("--only", default="", help="comma-separated candidates (default: the whole ladder)")
+    parser.add_argument("--no-peer", action="store_true", help="skip statsforecast alone")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+    from bakeoff.core.card import load_card
+    from bakeoff.tasks.forecast.data import prepare
+    from bakeoff.tasks.forecast.ladder import ladder
+
+    series = prepare(load_card(CARD))
+    with tempfile.TemporaryDirectory() as tmp:
+        outcome, wall = run_bakeoff(args.budget, [n for n in args.only.split(",") if n], Path(tmp))
+        run_dir = outcome.run_dir
+        result = json.loads((run_dir / "result.json").read_text())
+        holdout = {r["name"]: pickle.loads((run_dir / "models" / f"{r['name']}.train.pkl").read_bytes()).mean
+                   for r in result["candidates"] if r["status"] == "ok"}
+        choice = [line.split(",")[1] for line in (run_dir / "selection.csv").read_text().splitlines()[1:]]
+    figures = {"wall_seconds": wall, "candidates": {}}
+    print(f"bakeoff on M4 Hourly: {wall:.1f} s wall ({result['recommended']} recommended for every series)")
+    print(f"{'forecasts':<28}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}{'bakeoff s':>11}{'statsforecast s':>17}{'ratio':>7}")
+    if holdout:
+        per_series = np.stack([holdout[name][k] for k, name in enumerate(choice)])
+        s, m, o = official(series, per_series)
+        figures["per_series"] = {"smape": s, "mase": m, "owa": o}
+        print(f"{'per-series choice':<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}")
+    classes = ladder()
+    for row in result["candidates"]:
+        name = row["name"]
+        if name not in holdout:
+            print(f"{name:<28}{row['status']:>24}{row['wall_seconds']:>11.1f}")
+            continue
+        s, m, o = official(series, holdout[name])
+        peer = None if args.no_peer or name not in classes else statsforecast_seconds(name, series, classes[name])
+        ratio = f"{row['wall_seconds'] / peer:>7.2f}" if peer else ""
+        peer_text = f"{peer:>17.1f}" if peer else f"{'':>17}"
+        print(f"{name:<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{row['wall_seconds']:>11.1f}{peer_text}{ratio}")
+        figures["candidates"][name] = {"smape": s, "mase": m, "owa": o, "bakeoff_seconds": row["wall_seconds"],
+                                       "statsforecast_seconds": peer, "status": row["status"]}
+    for label, value in M4_BENCHMARKS.items():
+        print(f"{'M4 benchmark ' + label:<28}{value:>8.3f}")
+    best_smape = figures.get("per_series", {}).get("smape", float("inf"))
+    ratios = [c["bakeoff_seconds"] / c["statsforecast_seconds"] for c in figures["candidates"].values()
+              if c["statsforecast_seconds"]]
+    goals = [(f"per-series choice beats every M4 Hourly benchmark (sMAPE < {min(M4_BENCHMARKS.values())})",
+              best_smape < min(M4_BENCHMARKS.values())),
+             (f"per-series choice sMAPE <= {GOAL_SMAPE}", best_smape <= GOAL_SMAPE),
+             (f"whole run <= {GOAL_SECONDS:.0f} s", wall <= GOAL_SECONDS),
+             (f"statistical rungs <= {GOAL_RATIO}x statsforecast's own time (worst {max(ratios, default=0):.2f}x)",
+              bool(ratios) and max(ratios) <= GOAL_RATIO)]
+    for text, ok in goals:
+        print(f"  {'PASS' if ok else 'MISS'}  {text}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
