@@ -249,3 +249,16 @@ def test_the_mlflow_model_forecasts_the_series_asked_for_as_bakeoff_predict_does
     assert sorted(served["id"].unique()) == ["H10", "H100"]
     assert np.allclose(served["prediction"], offline["prediction"])
     assert np.allclose(served["hi_95"], offline["hi_95"])
+
+
+def test_the_python_api_gives_the_same_forecasts_and_refuses_data(forecast_run):
+    import bakeoff
+    from bakeoff.errors import ConfigError
+
+    folder, run_dir, _ = forecast_run
+    result = bakeoff.open_run(run_dir)
+    mine = result.predict()
+    selection = pd.read_csv(run_dir / "selection.csv", dtype={"id": str})
+    assert mine.groupby("id")["candidate"].first().sort_index().tolist() == selection.sort_values("id")["chosen"].tolist()
+    with pytest.raises(ConfigError, match="takes no data"):
+        result.predict(pd.DataFrame({"id": ["H1"]}))

@@ -54,11 +54,12 @@ class Result:
         rows = [{k: row.get(k) for k in LEADERBOARD} for row in self.record["candidates"]]
         return pd.DataFrame(rows, columns=LEADERBOARD).set_index("name")
 
-    def predict(self, data: pd.DataFrame, candidate: str = "recommended") -> pd.DataFrame:
-        """`data` with `prediction` (and, for classification, probability) columns added."""
-        from bakeoff.tasks.tabular.predict import load_model
+    def predict(self, data: pd.DataFrame | None = None, candidate: str = "recommended") -> pd.DataFrame:
+        """`data` with `prediction` (and, for classification, probability) columns added; for a
+        forecast run (no `data`), every series' forecasts, each by its own choice by default."""
+        from bakeoff.tasks import task_for
 
-        return load_model(self.run_dir, candidate).score(data)
+        return task_for(self.record["task"]).predict(self.run_dir, candidate, data)[0]
 
     def to_sql(self, candidate: str = "recommended", *, dialect: str = "duckdb", table: str = "data",
                id: str | None = None) -> str:

@@ -119,6 +119,8 @@ def log_bakeoff(result: dict, files: dict[str, bytes | str], card_params: dict,
 
 def _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir, code_paths,
                  on_candidate, on_parent) -> None:
+    from bakeoff.tasks import task_for
+
     experiment_id = open_store(uri, experiment, store_dir)
     model_uris = {}
     with tempfile.TemporaryDirectory() as tmp, \
@@ -144,7 +146,7 @@ def _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir,
         if best and best["score"] is not None:
             mlflow.log_metric(f"best_{result['metric']}", best["score"])
         run_dir = finish(parent.info.run_id, {k: v for k, v in model_uris.items() if v})
-        for name in ("result.json", "report.html", "facts.json"):
+        for name in ("result.json", "report.html", "facts.json", *task_for(result["task"]).artifacts):
             if (run_dir / name).exists():
                 mlflow.log_artifact(str(run_dir / name))
 

@@ -41,6 +41,7 @@ class ForecastTask:
         return ladder()
 
     pyfunc_files = (SERIES_INDEX,)
+    artifacts = (SELECTION,)
 
     def pyfunc_predictor(self, artifacts: dict[str, str]):
         """What an MLflow pyfunc model of this task calls: a frame with an `id` column (the series

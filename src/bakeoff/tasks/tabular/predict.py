@@ -49,14 +49,14 @@ def score_file(run_id: str, candidate: str, data: Path, runs: Path = Path("."),
     return score_run(find_run(run_id, runs), candidate, data, threshold)
 
 
-def score_run(run_dir: Path, candidate: str, data: Path | None,
+def score_run(run_dir: Path, candidate: str, data: Path | pd.DataFrame | None,
               threshold: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """`score_file` for a run found already."""
+    """`score_file` for a run found already; `data` a file or the rows themselves."""
     if data is None:
         raise ConfigError("give the rows to score: bakeoff predict RUN_ID CANDIDATE new_rows.csv")
     bundle = load_model(run_dir, candidate)
     cut = decision_threshold(threshold, bundle, read_result(run_dir))
-    frame = load_frame(str(data_path(data)), Path.cwd(), min_columns=1).frame
+    frame = data if isinstance(data, pd.DataFrame) else load_frame(str(data_path(data)), Path.cwd(), min_columns=1).frame
     notes = bundle.surprises(frame)
     replaced = [c for c in frame.columns if c == "prediction" or str(c).startswith("probability")]
     if replaced:

@@ -42,6 +42,7 @@ class TabularTask:
         return builtin()
 
     pyfunc_files: tuple[str, ...] = ()  # run-folder files its MLflow models need beside the model
+    artifacts: tuple[str, ...] = ()  # run-folder files of its own the MLflow parent run keeps
 
     def pyfunc_predictor(self, artifacts: dict[str, str]):
         """What an MLflow pyfunc model of this task calls: raw rows in, predictions out."""
