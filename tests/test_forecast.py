@@ -262,3 +262,19 @@ def test_the_python_api_gives_the_same_forecasts_and_refuses_data(forecast_run):
     assert mine.groupby("id")["candidate"].first().sort_index().tolist() == selection.sort_values("id")["chosen"].tolist()
     with pytest.raises(ConfigError, match="takes no data"):
         result.predict(pd.DataFrame({"id": ["H1"]}))
+
+
+def test_init_writes_a_forecast_card_that_runs(tmp_path):
+    long_rows().to_csv(tmp_path / "daily.csv", index=False)
+    done = cli("init", "daily.csv", "--task", "forecast", "--id", "store", "--time", "date", "--target", "units",
+               "--horizon", "7", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    card = (tmp_path / "bakeoff.toml").read_text()
+    assert 'task = "forecast"' in card and "horizon = 7" in card
+    card = card.replace('# [ladder]\n# only = ["naive", "seasonal_naive", "theta", "auto_ets", "global_lightgbm"]',
+                        '[ladder]\nonly = ["naive", "seasonal_naive"]').replace('total = "5m"', 'total = "20s"')
+    (tmp_path / "bakeoff.toml").write_text(card)
+    assert cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path).returncode == 0
+    missing = cli("init", "daily.csv", "--task", "forecast", "--target", "units", "-o", "other.toml", cwd=tmp_path)
+    assert missing.returncode == 2 and "--id, --time, --horizon" in missing.stderr
+    assert not (tmp_path / "other.toml").exists()

@@ -128,12 +128,15 @@ def open_run(run_id: str | Path, runs: str | Path = ".") -> Result:
     return Result(find_run(str(run_id), Path(runs)))
 
 
-def init(data: str | Path, target: str, output: str | Path = "bakeoff.toml", force: bool = False) -> list[str]:
-    """Write a commented card for `data`, as `bakeoff init`; returns the columns it left out as
-    copies of the target."""
-    from bakeoff.tasks.tabular.quickstart import write_card_file
+def init(data: str | Path, target: str, output: str | Path = "bakeoff.toml", force: bool = False, *,
+         task: str | None = None, id: str | None = None, time: str | None = None,
+         horizon: int | None = None) -> list[str]:
+    """Write a commented card for `data`, as `bakeoff init` (`task="forecast"` with `id`, `time`
+    and `horizon` for many series); returns the columns it left out as copies of the target."""
+    from bakeoff.tasks import task_for
 
-    return write_card_file(Path(data), target, Path(output), force)
+    family = task_for(task or "classification")
+    return family.write_card(Path(data), Path(output), force, target=target, id=id, time=time, horizon=horizon)
 
 
 def predict(run_id: str | Path, candidate: str, data: str | Path | None = None, *, runs: str | Path = ".",
@@ -184,7 +187,13 @@ def score(run_id: str | Path, candidate: str, *, sql_url: str, table: str, into:
 
 def candidates() -> list[type]:
     """The ladder, as `bakeoff candidates`: every candidate class that can run here (its
-    libraries installed), simplest first."""
+    libraries installed), by the tasks it serves, simplest first."""
     from bakeoff.core.registry import available, missing_library
+    from bakeoff.tasks import TASKS
 
-    return sorted((c for c in available().values() if not missing_library(c)), key=lambda c: c.rung)
+    families = list(dict.fromkeys(spec for spec in TASKS.values()))  # tabular, then forecast
+
+    def family(cls) -> int:
+        return min((families.index(TASKS[t]) for t in cls.tasks if t in TASKS), default=len(families))
+
+    return sorted((c for c in available().values() if not missing_library(c)), key=lambda c: (family(c), c.rung))

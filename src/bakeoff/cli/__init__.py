@@ -89,12 +89,18 @@ def init(
     target: Annotated[str, typer.Option(help="The column to predict.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the card.")] = Path("bakeoff.toml"),
     force: Annotated[bool, typer.Option(help="Overwrite an existing card.")] = False,
+    task: Annotated[Optional[Task], typer.Option(help="Default: inferred from the target; 'forecast' for many series.")] = None,
+    id: Annotated[Optional[str], typer.Option("--id", help="Forecast: the series key column.")] = None,
+    time: Annotated[Optional[str], typer.Option("--time", help="Forecast: the time column.")] = None,
+    horizon: Annotated[Optional[int], typer.Option(help="Forecast: steps to forecast.", min=1)] = None,
 ):
     """Write a commented bakeoff.toml for DATA to edit.
 
     Example: bakeoff init churn.csv --target Churn
+    Example: bakeoff init sales.csv --task forecast --id store_item --time date --target units --horizon 28
     """
-    leaks = _api().init(data, target, output, force)
+    leaks = _api().init(data, target, output, force, task=task.value if task else None, id=id, time=time,
+                        horizon=horizon)
     left_out = f" (left out {', '.join(leaks)}: copies of {target})" if leaks else ""
     typer.echo(f"wrote {output}{left_out}; edit it, then run: bakeoff run {output}")
 

@@ -77,6 +77,10 @@ class Task(Protocol):
     def applicable(self, candidates: list[type[Candidate]], prepared: Prepared) -> list[type[Candidate]]:
         """The candidates that suit this data (e.g. intermittent-demand models only for intermittent series)."""
 
+    def write_card(self, data, output, force: bool = False, **given) -> list[str]:
+        """`bakeoff init`: a commented card for `data` (`given`: the CLI's target, id, time,
+        horizon), checked as `bakeoff run` would, written to `output`; columns it left out."""
+
     def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None) -> tuple[Any, list[str]]:
         """`bakeoff predict`: a finished run's candidate applied (to `data`, where the task takes
         data): a DataFrame and notes."""

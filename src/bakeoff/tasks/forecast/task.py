@@ -109,6 +109,12 @@ class ForecastTask:
         files[SELECTION] = selection_csv(facts)
         return files
 
+    def write_card(self, data, output, force: bool = False, **given) -> list[str]:
+        """`bakeoff init --task forecast`: a commented card, checked, written to `output`."""
+        from bakeoff.tasks.forecast.quickstart import write_card_file
+
+        return write_card_file(data, output, force, **given)
+
     def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None):
         """Forecasts of every series from a finished run, as `bakeoff predict` gives them."""
         from bakeoff.tasks.forecast.predict import forecasts

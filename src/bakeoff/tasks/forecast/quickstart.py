@@ -1,0 +1,68 @@
+"""`bakeoff init --task forecast`: a commented forecast card for a long table, checked before
+it is written (a card `bakeoff run` would refuse is refused here, and nothing is written)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bakeoff.core.card import card_from_text
+from bakeoff.errors import ConfigError
+
+CARD = '''# A forecast bake-off: {name}. Edit, then run: bakeoff run {card}
+[problem]
+name = "{name}"
+task = "forecast"
+question = "What will each {id} do over the next {horizon} steps?"
+
+[data]
+source = "{source}"
+id = "{id}"          # the series key
+time = "{time}"        # dates, or whole-number steps
+target = "{target}"
+
+[forecast]
+horizon = {horizon}
+# frequency = "D"          # a pandas alias; inferred from the timestamps when left out
+# season_length = 7        # or several, e.g. [24, 168]; from the frequency when left out
+windows = 2                # rolling-origin windows of `horizon` steps before the holdout
+level = [80, 95]           # prediction interval levels, in percent
+fill = "none"              # gaps: "none" refuses them, "zero", "forward"
+
+[evaluate]
+metric = "mase"            # mase, smape, rmse, mae, wape
+tolerance = 0.005          # per series: the simplest candidate within 0.5 % of that series' best
+seed = 0
+
+[budget]
+total = "5m"
+per_candidate = "2m"
+
+# [ladder]
+# only = ["naive", "seasonal_naive", "theta", "auto_ets", "global_lightgbm"]
+'''
+
+
+def write_card_file(data: Path, output: Path, force: bool = False, *, target: str, id: str | None,
+                    time: str | None, horizon: int | None) -> list[str]:
+    """Write the card for `data` to `output`; nothing is left out (the list is for the CLI's line)."""
+    from bakeoff.core.runstore import write_atomic
+    from bakeoff.tasks.forecast.data import prepare
+
+    missing = [flag for flag, value in (("--id", id), ("--time", time), ("--horizon", horizon)) if not value]
+    if missing:
+        raise ConfigError(f"a forecast card needs {', '.join(missing)}: bakeoff init {data} --task forecast "
+                          f"--id SERIES_COLUMN --time TIME_COLUMN --target {target} --horizon 28")
+    if output.is_dir():
+        raise ConfigError(f"{output} is a folder; pass -o with a file name such as {output / 'bakeoff.toml'}")
+    if output.exists() and not force:
+        raise ConfigError(f"{output} already exists; pass --force to overwrite it or -o to write elsewhere")
+    source = Path(data).resolve()
+    try:
+        source = source.relative_to(output.parent.resolve())
+    except ValueError:
+        pass
+    text = CARD.format(name=Path(data).stem, card=output.name, source=source.as_posix(), id=id, time=time,
+                       target=target, horizon=horizon)
+    prepare(card_from_text(text).with_base_dir(output.parent.resolve()))  # refuses what run would refuse
+    write_atomic(output, text)
+    return []
