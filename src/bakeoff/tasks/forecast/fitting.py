@@ -54,8 +54,9 @@ def _global(regressor, lags: list[int], season: int):
     from mlforecast.lag_transforms import RollingMean
     from mlforecast.target_transforms import LocalStandardScaler
 
-    return MLForecast(models={"global": regressor}, freq=1, lags=lags,
-                      lag_transforms={1: [RollingMean(window_size=max(season, 2))]},
+    transforms = {1: [RollingMean(window_size=max(season, 2))]}  # the last season's mean
+    transforms.setdefault(season, []).append(RollingMean(window_size=7))  # the same step, seven seasons back
+    return MLForecast(models={"global": regressor}, freq=1, lags=lags, lag_transforms=transforms,
                       target_transforms=[LocalStandardScaler()])
 
 

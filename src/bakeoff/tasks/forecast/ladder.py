@@ -242,10 +242,14 @@ class GlobalLightGBM(ForecastCandidate):
     requires = ("mlforecast", "lightgbm")
     needs_import, install_with = "mlforecast", INSTALL
     intervals = False
-    trees = 200
+    trees, leaves = 300, 63
 
     def lags(self) -> list[int]:
-        return sorted({1, 2, 3, *self.seasons, 2 * self.season})
+        """Every step of the last season, two and three seasons back, and each longer season
+        once and twice back (on M4 hourly's last window before the holdout: sMAPE 12.2 against
+        15.3 with lags 1-3 and one and two seasons only)."""
+        s = self.season
+        return sorted({*range(1, s + 1), 2 * s, 3 * s, *self.seasons, *(2 * k for k in self.seasons[1:])})
 
     def forecast(self, series, horizon, levels=()):
         from bakeoff.tasks.forecast.fitting import global_forecast
@@ -260,7 +264,7 @@ class GlobalLightGBM(ForecastCandidate):
     def _regressor(self):
         import lightgbm
 
-        return lightgbm.LGBMRegressor(n_estimators=self.trees, learning_rate=0.05, num_leaves=31,
+        return lightgbm.LGBMRegressor(n_estimators=self.trees, learning_rate=0.05, num_leaves=self.leaves,
                                       random_state=self.seed, n_jobs=1, verbose=-1)
 
     def learned_per_series(self) -> int:
@@ -268,7 +272,7 @@ class GlobalLightGBM(ForecastCandidate):
 
     def fit(self, X, y=None, *, horizon=1, levels=()):
         fitted = super().fit(X, y, horizon=horizon, levels=levels)
-        fitted.shared_params = self.trees * 2 * 31  # leaves and split thresholds, at most
+        fitted.shared_params = self.trees * 2 * self.leaves  # leaves and split thresholds, at most
         return fitted
 
 
