@@ -278,3 +278,37 @@ def test_init_writes_a_forecast_card_that_runs(tmp_path):
     missing = cli("init", "daily.csv", "--task", "forecast", "--target", "units", "-o", "other.toml", cwd=tmp_path)
     assert missing.returncode == 2 and "--id, --time, --horizon" in missing.stderr
     assert not (tmp_path / "other.toml").exists()
+
+
+def test_intermittent_series_bring_croston_and_tsb_and_regular_ones_do_not(tmp_path):
+    rows = long_rows(days=70)
+    rng = np.random.default_rng(1)
+    rows["units"] = np.where(rng.random(len(rows)) < 0.6, 0.0, rng.integers(1, 5, len(rows)))  # 60 % zeros
+    rows.to_csv(tmp_path / "daily.csv", index=False)
+    write_card(tmp_path, DAILY.format(extra="").replace('only = ["naive", "seasonal_naive"]',
+                                                        'skip = ["auto_arima", "auto_ets", "mstl", "global_lightgbm"]'))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    names = {r["name"] for r in json.loads(next((tmp_path / "runs").iterdir()).joinpath("result.json").read_text())["candidates"]}
+    assert {"croston", "tsb"} <= names
+    long_rows(days=70).to_csv(tmp_path / "daily.csv", index=False)
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    latest = sorted((tmp_path / "runs").iterdir())[-1]
+    names = {r["name"] for r in json.loads((latest / "result.json").read_text())["candidates"]}
+    assert done.returncode == 0 and not {"croston", "tsb"} & names and "theta" in names
+
+
+def test_interval_coverage_is_the_share_of_holdout_actuals_inside_the_interval(forecast_run):
+    import pickle
+
+    folder, run_dir, _ = forecast_run
+    facts = json.loads((run_dir / "facts.json").read_text())
+    holdout = pickle.loads((run_dir / "models" / "seasonal_naive.train.pkl").read_bytes())
+    frame = pd.read_parquet(folder / "series.parquet")
+    actual = np.stack([g["value"].to_numpy(float)[-HORIZON:] for _, g in frame.groupby("series")])
+    for level in (80.0, 95.0):
+        low, high = holdout.bounds[level]
+        inside = np.mean((actual >= low) & (actual <= high))
+        assert facts["coverage"]["seasonal_naive"][str(level)] == pytest.approx(inside)
+        assert np.allclose(holdout.mean, np.stack([np.tile(g["value"].to_numpy(float)[-HORIZON - SEASON:-HORIZON], 2)
+                                                   for _, g in frame.groupby("series")]))
