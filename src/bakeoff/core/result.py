@@ -202,16 +202,19 @@ def unfinished_clause(rows: list[CandidateResult]) -> str:
     return f"; it could not compare against {', '.join(missing)}"
 
 
-def tuning_notes(outcomes: list) -> list[str]:
+SAMPLED_ROWS = ("cross-validated with each fold's model fitted on a sample of the rows, as all would not fit in "
+                "their share of the budget: {names}; their scores may read a little low; raise [budget] total to "
+                "compare them at full size")
+
+
+def tuning_notes(outcomes: list, sampled_note: str = SAMPLED_ROWS, unit: str = "rows") -> list[str]:
     """Notes on cross-validation and tuning the schedule cut short or moved to a sample of the
     rows: one line for each kind, naming the candidates."""
     done = [o for o in outcomes if o.evaluation is not None]
     notes = []
-    sampled = [f"{o.name} ({o.evaluation.fold_fit_rows:,} rows)" for o in done if o.evaluation.fold_fit_rows]
+    sampled = [f"{o.name} ({o.evaluation.fold_fit_rows:,} {unit})" for o in done if o.evaluation.fold_fit_rows]
     if sampled:
-        notes.append(f"cross-validated with each fold's model fitted on a sample of the rows, as all would not "
-                     f"fit in their share of the budget: {', '.join(sampled)}; their scores may read a little "
-                     "low; raise [budget] total to compare them at full size")
+        notes.append(sampled_note.format(names=", ".join(sampled)))
     stopped = [o for o in done if o.remedy]
     if stopped:
         notes.append(f"stopped at the end of their slice while being tuned, so scored with their default "

@@ -19,6 +19,7 @@ MIN_SLICE = 1.0  # seconds; a job given less cannot even start its worker useful
 QUICK_FLOOR = 3.0  # seconds a quick pass may take at least (within the slice): on a busy machine
 #                    the worker's start and two small fits of a cheap candidate can take two
 CHEAP_SECONDS = 2.0  # a full evaluation estimated below this goes first, simplest first
+MIN_FIT_ROWS = 2_000  # the cross-validation never fits on fewer rows than this to save time
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Glance:
     fit_power: float = 1.0  # how their cost grows with the rows they fit on (a power)
     train_rows: int = 0  # rows of each fold's training part at full size
     refit_seconds: float = 0.0  # of evaluate_seconds, the refit on every row that ends it
+    min_rows: int = MIN_FIT_ROWS  # the fewest rows (for a forecast: series) a sample of them may have
 
     def folds_at(self, rows: float) -> float:
         """Estimated seconds of the cross-validation when each fold fits on `rows` rows."""
@@ -57,9 +59,6 @@ def quick_slice(per_candidate: float, total: float, workers: int, candidates: in
     return max(MIN_SLICE, floor, min(per_candidate, share))
 
 
-MIN_FIT_ROWS = 2_000  # the cross-validation never fits on fewer rows than this to save time
-
-
 def needed(glance: Glance, rows: float | None = None) -> float:
     """Seconds to plan for a full evaluation without tuning, its folds fitting on `rows` rows
     (all by default): its estimate, and half a second to start its worker."""
@@ -70,7 +69,7 @@ def needed(glance: Glance, rows: float | None = None) -> float:
 def least(glance: Glance) -> float:
     """Seconds the cheapest full evaluation takes: its fits on `MIN_FIT_ROWS` rows, without the
     refit on every row (when that does not fit, the model fitted on a sample is kept)."""
-    return needed(glance, MIN_FIT_ROWS) - glance.refit_seconds
+    return needed(glance, glance.min_rows) - glance.refit_seconds
 
 
 def fit_rows(glance: Glance, seconds: float) -> int | None:
@@ -87,7 +86,7 @@ def fit_rows(glance: Glance, seconds: float) -> int | None:
     room = seconds - MIN_SLICE / 2 - (glance.evaluate_seconds - glance.folds_seconds)
     share = max(room, 0.0) / glance.folds_seconds
     return int(max(min(glance.train_rows * share ** (1 / glance.fit_power), glance.train_rows),
-                   min(MIN_FIT_ROWS, glance.train_rows)))
+                   min(glance.min_rows, glance.train_rows)))
 
 
 def wanted(glance: Glance, trials: int) -> float:

@@ -68,6 +68,7 @@ class Task(Protocol):
         """The built-in candidates by name (imported here, on first use)."""
 
     pyfunc_files: tuple[str, ...]  # run-folder files its MLflow models need beside the model
+    sampled_note: tuple[str, str]  # the note on candidates evaluated on a sample ({names}), and its unit
     artifacts: tuple[str, ...]  # run-folder files of its own the MLflow parent run keeps
 
     def pyfunc_predictor(self, artifacts: dict[str, str]):

@@ -20,10 +20,11 @@ from bakeoff.core.metrics import percentile_interval
 from bakeoff.core.schedule import Glance
 from bakeoff.core.tune import Tuning
 from bakeoff.tasks.forecast.data import Series
-from bakeoff.tasks.forecast.ladder import ForecastCandidate, Forecasts
+from bakeoff.tasks.forecast.ladder import ForecastCandidate
 from bakeoff.tasks.forecast.metrics import coverage, series_scores
 
 QUICK_SERIES = 12  # series a quick pass forecasts, to measure a candidate's cost per series
+MIN_SERIES = 30  # a candidate too slow for every series is evaluated on a sample of at least this many
 
 
 def build(cls: type[ForecastCandidate], data: Series, settings) -> ForecastCandidate:
@@ -57,8 +58,8 @@ def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glanc
     score = float(np.mean(window_scores(settings.metric, data, sample, means)))
     fits = data.windows + 2  # the windows, the holdout, the forecasts users get
     return Glance(score, len(sample), time.perf_counter() - began, one_fit * fits + 0.5, 0.0, False,
-                  folds_seconds=one_fit * (data.windows + 1), fit_power=1.0, train_rows=0,
-                  refit_seconds=one_fit)
+                  folds_seconds=one_fit * (data.windows + 1), fit_power=1.0, train_rows=data.count,
+                  refit_seconds=one_fit, min_rows=min(MIN_SERIES, data.count))
 
 
 def _timed(candidate: ForecastCandidate, series: list[np.ndarray], horizon: int) -> tuple[float, np.ndarray]:
@@ -82,28 +83,73 @@ def fit_seconds_at(count: int, sampled: int, half_seconds: float, seconds: float
 
 
 def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Evaluation:
-    """The full evaluation of one candidate on every series."""
+    """The full evaluation of one candidate: on every series, or (when the schedule says all of
+    them would not fit its slice: `guide.fit_rows`) on a seeded sample of them. Series outside
+    the sample have no score from it (NaN) and get seasonal naive forecasts from it."""
     candidate = build(cls, data, settings)
     levels = tuple(data.levels) if candidate.intervals else ()
+    rows = sampled_series(data.count, guide.fit_rows if guide else None, settings.seed)
+    values = [data.values[i] for i in rows]
     began = time.perf_counter()
-    means, bounds = candidate.cross_validate(data.values, data.horizon, data.windows + 1, levels)
-    scores = window_scores(settings.metric, data, data.values, means)
-    cv, holdout = scores[:, :-1].mean(axis=1), scores[:, -1]
+    means, bounds = candidate.cross_validate(values, data.horizon, data.windows + 1, levels)
+    scores = window_scores(settings.metric, data, values, means)
+    cv, holdout = _spread(data.count, rows, scores[:, :-1].mean(axis=1)), _spread(data.count, rows, scores[:, -1])
     last = {k: (lo[:, -1], hi[:, -1]) for k, (lo, hi) in bounds.items()}
-    scored_model = Forecasts(candidate.name, means[:, -1], last, candidate.learned_per_series(), candidate.summary,
-                             holdout, {k: coverage(data.holdout(), lo, hi) for k, (lo, hi) in last.items()},
-                             candidate.rung)
+    shares = {k: coverage(data.holdout()[rows], lo, hi) for k, (lo, hi) in last.items()}
+    scored_model = candidate.forecasts(*_filled(data, rows, means[:, -1], last, holdout=True), holdout, shares)
     fit_start = time.perf_counter()
-    final = candidate.fit(data.values, horizon=data.horizon, levels=levels)
+    mean, future = candidate.forecast(values, data.horizon, levels)
     fit_seconds = time.perf_counter() - fit_start
+    final = candidate.forecasts(*_filled(data, rows, mean, future))
     work = time.perf_counter() - began  # the candidate's own fitting and forecasting; the rest is the harness's
     boot = resampled_means(cv, settings.resamples, settings.seed)
     return Evaluation(
-        candidate.name, Tuning({}, 0, "nothing to tune"), cv, np.ones(len(cv), bool), float(np.mean(cv)), boot,
-        percentile_interval(boot), float(np.mean(holdout)), fit_seconds,
-        fit_seconds * 1e6 / (data.count * data.horizon), _one_series_ms(candidate, data), len(pickle.dumps(final)),
+        candidate.name, Tuning({}, 0, "nothing to tune"), cv, np.isfinite(cv), float(np.nanmean(cv)), boot,
+        percentile_interval(boot), float(np.nanmean(holdout)), fit_seconds,
+        fit_seconds * 1e6 / (len(rows) * data.horizon), _one_series_ms(candidate, data), len(pickle.dumps(final)),
         final.n_params, False, candidate.summary, final, "forecasts are not exported as SQL", work,
-        scored_model, final_rows=data.rows)
+        scored_model, final_rows=data.rows, fold_fit_rows=len(rows) if len(rows) < data.count else 0)
+
+
+def sampled_series(count: int, wanted: int | None, seed: int) -> np.ndarray:
+    """Positions of the series to evaluate: all, or a seeded sample of `wanted`, in order.
+
+    >>> sampled_series(5, None, 0).tolist(), len(sampled_series(100, 30, 0))
+    ([0, 1, 2, 3, 4], 30)
+    """
+    if not wanted or wanted >= count:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(seed + 5).choice(count, wanted, replace=False))
+
+
+def _spread(count: int, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per-series values of the sampled `rows` in an array over every series (NaN elsewhere)."""
+    out = np.full(count, np.nan)
+    out[rows] = values
+    return out
+
+
+def _filled(data: Series, rows: np.ndarray, mean: np.ndarray, bounds: dict, holdout: bool = False):
+    """Forecasts of the sampled `rows` for every series: the others get the seasonal naive
+    forecast (of their training part, for the `holdout`) and no interval."""
+    if len(rows) == data.count:
+        return mean, bounds
+    full = np.stack([_seasonal_naive(v[:-data.horizon] if holdout else v, data.season, data.horizon)
+                     for v in data.values])
+    full[rows] = mean
+    spread = {k: (_rows_only(data.count, rows, lo), _rows_only(data.count, rows, hi)) for k, (lo, hi) in bounds.items()}
+    return full, spread
+
+
+def _rows_only(count: int, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    out = np.full((count, values.shape[1]), np.nan)
+    out[rows] = values
+    return out
+
+
+def _seasonal_naive(values: np.ndarray, season: int, horizon: int) -> np.ndarray:
+    last = values[-season:]
+    return np.resize(last, horizon) if len(last) else np.zeros(horizon)
 
 
 def resampled_means(per_series: np.ndarray, resamples: int, seed: int) -> np.ndarray:
@@ -114,7 +160,7 @@ def resampled_means(per_series: np.ndarray, resamples: int, seed: int) -> np.nda
     [1.0, 1.0, 1.0, 1.0]
     """
     rows = np.random.default_rng(seed).integers(0, len(per_series), (resamples, len(per_series)))
-    return per_series[rows].mean(axis=1)
+    return np.nanmean(per_series[rows], axis=1)  # a candidate evaluated on a sample: over its series
 
 
 def _one_series_ms(candidate: ForecastCandidate, data: Series) -> float:

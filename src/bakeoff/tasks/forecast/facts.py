@@ -39,7 +39,7 @@ def collect_facts(result: dict, evaluations: dict, data: Series, card) -> dict:
 def _single(name: str | None, cv: dict, holdout: dict) -> dict | None:
     if name not in cv:
         return None
-    return {"name": name, "score": float(np.mean(cv[name])), "holdout": float(np.mean(holdout[name]))}
+    return {"name": name, "score": float(np.nanmean(cv[name])), "holdout": float(np.nanmean(holdout[name]))}
 
 
 def _samples(data: Series, choice: np.ndarray, scores: np.ndarray, models: dict) -> list[dict]:

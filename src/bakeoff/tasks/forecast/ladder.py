@@ -89,8 +89,18 @@ class ForecastCandidate(Candidate):
 
     def fit(self, X: list[np.ndarray], y=None, *, horizon: int = 1, levels: tuple[float, ...] = ()) -> Forecasts:
         """Fit each series in `X` and forecast its next `horizon` steps (with intervals at `levels`)."""
-        mean, bounds = self.forecast(X, horizon, levels if self.intervals else ())
-        return Forecasts(self.name, mean, bounds, self.learned_per_series(), self.summary, rung=self.rung)
+        return self.forecasts(*self.forecast(X, horizon, levels if self.intervals else ()))
+
+    def forecasts(self, mean: np.ndarray, bounds: dict, scores: np.ndarray | None = None,
+                  coverage: dict | None = None) -> Forecasts:
+        """Forecasts this candidate made, with what it learned counted."""
+        made = Forecasts(self.name, mean, bounds, self.learned_per_series(), self.summary, scores, coverage, self.rung)
+        made.shared_params = self.shared_params()
+        return made
+
+    def shared_params(self) -> int:
+        """Numbers it learns once for every series (a global model's trees)."""
+        return 0
 
 
 class Naive(ForecastCandidate):
@@ -270,10 +280,8 @@ class GlobalLightGBM(ForecastCandidate):
     def learned_per_series(self) -> int:
         return 2  # each series' own level and scale; the trees are shared (see `shared_params`)
 
-    def fit(self, X, y=None, *, horizon=1, levels=()):
-        fitted = super().fit(X, y, horizon=horizon, levels=levels)
-        fitted.shared_params = self.trees * 2 * self.leaves  # leaves and split thresholds, at most
-        return fitted
+    def shared_params(self) -> int:
+        return self.trees * 2 * self.leaves  # leaves and split thresholds, at most
 
 
 def ladder() -> dict[str, type[ForecastCandidate]]:

@@ -40,6 +40,9 @@ class ForecastTask:
 
         return ladder()
 
+    sampled_note = ("evaluated on a sample of the series, as all would not fit in their share of the budget: "
+                    "{names}; they are chosen only among those series, and forecast the others as seasonal "
+                    "naive; raise [budget] total (or per_candidate) to evaluate them on every series", "series")
     pyfunc_files = (SERIES_INDEX,)
     artifacts = (SELECTION,)
 

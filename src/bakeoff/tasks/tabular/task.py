@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from bakeoff.core.result import SAMPLED_ROWS
 from bakeoff.core.task import CandidateExtras, Prepared
 from bakeoff.tasks.tabular.facts import FACTS_VERSION
 
@@ -41,6 +42,7 @@ class TabularTask:
 
         return builtin()
 
+    sampled_note = (SAMPLED_ROWS, "rows")
     pyfunc_files: tuple[str, ...] = ()  # run-folder files its MLflow models need beside the model
     artifacts: tuple[str, ...] = ()  # run-folder files of its own the MLflow parent run keeps
 
