@@ -312,3 +312,37 @@ def test_interval_coverage_is_the_share_of_holdout_actuals_inside_the_interval(f
         assert facts["coverage"]["seasonal_naive"][str(level)] == pytest.approx(inside)
         assert np.allclose(holdout.mean, np.stack([np.tile(g["value"].to_numpy(float)[-HORIZON - SEASON:-HORIZON], 2)
                                                    for _, g in frame.groupby("series")]))
+
+
+def test_a_candidate_too_slow_for_every_series_is_judged_on_a_sample_and_never_recommended(tmp_path, m4):
+    write_series(tmp_path, m4, count=80, keep=400)
+    (tmp_path / "slow.py").write_text(textwrap.dedent("""
+        import time
+        from bakeoff.tasks.forecast.ladder import SeasonalNaive
+
+        class Slow(SeasonalNaive):  # seasonal naive's forecasts at 0.1 s a series
+            name, rung, family = "slow", 1, "test"
+
+            def cross_validate(self, series, horizon, windows, levels=()):
+                time.sleep(0.1 * len(series))
+                return super().cross_validate(series, horizon, windows, levels)
+    """))
+    card = CARD.replace('only = ["naive", "seasonal_naive", "ses", "theta", "global_lightgbm"]',
+                        'only = ["naive", "seasonal_naive"]\nextra = ["slow:Slow"]')
+    write_card(tmp_path, card.replace('total = "90s"', 'total = "30s"').replace('"40s"', '"12s"'))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_dir = next((tmp_path / "runs").iterdir())
+    result = json.loads((run_dir / "result.json").read_text())
+    slow = next(r for r in result["candidates"] if r["name"] == "slow")
+    assert slow["status"] == "ok" and 30 <= slow["fold_fit_rows"] < 80, slow
+    assert any("evaluated on a sample of the series" in note and "slow" in note for note in result["notes"])
+    assert result["recommended"] != "slow" and "not compared" in result["reason"] and "slow" in result["reason"]
+    choice = pd.read_csv(run_dir / "selection.csv", dtype={"id": str})
+    assert (choice["chosen"] == "slow").sum() <= slow["fold_fit_rows"]
+    done = cli("predict", run_dir.name, "slow", "-o", "slow.csv", cwd=tmp_path)
+    forecasts = pd.read_csv(tmp_path / "slow.csv", dtype={"id": str})
+    frame = pd.read_parquet(tmp_path / "series.parquet")
+    for key, group in frame.groupby("series"):  # sampled or not, every series: its last day, twice
+        assert np.allclose(forecasts[forecasts["id"] == key]["prediction"], np.tile(group["value"].to_numpy(float)[-SEASON:], 2))
+    assert forecasts["lo_80"].isna().sum() == HORIZON * (80 - slow["fold_fit_rows"])  # no interval outside the sample

@@ -241,7 +241,8 @@ def _draft(run_id: str, planned: Plan, outcomes: list[Outcome], command: list[st
     card, task, prepared, metric = planned.card, planned.task, planned.prepared, planned.metric
     evaluations = {o.name: o.evaluation for o in outcomes if o.evaluation is not None}
     rows = _rows(planned, outcomes)
-    chosen = verdict(rows, Tolerance(card.evaluate.tolerance, metric.relative), metric)
+    chosen = verdict(rows, Tolerance(card.evaluate.tolerance, metric.relative), metric, task.samples_compare,
+                     task.sampled_note[1])
     facts, fact_notes = _facts(task, chosen, metric, rows, evaluations, prepared, card)
     provenance = collect(card.base_dir, prepared.sha256, prepared.rows, prepared.columns,
                          card.evaluate.seed, command)

@@ -164,14 +164,23 @@ class Verdict:
     reason: str
 
 
-def verdict(rows: list[CandidateResult], tolerance: Tolerance, metric: Metric) -> Verdict:
-    """The best, the simplest as good as the best, and why (the tie rule of `select`)."""
-    contenders = [r.contender() for r in rows if r.status == "ok" and r.score is not None]
+def verdict(rows: list[CandidateResult], tolerance: Tolerance, metric: Metric,
+            samples_compare: bool = True, unit: str = "rows") -> Verdict:
+    """The best, the simplest as good as the best, and why (the tie rule of `select`). Unless
+    `samples_compare`, candidates evaluated on a sample (`fold_fit_rows`: of a forecast's
+    series, say, whose scores are over other series than the rest's) are left out, and the
+    reason says so."""
+    ranked = [r for r in rows if samples_compare or not r.fold_fit_rows]
+    contenders = [r.contender() for r in ranked if r.status == "ok" and r.score is not None]
     if not contenders:
         return Verdict(None, None, "no candidate finished; see each candidate's error")
     best = best_of(contenders, metric.higher_is_better)
     chosen = recommend(contenders, tolerance, metric.higher_is_better)
-    return Verdict(best.name, chosen.name, _full_reason(rows, chosen, best, tolerance, metric))
+    reason = _full_reason(ranked, chosen, best, tolerance, metric)
+    left_out = [f"{r.name} ({r.fold_fit_rows:,} {unit})" for r in rows if r not in ranked and r.status == "ok"]
+    if left_out:
+        reason += f"; not compared, as evaluated on a sample only: {', '.join(left_out)}"
+    return Verdict(best.name, chosen.name, reason)
 
 
 def _full_reason(rows: list[CandidateResult], chosen: Contender, best: Contender,

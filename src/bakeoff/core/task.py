@@ -69,6 +69,9 @@ class Task(Protocol):
 
     pyfunc_files: tuple[str, ...]  # run-folder files its MLflow models need beside the model
     sampled_note: tuple[str, str]  # the note on candidates evaluated on a sample ({names}), and its unit
+    samples_compare: bool  # a candidate evaluated on a sample can be best or recommended (its score
+    #                        is over the same cases as the others': a tabular fold's rows are sampled
+    #                        for fitting, never for scoring)
     artifacts: tuple[str, ...]  # run-folder files of its own the MLflow parent run keeps
 
     def pyfunc_predictor(self, artifacts: dict[str, str]):

@@ -25,6 +25,7 @@ from bakeoff.tasks.forecast.metrics import coverage, series_scores
 
 QUICK_SERIES = 12  # series a quick pass forecasts, to measure a candidate's cost per series
 MIN_SERIES = 30  # a candidate too slow for every series is evaluated on a sample of at least this many
+CHEAP_SECONDS = 5.0  # a candidate whose evaluation of every series is estimated below this is never sampled
 
 
 def build(cls: type[ForecastCandidate], data: Series, settings) -> ForecastCandidate:
@@ -57,9 +58,10 @@ def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glanc
     one_fit = fit_seconds_at(data.count, len(sample), half, whole)
     score = float(np.mean(window_scores(settings.metric, data, sample, means)))
     fits = data.windows + 2  # the windows, the holdout, the forecasts users get
+    whole = one_fit * fits < CHEAP_SECONDS or not candidate.local  # cheap, or a global model: never sampled
     return Glance(score, len(sample), time.perf_counter() - began, one_fit * fits + 0.5, 0.0, False,
                   folds_seconds=one_fit * (data.windows + 1), fit_power=1.0, train_rows=data.count,
-                  refit_seconds=one_fit, min_rows=min(MIN_SERIES, data.count))
+                  refit_seconds=one_fit, min_rows=data.count if whole else min(MIN_SERIES, data.count))
 
 
 def _timed(candidate: ForecastCandidate, series: list[np.ndarray], horizon: int) -> tuple[float, np.ndarray]:
@@ -112,14 +114,15 @@ def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Eva
 
 
 def sampled_series(count: int, wanted: int | None, seed: int) -> np.ndarray:
-    """Positions of the series to evaluate: all, or a seeded sample of `wanted`, in order.
+    """Positions of the series to evaluate: all, or the first `wanted` of one seeded order of
+    them (so the samples of two candidates are nested: the smaller inside the larger), sorted.
 
-    >>> sampled_series(5, None, 0).tolist(), len(sampled_series(100, 30, 0))
-    ([0, 1, 2, 3, 4], 30)
+    >>> sampled_series(5, None, 0).tolist(), set(sampled_series(100, 30, 0)) <= set(sampled_series(100, 60, 0))
+    ([0, 1, 2, 3, 4], True)
     """
     if not wanted or wanted >= count:
         return np.arange(count)
-    return np.sort(np.random.default_rng(seed + 5).choice(count, wanted, replace=False))
+    return np.sort(np.random.default_rng(seed + 5).permutation(count)[:wanted])
 
 
 def _spread(count: int, rows: np.ndarray, values: np.ndarray) -> np.ndarray:

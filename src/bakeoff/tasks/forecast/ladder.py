@@ -54,6 +54,7 @@ class ForecastCandidate(Candidate):
     requires: ClassVar[tuple[str, ...]] = ("statsforecast",)
     needs_import, install_with = "statsforecast", INSTALL
     intervals: ClassVar[bool] = True  # the model gives prediction intervals
+    local: ClassVar[bool] = True  # one model per series: evaluated on a sample of them when all would not fit
     intermittent_only: ClassVar[bool] = False  # raced only when the series are intermittent
 
     def __init__(self, *, task: str = "forecast", seed: int = 0, seasons: tuple[int, ...] = (1,),
@@ -251,7 +252,7 @@ class GlobalLightGBM(ForecastCandidate):
                "rolling means, each series scaled to its own level, forecasting step by step")
     requires = ("mlforecast", "lightgbm")
     needs_import, install_with = "mlforecast", INSTALL
-    intervals = False
+    intervals, local = False, False  # trained on a sample of the series, it would be another model
     trees, leaves = 300, 63
 
     def lags(self) -> list[int]:

@@ -41,8 +41,10 @@ class ForecastTask:
         return ladder()
 
     sampled_note = ("evaluated on a sample of the series, as all would not fit in their share of the budget: "
-                    "{names}; they are chosen only among those series, and forecast the others as seasonal "
-                    "naive; raise [budget] total (or per_candidate) to evaluate them on every series", "series")
+                    "{names}; their scores are over those series only (compare them with the others' with care), "
+                    "they are chosen only among those series, and they forecast the others as seasonal naive; "
+                    "raise [budget] total (or per_candidate) to evaluate them on every series", "series")
+    samples_compare = False  # scored over other series than the rest: it joins the per-series choice only
     pyfunc_files = (SERIES_INDEX,)
     artifacts = (SELECTION,)
 
