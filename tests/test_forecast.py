@@ -219,7 +219,7 @@ def test_bad_series_are_refused_in_one_line_before_anything_is_written(tmp_path,
 
 @pytest.mark.parametrize("card, words", [
     (DAILY.replace("[forecast]\nhorizon = 7", ""), ["[forecast] is missing", "horizon"]),
-    (DAILY.replace('task = "forecast"', 'task = "regression"'), ["[forecast] is for task"]),
+    (DAILY.replace('task = "forecast"', 'task = "regression"'), ["[forecast] is not for task"]),
     (DAILY.replace("horizon = 7", "horizon = 0"), ["[forecast] horizon", "at least 1"]),
     (DAILY.replace("horizon = 7", "horizon = 7\nseason_length = [0]"), ["season_length", "whole number"]),
 ])
@@ -346,3 +346,33 @@ def test_a_candidate_too_slow_for_every_series_is_judged_on_a_sample_and_never_r
     for key, group in frame.groupby("series"):  # sampled or not, every series: its last day, twice
         assert np.allclose(forecasts[forecasts["id"] == key]["prediction"], np.tile(group["value"].to_numpy(float)[-SEASON:], 2))
     assert forecasts["lo_80"].isna().sum() == HORIZON * (80 - slow["fold_fit_rows"])  # no interval outside the sample
+
+
+@pytest.mark.parametrize("values, words", [
+    (lambda rows: rows.assign(date=np.arange(len(rows)) * 1.5), ["float64 numbers", "dates"]),
+    (lambda rows: rows.assign(date=rows["date"].where(rows.index != 3)), ["empty values"]),
+])
+def test_times_that_are_not_a_calendar_are_refused_in_one_line(tmp_path, values, words):
+    values(long_rows()).to_csv(tmp_path / "daily.csv", index=False)
+    write_card(tmp_path, DAILY.format(extra=""))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    line = done.stderr.strip()
+    assert done.returncode == 2 and "\n" not in line and all(w in line for w in words), done.stderr
+
+
+def test_timestamps_across_a_daylight_saving_change_are_one_calendar(tmp_path):
+    rows = long_rows(days=60)
+    local = pd.date_range("2024-02-20", periods=60, freq="D", tz="Europe/Berlin")  # +01:00, then +02:00
+    rows["date"] = np.tile([t.isoformat() for t in local], 3)
+    rows.to_csv(tmp_path / "daily.csv", index=False)
+    write_card(tmp_path, DAILY.format(extra=""))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_series_no_candidate_can_score_still_gets_a_choice_and_forecasts(tmp_path):
+    from bakeoff.tasks.forecast.selection import best_per_series, choose
+
+    scores = {"naive": np.array([1.0, np.nan]), "theta": np.array([0.5, np.nan])}
+    assert choose(scores, {"naive": (0, 1), "theta": (1, 3)}, 0.0).tolist() == ["theta", "naive"]
+    assert best_per_series(scores).tolist() == ["theta", "naive"]

@@ -267,7 +267,7 @@ def model_digests(files: dict[str, bytes | str], name: str) -> dict[str, str | N
 
 def _rows(planned: Plan, outcomes: list[Outcome]) -> list[CandidateResult]:
     card, task, prepared = planned.card, planned.task, planned.prepared
-    spans = intervals(outcomes, planned.metric)
+    spans = intervals(outcomes, planned.metric, task.samples_compare)
     classes = {cls.name: cls for cls in planned.candidates}
     rows = []
     for o in outcomes:

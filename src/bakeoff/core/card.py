@@ -218,11 +218,18 @@ class Card(_Section):
 
     @model_validator(mode="after")
     def _sections_fit_task(self) -> Card:
-        if (self.forecast is None) == (self.problem.task == "forecast"):
-            raise ValueError("[forecast] is missing; a forecast card needs it, e.g. [forecast] horizon = 28"
-                             if self.forecast is None else
-                             f"[forecast] is for task = \"forecast\", not {self.problem.task!r}; remove it "
-                             "or set [problem] task = \"forecast\"")
+        """A task's own section (its Task's `section`) is there for that task, and only then."""
+        from bakeoff.tasks import task_for
+
+        own = task_for(self.problem.task).section
+        for name in TASK_SECTIONS:
+            given = getattr(self, name) is not None
+            if name == own and not given:
+                raise ValueError(f"[{name}] is missing; a {self.problem.task} card needs it, e.g. "
+                                 f"{TASK_SECTIONS[name]}")
+            if name != own and given:
+                raise ValueError(f"[{name}] is not for task = {self.problem.task!r}; remove it, or set [problem] "
+                                 f"task to the task it describes")
         return self
 
     @model_validator(mode="after")
@@ -245,6 +252,9 @@ class Card(_Section):
     def with_base_dir(self, base_dir: Path) -> Card:
         self._base_dir = Path(base_dir).resolve()
         return self
+
+
+TASK_SECTIONS = {"forecast": "[forecast] horizon = 28"}  # sections of one task family, with an example
 
 
 def load_card(path: str | Path) -> Card:

@@ -145,14 +145,16 @@ def monthly_cost(evaluation, business) -> float:
                                 business.predictions_per_month, business.compute_cost_per_hour)
 
 
-def intervals(outcomes: list, metric: Metric) -> dict[str, Interval]:
+def intervals(outcomes: list, metric: Metric, samples_compare: bool = True) -> dict[str, Interval]:
     """Each finished candidate's interval (as its evaluation gave it: see
-    `metrics.split_aware_interval`), and its paired difference to the best's (bootstrap)."""
+    `metrics.split_aware_interval`), and its paired difference to the best's (bootstrap); unless
+    `samples_compare`, the best among those evaluated on every case (see `verdict`)."""
     ok = [o for o in outcomes if o.status == "ok" and math.isfinite(o.evaluation.cv_score)]
-    if not ok:
+    whole = [o for o in ok if samples_compare or not o.evaluation.fold_fit_rows]
+    if not whole:
         return {}
     sign = 1 if metric.higher_is_better else -1
-    reference = max(ok, key=lambda o: sign * o.evaluation.cv_score).name
+    reference = max(whole, key=lambda o: sign * o.evaluation.cv_score).name
     paired = paired_intervals({o.name: o.evaluation.bootstrap for o in ok}, reference)
     return {o.name: dataclasses.replace(paired[o.name], score_ci=tuple(o.evaluation.score_ci)) for o in ok}
 

@@ -68,6 +68,7 @@ class Task(Protocol):
         """The built-in candidates by name (imported here, on first use)."""
 
     pyfunc_files: tuple[str, ...]  # run-folder files its MLflow models need beside the model
+    section: str | None  # the card section of its own (e.g. "forecast"), required on its cards
     sampled_note: tuple[str, str]  # the note on candidates evaluated on a sample ({names}), and its unit
     samples_compare: bool  # a candidate evaluated on a sample can be best or recommended (its score
     #                        is over the same cases as the others': a tabular fold's rows are sampled

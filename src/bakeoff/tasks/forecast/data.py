@@ -16,8 +16,8 @@ from bakeoff.core.card import Card
 from bakeoff.core.source import load_frame, suggest
 from bakeoff.errors import DataError
 
-SEASONS = {"h": [24, 168], "min": [60], "s": [60], "D": [7], "B": [5], "W": [52], "MS": [12], "ME": [12],
-           "M": [12], "QS": [4], "QE": [4], "Q": [4], "YS": [1], "YE": [1], "Y": [1]}  # frequency -> seasons
+CALENDAR_SEASONS = {"Day": [7], "BusinessDay": [5], "Week": [52], "MonthEnd": [12], "MonthBegin": [12],
+                    "QuarterEnd": [4], "QuarterBegin": [4], "YearEnd": [1], "YearBegin": [1]}  # offset -> seasons
 STEP = "step"  # the frequency of a time column of whole numbers (1, 2, 3, …)
 INTERMITTENT_ZEROS = 0.3  # a series with more zeros than this share is intermittent (Croston, TSB)
 
@@ -93,7 +93,7 @@ def prepare(card: Card) -> Series:
         ids.append(str(key))
         values.append(series)
         lasts.append(times[-1])
-    seasons = section.seasons or SEASONS.get(_base(frequency), [1])
+    seasons = section.seasons or seasons_of(frequency)
     series = Series(ids, values, lasts, frequency, seasons, section.horizon, section.windows,
                     section.level, loaded.sha256, len(frame), notes)
     _check_lengths(series)
@@ -114,11 +114,20 @@ def _numbers(values: pd.Series, name: str) -> pd.Series:
 
 def _times(values: pd.Series, name: str, frequency: str) -> tuple[pd.Series, str]:
     """The time column as whole-number steps or timestamps, and the frequency (given or inferred)."""
+    if values.isna().any():
+        raise DataError(f"time column {name!r} has {int(values.isna().sum()):,} empty values; give every row its "
+                        "time, or leave those rows out")
     if pd.api.types.is_integer_dtype(values):
+        if frequency:
+            raise DataError(f"time column {name!r} holds whole numbers, which are steps 1, 2, 3 with no calendar; "
+                            "leave [forecast] frequency out, or write the times as dates (2024-01-31)")
         return values.astype(np.int64), STEP
+    if pd.api.types.is_float_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise DataError(f"time column {name!r} holds {values.dtype} numbers (e.g. {values.iloc[0]!r}); give dates "
+                        "like 2024-01-31 or whole-number steps 1, 2, 3")
     try:
-        times = pd.to_datetime(values, errors="raise", format="mixed")
-    except (ValueError, TypeError) as err:
+        times = pd.to_datetime(_wall_clock(values), errors="raise", format="mixed")
+    except (ValueError, TypeError, OverflowError) as err:
         raise DataError(f"time column {name!r} is not dates (e.g. {values.iloc[0]!r}); give dates like "
                         "2024-01-31 or whole-number steps 1, 2, 3") from err
     if frequency:
@@ -129,6 +138,14 @@ def _times(values: pd.Series, name: str, frequency: str) -> tuple[pd.Series, str
                             "\"D\", \"W-SUN\", \"MS\" or leave it out to infer it") from err
         return times, frequency
     return times, _inferred(times, name)
+
+
+def _wall_clock(values: pd.Series) -> pd.Series:
+    """Text timestamps without their UTC offsets (+01:00, Z): the local times a business counts
+    its days and hours in (the offsets change with daylight saving time, the calendar does not)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
+    return values.astype(str).str.replace(r"(?:[+-]\d\d:?\d\d|Z)$", "", regex=True)
 
 
 def _inferred(times: pd.Series, name: str) -> str:
@@ -142,9 +159,23 @@ def _inferred(times: pd.Series, name: str) -> str:
                     "or \"D\" for daily")
 
 
-def _base(frequency: str) -> str:
-    """The frequency's unit without its multiple or anchor: "2h" -> "h", "W-SUN" -> "W"."""
-    return frequency.lstrip("0123456789").split("-")[0]
+def seasons_of(frequency: str) -> list[int]:
+    """Season lengths that suit a frequency: a day and a week of steps below a day, a week of
+    days, a year of weeks, months or quarters; 1 (none) otherwise.
+
+    >>> seasons_of("h"), seasons_of("30min"), seasons_of("2h"), seasons_of("D"), seasons_of("MS"), seasons_of(STEP)
+    ([24, 168], [48, 336], [12, 84], [7], [12], [1])
+    """
+    if frequency == STEP:
+        return [1]
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    if type(offset).__name__ in CALENDAR_SEASONS and offset.n == 1:
+        return CALENDAR_SEASONS[type(offset).__name__]
+    try:
+        per_day = pd.Timedelta(days=1) / pd.Timedelta(offset)
+    except (ValueError, TypeError):
+        return [1]
+    return [int(per_day), int(per_day * 7)] if per_day > 1 and float(per_day).is_integer() else [1]
 
 
 def _check_unique(frame: pd.DataFrame, data) -> None:

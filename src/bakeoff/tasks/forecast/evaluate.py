@@ -103,6 +103,7 @@ def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Eva
     mean, future = candidate.forecast(values, data.horizon, levels)
     fit_seconds = time.perf_counter() - fit_start
     final = candidate.forecasts(*_filled(data, rows, mean, future))
+    scored_model.fallback = final.fallback = frozenset(set(range(data.count)) - set(rows.tolist()))
     work = time.perf_counter() - began  # the candidate's own fitting and forecasting; the rest is the harness's
     boot = resampled_means(cv, settings.resamples, settings.seed)
     return Evaluation(

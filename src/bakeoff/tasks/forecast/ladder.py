@@ -31,6 +31,7 @@ class Forecasts(Fitted):
         self.name, self.mean, self.bounds, self.rung = name, mean, bounds, rung
         self.params_per_series, self.summary = params_per_series, summary
         self.scores, self.coverage = scores, coverage or {}  # on the holdout, for forecasts made without it
+        self.fallback: frozenset[int] = frozenset()  # series forecast as seasonal naive (outside its sample)
 
     def predict(self, X=None) -> np.ndarray:
         """The point forecasts, one row of steps per series."""
@@ -255,22 +256,26 @@ class GlobalLightGBM(ForecastCandidate):
     intervals, local = False, False  # trained on a sample of the series, it would be another model
     trees, leaves = 300, 63
 
-    def lags(self) -> list[int]:
+    def lags(self, series: list[np.ndarray], horizon: int) -> list[int]:
         """Every step of the last season, two and three seasons back, and each longer season
         once and twice back (on M4 hourly's last window before the holdout: sMAPE 12.2 against
-        15.3 with lags 1-3 and one and two seasons only)."""
+        15.3 with lags 1-3 and one and two seasons only): those that leave the shortest series
+        (less what is held out) a season of rows to learn from."""
         s = self.season
-        return sorted({*range(1, s + 1), 2 * s, 3 * s, *self.seasons, *(2 * k for k in self.seasons[1:])})
+        wanted = sorted({*range(1, s + 1), 2 * s, 3 * s, *self.seasons, *(2 * k for k in self.seasons[1:])})
+        room = min(len(v) for v in series) - horizon - s
+        return [lag for lag in wanted if lag <= room] or [1]
 
     def forecast(self, series, horizon, levels=()):
         from bakeoff.tasks.forecast.fitting import global_forecast
 
-        return global_forecast(self._regressor(), series, horizon, self.lags(), self.season)
+        return global_forecast(self._regressor(), series, horizon, self.lags(series, horizon), self.season)
 
     def cross_validate(self, series, horizon, windows, levels=()):
         from bakeoff.tasks.forecast.fitting import global_cross_validation
 
-        return global_cross_validation(self._regressor(), series, horizon, windows, self.lags(), self.season)
+        return global_cross_validation(self._regressor(), series, horizon, windows,
+                                       self.lags(series, horizon * windows), self.season)
 
     def _regressor(self):
         import lightgbm

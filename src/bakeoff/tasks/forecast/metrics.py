@@ -70,9 +70,11 @@ def portfolio(per_series: np.ndarray, _unused=None) -> float:
 
 def series_scores(name: str, actual: np.ndarray, forecast: np.ndarray, histories: list[np.ndarray],
                   season: int) -> np.ndarray:
-    """One score per series: `actual` and `forecast` hold one row of steps per series."""
+    """One score per series: `actual` and `forecast` hold one row of steps per series. A series
+    whose forecast is missing anywhere (a model that could not forecast it) scores NaN."""
     error = ERRORS[name]
-    return np.array([error(a, f, h, season) for a, f, h in zip(actual, forecast, histories)])
+    return np.array([error(a, f, h, season) if np.all(np.isfinite(f)) else np.nan
+                     for a, f, h in zip(actual, forecast, histories)])
 
 
 def coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:

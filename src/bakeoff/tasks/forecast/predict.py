@@ -13,6 +13,7 @@ from bakeoff.errors import ConfigError
 from bakeoff.tasks.forecast.fitting import level_label
 
 PER_SERIES = ("recommended", "per_series")  # each series forecast by the candidate chosen for it
+FALLBACK = "seasonal_naive (outside its sample)"  # a sampled candidate's forecast of a series it never saw
 
 
 def forecasts(run_dir: Path, candidate: str) -> pd.DataFrame:
@@ -23,6 +24,9 @@ def forecasts(run_dir: Path, candidate: str) -> pd.DataFrame:
     index = json.loads((run_dir / SERIES_INDEX).read_text())
     if candidate in PER_SERIES:
         choice = pd.read_csv(run_dir / SELECTION, dtype={"id": str})["chosen"].tolist()
+        if len(choice) != len(index["ids"]):
+            raise ConfigError(f"run {run_dir.name} has no per-series choice (no candidate finished, or its "
+                              "figures could not be computed: see its notes); name a candidate that finished")
     else:
         name = result.get(candidate) if candidate == "best" else candidate
         choice = [name] * len(index["ids"])
@@ -38,7 +42,8 @@ def table(models: dict, choice: list[str], index: dict, wanted: set[str] | None 
         if wanted is not None and key not in wanted:
             continue
         model = models[choice[k]]
-        frame = pd.DataFrame({"id": key, "time": times, "candidate": choice[k], "prediction": model.mean[k]})
+        label = FALLBACK if k in getattr(model, "fallback", ()) else choice[k]
+        frame = pd.DataFrame({"id": key, "time": times, "candidate": label, "prediction": model.mean[k]})
         for level in levels:
             low, high = model.bounds.get(level, (None, None))
             frame[f"lo_{level_label(level)}"] = low[k] if low is not None else float("nan")

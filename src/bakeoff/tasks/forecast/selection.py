@@ -18,14 +18,15 @@ def choose(scores: dict[str, np.ndarray], simplicity: dict[str, tuple[int, int]]
     """The chosen candidate's name per series. `simplicity`: (rung, learned numbers) per name."""
     names = sorted(scores, key=lambda n: (*simplicity[n], n))  # simplest first
     table = np.stack([scores[n] for n in names])  # candidates x series
-    best = np.nanmin(table, axis=0)
-    good = table <= best + tolerance * np.abs(best)
+    best = np.min(np.where(np.isnan(table), np.inf, table), axis=0)  # inf where no candidate scored the series
+    good = (table <= best + tolerance * np.abs(best)) | np.isinf(best)  # unscored: the simplest
     return np.array(names)[np.argmax(good, axis=0)]  # the first (simplest) good one
 
 
 def best_per_series(scores: dict[str, np.ndarray]) -> np.ndarray:
     names = list(scores)
-    return np.array(names)[np.nanargmin(np.stack([scores[n] for n in names]), axis=0)]
+    table = np.stack([scores[n] for n in names])
+    return np.array(names)[np.argmin(np.where(np.isnan(table), np.inf, table), axis=0)]
 
 
 def picked(scores: dict[str, np.ndarray], choice: np.ndarray) -> np.ndarray:

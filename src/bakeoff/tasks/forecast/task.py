@@ -44,6 +44,7 @@ class ForecastTask:
                     "{names}; their scores are over those series only (compare them with the others' with care), "
                     "they are chosen only among those series, and they forecast the others as seasonal naive; "
                     "raise [budget] total (or per_candidate) to evaluate them on every series", "series")
+    section = "forecast"
     samples_compare = False  # scored over other series than the rest: it joins the per-series choice only
     pyfunc_files = (SERIES_INDEX,)
     artifacts = (SELECTION,)

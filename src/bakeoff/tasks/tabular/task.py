@@ -44,6 +44,7 @@ class TabularTask:
 
     sampled_note = (SAMPLED_ROWS, "rows")
     samples_compare = True
+    section = None
     pyfunc_files: tuple[str, ...] = ()  # run-folder files its MLflow models need beside the model
     artifacts: tuple[str, ...] = ()  # run-folder files of its own the MLflow parent run keeps
 
