@@ -45,23 +45,29 @@ def window_scores(metric: str, data: Series, values: list[np.ndarray], means: np
 
 
 def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glance:
-    """The quick pass: the candidate's last evaluation window on a sample of the series, timed on
-    half the sample and on all of it, so that a fixed cost (a global model's) is told apart
-    from a cost per series."""
+    """The quick pass: the candidate's last evaluation window on a sample of the series. Half the
+    sample goes first (it pays the first call's costs: imports, compiling); then all of it is
+    timed: a model per series costs that much per series; a global model, timed on half the
+    sample again, has its fixed cost told apart from its cost per series."""
     candidate = build(cls, data, settings)
     rng = np.random.default_rng(settings.seed)
     picked = np.sort(rng.choice(data.count, min(QUICK_SERIES, data.count), replace=False))
     sample = [data.values[i][:-data.horizon] for i in picked]
     began = time.perf_counter()
     half = _timed(candidate, sample[:max(len(sample) // 2, 1)], data.horizon)[0]
+    if not candidate.local:
+        half = _timed(candidate, sample[:max(len(sample) // 2, 1)], data.horizon)[0]
     whole, means = _timed(candidate, sample, data.horizon)
-    one_fit = fit_seconds_at(data.count, len(sample), half, whole)
+    one_fit = (fit_seconds_at(data.count, len(sample), half, whole) if not candidate.local
+               else whole / len(sample) * data.count)
     score = float(np.mean(window_scores(settings.metric, data, sample, means)))
     fits = data.windows + 2  # the windows, the holdout, the forecasts users get
     whole = one_fit * fits < CHEAP_SECONDS or not candidate.local  # cheap, or a global model: never sampled
+    # the final forecast is part of what every evaluation must do (no refit_seconds, which the
+    # schedule may leave out): without it there is nothing to forecast with
     return Glance(score, len(sample), time.perf_counter() - began, one_fit * fits + 0.5, 0.0, False,
-                  folds_seconds=one_fit * (data.windows + 1), fit_power=1.0, train_rows=data.count,
-                  refit_seconds=one_fit, min_rows=data.count if whole else min(MIN_SERIES, data.count))
+                  folds_seconds=one_fit * fits, fit_power=1.0, train_rows=data.count,
+                  min_rows=data.count if whole else min(MIN_SERIES, data.count))
 
 
 def _timed(candidate: ForecastCandidate, series: list[np.ndarray], horizon: int) -> tuple[float, np.ndarray]:
