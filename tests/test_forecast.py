@@ -370,9 +370,16 @@ def test_timestamps_across_a_daylight_saving_change_are_one_calendar(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def test_a_series_no_candidate_can_score_still_gets_a_choice_and_forecasts(tmp_path):
+def test_a_series_no_candidate_could_score_gets_the_simplest_candidate():
     from bakeoff.tasks.forecast.selection import best_per_series, choose
 
     scores = {"naive": np.array([1.0, np.nan]), "theta": np.array([0.5, np.nan])}
     assert choose(scores, {"naive": (0, 1), "theta": (1, 3)}, 0.0).tolist() == ["theta", "naive"]
     assert best_per_series(scores).tolist() == ["theta", "naive"]
+
+
+def test_init_refuses_forecast_flags_on_a_table(tmp_path):
+    long_rows().to_csv(tmp_path / "daily.csv", index=False)
+    done = cli("init", "daily.csv", "--target", "units", "--time", "date", cwd=tmp_path)
+    assert done.returncode == 2 and "--time are for forecasts" in done.stderr and "--task forecast" in done.stderr
+    assert not (tmp_path / "bakeoff.toml").exists()

@@ -19,7 +19,8 @@ def choose(scores: dict[str, np.ndarray], simplicity: dict[str, tuple[int, int]]
     names = sorted(scores, key=lambda n: (*simplicity[n], n))  # simplest first
     table = np.stack([scores[n] for n in names])  # candidates x series
     best = np.min(np.where(np.isnan(table), np.inf, table), axis=0)  # inf where no candidate scored the series
-    good = (table <= best + tolerance * np.abs(best)) | np.isinf(best)  # unscored: the simplest
+    slack = tolerance * np.abs(np.where(np.isinf(best), 0.0, best))
+    good = (table <= best + slack) | np.isinf(best)  # a series no candidate scored: the simplest
     return np.array(names)[np.argmax(good, axis=0)]  # the first (simplest) good one
 
 

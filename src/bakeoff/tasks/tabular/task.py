@@ -58,14 +58,16 @@ class TabularTask:
     def applicable(self, candidates: list, prepared: Prepared) -> list:
         return candidates
 
-    def write_card(self, data, output, force: bool = False, *, target: str, horizon=None, **given) -> list[str]:
+    def write_card(self, data, output, force: bool = False, *, target: str, **given) -> list[str]:
         """`bakeoff init`: a commented card (task and metric inferred), checked, written to
         `output`; the columns left out as copies of the target."""
         from bakeoff.errors import ConfigError
         from bakeoff.tasks.tabular.quickstart import write_card_file
 
-        if horizon:
-            raise ConfigError("--horizon is for forecasts; add --task forecast (with --id and --time)")
+        forecast_only = [f"--{name}" for name, value in given.items() if value]
+        if forecast_only:
+            raise ConfigError(f"{', '.join(forecast_only)} are for forecasts: add --task forecast (with --id, --time "
+                              "and --horizon), or leave them out")
         return write_card_file(data, target, output, force)
 
     def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None):
