@@ -383,3 +383,26 @@ def test_init_refuses_forecast_flags_on_a_table(tmp_path):
     done = cli("init", "daily.csv", "--target", "units", "--time", "date", cwd=tmp_path)
     assert done.returncode == 2 and "--time are for forecasts" in done.stderr and "--task forecast" in done.stderr
     assert not (tmp_path / "bakeoff.toml").exists()
+
+
+def test_the_forecast_report_shows_the_per_series_answer_in_a_browser(forecast_run):
+    from browser import chromium_page, screenshot
+
+    _, run_dir, result = forecast_run
+    facts = json.loads((run_dir / "facts.json").read_text())
+    report = run_dir / "report.html"
+    with chromium_page() as (page, watch):
+        page.goto(report.as_uri())
+        page.wait_for_load_state("load")
+        screenshot(page, "report-forecast-test.png")
+        answer = page.locator("#recommendation").inner_text()
+        top, count = next(iter(facts["selection"]["by_candidate"].items()))
+        assert answer.startswith(f"{top} is as good as anything else for {round(100 * count / 16)} % of your series")
+        assert answer.endswith(f"For one model for every series: {result['recommended']}.")
+        wins = page.locator("#wins tr")
+        assert wins.count() == 1 + len(facts["selection"]["by_candidate"])  # a header, then a row per winner
+        assert sum(int(wins.nth(i).locator("td").nth(1).inner_text()) for i in range(1, wins.count())) == 16
+        assert page.locator("#coverage th").nth(1).inner_text().lower() == "80 % interval holds"  # shown in capitals
+        assert page.locator("#series svg").count() == 1 and page.locator("#tradeoff svg").count() == 1
+    assert watch.console_errors == [] and watch.page_errors == []
+    assert watch.remote_requests() == [] and watch.requests == [report.as_uri()]

@@ -7,12 +7,14 @@ from importlib import resources
 
 from bakeoff.reporting import charts
 from bakeoff.reporting.render import percent
+from bakeoff.tasks.forecast.fitting import level_label
 
 
 def report_sections(result: dict, facts: dict) -> tuple[str, dict]:
     template = resources.files("bakeoff.tasks.forecast").joinpath("report.html").read_text(encoding="utf-8")
     figures = {"series": charts.series_chart(facts.get("samples", []), facts.get("target", "value"))}
-    levels = sorted({level for shares in facts.get("coverage", {}).values() for level in shares}, key=float)
+    keys = sorted({level for shares in facts.get("coverage", {}).values() for level in shares}, key=float)
+    levels = [(key, level_label(float(key))) for key in keys]  # ("80.0", "80")
     return template, {"headline": headline(result, facts), "figures": figures, "levels": levels}
 
 
