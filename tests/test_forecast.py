@@ -406,3 +406,14 @@ def test_the_forecast_report_shows_the_per_series_answer_in_a_browser(forecast_r
         assert page.locator("#series svg").count() == 1 and page.locator("#tradeoff svg").count() == 1
     assert watch.console_errors == [] and watch.page_errors == []
     assert watch.remote_requests() == [] and watch.requests == [report.as_uri()]
+
+
+def test_series_keys_that_look_like_numbers_keep_their_leading_zeros(tmp_path):
+    rows = long_rows()
+    rows["store"] = rows["store"].map({"s0": "007", "s1": "010", "s2": "7"})
+    rows.to_csv(tmp_path / "daily.csv", index=False)
+    write_card(tmp_path, DAILY.format(extra=""))
+    assert cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path).returncode == 0
+    run_dir = next((tmp_path / "runs").iterdir())
+    done = cli("predict", run_dir.name, "naive", cwd=tmp_path)
+    assert sorted(pd.read_csv(pd.io.common.StringIO(done.stdout), dtype={"id": str})["id"].unique()) == ["007", "010", "7"]

@@ -24,8 +24,9 @@ class Loaded:
     notes: list[str] = field(default_factory=list)  # what reading changed, e.g. renamed headers
 
 
-def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) -> Loaded:
-    """Read the card's [data] source (or rows to score) into a DataFrame with its sha256."""
+def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2, text: tuple[str, ...] = ()) -> Loaded:
+    """Read the card's [data] source (or rows to score) into a DataFrame with its sha256; the
+    CSV columns named in `text` are read as written ("007" stays "007": a key, not a number)."""
     if isinstance(source, SqlSource):
         return _load_sql(SqlSource(url=file_url(source.url, base_dir), query=source.query))
     path = data_path(base_dir / source)
@@ -35,7 +36,7 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2) ->
         raise DataError(f"data file {path} not found; check the path (a card's [data] source is relative "
                         "to the card's folder)")
     try:
-        frame = _read_file(path)
+        frame = _read_file(path, text)
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as err:
         raise DataError(f"cannot read {path.name} ({failure(err)}); "
                         "give a UTF-8 CSV with a header row, or a Parquet file") from err
@@ -54,11 +55,11 @@ def data_path(path: Path) -> Path:
                         "CSV or Parquet file") from err
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def _read_file(path: Path, text: tuple[str, ...] = ()) -> pd.DataFrame:
     if _is_parquet(path):
         return pd.read_parquet(path)
     try:
-        return pd.read_csv(path, **_csv_options(path))
+        return pd.read_csv(path, dtype={name: str for name in text} or None, **_csv_options(path))
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 

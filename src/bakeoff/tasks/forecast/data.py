@@ -73,7 +73,7 @@ def prepare(card: Card) -> Series:
     if not data.id or not data.time:
         raise DataError("a forecast card needs [data] id (the series key column) and time (the timestamp "
                         "column), e.g. id = \"store_item\", time = \"date\"")
-    loaded = load_frame(data.source, card.base_dir)
+    loaded = load_frame(data.source, card.base_dir, text=(data.id,))
     frame = loaded.frame
     missing = [c for c in (data.id, data.time, data.target) if c not in frame.columns]
     if missing:
