@@ -57,17 +57,17 @@ def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glanc
     half = _timed(candidate, sample[:max(len(sample) // 2, 1)], data.horizon)[0]
     if not candidate.local:
         half = _timed(candidate, sample[:max(len(sample) // 2, 1)], data.horizon)[0]
-    whole, means = _timed(candidate, sample, data.horizon)
-    one_fit = (fit_seconds_at(data.count, len(sample), half, whole) if not candidate.local
-               else whole / len(sample) * data.count)
-    score = float(np.mean(window_scores(settings.metric, data, sample, means)))
+    seconds_all, means = _timed(candidate, sample, data.horizon)
+    one_fit = (fit_seconds_at(data.count, len(sample), half, seconds_all) if not candidate.local
+               else seconds_all / len(sample) * data.count)
+    score = float(np.nanmean(window_scores(settings.metric, data, sample, means)))
     fits = data.windows + 2  # the windows, the holdout, the forecasts users get
-    whole = one_fit * fits < CHEAP_SECONDS or not candidate.local  # cheap, or a global model: never sampled
+    every = one_fit * fits < CHEAP_SECONDS or not candidate.local  # cheap, or a global model: never sampled
     # the final forecast is part of what every evaluation must do (no refit_seconds, which the
     # schedule may leave out): without it there is nothing to forecast with
     return Glance(score, len(sample), time.perf_counter() - began, one_fit * fits + 0.5, 0.0, False,
                   folds_seconds=one_fit * fits, fit_power=1.0, train_rows=data.count,
-                  min_rows=data.count if whole else min(MIN_SERIES, data.count))
+                  min_rows=data.count if every else min(MIN_SERIES, data.count))
 
 
 def _timed(candidate: ForecastCandidate, series: list[np.ndarray], horizon: int) -> tuple[float, np.ndarray]:
