@@ -107,6 +107,8 @@ CASES = {
     "fewer rows than folds": (card().replace('target = "label"', 'target = "x1"') .replace(
         "[evaluate]", '[problem]\ntask = "regression"\n[evaluate]'), five_rows,
         "only 4 training row(s) for 3 folds", "folds lower"),
+    "several id columns on a table": (card(data_extra='id = ["x1", "colour"]'), unchanged,
+                                     "[data] id is a list (x1, colour)", "takes one row key column"),
     "time column not a date": (card(data_extra='time = "colour"'), unchanged,
                                "[data] time column 'colour' is not a date or a number", "leave time empty"),
 }

@@ -232,23 +232,31 @@ def test_card_mistakes_in_forecast_sections_are_one_line(tmp_path, card, words):
     assert all(word in line for word in words), line
 
 
-def test_the_mlflow_model_forecasts_the_series_asked_for_as_bakeoff_predict_does(tmp_path, m4):
+def test_the_mlflow_models_forecast_the_series_asked_for_as_bakeoff_predict_does(tmp_path, m4):
     import mlflow.pyfunc
 
-    write_series(tmp_path, m4, count=4, keep=400)
-    write_card(tmp_path, CARD.replace('["naive", "seasonal_naive", "ses", "theta", "global_lightgbm"]', '["seasonal_naive"]'))
+    write_series(tmp_path, m4, count=16, keep=400)
+    write_card(tmp_path, CARD.replace('["naive", "seasonal_naive", "ses", "theta", "global_lightgbm"]',
+                                      '["naive", "seasonal_naive", "ses"]'))
     done = cli("run", "bakeoff.toml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     run_dir = next((tmp_path / "runs").iterdir())
-    row = json.loads((run_dir / "result.json").read_text())["candidates"][0]
+    result = json.loads((run_dir / "result.json").read_text())
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / '.bakeoff' / 'mlflow.db'}")
-    served = mlflow.pyfunc.load_model(row["model_uri"]).predict(pd.DataFrame({"id": ["H10", "H100"]}))
-    cli("predict", run_dir.name, "seasonal_naive", "-o", "all.csv", cwd=tmp_path)
-    offline = pd.read_csv(tmp_path / "all.csv", dtype={"id": str, "time": str})
-    offline = offline[offline["id"].isin(["H10", "H100"])].reset_index(drop=True)
-    assert sorted(served["id"].unique()) == ["H10", "H100"]
-    assert np.allclose(served["prediction"], offline["prediction"])
-    assert np.allclose(served["hi_95"], offline["hi_95"])
+    selection = pd.read_csv(run_dir / "selection.csv", dtype={"id": str})
+    assert selection["chosen"].nunique() >= 2  # a real mix: series forecast by different candidates
+    wanted = selection.groupby("chosen")["id"].first().tolist()
+    models = {"seasonal_naive": next(r["model_uri"] for r in result["candidates"] if r["name"] == "seasonal_naive"),
+              "recommended": result["recommended_model_uri"]}
+    for candidate, uri in models.items():
+        served = mlflow.pyfunc.load_model(uri).predict(pd.DataFrame({"id": wanted}))
+        cli("predict", run_dir.name, candidate, "-o", "all.csv", cwd=tmp_path)
+        offline = pd.read_csv(tmp_path / "all.csv", dtype={"id": str, "time": str})
+        offline = offline[offline["id"].isin(wanted)].reset_index(drop=True)
+        assert sorted(served["id"].unique()) == sorted(wanted)
+        assert served["candidate"].tolist() == offline["candidate"].tolist()
+        assert np.allclose(served["prediction"], offline["prediction"])
+        assert np.allclose(served["hi_95"], offline["hi_95"])
 
 
 def test_the_python_api_gives_the_same_forecasts_and_refuses_data(forecast_run):
@@ -417,3 +425,25 @@ def test_series_keys_that_look_like_numbers_keep_their_leading_zeros(tmp_path):
     run_dir = next((tmp_path / "runs").iterdir())
     done = cli("predict", run_dir.name, "naive", cwd=tmp_path)
     assert sorted(pd.read_csv(pd.io.common.StringIO(done.stdout), dtype={"id": str})["id"].unique()) == ["007", "010", "7"]
+
+
+def test_a_series_key_of_several_columns_names_each_series_by_all_of_them(tmp_path):
+    rows = long_rows(series=4)
+    rows["region"] = rows["store"].map({"s0": "north", "s1": "north", "s2": "south", "s3": "south"})
+    rows["store"] = rows["store"].map({"s0": "a", "s1": "b", "s2": "a", "s3": "b"})  # "a" is in both regions
+    rows.to_csv(tmp_path / "daily.csv", index=False)
+    write_card(tmp_path, DAILY.format(extra="").replace('id = "store"', 'id = ["region", "store"]'))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_dir = next((tmp_path / "runs").iterdir())
+    done = cli("predict", run_dir.name, "naive", cwd=tmp_path)
+    forecasts = pd.read_csv(pd.io.common.StringIO(done.stdout))
+    assert list(forecasts.columns[:3]) == ["id", "region", "store"]
+    assert sorted(forecasts["id"].unique()) == ["north/a", "north/b", "south/a", "south/b"]
+    last = rows.groupby(["region", "store"])["units"].last()
+    for (region, store), value in last.items():  # naive: each series' own last value, never another's
+        mine = forecasts[(forecasts["region"] == region) & (forecasts["store"] == store)]
+        assert len(mine) == 7 and np.allclose(mine["prediction"], value)
+    rows.assign(store=rows["store"] + "/x").to_csv(tmp_path / "daily.csv", index=False)
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 2 and "'store'" in done.stderr and "joins" in done.stderr, done.stderr

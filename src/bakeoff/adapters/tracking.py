@@ -20,6 +20,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from bakeoff.core.provenance import package_versions
+from bakeoff.core.result import RECOMMENDED
 from bakeoff.core.urls import failure, redact
 from bakeoff.errors import TrackingError
 
@@ -142,6 +143,10 @@ def _log_bakeoff(result, files, card_params, finish, uri, experiment, store_dir,
             artifacts = {"bundle": str(bundle), **_task_artifacts(result["task"], files, Path(tmp))}
             model_uris[row["name"]] = _log_candidate(row, artifacts if model is not None else None,
                                                      experiment_id, result, code_paths)
+        portfolio = task_for(result["task"]).portfolio_files(files)
+        if portfolio:
+            model_uris[RECOMMENDED] = _log_portfolio(portfolio, files, Path(tmp), parent.info.run_id, result["task"],
+                                                     code_paths)
         best = next((r for r in result["candidates"] if r["name"] == result["best"]), None)
         if best and best["score"] is not None:
             mlflow.log_metric(f"best_{result['metric']}", best["score"])
@@ -155,13 +160,28 @@ def _task_artifacts(task: str, files: dict[str, bytes | str], folder: Path) -> d
     """The run-folder files a task's pyfunc model needs beside the model (written under `folder`)."""
     from bakeoff.tasks import task_for
 
+    return _written({name: name for name in task_for(task).pyfunc_files}, files, folder)
+
+
+def _written(wanted: dict[str, str], files: dict[str, bytes | str], folder: Path) -> dict[str, str]:
+    """Each wanted run-folder file (artifact name: file name) written under `folder`, by artifact name."""
     paths = {}
-    for name in task_for(task).pyfunc_files:
+    for key, name in wanted.items():
         path = folder / name
         if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(files[name] if isinstance(files[name], bytes) else files[name].encode())
-        paths[name] = str(path)
+        paths[key] = str(path)
     return paths
+
+
+def _log_portfolio(wanted: dict[str, str], files: dict[str, bytes | str], folder: Path, run_id: str, task: str,
+                   code_paths: list[str]) -> str:
+    """The recommendation that mixes candidates (each series its own), as one pyfunc model on the parent run."""
+    mlflow.pyfunc.log_model(name=RECOMMENDED, python_model=BakeoffModel(), artifacts=_written(wanted, files, folder),
+                            model_config={"task": task}, pip_requirements=_requirements(),
+                            code_paths=code_paths or None)
+    return f"runs:/{run_id}/{RECOMMENDED}"
 
 
 def _log_candidate(row: dict, artifacts: dict[str, str] | None, experiment_id: str, result: dict,

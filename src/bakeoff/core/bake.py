@@ -28,6 +28,7 @@ from bakeoff.core.metrics import Metric
 from bakeoff.core.race import Jobs, Observer, Outcome, RaceSettings, Silent, race
 from bakeoff.core.registry import load_class, select
 from bakeoff.core.result import (
+    RECOMMENDED,
     CandidateResult,
     RunResult,
     Verdict,
@@ -306,7 +307,8 @@ def _tracked(draft: _Draft, card: Card, run_dir: Path, on_logged, session) -> Ba
         report = draft.report(tracked)  # the report shows the MLflow run, not the model URIs
         model_uris = session.models(on_logged)
         result = dataclasses.replace(tracked, candidates=[dataclasses.replace(r, model_uri=model_uris.get(r.name))
-                                                          for r in tracked.candidates])
+                                                          for r in tracked.candidates],
+                                     recommended_model_uri=model_uris.get(RECOMMENDED))
         write_run_folder(run_dir, draft.files(result, report))
         written = True
         session.finish(run_dir)

@@ -60,7 +60,7 @@ class Data(_Section):
     source: str | SqlSource
     target: str
     positive: str | int | bool | None = None
-    id: str = ""
+    id: str | list[str] = ""  # a forecast's series key may be several columns (store, item)
     time: str = ""
     drop: list[str] = Field(default_factory=list)
 
@@ -76,8 +76,10 @@ class Data(_Section):
 
     @model_validator(mode="after")
     def _id_is_not_the_target(self) -> Data:
-        if self.id and self.id == self.target:
-            raise ValueError(f"id and target are both {self.id!r}: the id names each row, the target is "
+        if isinstance(self.id, list) and not self.id:
+            raise ValueError("id is an empty list; name the key column(s), e.g. id = [\"store\", \"item\"]")
+        if self.target in ([self.id] if isinstance(self.id, str) else self.id):
+            raise ValueError(f"id and target are both {self.target!r}: the id names each row, the target is "
                              "what to predict; set id to the row key column, or leave it out")
         return self
 

@@ -25,6 +25,9 @@ def _finite(value):
     return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
 
 
+RECOMMENDED = "recommended"  # the MLflow model of a recommendation that mixes candidates (one per series)
+
+
 @dataclass(frozen=True)
 class CandidateResult:
     name: str
@@ -95,12 +98,16 @@ class RunResult:
     tracking_uri: str | None = None
     schema_version: int = SCHEMA_VERSION
     refit: str = "all"  # the saved models learned from "all" rows, or the "train"ing part only
+    recommended_model_uri: str | None = None  # a recommendation mixing candidates (per series) as one model
+
 
     def to_dict(self) -> dict:
         """The result.json record (plain JSON values)."""
         out = dataclasses.asdict(self)
         if self.mlflow_run_id is None:  # an untracked run says nothing about MLflow
             del out["mlflow_run_id"], out["tracking_uri"]
+        if self.recommended_model_uri is None:  # the recommendation is one candidate: its row has the model
+            del out["recommended_model_uri"]
         return out
 
     def row(self, name: str) -> CandidateResult | None:

@@ -79,6 +79,10 @@ class Task(Protocol):
         """What an MLflow pyfunc model of this task calls on its input frame (`artifacts`: the
         model file as "bundle", and `pyfunc_files` by name), returning a frame."""
 
+    def portfolio_files(self, files: dict[str, bytes | str]) -> dict[str, str]:
+        """Where the recommendation is a mix of candidates (one per series), the run-folder files
+        its MLflow pyfunc model needs, by artifact name; empty where it is one candidate's model."""
+
     def applicable(self, candidates: list[type[Candidate]], prepared: Prepared) -> list[type[Candidate]]:
         """The candidates that suit this data (e.g. intermittent-demand models only for intermittent series)."""
 

@@ -19,6 +19,7 @@ from bakeoff.errors import DataError
 CALENDAR_SEASONS = {"Day": [7], "BusinessDay": [5], "Week": [52], "MonthEnd": [12], "MonthBegin": [12],
                     "QuarterEnd": [4], "QuarterBegin": [4], "YearEnd": [1], "YearBegin": [1]}  # offset -> seasons
 STEP = "step"  # the frequency of a time column of whole numbers (1, 2, 3, …)
+KEY_JOIN = "/"  # between the values of several key columns in a series' id
 INTERMITTENT_ZEROS = 0.3  # a series with more zeros than this share is intermittent (Croston, TSB)
 
 
@@ -26,7 +27,7 @@ INTERMITTENT_ZEROS = 0.3  # a series with more zeros than this share is intermit
 class Series:
     """The series of one card, split, with what every candidate needs to fit and score them."""
 
-    ids: list[str]
+    ids: list[str]  # each series' key; several key columns' values are joined by "/"
     values: list[np.ndarray]  # each series whole (training part, then its holdout)
     last_times: list  # each series' last timestamp (or step), for the forecasts' time column
     frequency: str  # a pandas offset alias, or STEP
@@ -37,6 +38,8 @@ class Series:
     sha256: str
     rows: int
     notes: list[str] = field(default_factory=list)
+    key_columns: list[str] = field(default_factory=lambda: ["id"])  # the card's id column(s)
+    key_parts: list[list[str]] = field(default_factory=list)  # per series its value of each key column
 
     @property
     def season(self) -> int:
@@ -71,20 +74,19 @@ def prepare(card: Card) -> Series:
     """The card's series, checked: bad input raises DataError naming the problem and the fix."""
     section, data = card.forecast, card.data
     if not data.id or not data.time:
-        raise DataError("a forecast card needs [data] id (the series key column) and time (the timestamp "
-                        "column), e.g. id = \"store_item\", time = \"date\"")
-    loaded = load_frame(data.source, card.base_dir, text=(data.id,))
+        raise DataError("a forecast card needs [data] id (the series key column or columns) and time (the "
+                        "timestamp column), e.g. id = \"store_item\" or [\"store\", \"item\"], time = \"date\"")
+    keys = [data.id] if isinstance(data.id, str) else list(data.id)
+    loaded = load_frame(data.source, card.base_dir, text=tuple(keys))
     frame = loaded.frame
-    missing = [c for c in (data.id, data.time, data.target) if c not in frame.columns]
+    missing = [c for c in (*keys, data.time, data.target) if c not in frame.columns]
     if missing:
         raise DataError(f"column {missing[0]!r} is not in the data; "
                         f"{suggest(missing[0], [str(c) for c in frame.columns])}")
-    frame = frame[[data.id, data.time, data.target]].rename(columns={data.id: "id", data.time: "time",
-                                                                      data.target: "value"})
-    frame["id"] = frame["id"].astype(str)
+    frame = pd.DataFrame({"id": series_keys(frame, keys), "time": frame[data.time], "value": frame[data.target]})
     frame["value"] = _numbers(frame["value"], data.target)
     frame["time"], frequency = _times(frame["time"], data.time, section.frequency)
-    _check_unique(frame, data)
+    _check_unique(frame, "/".join(keys), data.time)
     frame = frame.sort_values(["id", "time"], kind="stable")
     notes: list[str] = []
     ids, values, lasts = [], [], []
@@ -94,10 +96,28 @@ def prepare(card: Card) -> Series:
         values.append(series)
         lasts.append(times[-1])
     seasons = section.seasons or seasons_of(frequency)
+    parts = [key.split(KEY_JOIN) for key in ids] if len(keys) > 1 else []
     series = Series(ids, values, lasts, frequency, seasons, section.horizon, section.windows,
-                    section.level, loaded.sha256, len(frame), notes)
+                    section.level, loaded.sha256, len(frame), notes, keys if len(keys) > 1 else ["id"], parts)
     _check_lengths(series)
     return series
+
+
+def series_keys(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """One text key per row: the key column's values, or several columns' joined by "/"."""
+    empty = next((k for k in keys if frame[k].isna().any()), None)
+    if empty:
+        raise DataError(f"id column {empty!r} has {int(frame[empty].isna().sum()):,} empty values; give every row "
+                        "its series key, or leave those rows out")
+    columns = [frame[k].astype(str) for k in keys]
+    if len(keys) > 1:
+        joined = [c for c in columns if c.str.contains(KEY_JOIN, regex=False).any()]
+        if joined:
+            raise DataError(f"id column {joined[0].name!r} holds {KEY_JOIN!r} (e.g. "
+                            f"{joined[0][joined[0].str.contains(KEY_JOIN, regex=False)].iloc[0]!r}), which joins "
+                            "several key columns; replace it in the data, or name one key column as [data] id")
+        return columns[0].str.cat(columns[1:], sep=KEY_JOIN)
+    return columns[0]
 
 
 def _numbers(values: pd.Series, name: str) -> pd.Series:
@@ -178,11 +198,11 @@ def seasons_of(frequency: str) -> list[int]:
     return [int(per_day), int(per_day * 7)] if per_day > 1 and float(per_day).is_integer() else [1]
 
 
-def _check_unique(frame: pd.DataFrame, data) -> None:
+def _check_unique(frame: pd.DataFrame, key: str, time: str) -> None:
     repeated = frame.duplicated(["id", "time"])
     if repeated.any():
         first = frame[repeated].iloc[0]
-        raise DataError(f"{int(repeated.sum()):,} rows repeat an ({data.id}, {data.time}) pair, e.g. "
+        raise DataError(f"{int(repeated.sum()):,} rows repeat an ({key}, {time}) pair, e.g. "
                         f"({first['id']}, {first['time']}); keep one row per series and time (sum or "
                         "average the repeats first)")
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from bakeoff.core.runstore import read_model_file, read_result
 from bakeoff.errors import ConfigError
+from bakeoff.tasks.forecast.data import series_keys
 from bakeoff.tasks.forecast.fitting import level_label
 
 PER_SERIES = ("recommended", "per_series")  # each series forecast by the candidate chosen for it
@@ -44,6 +45,8 @@ def table(models: dict, choice: list[str], index: dict, wanted: set[str] | None 
         model = models[choice[k]]
         label = FALLBACK if k in getattr(model, "fallback", ()) else choice[k]
         frame = pd.DataFrame({"id": key, "time": times, "candidate": label, "prediction": model.mean[k]})
+        for position, (column, part) in enumerate(zip(index.get("key_columns", []), _parts(index, k)), start=1):
+            frame.insert(position, column, part)  # several key columns: each beside the joined id
         for level in levels:
             low, high = model.bounds.get(level, (None, None))
             frame[f"lo_{level_label(level)}"] = low[k] if low is not None else float("nan")
@@ -53,14 +56,38 @@ def table(models: dict, choice: list[str], index: dict, wanted: set[str] | None 
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
 
 
-def pyfunc_predictor(model_path: str, index_path: str):
-    """Frame with an optional `id` column in, the forecasts of those series (all without it) out."""
-    model = pickle.loads(Path(model_path).read_bytes())
-    index = json.loads(Path(index_path).read_text())
+def _parts(index: dict, k: int) -> list[str]:
+    """Series k's value of each key column, when its key is several columns."""
+    parts = index.get("key_parts") or []
+    return parts[k] if parts else []
+
+
+def portfolio_key(name: str) -> str:
+    """The artifact name of a chosen candidate's forecasts in the per-series pyfunc model."""
+    return f"model_{name}"
+
+
+def pyfunc_predictor(artifacts: dict[str, str]):
+    """Frame with the series wanted (an `id` column, or the card's key columns) in, their forecasts
+    out (every series' when it names none): from one candidate ("bundle"), or each series' own
+    choice (the selection and the chosen candidates' forecasts)."""
+    from bakeoff.tasks.forecast.task import SELECTION, SERIES_INDEX
+
+    index = json.loads(Path(artifacts[SERIES_INDEX]).read_text())
+    if SELECTION in artifacts:
+        choice = pd.read_csv(artifacts[SELECTION], dtype={"id": str})["chosen"].tolist()
+        models = {name: pickle.loads(Path(artifacts[portfolio_key(name)]).read_bytes()) for name in set(choice)}
+    else:
+        model = pickle.loads(Path(artifacts["bundle"]).read_bytes())
+        models, choice = {model.name: model}, [model.name] * len(index["ids"])
+    keys = index.get("key_columns", ["id"])
 
     def predict(frame: pd.DataFrame) -> pd.DataFrame:
-        wanted = set(frame["id"].astype(str)) if "id" in frame.columns else None
-        return table({model.name: model}, [model.name] * len(index["ids"]), index, wanted)
+        if "id" in frame.columns:
+            return table(models, choice, index, set(frame["id"].astype(str)))
+        if keys != ["id"] and set(keys) <= set(frame.columns):
+            return table(models, choice, index, set(series_keys(frame, keys)))
+        return table(models, choice, index)
 
     return predict
 

@@ -54,7 +54,23 @@ class ForecastTask:
         wanted; all of them when it has none) in, their forecasts out."""
         from bakeoff.tasks.forecast.predict import pyfunc_predictor
 
-        return pyfunc_predictor(artifacts["bundle"], artifacts[SERIES_INDEX])
+        return pyfunc_predictor(artifacts)
+
+    def portfolio_files(self, files: dict[str, bytes | str]) -> dict[str, str]:
+        """The per-series choice, the series and each chosen candidate's forecasts."""
+        import io
+
+        import pandas as pd
+
+        from bakeoff.core.runstore import model_file
+        from bakeoff.tasks.forecast.predict import portfolio_key
+
+        text = files[SELECTION]
+        chosen = pd.read_csv(io.StringIO(text if isinstance(text, str) else text.decode()))["chosen"]
+        if chosen.empty:
+            return {}
+        names = sorted(set(chosen.dropna()))
+        return {SELECTION: SELECTION, SERIES_INDEX: SERIES_INDEX, **{portfolio_key(n): model_file(n) for n in names}}
 
     def applicable(self, candidates: list, prepared: Prepared) -> list:
         """Croston and TSB only where the series are intermittent (many zeros)."""
@@ -111,7 +127,8 @@ class ForecastTask:
                 if model is not None:
                     files[path] = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
         times = [[str(t) for t in steps] for steps in data.future_times(data.horizon)]
-        files[SERIES_INDEX] = json.dumps({"ids": data.ids, "times": times, "target": card.data.target})
+        files[SERIES_INDEX] = json.dumps({"ids": data.ids, "times": times, "target": card.data.target,
+                                          "key_columns": data.key_columns, "key_parts": data.key_parts})
         files[SELECTION] = selection_csv(facts)
         return files
 

@@ -200,6 +200,9 @@ def time_order(column: pd.Series) -> np.ndarray:
 
 
 def _check_columns_exist(card: Card, columns: list[str]) -> None:
+    if isinstance(card.data.id, list):
+        raise DataError(f"[data] id is a list ({', '.join(card.data.id)}); a tabular card takes one row key "
+                        "column: name one, or combine them into one column first")
     named = {"target": card.data.target, "id": card.data.id, "time": card.data.time}
     for key, name in [*named.items(), *(("drop", c) for c in card.data.drop)]:
         if name and name not in columns:

@@ -55,6 +55,9 @@ class TabularTask:
         bundle = load_bundle(artifacts["bundle"])
         return lambda rows: bundle.score(rows)[bundle.output_columns()]
 
+    def portfolio_files(self, files: dict[str, bytes | str]) -> dict[str, str]:
+        return {}  # the recommendation is one candidate, whose model is logged with it
+
     def applicable(self, candidates: list, prepared: Prepared) -> list:
         return candidates
 
