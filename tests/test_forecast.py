@@ -286,6 +286,11 @@ def test_init_writes_a_forecast_card_that_runs(tmp_path):
     missing = cli("init", "daily.csv", "--task", "forecast", "--target", "units", "-o", "other.toml", cwd=tmp_path)
     assert missing.returncode == 2 and "--id, --time, --horizon" in missing.stderr
     assert not (tmp_path / "other.toml").exists()
+    long_rows().assign(region="north").to_csv(tmp_path / "keys.csv", index=False)
+    done = cli("init", "keys.csv", "--task", "forecast", "--id", "region,store", "--time", "date", "--target",
+               "units", "--horizon", "7", "-o", "keys.toml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert 'id = ["region", "store"]' in (tmp_path / "keys.toml").read_text()
 
 
 def test_intermittent_series_bring_croston_and_tsb_and_regular_ones_do_not(tmp_path):

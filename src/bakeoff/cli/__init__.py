@@ -90,7 +90,7 @@ def init(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the card.")] = Path("bakeoff.toml"),
     force: Annotated[bool, typer.Option(help="Overwrite an existing card.")] = False,
     task: Annotated[Optional[Task], typer.Option(help="Default: inferred from the target; 'forecast' for many series.")] = None,
-    id: Annotated[Optional[str], typer.Option("--id", help="Forecast: the series key column.")] = None,
+    id: Annotated[Optional[str], typer.Option("--id", help="Forecast: the series key column (or several: store,item).")] = None,
     time: Annotated[Optional[str], typer.Option("--time", help="Forecast: the time column.")] = None,
     horizon: Annotated[Optional[int], typer.Option(help="Forecast: steps to forecast.", min=1)] = None,
 ):

@@ -16,7 +16,7 @@ question = "What will each {id} do over the next {horizon} steps?"
 
 [data]
 source = "{source}"
-id = "{id}"          # the series key
+id = {id_value}          # the series key: a column, or several, e.g. ["store", "item"]
 time = "{time}"        # dates, or whole-number steps
 target = "{target}"
 
@@ -61,8 +61,10 @@ def write_card_file(data: Path, output: Path, force: bool = False, *, target: st
         source = source.relative_to(output.parent.resolve())
     except ValueError:
         pass
-    text = CARD.format(name=Path(data).stem, card=output.name, source=source.as_posix(), id=id, time=time,
-                       target=target, horizon=horizon)
+    keys = [k.strip() for k in id.split(",") if k.strip()]
+    id_value = f'"{keys[0]}"' if len(keys) == 1 else "[" + ", ".join(f'"{k}"' for k in keys) + "]"
+    text = CARD.format(name=Path(data).stem, card=output.name, source=source.as_posix(), id="/".join(keys),
+                       id_value=id_value, time=time, target=target, horizon=horizon)
     prepare(card_from_text(text).with_base_dir(output.parent.resolve()))  # refuses what run would refuse
     write_atomic(output, text)
     return []
