@@ -156,6 +156,47 @@ def test_a_candidate_that_hangs_is_stopped_and_the_others_finish(tmp_path, m4):
     assert "hang" in result["reason"]
 
 
+def test_a_candidate_that_fails_on_some_series_forecasts_them_as_seasonal_naive_and_says_how_many(tmp_path, m4):
+    path = write_series(tmp_path, m4, count=6, keep=400)
+    frame = pd.read_parquet(path)
+    frame.loc[frame["series"].isin(["H10", "H100"]), "value"] += 1e7  # the model below refuses these two
+    frame.to_parquet(path, index=False)
+    (tmp_path / "picky.py").write_text(textwrap.dedent("""
+        from statsforecast.models import Naive
+        from bakeoff.tasks.forecast.ladder import ForecastCandidate
+
+        class Refuses(Naive):
+            def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
+                if y.max() > 1e6:
+                    raise ValueError("too large")
+                return super().forecast(y, h, X, X_future, level, fitted)
+
+        class Picky(ForecastCandidate):
+            name, rung, family = "picky", 1, "test"
+
+            def model(self):
+                return Refuses()
+    """))
+    write_card(tmp_path, CARD.replace('only = ["naive", "seasonal_naive", "ses", "theta", "global_lightgbm"]',
+                                      'only = ["naive", "seasonal_naive"]\nextra = ["picky:Picky"]'))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_dir = next((tmp_path / "runs").iterdir())
+    result = json.loads((run_dir / "result.json").read_text())
+    assert any(note.startswith("picky failed on 2 of 6 series") for note in result["notes"]), result["notes"]
+    rows = {r["name"]: r for r in result["candidates"]}
+    assert rows["picky"]["status"] == "ok"
+    done = cli("predict", run_dir.name, "picky", "-o", "picky.csv", cwd=tmp_path)
+    forecasts = pd.read_csv(tmp_path / "picky.csv", dtype={"id": str})
+    for key, group in frame.groupby("series"):
+        mine, values = forecasts[forecasts["id"] == key], group["value"].to_numpy(float)
+        if key in ("H10", "H100"):  # seasonal naive: the last day, twice, and labelled so
+            assert np.allclose(mine["prediction"], np.tile(values[-SEASON:], 2))
+            assert set(mine["candidate"]) == {"seasonal_naive (picky failed)"}
+        else:  # naive: the last value
+            assert np.allclose(mine["prediction"], values[-1]) and set(mine["candidate"]) == {"picky"}
+
+
 def long_rows(days: int = 60, series: int = 3, gap: bool = False) -> pd.DataFrame:
     dates = pd.date_range("2024-01-01", periods=days, freq="D")
     rng = np.random.default_rng(0)

@@ -32,6 +32,7 @@ from bakeoff.core.result import (
     CandidateResult,
     RunResult,
     Verdict,
+    candidate_notes,
     candidate_result,
     intervals,
     monthly_cost,
@@ -251,7 +252,8 @@ def _draft(run_id: str, planned: Plan, outcomes: list[Outcome], command: list[st
         run_id, card.problem.name, card.problem.question, card.problem.task, metric.name,
         metric.higher_is_better, card.evaluate.tolerance, metric.relative, prepared.classes,
         prepared.training_rows, prepared.holdout_rows, rows, chosen.best, chosen.recommended,
-        chosen.reason, [*prepared.notes, *tuning_notes(outcomes, *task.sampled_note), *fact_notes], str(card.base_dir),
+        chosen.reason, [*prepared.notes, *tuning_notes(outcomes, *task.sampled_note), *candidate_notes(outcomes),
+                        *fact_notes], str(card.base_dir),
         provenance, {"total": len(planned.expectations)}, refit=card.evaluate.refit)
     files = task.run_files(evaluations, prepared, card, facts, planned.expectations)
     rows = [dataclasses.replace(r, **model_digests(files, r.name)) for r in result.candidates]

@@ -36,6 +36,7 @@ class Evaluation:
     final_rows: int = 0  # rows `fitted` learned from
     fold_fit_rows: int = 0  # rows each cross-validation fold fitted on, when a sample; 0: all
     assess_seconds: float = 0.0  # wall seconds to the first complete result (its defaults, assessed)
+    notes: list[str] = field(default_factory=list)  # what the run's notes must say about this candidate
 
     @property
     def holdout_model(self) -> Fitted | None:

@@ -225,6 +225,11 @@ SAMPLED_ROWS = ("cross-validated with each fold's model fitted on a sample of th
                 "compare them at full size")
 
 
+def candidate_notes(outcomes: list) -> list[str]:
+    """What each finished candidate's evaluation says the run's notes must carry."""
+    return [note for o in outcomes if o.evaluation is not None for note in o.evaluation.notes]
+
+
 def tuning_notes(outcomes: list, sampled_note: str = SAMPLED_ROWS, unit: str = "rows") -> list[str]:
     """Notes on cross-validation and tuning the schedule cut short or moved to a sample of the
     rows: one line for each kind, naming the candidates."""

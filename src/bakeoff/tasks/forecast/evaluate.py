@@ -72,7 +72,7 @@ def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glanc
 
 def _timed(candidate: ForecastCandidate, series: list[np.ndarray], horizon: int) -> tuple[float, np.ndarray]:
     start = time.perf_counter()
-    means, _ = candidate.cross_validate(series, horizon, 1)
+    means = candidate.cross_validate(series, horizon, 1).mean
     return time.perf_counter() - start, means
 
 
@@ -99,17 +99,19 @@ def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Eva
     rows = sampled_series(data.count, guide.fit_rows if guide else None, settings.seed)
     values = [data.values[i] for i in rows]
     began = time.perf_counter()
-    means, bounds = candidate.cross_validate(values, data.horizon, data.windows + 1, levels)
+    windows = candidate.cross_validate(values, data.horizon, data.windows + 1, levels)
+    means, bounds = windows.mean, windows.bounds
     scores = window_scores(settings.metric, data, values, means)
     cv, holdout = _spread(data.count, rows, scores[:, :-1].mean(axis=1)), _spread(data.count, rows, scores[:, -1])
     last = {k: (lo[:, -1], hi[:, -1]) for k, (lo, hi) in bounds.items()}
     shares = {k: coverage(data.holdout()[rows], lo, hi) for k, (lo, hi) in last.items()}
     scored_model = candidate.forecasts(*_filled(data, rows, means[:, -1], last, holdout=True), holdout, shares)
     fit_start = time.perf_counter()
-    mean, future = candidate.forecast(values, data.horizon, levels)
+    made = candidate.forecast(values, data.horizon, levels)
     fit_seconds = time.perf_counter() - fit_start
-    final = candidate.forecasts(*_filled(data, rows, mean, future))
+    final = candidate.forecasts(*_filled(data, rows, made.mean, made.bounds))
     scored_model.fallback = final.fallback = frozenset(set(range(data.count)) - set(rows.tolist()))
+    scored_model.failed = final.failed = frozenset(int(rows[k]) for k in windows.failed | made.failed)
     work = time.perf_counter() - began  # the candidate's own fitting and forecasting; the rest is the harness's
     boot = resampled_means(cv, settings.resamples, settings.seed)
     return Evaluation(
@@ -117,7 +119,20 @@ def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Eva
         percentile_interval(boot), float(np.nanmean(holdout)), fit_seconds,
         fit_seconds * 1e6 / (len(rows) * data.horizon), _one_series_ms(candidate, data), len(pickle.dumps(final)),
         final.n_params, False, candidate.summary, final, "forecasts are not exported as SQL", work,
-        scored_model, final_rows=data.rows, fold_fit_rows=len(rows) if len(rows) < data.count else 0)
+        scored_model, final_rows=data.rows, fold_fit_rows=len(rows) if len(rows) < data.count else 0,
+        notes=failure_notes(candidate.name, final.failed, len(rows)))
+
+
+def failure_notes(name: str, failed: frozenset[int], tried: int) -> list[str]:
+    """The note on series a candidate failed on (statsforecast gave them seasonal naive's forecasts).
+
+    >>> failure_notes("auto_arima", frozenset({3, 9}), 414)
+    ['auto_arima failed on 2 of 414 series; seasonal naive forecasts those (in its scores too, and in bakeoff predict)']
+    """
+    if not failed:
+        return []
+    return [f"{name} failed on {len(failed):,} of {tried:,} series; seasonal naive forecasts those (in its "
+            "scores too, and in bakeoff predict)"]
 
 
 def sampled_series(count: int, wanted: int | None, seed: int) -> np.ndarray:

@@ -7,10 +7,22 @@ statsforecast wants long data (unique_id, ds, y); the steps are numbered 0, 1, 2
 
 from __future__ import annotations
 
+from functools import cache
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
 Bounds = dict[float, tuple[np.ndarray, np.ndarray]]
+
+
+class Made(NamedTuple):
+    """Forecasts of the series given: means (series x [windows x] steps), the interval bounds per
+    level likewise, and the positions of the series the model failed on (seasonal naive's there)."""
+
+    mean: np.ndarray
+    bounds: Bounds
+    failed: frozenset[int] = frozenset()
 
 
 def long_frame(series: list[np.ndarray]) -> pd.DataFrame:
@@ -23,30 +35,65 @@ def long_frame(series: list[np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame({"unique_id": ids, "ds": steps, "y": np.concatenate(series).astype(float)})
 
 
-def _forecaster(model, season: int):
-    from statsforecast import StatsForecast
+@cache
+def _recording_fallback():
+    """statsforecast's seasonal naive, keeping each history it had to forecast (statsforecast
+    calls it, silently, for a series the model raised on)."""
     from statsforecast.models import SeasonalNaive
 
-    fallback = SeasonalNaive(season_length=season)  # a series the model fails on gets this instead
-    return StatsForecast(models=[model], freq=1, n_jobs=1, fallback_model=fallback)
+    class Fallback(SeasonalNaive):
+        def __init__(self, season_length: int):
+            super().__init__(season_length=season_length)
+            self.histories: list[np.ndarray] = []
+
+        def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
+            self.histories.append(np.array(y, dtype=float))
+            return super().forecast(y, h, X=X, X_future=X_future, level=level, fitted=fitted)
+
+    return Fallback
 
 
-def forecast(model, series: list[np.ndarray], horizon: int, levels: tuple[float, ...],
-             season: int) -> tuple[np.ndarray, Bounds]:
+def _forecaster(model, season: int):
+    from statsforecast import StatsForecast
+
+    fallback = _recording_fallback()(season)  # a series the model fails on gets this instead
+    return StatsForecast(models=[model], freq=1, n_jobs=1, fallback_model=fallback), fallback
+
+
+def failed_series(histories: list[np.ndarray], series: list[np.ndarray]) -> frozenset[int]:
+    """Positions of the series whose start is one of the `histories` (those the model failed on).
+
+    >>> sorted(failed_series([np.array([1.0, 2.0])], [np.array([0.0, 2, 3]), np.array([1.0, 2, 5])]))
+    [1]
+    """
+    by_first: dict[float, list[int]] = {}
+    for k, values in enumerate(series):
+        by_first.setdefault(float(values[0]), []).append(k)
+    failed = set()
+    for history in histories:
+        n = len(history)
+        failed.update(k for k in by_first.get(float(history[0]), ())
+                      if len(series[k]) >= n and np.array_equal(series[k][:n], history))
+    return frozenset(failed)
+
+
+def forecast(model, series: list[np.ndarray], horizon: int, levels: tuple[float, ...], season: int) -> Made:
     """Fit `model` to each series and forecast its next `horizon` steps: the means (series x
     steps) and, per level, the interval bounds."""
-    out = _forecaster(model, season).forecast(df=long_frame(series), h=horizon, level=_levels(levels))
-    return _arrays(out, len(series), horizon, levels)
+    engine, fallback = _forecaster(model, season)
+    out = engine.forecast(df=long_frame(series), h=horizon, level=_levels(levels))
+    return Made(*_arrays(out, len(series), horizon, levels), failed_series(fallback.histories, series))
 
 
 def cross_validation(model, series: list[np.ndarray], horizon: int, windows: int, levels: tuple[float, ...],
-                     season: int) -> tuple[np.ndarray, Bounds]:
+                     season: int) -> Made:
     """Rolling-origin forecasts: for each series, `windows` forecasts of `horizon` steps, the last
     ending at the series' end, each from the values before its origin. Means are (series x
     windows x steps); the bounds likewise."""
-    out = _forecaster(model, season).cross_validation(
-        df=long_frame(series), h=horizon, n_windows=windows, step_size=horizon, level=_levels(levels))
-    return _arrays(out, len(series), horizon, levels, windows)
+    engine, fallback = _forecaster(model, season)
+    out = engine.cross_validation(df=long_frame(series), h=horizon, n_windows=windows, step_size=horizon,
+                                  level=_levels(levels))
+    return Made(*_arrays(out, len(series), horizon, levels, windows), failed_series(fallback.histories, series))
 
 
 def _global(regressor, lags: list[int], season: int):
@@ -60,21 +107,20 @@ def _global(regressor, lags: list[int], season: int):
                       target_transforms=[LocalStandardScaler()])
 
 
-def global_forecast(regressor, series: list[np.ndarray], horizon: int, lags: list[int],
-                    season: int) -> tuple[np.ndarray, Bounds]:
+def global_forecast(regressor, series: list[np.ndarray], horizon: int, lags: list[int], season: int) -> Made:
     """One `regressor` (scikit-learn style) trained across all series on their lags, forecasting
     each series `horizon` steps ahead, step by step (mlforecast)."""
     model = _global(regressor, lags, season)
     model.fit(long_frame(series))
-    return _arrays(model.predict(h=horizon), len(series), horizon, ())
+    return Made(*_arrays(model.predict(h=horizon), len(series), horizon, ()))
 
 
 def global_cross_validation(regressor, series: list[np.ndarray], horizon: int, windows: int, lags: list[int],
-                            season: int) -> tuple[np.ndarray, Bounds]:
+                            season: int) -> Made:
     """`cross_validation` for the global model: retrained at each window's origin."""
     out = _global(regressor, lags, season).cross_validation(
         df=long_frame(series), n_windows=windows, h=horizon, step_size=horizon)
-    return _arrays(out, len(series), horizon, (), windows)
+    return Made(*_arrays(out, len(series), horizon, (), windows))
 
 
 def _arrays(out: pd.DataFrame, n: int, horizon: int, levels: tuple[float, ...], windows: int = 0):

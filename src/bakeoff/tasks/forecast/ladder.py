@@ -32,6 +32,7 @@ class Forecasts(Fitted):
         self.params_per_series, self.summary = params_per_series, summary
         self.scores, self.coverage = scores, coverage or {}  # on the holdout, for forecasts made without it
         self.fallback: frozenset[int] = frozenset()  # series forecast as seasonal naive (outside its sample)
+        self.failed: frozenset[int] = frozenset()  # series forecast as seasonal naive (the model failed on them)
 
     def predict(self, X=None) -> np.ndarray:
         """The point forecasts, one row of steps per series."""
@@ -76,28 +77,29 @@ class ForecastCandidate(Candidate):
         return 1
 
     def forecast(self, series: list[np.ndarray], horizon: int, levels: tuple[float, ...] = ()):
-        """Fit each series and forecast its next `horizon` steps: means (series x steps) and the
-        interval bounds per level."""
+        """Fit each series and forecast its next `horizon` steps: means (series x steps), the
+        interval bounds per level and the series it failed on (a `fitting.Made`)."""
         from bakeoff.tasks.forecast.fitting import forecast
 
         return forecast(self.model(), series, horizon, levels, self.season)
 
     def cross_validate(self, series: list[np.ndarray], horizon: int, windows: int, levels: tuple[float, ...] = ()):
         """Rolling-origin forecasts, the last window ending at each series' end: means (series x
-        windows x steps) and the bounds likewise."""
+        windows x steps), the bounds likewise and the series it failed on (a `fitting.Made`)."""
         from bakeoff.tasks.forecast.fitting import cross_validation
 
         return cross_validation(self.model(), series, horizon, windows, levels, self.season)
 
     def fit(self, X: list[np.ndarray], y=None, *, horizon: int = 1, levels: tuple[float, ...] = ()) -> Forecasts:
         """Fit each series in `X` and forecast its next `horizon` steps (with intervals at `levels`)."""
-        return self.forecasts(*self.forecast(X, horizon, levels if self.intervals else ()))
+        made = self.forecast(X, horizon, levels if self.intervals else ())
+        return self.forecasts(made.mean, made.bounds, failed=made.failed)
 
     def forecasts(self, mean: np.ndarray, bounds: dict, scores: np.ndarray | None = None,
-                  coverage: dict | None = None) -> Forecasts:
+                  coverage: dict | None = None, failed: frozenset[int] = frozenset()) -> Forecasts:
         """Forecasts this candidate made, with what it learned counted."""
         made = Forecasts(self.name, mean, bounds, self.learned_per_series(), self.summary, scores, coverage, self.rung)
-        made.shared_params = self.shared_params()
+        made.shared_params, made.failed = self.shared_params(), failed
         return made
 
     def shared_params(self) -> int:

@@ -15,6 +15,7 @@ from bakeoff.tasks.forecast.fitting import level_label
 
 PER_SERIES = ("recommended", "per_series")  # each series forecast by the candidate chosen for it
 FALLBACK = "seasonal_naive (outside its sample)"  # a sampled candidate's forecast of a series it never saw
+FAILED = "seasonal_naive ({name} failed)"  # a candidate's forecast of a series its model raised on
 
 
 def forecasts(run_dir: Path, candidate: str) -> pd.DataFrame:
@@ -43,7 +44,8 @@ def table(models: dict, choice: list[str], index: dict, wanted: set[str] | None 
         if wanted is not None and key not in wanted:
             continue
         model = models[choice[k]]
-        label = FALLBACK if k in getattr(model, "fallback", ()) else choice[k]
+        label = (FALLBACK if k in getattr(model, "fallback", ()) else
+                 FAILED.format(name=choice[k]) if k in getattr(model, "failed", ()) else choice[k])
         frame = pd.DataFrame({"id": key, "time": times, "candidate": label, "prediction": model.mean[k]})
         for position, (column, part) in enumerate(zip(index.get("key_columns", []), _parts(index, k)), start=1):
             frame.insert(position, column, part)  # several key columns: each beside the joined id
