@@ -444,6 +444,10 @@ def test_the_forecast_report_shows_the_per_series_answer_in_a_browser(forecast_r
 
     _, run_dir, result = forecast_run
     facts = json.loads((run_dir / "facts.json").read_text())
+    rungs = {r["name"]: r["rung"] for r in result["candidates"]}
+    winning = {rungs[name] for name in facts["selection"]["by_candidate"]}
+    shown = {rungs[s["candidate"]] for s in facts["samples"]}
+    assert winning == shown and {"best", "typical", "worst"} <= {s["role"] for s in facts["samples"]}
     report = run_dir / "report.html"
     with chromium_page() as (page, watch):
         page.goto(report.as_uri())
@@ -493,3 +497,21 @@ def test_a_series_key_of_several_columns_names_each_series_by_all_of_them(tmp_pa
     rows.assign(store=rows["store"] + "/x").to_csv(tmp_path / "daily.csv", index=False)
     done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
     assert done.returncode == 2 and "'store'" in done.stderr and "joins" in done.stderr, done.stderr
+
+
+def test_the_global_model_knows_each_steps_weekday_from_the_dates_whatever_day_a_series_starts(tmp_path):
+    from bakeoff.core.card import load_card
+    from bakeoff.tasks.forecast.data import prepare
+    from bakeoff.tasks.forecast.fitting import _global, long_frame
+
+    rows = long_rows()
+    rows = rows.drop(index=rows.index[(rows["store"] == "s1")][:3])  # s1 starts on a Thursday, the others a Monday
+    rows.to_csv(tmp_path / "daily.csv", index=False)
+    series = prepare(load_card(write_card(tmp_path, DAILY.format(extra=""))))
+    features = _global(None, [1], (7,), calendar=True).preprocess(long_frame(series.training(), series.starts))
+    for k, first in enumerate(pd.to_datetime(rows.groupby("store")["date"].first())):
+        mine = features[features["unique_id"] == features["unique_id"].unique()[k]]
+        dates = first + pd.to_timedelta(mine["ds"] - series.starts[k], unit="D")
+        assert ((mine["step_of_7"] - dates.dt.dayofweek) % 7 == 4).all()  # 1970-01-01, step 0, was a Thursday (3)
+    plain = _global(None, [1], (7,), calendar=False).preprocess(long_frame(series.training()))
+    assert "step_of_7" not in plain.columns  # no dates, no calendar: steps 1, 2, 3 of two series need not align

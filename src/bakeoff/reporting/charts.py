@@ -47,12 +47,15 @@ def _styled(chart):
     return draw
 
 
-def _figure(width: float, height: float, columns: int = 1):
+SERIES_COLUMNS = 3  # small multiples of series per row
+
+
+def _figure(width: float, height: float, columns: int = 1, rows: int = 1):
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height))
-    axes = fig.subplots(1, columns)
-    for ax in (axes if columns > 1 else [axes]):
+    axes = fig.subplots(rows, columns, squeeze=rows == 1)
+    for ax in (axes.ravel() if rows > 1 else axes if columns > 1 else [axes]):
         ax.grid(True, color=GRID, linewidth=0.6)
         ax.set_axisbelow(True)
     return fig, axes
@@ -182,8 +185,13 @@ def series_chart(samples: list[dict], target: str) -> str | None:
     made without them and its interval."""
     if not samples:
         return None
-    fig, axes = _figure(3.0 * len(samples), 2.6, len(samples))
-    for ax, s in zip(axes if len(samples) > 1 else [axes], samples):
+    columns = min(len(samples), SERIES_COLUMNS)
+    rows = -(-len(samples) // columns)
+    fig, axes = _figure(3.0 * columns, 2.6 * rows, columns, rows)
+    panels = list(axes.ravel()) if rows > 1 else list(axes) if columns > 1 else [axes]
+    for ax in panels[len(samples):]:
+        ax.set_visible(False)  # the last row's empty places
+    for ax, s in zip(panels, samples):
         past, steps = len(s["history"]), len(s["actual"])
         ahead = range(past, past + steps)
         ax.plot(range(past), s["history"], color=MUTED, linewidth=0.8)
@@ -193,5 +201,6 @@ def series_chart(samples: list[dict], target: str) -> str | None:
         ax.plot(ahead, s["forecast"], color=PALETTE[0], linewidth=1.1, label="forecast")
         ax.set_title(_text(f"{s['role']}: {s['id']} ({s['candidate']})"), fontsize=8)
         ax.set_xticks([])
-    (axes[0] if len(samples) > 1 else axes).set_ylabel(_text(target))
+    for row in range(rows):
+        panels[row * columns].set_ylabel(_text(target))
     return _svg(fig)

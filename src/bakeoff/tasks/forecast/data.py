@@ -7,6 +7,7 @@ cross-validated on (rolling origin, `windows` windows of `horizon` steps).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,8 @@ class Series:
     notes: list[str] = field(default_factory=list)
     key_columns: list[str] = field(default_factory=lambda: ["id"])  # the card's id column(s)
     key_parts: list[list[str]] = field(default_factory=list)  # per series its value of each key column
+    starts: list[int] = field(default_factory=list)  # per series its first step, counted from a fixed
+    #                                                   epoch; empty where the times are steps with no calendar
 
     @property
     def season(self) -> int:
@@ -89,16 +92,18 @@ def prepare(card: Card) -> Series:
     _check_unique(frame, "/".join(keys), data.time)
     frame = frame.sort_values(["id", "time"], kind="stable")
     notes: list[str] = []
-    ids, values, lasts = [], [], []
+    ids, values, lasts, starts = [], [], [], []
     for key, group in frame.groupby("id", sort=True):
         times, series = _filled(group, frequency, section.fill, key, data.time, notes)
         ids.append(str(key))
         values.append(series)
         lasts.append(times[-1])
+        starts.append(step_number(times[0], frequency))
     seasons = section.seasons or seasons_of(frequency)
     parts = [key.split(KEY_JOIN) for key in ids] if len(keys) > 1 else []
     series = Series(ids, values, lasts, frequency, seasons, section.horizon, section.windows,
-                    section.level, loaded.sha256, len(frame), notes, keys if len(keys) > 1 else ["id"], parts)
+                    section.level, loaded.sha256, len(frame), notes, keys if len(keys) > 1 else ["id"], parts,
+                    starts if frequency != STEP else [])  # steps 1, 2, 3 of each series need not be the same hours
     _check_lengths(series)
     return series
 
@@ -118,6 +123,32 @@ def series_keys(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
                             "several key columns; replace it in the data, or name one key column as [data] id")
         return columns[0].str.cat(columns[1:], sep=KEY_JOIN)
     return columns[0]
+
+
+PERIODS = {"MonthBegin": "M", "QuarterBegin": "Q", "YearBegin": "Y"}  # offsets whose periods pandas names otherwise
+
+
+def step_number(time, frequency: str) -> int:
+    """Steps of `frequency` from 1970-01-01 to `time` (a step's position in a season is this
+    plus its place in the series, modulo the season: the hour of the day, the day of the week,
+    the month); `time` itself for whole-number steps; 0 where the calendar has no fixed steps.
+
+    >>> step_number(pd.Timestamp("1970-01-02 03:00"), "h"), step_number(pd.Timestamp("1971-03-01"), "MS"), step_number(7, STEP)
+    (27, 14, 7)
+    """
+    if frequency == STEP:
+        return int(time)
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    if isinstance(offset, pd.offsets.Tick):
+        return int((pd.Timestamp(time) - pd.Timestamp(0)) // pd.Timedelta(offset))
+    if offset.n != 1:
+        return 0
+    try:
+        with warnings.catch_warnings():  # pandas deprecates periods of business days, which still count right
+            warnings.simplefilter("ignore", FutureWarning)
+            return int(pd.Timestamp(time).to_period(PERIODS.get(type(offset).__name__, offset)).ordinal)
+    except (ValueError, TypeError):
+        return 0
 
 
 def _numbers(values: pd.Series, name: str) -> pd.Series:

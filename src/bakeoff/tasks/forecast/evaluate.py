@@ -54,10 +54,11 @@ def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glanc
     picked = np.sort(rng.choice(data.count, min(QUICK_SERIES, data.count), replace=False))
     sample = [data.values[i][:-data.horizon] for i in picked]
     began = time.perf_counter()
-    half = _timed(candidate, sample[:max(len(sample) // 2, 1)], data.horizon)[0]
+    halves = max(len(sample) // 2, 1)
+    half = _timed(candidate, sample[:halves], data.horizon, calendar(candidate, data, picked[:halves]))[0]
     if not candidate.local:
-        half = _timed(candidate, sample[:max(len(sample) // 2, 1)], data.horizon)[0]
-    seconds_all, means = _timed(candidate, sample, data.horizon)
+        half = _timed(candidate, sample[:halves], data.horizon, calendar(candidate, data, picked[:halves]))[0]
+    seconds_all, means = _timed(candidate, sample, data.horizon, calendar(candidate, data, picked))
     one_fit = (fit_seconds_at(data.count, len(sample), half, seconds_all) if not candidate.local
                else seconds_all / len(sample) * data.count)
     score = float(np.nanmean(window_scores(settings.metric, data, sample, means)))
@@ -70,10 +71,17 @@ def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glanc
                   min_rows=data.count if every else min(MIN_SERIES, data.count))
 
 
-def _timed(candidate: ForecastCandidate, series: list[np.ndarray], horizon: int) -> tuple[float, np.ndarray]:
+def _timed(candidate: ForecastCandidate, series: list[np.ndarray], horizon: int,
+           dates: dict) -> tuple[float, np.ndarray]:
     start = time.perf_counter()
-    means = candidate.cross_validate(series, horizon, 1).mean
+    means = candidate.cross_validate(series, horizon, 1, **dates).mean
     return time.perf_counter() - start, means
+
+
+def calendar(candidate: ForecastCandidate, data: Series, rows) -> dict:
+    """What a candidate with calendar features is told of the series at `rows`: their first
+    steps (`starts`); nothing for the others."""
+    return {"starts": [data.starts[i] for i in rows]} if candidate.calendar and data.starts else {}
 
 
 def fit_seconds_at(count: int, sampled: int, half_seconds: float, seconds: float) -> float:
@@ -99,7 +107,8 @@ def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Eva
     rows = sampled_series(data.count, guide.fit_rows if guide else None, settings.seed)
     values = [data.values[i] for i in rows]
     began = time.perf_counter()
-    windows = candidate.cross_validate(values, data.horizon, data.windows + 1, levels)
+    dates = calendar(candidate, data, rows)
+    windows = candidate.cross_validate(values, data.horizon, data.windows + 1, levels, **dates)
     means, bounds = windows.mean, windows.bounds
     scores = window_scores(settings.metric, data, values, means)
     cv, holdout = _spread(data.count, rows, scores[:, :-1].mean(axis=1)), _spread(data.count, rows, scores[:, -1])
@@ -107,7 +116,7 @@ def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Eva
     shares = {k: coverage(data.holdout()[rows], lo, hi) for k, (lo, hi) in last.items()}
     scored_model = candidate.forecasts(*_filled(data, rows, means[:, -1], last, holdout=True), holdout, shares)
     fit_start = time.perf_counter()
-    made = candidate.forecast(values, data.horizon, levels)
+    made = candidate.forecast(values, data.horizon, levels, **dates)
     fit_seconds = time.perf_counter() - fit_start
     final = candidate.forecasts(*_filled(data, rows, made.mean, made.bounds))
     scored_model.fallback = final.fallback = frozenset(set(range(data.count)) - set(rows.tolist()))

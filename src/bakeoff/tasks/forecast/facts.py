@@ -43,10 +43,17 @@ def _single(name: str | None, cv: dict, holdout: dict) -> dict | None:
 
 
 def _samples(data: Series, choice: np.ndarray, scores: np.ndarray, models: dict) -> list[dict]:
-    """The best, a typical and the worst series under the per-series choice: recent history,
-    the chosen candidate's holdout forecast (with its widest interval) and the actuals."""
+    """The best, a typical and the worst series under the per-series choice, and a typical one
+    of each rung's wins: recent history, the chosen candidate's holdout forecast (with its
+    widest interval) and the actuals."""
     order = np.argsort(scores, kind="stable")
     picks = {"best": order[0], "typical": order[len(order) // 2], "worst": order[-1]}
+    rungs = np.array([models[str(c)].rung for c in choice])
+    for rung in sorted(set(rungs.tolist())):
+        wins = [k for k in order if rungs[k] == rung]  # by score: the middle one is typical
+        typical = wins[len(wins) // 2]
+        if typical not in picks.values():
+            picks[f"a rung {rung} win"] = typical
     history = HISTORY_SEASONS * max(data.season, 1) + data.horizon
     out = []
     for role, k in picks.items():

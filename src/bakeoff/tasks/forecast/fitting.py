@@ -25,13 +25,15 @@ class Made(NamedTuple):
     failed: frozenset[int] = frozenset()
 
 
-def long_frame(series: list[np.ndarray]) -> pd.DataFrame:
+def long_frame(series: list[np.ndarray], starts: list[int] | None = None) -> pd.DataFrame:
     """The series as statsforecast's long data; series k is called "k" zero-padded, so that
-    statsforecast's sort by id keeps the given order."""
+    statsforecast's sort by id keeps the given order. Its steps are numbered from its start
+    (`starts[k]`, steps from a fixed epoch), or from 0."""
     width = len(str(len(series)))
     lengths = np.array([len(s) for s in series])
     ids = np.repeat([str(k).zfill(width) for k in range(len(series))], lengths)
-    steps = np.concatenate([np.arange(n) for n in lengths])
+    firsts = starts if starts is not None else [0] * len(series)
+    steps = np.concatenate([np.arange(first, first + n) for first, n in zip(firsts, lengths)])
     return pd.DataFrame({"unique_id": ids, "ds": steps, "y": np.concatenate(series).astype(float)})
 
 
@@ -96,30 +98,45 @@ def cross_validation(model, series: list[np.ndarray], horizon: int, windows: int
     return Made(*_arrays(out, len(series), horizon, levels, windows), failed_series(fallback.histories, series))
 
 
-def _global(regressor, lags: list[int], season: int):
+class SeasonPosition:
+    """A calendar feature: a step's place in a season (the hour of the day for 24 hourly steps,
+    the day of the week for 7 daily ones), from its number counted from a fixed epoch."""
+
+    def __init__(self, season: int):
+        self.season, self.__name__ = season, f"step_of_{season}"
+
+    def __call__(self, steps) -> np.ndarray:
+        return np.asarray(steps) % self.season
+
+
+def _global(regressor, lags: list[int], seasons: tuple[int, ...], calendar: bool):
     from mlforecast import MLForecast
     from mlforecast.lag_transforms import RollingMean
     from mlforecast.target_transforms import LocalStandardScaler
 
+    season = seasons[0]
     transforms = {1: [RollingMean(window_size=max(season, 2))]}  # the last season's mean
     transforms.setdefault(season, []).append(RollingMean(window_size=7))  # the same step, seven seasons back
+    places = [SeasonPosition(s) for s in seasons if s > 1] if calendar else []
     return MLForecast(models={"global": regressor}, freq=1, lags=lags, lag_transforms=transforms,
-                      target_transforms=[LocalStandardScaler()])
+                      date_features=places, target_transforms=[LocalStandardScaler()])
 
 
-def global_forecast(regressor, series: list[np.ndarray], horizon: int, lags: list[int], season: int) -> Made:
-    """One `regressor` (scikit-learn style) trained across all series on their lags, forecasting
-    each series `horizon` steps ahead, step by step (mlforecast)."""
-    model = _global(regressor, lags, season)
-    model.fit(long_frame(series))
+def global_forecast(regressor, series: list[np.ndarray], horizon: int, lags: list[int], seasons: tuple[int, ...],
+                    starts: list[int] | None = None) -> Made:
+    """One `regressor` (scikit-learn style) trained across all series on their lags, rolling
+    means and, given `starts`, place in each season, forecasting each series `horizon` steps
+    ahead, step by step (mlforecast)."""
+    model = _global(regressor, lags, seasons, starts is not None)
+    model.fit(long_frame(series, starts))
     return Made(*_arrays(model.predict(h=horizon), len(series), horizon, ()))
 
 
 def global_cross_validation(regressor, series: list[np.ndarray], horizon: int, windows: int, lags: list[int],
-                            season: int) -> Made:
+                            seasons: tuple[int, ...], starts: list[int] | None = None) -> Made:
     """`cross_validation` for the global model: retrained at each window's origin."""
-    out = _global(regressor, lags, season).cross_validation(
-        df=long_frame(series), n_windows=windows, h=horizon, step_size=horizon)
+    out = _global(regressor, lags, seasons, starts is not None).cross_validation(
+        df=long_frame(series, starts), n_windows=windows, h=horizon, step_size=horizon)
     return Made(*_arrays(out, len(series), horizon, (), windows))
 
 

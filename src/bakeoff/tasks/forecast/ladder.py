@@ -58,6 +58,7 @@ class ForecastCandidate(Candidate):
     intervals: ClassVar[bool] = True  # the model gives prediction intervals
     local: ClassVar[bool] = True  # one model per series: evaluated on a sample of them when all would not fit
     intermittent_only: ClassVar[bool] = False  # raced only when the series are intermittent
+    calendar: ClassVar[bool] = False  # uses calendar features: forecast and cross_validate take `starts`
 
     def __init__(self, *, task: str = "forecast", seed: int = 0, seasons: tuple[int, ...] = (1,),
                  n_classes: int = 0, class_names: tuple[str, ...] = (), **params):
@@ -251,11 +252,13 @@ class MSTL(ForecastCandidate):
 
 class GlobalLightGBM(ForecastCandidate):
     name, rung, family, title = "global_lightgbm", 3, "ensemble", "One LightGBM for all series"
-    summary = ("One gradient-boosted model trained across all series on recent values (lags) and their "
-               "rolling means, each series scaled to its own level, forecasting step by step")
+    summary = ("One gradient-boosted model trained across all series on recent values (lags), their "
+               "rolling means and the place in each season (hour of the day, day of the week), each "
+               "series scaled to its own level, forecasting step by step")
     requires = ("mlforecast", "lightgbm")
     needs_import, install_with = "mlforecast", INSTALL
     intervals, local = False, False  # trained on a sample of the series, it would be another model
+    calendar = True  # each series' first step (`starts`, from a fixed epoch) places its steps in the seasons
     trees, leaves = 300, 63
 
     def lags(self, series: list[np.ndarray], horizon: int) -> list[int]:
@@ -268,16 +271,16 @@ class GlobalLightGBM(ForecastCandidate):
         room = min(len(v) for v in series) - horizon - s
         return [lag for lag in wanted if lag <= room] or [1]
 
-    def forecast(self, series, horizon, levels=()):
+    def forecast(self, series, horizon, levels=(), starts=None):
         from bakeoff.tasks.forecast.fitting import global_forecast
 
-        return global_forecast(self._regressor(), series, horizon, self.lags(series, horizon), self.season)
+        return global_forecast(self._regressor(), series, horizon, self.lags(series, horizon), self.seasons, starts)
 
-    def cross_validate(self, series, horizon, windows, levels=()):
+    def cross_validate(self, series, horizon, windows, levels=(), starts=None):
         from bakeoff.tasks.forecast.fitting import global_cross_validation
 
         return global_cross_validation(self._regressor(), series, horizon, windows,
-                                       self.lags(series, horizon * windows), self.season)
+                                       self.lags(series, horizon * windows), self.seasons, starts)
 
     def _regressor(self):
         import lightgbm
