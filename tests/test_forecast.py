@@ -112,6 +112,12 @@ def test_each_series_gets_the_simplest_candidate_within_the_tolerance_of_its_bes
     assert all(rungs[c] <= rungs[b] for c, b in zip(choice["chosen"], choice["best"]))
     page = (run_dir / "report.html").read_text()
     assert "One model per series" in page and "of your series" in page
+    fit = {r["name"]: r["fit_seconds"] for r in result["candidates"]}
+    wins = choice["chosen"].value_counts()  # a model per series fits its own; the global one learns from all
+    mix = sum(fit[name] if name == "global_lightgbm" else fit[name] * n / 16 for name, n in wins.items())
+    facts = json.loads((run_dir / "facts.json").read_text())
+    assert facts["selection"]["fit_seconds"] == pytest.approx(mix, rel=1e-3)
+    assert facts["singles"]["best"]["fit_seconds"] == pytest.approx(fit[result["best"]], rel=1e-3)
 
 
 def test_forecasts_come_per_series_from_the_chosen_candidate_or_from_one_named(forecast_run):

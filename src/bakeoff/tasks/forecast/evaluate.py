@@ -46,21 +46,19 @@ def window_scores(metric: str, data: Series, values: list[np.ndarray], means: np
 
 def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glance:
     """The quick pass: the candidate's last evaluation window on a sample of the series. Half the
-    sample goes first (it pays the first call's costs: imports, compiling); then all of it is
-    timed: a model per series costs that much per series; a global model, timed on half the
-    sample again, has its fixed cost told apart from its cost per series."""
+    sample goes first (it pays the first call's costs: imports, compiling); then half of it and
+    all of it are timed, which tells a fixed cost per call (statsforecast's or mlforecast's own
+    set-up, a global model's training) apart from the cost per series."""
     candidate = build(cls, data, settings)
     rng = np.random.default_rng(settings.seed)
     picked = np.sort(rng.choice(data.count, min(QUICK_SERIES, data.count), replace=False))
     sample = [data.values[i][:-data.horizon] for i in picked]
     began = time.perf_counter()
     halves = max(len(sample) // 2, 1)
-    half = _timed(candidate, sample[:halves], data.horizon, calendar(candidate, data, picked[:halves]))[0]
-    if not candidate.local:
-        half = _timed(candidate, sample[:halves], data.horizon, calendar(candidate, data, picked[:halves]))[0]
-    seconds_all, means = _timed(candidate, sample, data.horizon, calendar(candidate, data, picked))
-    one_fit = (fit_seconds_at(data.count, len(sample), half, seconds_all) if not candidate.local
-               else seconds_all / len(sample) * data.count)
+    for _ in range(2):  # the first pays the first call's costs; the second is timed
+        half = _timed(candidate, sample[:halves], data, calendar(candidate, data, picked[:halves]))[0]
+    seconds_all, means = _timed(candidate, sample, data, calendar(candidate, data, picked))
+    one_fit = fit_seconds_at(data.count, len(sample), half, seconds_all)
     score = float(np.nanmean(window_scores(settings.metric, data, sample, means)))
     fits = data.windows + 2  # the windows, the holdout, the forecasts users get
     every = one_fit * fits < CHEAP_SECONDS or not candidate.local  # cheap, or a global model: never sampled
@@ -71,10 +69,13 @@ def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glanc
                   min_rows=data.count if every else min(MIN_SERIES, data.count))
 
 
-def _timed(candidate: ForecastCandidate, series: list[np.ndarray], horizon: int,
+def _timed(candidate: ForecastCandidate, series: list[np.ndarray], data: Series,
            dates: dict) -> tuple[float, np.ndarray]:
+    """Seconds of one window's forecasts (with the intervals the evaluation will ask for: for
+    some models they cost more than the fit), and the forecasts."""
+    levels = tuple(data.levels) if candidate.intervals else ()
     start = time.perf_counter()
-    means = candidate.cross_validate(series, horizon, 1, **dates).mean
+    means = candidate.cross_validate(series, data.horizon, 1, levels, **dates).mean
     return time.perf_counter() - start, means
 
 

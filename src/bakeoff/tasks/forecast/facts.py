@@ -25,21 +25,44 @@ def collect_facts(result: dict, evaluations: dict, data: Series, card) -> dict:
     chosen_cv, chosen_holdout = picked(cv, choice), picked(holdout, choice)
     rows = [{"id": key, "chosen": str(c), "chosen_score": float(s), "best": str(b), "best_score": float(cv[b][k])}
             for k, (key, c, s, b) in enumerate(zip(data.ids, choice, chosen_cv, best))]
-    singles = {role: _single(result.get(role), cv, holdout) for role in ("best", "recommended")}
+    costs = {name: _fit_cost(evaluations[name], m, data.count) for name, m in models.items()}
+    singles = {role: _single(result.get(role), cv, holdout, costs) for role in ("best", "recommended")}
+    wins = summary(choice, {name: m.rung for name, m in models.items()})
     return {"version": FACTS_VERSION, "metric": result["metric"], "series": data.count, "target": card.data.target,
             "horizon": data.horizon, "tolerance": card.evaluate.tolerance,
             "selection": {"rows": rows, "score": float(np.mean(chosen_cv)),
                           "holdout": float(np.mean(chosen_holdout)),
-                          **summary(choice, {name: m.rung for name, m in models.items()})},
+                          "fit_seconds": mix_fit_seconds(wins["by_candidate"], costs), **wins},
             "singles": singles,
             "coverage": {name: {str(k): v for k, v in m.coverage.items()} for name, m in models.items()},
             "samples": _samples(data, choice, chosen_holdout, models)}
 
 
-def _single(name: str | None, cv: dict, holdout: dict) -> dict | None:
+def _single(name: str | None, cv: dict, holdout: dict, costs: dict) -> dict | None:
     if name not in cv:
         return None
-    return {"name": name, "score": float(np.nanmean(cv[name])), "holdout": float(np.nanmean(holdout[name]))}
+    per_series, shared = costs[name]
+    return {"name": name, "score": float(np.nanmean(cv[name])), "holdout": float(np.nanmean(holdout[name])),
+            "fit_seconds": shared + per_series * len(cv[name])}
+
+
+def _fit_cost(evaluation, model, count: int) -> tuple[float, float]:
+    """A candidate's measured seconds to fit and forecast: per series (a model per series: its
+    final fit's seconds over the series it fitted) and once for all (a global model: all of it)."""
+    if model.shared_params:
+        return 0.0, evaluation.fit_seconds
+    return evaluation.fit_seconds / (evaluation.fold_fit_rows or count), 0.0
+
+
+def mix_fit_seconds(wins: dict[str, int], costs: dict[str, tuple[float, float]]) -> float:
+    """Seconds to fit the per-series choice: each candidate on the series it won (a global
+    model on all series, since it learns from all of them).
+
+    >>> mix_fit_seconds({"seasonal_naive": 300, "global_lightgbm": 100}, {"seasonal_naive": (0.001, 0.0),
+    ...                 "global_lightgbm": (0.0, 60.0)})
+    60.3
+    """
+    return sum(costs[name][0] * n + costs[name][1] for name, n in wins.items())
 
 
 def _samples(data: Series, choice: np.ndarray, scores: np.ndarray, models: dict) -> list[dict]:

@@ -26,12 +26,11 @@ class Made(NamedTuple):
 
 
 def long_frame(series: list[np.ndarray], starts: list[int] | None = None) -> pd.DataFrame:
-    """The series as statsforecast's long data; series k is called "k" zero-padded, so that
-    statsforecast's sort by id keeps the given order. Its steps are numbered from its start
-    (`starts[k]`, steps from a fixed epoch), or from 0."""
-    width = len(str(len(series)))
+    """The series as statsforecast's long data; series k is called k, so that statsforecast's
+    sort by id keeps the given order. Its steps are numbered from its start (`starts[k]`, steps
+    from a fixed epoch), or from 0."""
     lengths = np.array([len(s) for s in series])
-    ids = np.repeat([str(k).zfill(width) for k in range(len(series))], lengths)
+    ids = np.repeat(np.arange(len(series)), lengths)
     firsts = starts if starts is not None else [0] * len(series)
     steps = np.concatenate([np.arange(first, first + n) for first, n in zip(firsts, lengths)])
     return pd.DataFrame({"unique_id": ids, "ds": steps, "y": np.concatenate(series).astype(float)})
