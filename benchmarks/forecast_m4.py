@@ -7,7 +7,11 @@ the competition's sMAPE, MASE and OWA. statsforecast then runs the same models o
 windows (`cross_validation` with the card's windows plus the holdout, and the final forecast),
 one model at a time, timed. "bakeoff s" is each candidate's full evaluation in its worker (the
 windows, the holdout, the final forecast, its cost measured: one series fitted three times);
-its quick pass (one window of 12 series) and the worker's start are not in it.
+its quick pass (one window of 12 series) and the worker's start are not in it. In the whole
+run these candidates share the two cores with the slow ones (AutoETS, MSTL, the global model);
+a second bakeoff run with only the statistical candidates that ran on every series times them
+without that company, as statsforecast's own timing runs here alone: the goal is judged on
+that run, and both ratios are printed.
 
     python benchmarks/forecast_m4.py                      # the card's budget (5 minutes)
     python benchmarks/forecast_m4.py --budget 2m --only seasonal_naive,theta,global_lightgbm
@@ -79,6 +83,20 @@ def statsforecast_seconds(name: str, series, cls) -> float | None:
     return time.perf_counter() - began
 
 
+def statistical_alone(budget: str | None, names: list[str]) -> float:
+    """bakeoff's seconds for these candidates' full evaluations in a run of them only."""
+    if not names:
+        return 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        outcome, _ = run_bakeoff(budget, names, Path(tmp))
+        rows = json.loads((outcome.run_dir / "result.json").read_text())["candidates"]
+    whole = [r for r in rows if r["status"] == "ok" and not r["fold_fit_rows"]]
+    if len(whole) < len(names):  # one sampled or cut here: not the same work as statsforecast's
+        print(f"  (alone: only {len(whole)} of {len(names)} ran on every series)")
+        return float("inf")
+    return sum(r["wall_seconds"] for r in whole)
+
+
 def _warm_statsforecast(frame) -> None:
     """One small untimed run, as bakeoff's workers start with statsforecast imported and used
     (its forkserver preloads it): the first call's costs are nobody's model's."""
@@ -144,8 +162,13 @@ def main() -> None:
     both = [c for c in figures["candidates"].values() if c["statsforecast_seconds"]]
     ours, theirs = sum(c["bakeoff_seconds"] for c in both), sum(c["statsforecast_seconds"] for c in both)
     ratio = ours / theirs if theirs else float("inf")
-    figures["statistical_seconds"] = {"bakeoff": ours, "statsforecast": theirs, "ratio": ratio}
-    print(f"{'statistical rungs, total':<28}{'':>24}{ours:>11.1f}{theirs:>17.1f}{ratio:>7.2f}")
+    print(f"{'statistical rungs, total':<28}{'':>24}{ours:>11.1f}{theirs:>17.1f}{ratio:>7.2f}  (in the whole run)")
+    alone = statistical_alone(args.budget, [n for n, c in figures["candidates"].items() if c["statsforecast_seconds"]])
+    ratio_alone = alone / theirs if theirs and alone else float("inf")
+    figures["statistical_seconds"] = {"bakeoff_in_whole_run": ours, "bakeoff_alone": alone, "statsforecast": theirs,
+                                      "ratio_in_whole_run": ratio, "ratio": ratio_alone}
+    print(f"{'statistical rungs, alone':<28}{'':>24}{alone:>11.1f}{theirs:>17.1f}{ratio_alone:>7.2f}  (a run of them only)")
+    ratio = ratio_alone
     goals = [(f"per-series choice beats every M4 Hourly benchmark (sMAPE < {min(M4_BENCHMARKS.values())})",
               best_smape < min(M4_BENCHMARKS.values())),
              (f"per-series choice sMAPE <= {GOAL_SMAPE}", best_smape <= GOAL_SMAPE),
