@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from bakeoff.core.bake import check_outputs, describe, execute, plan
+from bakeoff.core.bake import check_outputs, describe, execute, on_spark, plan
 from bakeoff.core.card import Card
 from bakeoff.core.race import Outcome
 from bakeoff.core.units import human_bytes, human_seconds
@@ -89,6 +89,8 @@ class LiveTable:
 def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     """Run with a live table; print the recommendation as soon as it is known, then where the
     outputs are once they are written. Exit code."""
+    if card.engine.kind == "spark":
+        return _run_on_spark(card, out, track)
     planned = plan(card)
     check_outputs(card, out, track)
     console = Console()
@@ -146,6 +148,29 @@ def _verdict(console: Console, result: dict) -> None:
     if result.get("expectations", {}).get("total"):
         met = [f"{r['name']} {r['expectations']['right']}" for r in result["candidates"] if r.get("expectations")]
         console.print(f"expert cases met (of {result['expectations']['total']}): {escape(', '.join(met))}")
+
+
+def _run_on_spark(card: Card, out: Path | None, track: bool) -> int:
+    """A forecast card on Spark: a line as it starts, a spinner while Spark works, the summary."""
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 120)
+    with console.status("forecasting the series on Spark…"):
+        outcome = on_spark(card)(card, out=out, track=track, say=lambda line: console.print(escape(line)))
+    table = Table(title="candidates (means over the series each finished)")
+    for column in ("candidate", "rung", "status", card.evaluate.metric, "holdout", "seconds"):
+        table.add_column(column, justify="left" if column in ("candidate", "status") else "right")
+    for row in outcome.result.candidates:
+        figures = [f"{row.score:.4g}" if row.score is not None else "–",
+                   f"{row.holdout_score:.4g}" if row.holdout_score is not None else "–"]
+        table.add_row(row.name, str(row.rung), row.status, *figures, human_seconds(row.fit_seconds or 0.0))
+    console.print(table)
+    _verdict(console, outcome.result.to_dict())
+    run_dir = outcome.run_dir
+    console.print(f"result:  {run_dir / 'result.json'}")
+    console.print(f"choice:  {run_dir / 'selection.parquet'} (per series: chosen, its score, the best)")
+    console.print(f"forecasts: {run_dir / 'forecasts.parquet'}  (bakeoff predict {outcome.result.run_id} recommended)")
+    return 0 if outcome.result.recommended else 1
 
 
 def _where(console: Console, outcome, track: bool) -> None:

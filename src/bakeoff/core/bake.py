@@ -96,13 +96,29 @@ def plan(card: Card, extra: tuple[type, ...] = ()) -> Plan:
     warming.start()
     expected = task.expectations(card)
     prepared = task.prepare(card, frozenset(e.key for e in expected))
-    candidates = task.applicable(_ladder(card, task, extra), prepared)
+    candidates = task.applicable(ladder_of(card, task, extra), prepared)
     metric = task.metric(card.evaluate.metric, card.problem.task)
     settings = _settings(card, task, prepared, metric, len(candidates))
     return Plan(card, task, prepared, candidates, metric, settings, expected, engine, warming)
 
 
-def _ladder(card: Card, task: Task, extra: tuple[type, ...]) -> list:
+def on_spark(card: Card):
+    """The function that runs this card's task on Spark ([engine] kind = "spark")."""
+    from bakeoff.tasks import task_for
+
+    return load_function(task_for(card.problem.task).on_spark)
+
+
+def load_function(spec: str):
+    """The function a "module:function" names."""
+    import importlib
+
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def ladder_of(card: Card, task: Task, extra: tuple[type, ...] = ()) -> list:
+    """The card's candidates (its ladder, `[ladder] only/skip/extra` and `extra` classes), simplest first."""
     from bakeoff.core.registry import available, check_class
 
     classes = available(card.ladder.extra, card.base_dir, task.ladder(), [check_class(c) for c in extra])
@@ -324,6 +340,8 @@ def _tracked(draft: _Draft, card: Card, run_dir: Path, on_logged, session) -> Ba
 def bake(card: Card, *, out: Path | None = None, observer: Observer | None = None,
          command: list[str] | None = None, track: bool = True) -> BakeOutcome:
     """Run the bake-off a card describes: plan, race, write the run folder, log to MLflow."""
+    if card.engine.kind == "spark":
+        return on_spark(card)(card, out=out, observer=observer, command=command, track=track)
     planned = plan(card)
     check_outputs(card, out, track)
     return execute(planned, out=out, observer=observer, command=command, track=track)
@@ -441,7 +459,8 @@ def extra_modules(card: Card) -> list[str]:
 def public_card(card: Card) -> Card:
     """The card with the credentials of its URLs masked (${VARIABLE} placeholders stay)."""
     source = card.data.source
-    source = redact(source) if isinstance(source, str) else source.model_copy(update={"url": redact(source.url)})
+    if isinstance(source, str) or hasattr(source, "url"):
+        source = redact(source) if isinstance(source, str) else source.model_copy(update={"url": redact(source.url)})
     return card.model_copy(update={
         "data": card.data.model_copy(update={"source": source}),
         "store": card.store.model_copy(update={"url": redact(card.store.url),

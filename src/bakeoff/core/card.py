@@ -56,8 +56,12 @@ class SqlSource(_Section):
     query: str
 
 
+class SparkTable(_Section):
+    spark_table: str  # a table of the Spark session's catalog ([engine] kind = "spark")
+
+
 class Data(_Section):
-    source: str | SqlSource
+    source: str | SqlSource | SparkTable
     target: str
     positive: str | int | bool | None = None
     id: str | list[str] = ""  # a forecast's series key may be several columns (store, item)
@@ -67,9 +71,10 @@ class Data(_Section):
     @field_validator("source", mode="before")
     @classmethod
     def _source_shape(cls, source):
-        if isinstance(source, dict) and set(source) != {"url", "query"}:
+        if isinstance(source, dict) and set(source) not in ({"url", "query"}, {"spark_table"}):
             raise ValueError('a SQL source needs exactly url and query, e.g. '
-                             '{ url = "postgresql://host/db", query = "SELECT * FROM t" }')
+                             '{ url = "postgresql://host/db", query = "SELECT * FROM t" }, '
+                             'a Spark table { spark_table = "db.sales" }')
         if not isinstance(source, (str, dict)):
             raise ValueError('write a file path ("data.csv") or { url = "...", query = "..." }')
         return source
@@ -189,15 +194,19 @@ class Store(_Section):
 
 
 class Engine(_Section):
-    kind: Literal["local", "spark"] = "local"
-    master: str = ""
+    kind: Literal["local", "spark"] = "local"  # spark: forecast cards, the series partitioned on Spark
+    master: str = ""  # spark: "local[*]" (the default) or "spark://host:7077"
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)  # any spark.* setting
+    partitions: int | None = Field(None, ge=1)  # spark: groups of series, each one Spark task
 
-    @field_validator("kind")
+    @field_validator("conf")
     @classmethod
-    def _kind_supported(cls, kind: str) -> str:
-        if kind != "local":
-            raise ValueError(f"kind {kind!r} is not supported yet; use \"local\"")
-        return kind
+    def _spark_settings(cls, conf: dict) -> dict:
+        wrong = [key for key in conf if not key.startswith("spark.")]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is not a Spark setting; [engine.conf] takes spark.* keys, "
+                             "e.g. \"spark.executor.memory\" = \"4g\"")
+        return conf
 
 
 class Card(_Section):
@@ -232,6 +241,18 @@ class Card(_Section):
             if name != own and given:
                 raise ValueError(f"[{name}] is not for task = {self.problem.task!r}; remove it, or set [problem] "
                                  f"task to the task it describes")
+        return self
+
+    @model_validator(mode="after")
+    def _engine_fits_task(self) -> Card:
+        from bakeoff.tasks import task_for
+
+        if self.engine.kind == "spark" and not task_for(self.problem.task).on_spark:
+            raise ValueError(f"[engine] kind = \"spark\" runs forecast cards so far; run this {self.problem.task} "
+                             "card with kind = \"local\" (one bake-off per group on Spark is not built yet)")
+        if isinstance(self.data.source, SparkTable) and self.engine.kind != "spark":
+            raise ValueError("[data] source = { spark_table = … } is read by Spark; set [engine] kind = \"spark\", "
+                             "or give a file or a SQL source")
         return self
 
     @model_validator(mode="after")

@@ -74,6 +74,7 @@ class Task(Protocol):
     #                        is over the same cases as the others': a tabular fold's rows are sampled
     #                        for fitting, never for scoring)
     artifacts: tuple[str, ...]  # run-folder files of its own the MLflow parent run keeps
+    on_spark: str | None  # "module:function" that runs a card of this task on Spark ([engine] kind = "spark")
 
     def pyfunc_predictor(self, artifacts: dict[str, str]):
         """What an MLflow pyfunc model of this task calls on its input frame (`artifacts`: the

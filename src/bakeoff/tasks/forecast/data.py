@@ -75,20 +75,39 @@ class Series:
 
 def prepare(card: Card) -> Series:
     """The card's series, checked: bad input raises DataError naming the problem and the fix."""
-    section, data = card.forecast, card.data
+    keys = key_columns(card)
+    loaded = load_frame(card.data.source, card.base_dir, text=tuple(keys))
+    check_columns(card, [str(c) for c in loaded.frame.columns])
+    frame = loaded.frame
+    frame = pd.DataFrame({"id": series_keys(frame, keys), "time": frame[card.data.time],
+                          "value": frame[card.data.target]})
+    return series_from(frame, card, loaded.sha256)
+
+
+def key_columns(card: Card) -> list[str]:
+    """The card's series key column(s); DataError when it names no id or time."""
+    data = card.data
     if not data.id or not data.time:
         raise DataError("a forecast card needs [data] id (the series key column or columns) and time (the "
                         "timestamp column), e.g. id = \"store_item\" or [\"store\", \"item\"], time = \"date\"")
-    keys = [data.id] if isinstance(data.id, str) else list(data.id)
-    loaded = load_frame(data.source, card.base_dir, text=tuple(keys))
-    frame = loaded.frame
-    missing = [c for c in (*keys, data.time, data.target) if c not in frame.columns]
+    return [data.id] if isinstance(data.id, str) else list(data.id)
+
+
+def check_columns(card: Card, columns: list[str]) -> None:
+    """DataError naming a column the card names that the data does not have."""
+    missing = [c for c in (*key_columns(card), card.data.time, card.data.target) if c not in columns]
     if missing:
-        raise DataError(f"column {missing[0]!r} is not in the data; "
-                        f"{suggest(missing[0], [str(c) for c in frame.columns])}")
-    frame = pd.DataFrame({"id": series_keys(frame, keys), "time": frame[data.time], "value": frame[data.target]})
+        raise DataError(f"column {missing[0]!r} is not in the data; {suggest(missing[0], columns)}")
+
+
+def series_from(frame: pd.DataFrame, card: Card, sha256: str, frequency: str = "") -> Series:
+    """Series from long rows (columns id, time, value), checked as the card says; `frequency`
+    (when given) instead of the card's or the inferred one."""
+    section, data = card.forecast, card.data
+    keys = key_columns(card)
+    frame = frame.copy()
     frame["value"] = _numbers(frame["value"], data.target)
-    frame["time"], frequency = _times(frame["time"], data.time, section.frequency)
+    frame["time"], frequency = _times(frame["time"], data.time, frequency or section.frequency)
     _check_unique(frame, "/".join(keys), data.time)
     frame = frame.sort_values(["id", "time"], kind="stable")
     notes: list[str] = []
@@ -102,7 +121,7 @@ def prepare(card: Card) -> Series:
     seasons = section.seasons or seasons_of(frequency)
     parts = [key.split(KEY_JOIN) for key in ids] if len(keys) > 1 else []
     series = Series(ids, values, lasts, frequency, seasons, section.horizon, section.windows,
-                    section.level, loaded.sha256, len(frame), notes, keys if len(keys) > 1 else ["id"], parts,
+                    section.level, sha256, len(frame), notes, keys if len(keys) > 1 else ["id"], parts,
                     starts if frequency != STEP else [])  # steps 1, 2, 3 of each series need not be the same hours
     _check_lengths(series)
     return series

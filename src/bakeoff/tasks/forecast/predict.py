@@ -16,12 +16,15 @@ from bakeoff.tasks.forecast.fitting import level_label
 PER_SERIES = ("recommended", "per_series")  # each series forecast by the candidate chosen for it
 FALLBACK = "seasonal_naive (outside its sample)"  # a sampled candidate's forecast of a series it never saw
 FAILED = "seasonal_naive ({name} failed)"  # a candidate's forecast of a series its model raised on
+SPARK_FORECASTS = "forecasts.parquet"  # a Spark run's chosen forecasts, a folder written by Spark
 
 
 def forecasts(run_dir: Path, candidate: str) -> pd.DataFrame:
     """Columns id, time, candidate, prediction and lo_<level>, hi_<level> per interval level."""
     from bakeoff.tasks.forecast.task import SELECTION, SERIES_INDEX
 
+    if (run_dir / SPARK_FORECASTS).is_dir():
+        return _written_on_spark(run_dir, candidate)
     result = read_result(run_dir)
     index = json.loads((run_dir / SERIES_INDEX).read_text())
     if candidate in PER_SERIES:
@@ -34,6 +37,15 @@ def forecasts(run_dir: Path, candidate: str) -> pd.DataFrame:
         choice = [name] * len(index["ids"])
     models = {name: _load(run_dir, name, result) for name in sorted(set(choice))}
     return table(models, choice, index)
+
+
+def _written_on_spark(run_dir: Path, candidate: str) -> pd.DataFrame:
+    """A Spark run's forecasts: each series' chosen candidate's, as Spark wrote them."""
+    if candidate not in PER_SERIES:
+        raise ConfigError(f"a run on Spark keeps each series' own choice only; run bakeoff predict {run_dir.name} "
+                          "recommended (or set [ladder] only to the one candidate and run again)")
+    frame = pd.read_parquet(run_dir / SPARK_FORECASTS).drop(columns="part", errors="ignore")
+    return frame.sort_values(["id", "time"], kind="stable").reset_index(drop=True)
 
 
 def table(models: dict, choice: list[str], index: dict, wanted: set[str] | None = None) -> pd.DataFrame:

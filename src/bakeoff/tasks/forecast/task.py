@@ -48,6 +48,7 @@ class ForecastTask:
     samples_compare = False  # scored over other series than the rest: it joins the per-series choice only
     pyfunc_files = (SERIES_INDEX,)
     artifacts = (SELECTION,)
+    on_spark = "bakeoff.adapters.spark_forecast:bake_on_spark"
 
     def pyfunc_predictor(self, artifacts: dict[str, str]):
         """What an MLflow pyfunc model of this task calls: a frame with an `id` column (the series

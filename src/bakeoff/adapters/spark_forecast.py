@@ -1,0 +1,222 @@
+"""A forecast card on Apache Spark: the series are spread over partitions by a hash of their id,
+and each partition runs the ladder, the evaluation and the per-series choice where it lies
+(`applyInPandas` calling `bakeoff.tasks.forecast.partition.run_partition`).
+
+Spark schedules the partitions; the driver holds only the summary per candidate (a few rows).
+The per-series scores, the choice and the forecasts are written by Spark as Parquet into the
+run folder, never collected. A model across all series (rung 3) needs them all in one place:
+it is not run on Spark, and the result says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from bakeoff.core.card import Card
+from bakeoff.errors import DataError
+from bakeoff.tasks.forecast.predict import SPARK_FORECASTS as FORECASTS
+
+SCORES, CHOICE = "scores.parquet", "selection.parquet"
+SAMPLE_SERIES = 20  # series the driver reads to infer the frequency when the card names none
+
+
+def bake_on_spark(card: Card, *, out: Path | None = None, observer=None, command: list[str] | None = None,
+                  track: bool = True, say=lambda line: None):
+    """Run the card's bake-off on Spark; the run folder as `bakeoff run` writes it (result.json,
+    card.json) with the Parquet outputs beside it. `say(line)` is told what happens."""
+    from bakeoff.adapters.spark import read_source, session
+    from bakeoff.core.bake import BakeOutcome, check_outputs
+    from bakeoff.core.runstore import new_run_id, store_dir
+
+    started = time.time()
+    check_outputs(card, out, False)
+    candidates, notes = _candidates(card)
+    spark = session(card.engine, store_dir(card) / "spark.log")
+    long = _long_rows(read_source(spark, card.data.source, card.base_dir), card)
+    frequency = _frequency(long, card)
+    plan = _plan(card, candidates, frequency, started)
+    parts = card.engine.partitions or max(spark.sparkContext.defaultParallelism * 4, 1)
+    say(f"{card.problem.name}: forecast on Spark ({card.engine.master or 'local[*]'}), {parts} partitions of "
+        f"series, {len(candidates)} candidates, {plan.seconds:g} s each per partition")
+    rows = _forecast_partitions(long, plan, parts).persist()
+    try:
+        _refused(rows)
+        run_id = new_run_id()
+        run_dir = Path(out or card.base_dir) / "runs" / run_id
+        staging = run_dir.with_name(f".{run_id}.partial")
+        try:
+            _write_outputs(rows, staging, card)
+            summary = _summary(rows)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    finally:
+        rows.unpersist()
+    result = _result(run_id, card, candidates, frequency, summary, notes, command, started)
+    _finish(staging, run_dir, card, result)
+    return BakeOutcome(result, run_dir)
+
+
+def _candidates(card: Card) -> tuple[list[type], list[str]]:
+    """The card's ladder without the models across all series, and a note naming them."""
+    from bakeoff.core.bake import ladder_of
+    from bakeoff.tasks import task_for
+
+    ladder = ladder_of(card, task_for(card.problem.task))
+    kept = [c for c in ladder if getattr(c, "local", True)]
+    left = [c.name for c in ladder if c not in kept]
+    notes = [f"not run on Spark: {', '.join(left)} (one model across all series needs every series in one "
+             "place; run it with [engine] kind = \"local\", on a sample of the series if need be)"] if left else []
+    if not kept:
+        raise DataError(f"no candidate of the ladder runs on Spark ({', '.join(left)} learn across all series); "
+                        "add per-series candidates to [ladder] only")
+    _ship_by_value(kept)
+    return kept, notes
+
+
+def _ship_by_value(candidates: list[type]) -> None:
+    """Candidates of the card's own modules travel with the job (the executors cannot import
+    them from the card's folder)."""
+    import sys
+
+    import cloudpickle
+
+    for cls in candidates:
+        module = sys.modules.get(cls.__module__)
+        if module is not None and not cls.__module__.startswith("bakeoff."):
+            cloudpickle.register_pickle_by_value(module)
+
+
+def _long_rows(frame, card: Card):
+    """The card's columns as (id, time, value); several key columns joined by "/"."""
+    from pyspark.sql import functions as F
+
+    from bakeoff.tasks.forecast.data import KEY_JOIN, check_columns, key_columns
+
+    check_columns(card, list(frame.columns))
+    keys = key_columns(card)
+    key = F.concat_ws(KEY_JOIN, *[F.col(k).cast("string") for k in keys]) if len(keys) > 1 else F.col(keys[0])
+    return frame.select(key.cast("string").alias("id"), F.col(card.data.time).alias("time"),
+                        F.col(card.data.target).alias("value"))
+
+
+def _frequency(long, card: Card) -> str:
+    """The card's frequency, or the one a few series show (every partition must use the same)."""
+    if card.forecast.frequency:
+        return card.forecast.frequency
+    from bakeoff.tasks.forecast.data import STEP, series_from
+
+    ids = long.select("id").distinct().limit(SAMPLE_SERIES)
+    sample = long.join(ids, "id").toPandas()
+    found = series_from(sample, card, "").frequency if not sample.empty else ""
+    return "" if found == STEP else found  # whole-number steps: every partition finds them itself
+
+
+def _plan(card: Card, candidates: list[type], frequency: str, started: float):
+    from bakeoff.tasks.forecast.partition import PartitionPlan
+
+    return PartitionPlan(card, tuple(candidates), frequency, card.budget.per_candidate_seconds,
+                         started + card.budget.total_seconds)
+
+
+def _forecast_partitions(long, plan, parts: int):
+    """Every partition's rows (a row per series and candidate), with the partition's number."""
+    from pyspark.sql import functions as F
+
+    from bakeoff.tasks.forecast.partition import run_partition
+
+    def forecast(frame):
+        return run_partition(frame.drop(columns="part"), plan).assign(part=int(frame["part"].iloc[0]))
+
+    schema = ", ".join(f"{name} {kind}" for name, kind in [*plan.columns(), ("part", "int")])
+    spread = long.withColumn("part", F.pmod(F.xxhash64("id"), F.lit(parts)).cast("int"))
+    return spread.groupBy("part").applyInPandas(forecast, schema)
+
+
+def _refused(rows) -> None:
+    """DataError with the first partition's refusal (duplicate times, gaps, short series …)."""
+    from pyspark.sql import functions as F
+
+    from bakeoff.tasks.forecast.partition import REFUSED
+
+    refused = rows.filter(F.col("status") == REFUSED).select("error").limit(1).collect()
+    if refused:
+        raise DataError(refused[0]["error"])
+
+
+def _write_outputs(rows, folder: Path, card: Card) -> None:
+    """Per series and candidate its scores; per series its choice; the chosen forecasts, one
+    row per series and step, partitioned as the job was."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from bakeoff.tasks.forecast.fitting import level_label
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows.select("id", "candidate", "status", "error", "cv_score", "holdout_score").write.parquet(str(folder / SCORES))
+    scored = rows.filter(F.col("cv_score").isNotNull())
+    best = (scored.withColumn("order", F.row_number().over(Window.partitionBy("id").orderBy("cv_score", "candidate")))
+            .filter("order = 1").select("id", F.col("candidate").alias("best"), F.col("cv_score").alias("best_score")))
+    chosen = rows.filter("chosen").select("id", F.col("candidate").alias("chosen"),
+                                          F.col("cv_score").alias("chosen_score"),
+                                          F.col("holdout_score").alias("chosen_holdout"))
+    chosen.join(best, "id", "left").write.parquet(str(folder / CHOICE))
+    bounds = [f"{side}_{level_label(level)}" for level in card.forecast.level for side in ("lo", "hi")]
+    steps = rows.filter("chosen").select("part", "id", F.col("label").alias("candidate"),
+                                         F.posexplode("times").alias("step", "time"), "prediction", *bounds)
+    steps = steps.select("part", "id", "time", "candidate", F.col("prediction")[F.col("step")].alias("prediction"),
+                         *[F.col(b)[F.col("step")].alias(b) for b in bounds])
+    steps.write.partitionBy("part").parquet(str(folder / FORECASTS))
+
+
+def _summary(rows) -> list[dict]:
+    """Per candidate and status: series, their mean scores, its seconds, the series it won."""
+    from pyspark.sql import functions as F
+
+    grouped = rows.filter("candidate != ''").groupBy("candidate", "rung", "status").agg(
+        F.count("*").alias("series"), F.avg("cv_score").alias("score"), F.avg("holdout_score").alias("holdout"),
+        F.sum("seconds").alias("seconds"), F.sum(F.col("chosen").cast("int")).alias("wins"),
+        F.first("error", ignorenulls=True).alias("error"))
+    return [row.asDict() for row in grouped.collect()]
+
+
+def _result(run_id: str, card: Card, candidates: list[type], frequency: str, summary: list[dict],
+            notes: list[str], command: list[str] | None, started: float):
+    from bakeoff.core.provenance import collect
+    from bakeoff.core.result import CandidateResult, RunResult
+    from bakeoff.tasks.forecast.data import seasons_of
+    from bakeoff.tasks.forecast.spark_summary import candidate_rows, verdict
+
+    seasons = tuple(card.forecast.seasons or seasons_of(frequency))
+    params = {c.name: c(seasons=seasons).learned_per_series() for c in candidates}
+    rows = candidate_rows(params, summary, {c.name: c for c in candidates})
+    best, recommended, reason = verdict(rows, card.evaluate.tolerance)
+    series = sum(s["series"] for s in summary if s["candidate"] == candidates[0].name)
+    wins = {s["candidate"]: s["wins"] for s in summary if s["wins"]}
+    notes = [*notes, f"series won per candidate: {', '.join(f'{n} {w:,}' for n, w in sorted(wins.items(), key=lambda x: -x[1]))}"
+             if wins else "no candidate finished on any series",
+             "intervals over series are not computed on Spark yet; the scores are means over the series each "
+             "candidate finished"]
+    provenance = collect(card.base_dir, "", series, 3, card.evaluate.seed, command)
+    provenance["engine"] = {"kind": "spark", "master": card.engine.master or "local[*]",
+                            "seconds": round(time.time() - started, 3)}
+    return RunResult(run_id, card.problem.name, card.problem.question, "forecast", card.evaluate.metric, False,
+                     card.evaluate.tolerance, True, [], series, series, [CandidateResult(**r) for r in rows],
+                     best, recommended, reason, notes, str(card.base_dir), provenance, {"total": 0})
+
+
+def _finish(staging: Path, run_dir: Path, card: Card, result) -> None:
+    """result.json and card.json beside the Parquet outputs, then the folder in place at once."""
+    from bakeoff.core.bake import public_card
+    from bakeoff.core.runstore import write_atomic
+
+    try:
+        write_atomic(staging / "card.json", public_card(card).model_dump_json(indent=2))
+        write_atomic(staging / "result.json", json.dumps(result.to_dict(), indent=2))
+        os.replace(staging, run_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,148 @@
+"""One partition of series forecast end to end where it lies (a Spark task, see
+`bakeoff.adapters.spark_forecast`): each candidate's rolling-origin windows and holdout, each
+series' choice, and the chosen candidate's forecasts.
+
+Pure pandas and numpy, and the same functions as the local engine (`evaluate.window_scores`,
+`selection.choose`), so a series gets the same scores and the same choice wherever it is
+forecast. Each candidate has `seconds` per partition (a timer interrupts it: its series are
+`timeout`); a candidate that raises is `failed` for the partition's series; once the job's
+`deadline` has passed, the candidates not yet started are `skipped`.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bakeoff.errors import DataError
+from bakeoff.tasks.forecast.data import Series, series_from
+from bakeoff.tasks.forecast.evaluate import window_scores
+from bakeoff.tasks.forecast.fitting import level_label
+from bakeoff.tasks.forecast.metrics import DEFAULT_METRIC
+from bakeoff.tasks.forecast.selection import choose
+
+REFUSED = "refused"  # the partition's data breaks a rule of the card
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """What every partition is told: the card, the candidates (classes: shipped to the
+    executors), the frequency found on the driver, and the time each candidate may take."""
+
+    card: object
+    candidates: tuple[type, ...]
+    frequency: str
+    seconds: float  # per candidate per partition
+    deadline: float  # epoch seconds: candidates not started by then are skipped
+
+    def columns(self) -> list[tuple[str, str]]:
+        """The output's columns and their Spark SQL types: a row per series and candidate."""
+        bounds = [(f"{side}_{level_label(level)}", "array<double>") for level in self.card.forecast.level
+                  for side in ("lo", "hi")]
+        return [("id", "string"), ("candidate", "string"), ("rung", "int"), ("status", "string"),
+                ("error", "string"), ("cv_score", "double"), ("holdout_score", "double"), ("seconds", "double"),
+                ("chosen", "boolean"), ("label", "string"), ("times", "array<string>"),
+                ("prediction", "array<double>"), *bounds]
+
+
+class _OutOfTime(BaseException):
+    """Raised by the timer inside a candidate that overran its seconds (not an Exception: a
+    candidate's own `except Exception` must not swallow it)."""
+
+
+def run_partition(frame: pd.DataFrame, plan: PartitionPlan) -> pd.DataFrame:
+    """Rows (id, candidate, …) for the series in `frame` (columns id, time, value); one row of
+    status "refused" when the data breaks a rule of the card (its error says which and how to fix it)."""
+    card = plan.card
+    columns = [c for c, _ in plan.columns()]
+    try:
+        data = series_from(frame, card, "", plan.frequency)
+    except DataError as err:
+        refusal = {**dict.fromkeys(columns), "id": str(frame["id"].iloc[0]), "candidate": "", "status": REFUSED,
+                   "error": str(err), "chosen": False}
+        return pd.DataFrame([refusal], columns=columns, dtype=object)
+    cv, holdout, runs = {}, {}, {}
+    for cls in _applicable(plan.candidates, data):
+        runs[cls.name] = _run(cls, data, plan)
+        if runs[cls.name]["status"] == "ok":
+            cv[cls.name], holdout[cls.name] = runs[cls.name]["cv"], runs[cls.name]["holdout"]
+    choice = choose(cv, {n: (runs[n]["rung"], runs[n]["params"]) for n in cv}, card.evaluate.tolerance) if cv else None
+    times = [[str(t) for t in steps] for steps in data.future_times(data.horizon)]
+    rows = []
+    for name, run in runs.items():
+        for k, key in enumerate(data.ids):
+            chosen = choice is not None and choice[k] == name
+            rows.append(_row(plan, key, name, run, k, chosen, times[k] if chosen else None, data.count))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _applicable(candidates: tuple[type, ...], data: Series) -> list[type]:
+    intermittent = data.intermittent()
+    return [c for c in candidates if intermittent or not getattr(c, "intermittent_only", False)]
+
+
+def _run(cls, data: Series, plan: PartitionPlan) -> dict:
+    """One candidate over the partition's series: its scores and final forecasts, or why not."""
+    run = {"rung": cls.rung, "params": 0, "status": "ok", "error": None, "seconds": 0.0}
+    if time.time() > plan.deadline:
+        return {**run, "status": "skipped", "error": "the job's [budget] total had run out"}
+    candidate = cls(seed=plan.card.evaluate.seed, seasons=tuple(data.seasons))
+    levels = tuple(data.levels) if candidate.intervals else ()
+    began = time.perf_counter()
+    try:
+        with _timer(plan.seconds):
+            windows = candidate.cross_validate(data.values, data.horizon, data.windows + 1, levels)
+            made = candidate.forecast(data.values, data.horizon, levels)
+    except _OutOfTime:
+        return {**run, "status": "timeout", "error": f"stopped at its {plan.seconds:g} s for this partition",
+                "seconds": time.perf_counter() - began}
+    except Exception as err:  # a candidate's code can raise anything; it fails this partition only
+        return {**run, "status": "failed", "error": f"{type(err).__name__}: {str(err)[:200]}",
+                "seconds": time.perf_counter() - began}
+    scores = window_scores(plan.card.evaluate.metric or DEFAULT_METRIC, data, data.values, windows.mean)
+    return {**run, "params": candidate.learned_per_series(), "cv": scores[:, :-1].mean(axis=1),
+            "holdout": scores[:, -1], "mean": made.mean, "bounds": made.bounds, "failed": made.failed | windows.failed,
+            "seconds": time.perf_counter() - began}
+
+
+class _timer:
+    """Raise `_OutOfTime` in this (main) thread after `seconds`; off where signals cannot be set."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def __enter__(self):
+        def out_of_time(signum, frame):
+            raise _OutOfTime()
+
+        try:
+            self.previous = signal.signal(signal.SIGALRM, out_of_time)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        except ValueError:  # not the main thread: no timer, the job's own timeout still applies
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return False
+
+
+def _row(plan: PartitionPlan, key: str, name: str, run: dict, k: int, chosen: bool, times, count: int) -> dict:
+    ok = run["status"] == "ok"
+    row = {"id": key, "candidate": name, "rung": int(run["rung"]), "status": run["status"], "error": run["error"],
+           "cv_score": float(run["cv"][k]) if ok else None, "holdout_score": float(run["holdout"][k]) if ok else None,
+           "seconds": run["seconds"] / count, "chosen": chosen,
+           "label": None, "times": times, "prediction": None}
+    for level in plan.card.forecast.level:
+        row[f"lo_{level_label(level)}"] = row[f"hi_{level_label(level)}"] = None
+    if chosen:
+        row["label"] = f"seasonal_naive ({name} failed)" if k in run["failed"] else name
+        row["prediction"] = run["mean"][k].tolist()
+        for level, (low, high) in run["bounds"].items():
+            row[f"lo_{level_label(level)}"], row[f"hi_{level_label(level)}"] = low[k].tolist(), high[k].tolist()
+    return row
