@@ -184,6 +184,17 @@ def postgres_url():
 
 
 @pytest.fixture(scope="session")
+def spark_master(tmp_path_factory):
+    """A Spark standalone master and one worker on loopback (from pyspark's own scripts), for
+    the whole test run: what local mode hides (serialisation, imports on executors) shows here."""
+    pytest.importorskip("pyspark")
+    from spark_cluster import standalone
+
+    with standalone(tmp_path_factory.mktemp("spark-cluster")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def spark():
     """Apache Spark in local mode (pyspark, Java 17), one session for the whole test run."""
     from pyspark.sql import SparkSession

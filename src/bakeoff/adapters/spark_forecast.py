@@ -83,7 +83,7 @@ def _ship_by_value(candidates: list[type]) -> None:
     them from the card's folder)."""
     import sys
 
-    import cloudpickle
+    from pyspark import cloudpickle  # the copy pyspark pickles with
 
     for cls in candidates:
         module = sys.modules.get(cls.__module__)

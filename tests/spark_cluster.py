@@ -1,0 +1,65 @@
+"""A Spark standalone cluster on loopback for the tests: one master and one worker, started
+from the pyspark package's own `spark-class`, stopped at the end of the session."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _spark_class() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "bin" / "spark-class"
+
+
+def _alive_workers(ui_port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as answer:
+            return int(json.loads(answer.read()).get("aliveworkers", 0))
+    except OSError:
+        return 0
+
+
+@contextmanager
+def standalone(folder: Path, cores: int = 1, memory: str = "1g", wait: float = 90.0):
+    """Yield the master's URL (spark://127.0.0.1:PORT) once a worker has registered with it."""
+    port, ui, worker_ui = _free_port(), _free_port(), _free_port()
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_HOME": str(_spark_class().parents[1]),
+           "SPARK_WORKER_DIR": str(folder / "work")}
+    logs = [open(folder / "master.log", "wb"), open(folder / "worker.log", "wb")]
+    master = subprocess.Popen([str(_spark_class()), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                               "--port", str(port), "--webui-port", str(ui)], env=env, stdout=logs[0], stderr=logs[0])
+    url = f"spark://127.0.0.1:{port}"
+    worker = subprocess.Popen([str(_spark_class()), "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+                               "--cores", str(cores), "--memory", memory, "--webui-port", str(worker_ui), url],
+                              env=env, stdout=logs[1], stderr=logs[1])
+    try:
+        deadline = time.monotonic() + wait
+        while _alive_workers(ui) < 1:
+            if time.monotonic() > deadline or master.poll() is not None or worker.poll() is not None:
+                raise RuntimeError(f"the Spark standalone cluster did not start; see {folder}/master.log, worker.log")
+            time.sleep(0.5)
+        yield url
+    finally:
+        for process in (worker, master):
+            process.terminate()
+        for process in (worker, master):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()

@@ -1,0 +1,131 @@
+"""Forecasting on Apache Spark: the same choices and scores as the local engine, on local
+mode and on a standalone cluster; faults per partition; bad input refused in one line."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import cli, run_cli, write_card
+from test_forecast import M4, write_series
+
+pytest.importorskip("pyspark")
+pytest.importorskip("statsforecast")
+
+CARD = """
+[problem]
+name = "hourly on spark"
+task = "forecast"
+[data]
+source = "series.parquet"
+id = "series"
+time = "hour"
+target = "value"
+[forecast]
+horizon = 48
+season_length = [24, 168]
+windows = 2
+[budget]
+total = "3m"
+per_candidate = "60s"
+[ladder]
+only = ["naive", "seasonal_naive", "ses", "theta"]
+{extra}
+"""
+SPARK = '[engine]\nkind = "spark"\nmaster = "{master}"\npartitions = 3\n'
+
+
+@pytest.fixture(scope="module")
+def m4() -> pd.DataFrame:
+    return pd.read_parquet(M4 / "m4_hourly.parquet")
+
+
+def spark_run(folder, master: str, extra: str = ""):
+    write_card(folder, CARD.format(extra=extra + SPARK.format(master=master)))
+    done = run_cli("run", "bakeoff.toml", "--no-track", cwd=folder, timeout=900)
+    return done, (next((folder / "runs").iterdir()) if (folder / "runs").exists() else None)
+
+
+def test_spark_gives_each_series_the_same_choice_and_scores_as_the_local_engine(tmp_path, m4):
+    local, spark = tmp_path / "local", tmp_path / "spark"
+    for folder in (local, spark):
+        folder.mkdir()
+        write_series(folder, m4, count=12, keep=400)
+    write_card(local, CARD.format(extra=""))
+    assert cli("run", "bakeoff.toml", "--no-track", cwd=local).returncode == 0
+    done, run_dir = spark_run(spark, "local[2]")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "WARN" not in done.stderr  # Spark's own log is in .bakeoff/spark.log
+    mine = pd.read_csv(next((local / "runs").iterdir()) / "selection.csv", dtype={"id": str}).set_index("id")
+    theirs = pd.read_parquet(run_dir / "selection.parquet").set_index("id").loc[mine.index]
+    assert theirs["chosen"].tolist() == mine["chosen"].tolist()
+    assert np.allclose(theirs["chosen_score"], mine["chosen_score"], rtol=0, atol=1e-9)
+    assert theirs["best"].tolist() == mine["best"].tolist()
+    result = json.loads((run_dir / "result.json").read_text())
+    rows = {r["name"]: r for r in result["candidates"]}
+    local_rows = {r["name"]: r for r in json.loads((next((local / "runs").iterdir()) / "result.json").read_text())
+                  ["candidates"]}
+    for name in ("naive", "seasonal_naive", "ses", "theta"):  # portfolio means over the same series
+        assert rows[name]["score"] == pytest.approx(local_rows[name]["score"], abs=1e-9)
+        assert rows[name]["holdout_score"] == pytest.approx(local_rows[name]["holdout_score"], abs=1e-9)
+    done = cli("predict", run_dir.name, "recommended", "-o", "forecasts.csv", cwd=spark)
+    assert done.returncode == 0, done.stderr
+    forecasts = pd.read_csv(spark / "forecasts.csv", dtype={"id": str})
+    frame = pd.read_parquet(spark / "series.parquet")
+    for key, group in frame.groupby("series"):  # seasonal naive where chosen: the last day, twice
+        own = forecasts[forecasts["id"] == key]
+        assert len(own) == 48 and own["time"].tolist() == list(range(group["hour"].max() + 1, group["hour"].max() + 49))
+        if mine.loc[key, "chosen"] == "seasonal_naive":
+            assert np.allclose(own["prediction"], np.tile(group["value"].to_numpy(float)[-24:], 2))
+
+
+def test_a_standalone_cluster_runs_the_job_and_a_hanging_candidate_is_stopped_per_partition(tmp_path, m4,
+                                                                                              spark_master):
+    write_series(tmp_path, m4, count=6, keep=400)
+    (tmp_path / "hang.py").write_text(textwrap.dedent("""
+        import time
+        from bakeoff.tasks.forecast.ladder import ForecastCandidate
+
+        class Hang(ForecastCandidate):
+            name, rung, family = "hang", 1, "test"
+
+            def model(self):
+                time.sleep(600)
+    """))
+    extra = 'extra = ["hang:Hang"]\n'
+    text = CARD.replace('only = ["naive", "seasonal_naive", "ses", "theta"]',
+                        'only = ["naive", "seasonal_naive", "global_lightgbm"]').replace('"60s"', '"5s"')
+    write_card(tmp_path, text.format(extra=extra + SPARK.format(master=spark_master)))
+    done = run_cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stderr
+    run_dir = next((tmp_path / "runs").iterdir())
+    result = json.loads((run_dir / "result.json").read_text())
+    status = {r["name"]: r["status"] for r in result["candidates"]}
+    assert status == {"naive": "ok", "seasonal_naive": "ok", "hang": "timeout"}, result["candidates"]
+    assert result["provenance"]["engine"]["master"] == spark_master
+    assert any(note.startswith("not run on Spark: global_lightgbm") for note in result["notes"])
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    assert set(scores.loc[scores["candidate"] == "hang", "status"]) == {"timeout"}
+    assert len(scores[scores["candidate"] == "hang"]) == 6  # recorded for every series, the job went on
+    assert pd.read_parquet(run_dir / "selection.parquet")["chosen"].isin(["naive", "seasonal_naive"]).all()
+
+
+def test_bad_series_on_spark_are_refused_in_one_line_and_nothing_is_written(tmp_path, m4):
+    path = write_series(tmp_path, m4, count=4, keep=400)
+    rows = pd.read_parquet(path)
+    pd.concat([rows, rows.head(1)]).to_parquet(path, index=False)  # one (series, hour) twice
+    done, run_dir = spark_run(tmp_path, "local[1]")
+    line = done.stderr.strip()
+    assert done.returncode == 2 and "\n" not in line, done.stderr
+    assert "repeat" in line and "(series, hour)" in line, line
+    assert run_dir is None and not (tmp_path / "runs").exists()
+
+
+def test_a_table_card_on_spark_is_refused_until_groups_exist(tmp_path):
+    pd.DataFrame({"x": range(40), "y": [0, 1] * 20}).to_csv(tmp_path / "t.csv", index=False)
+    write_card(tmp_path, '[data]\nsource = "t.csv"\ntarget = "y"\n[engine]\nkind = "spark"\n')
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 2 and "runs forecast cards so far" in done.stderr, done.stderr
