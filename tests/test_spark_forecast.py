@@ -43,9 +43,9 @@ def m4() -> pd.DataFrame:
     return pd.read_parquet(M4 / "m4_hourly.parquet")
 
 
-def spark_run(folder, master: str, extra: str = ""):
+def spark_run(folder, master: str, extra: str = "", track: bool = False):
     write_card(folder, CARD.format(extra=extra + SPARK.format(master=master)))
-    done = run_cli("run", "bakeoff.toml", "--no-track", cwd=folder, timeout=900)
+    done = run_cli("run", "bakeoff.toml", *([] if track else ["--no-track"]), cwd=folder, timeout=900)
     return done, (next((folder / "runs").iterdir()) if (folder / "runs").exists() else None)
 
 
@@ -56,7 +56,7 @@ def test_spark_gives_each_series_the_same_choice_and_scores_as_the_local_engine(
         write_series(folder, m4, count=12, keep=400)
     write_card(local, CARD.format(extra=""))
     assert cli("run", "bakeoff.toml", "--no-track", cwd=local).returncode == 0
-    done, run_dir = spark_run(spark, "local[2]")
+    done, run_dir = spark_run(spark, "local[2]", track=True)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "WARN" not in done.stderr  # Spark's own log is in .bakeoff/spark.log
     mine = pd.read_csv(next((local / "runs").iterdir()) / "selection.csv", dtype={"id": str}).set_index("id")
@@ -71,6 +71,13 @@ def test_spark_gives_each_series_the_same_choice_and_scores_as_the_local_engine(
     for name in ("naive", "seasonal_naive", "ses", "theta"):  # portfolio means over the same series
         assert rows[name]["score"] == pytest.approx(local_rows[name]["score"], abs=1e-9)
         assert rows[name]["holdout_score"] == pytest.approx(local_rows[name]["holdout_score"], abs=1e-9)
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{spark / '.bakeoff' / 'mlflow.db'}")
+    logged = client.get_run(result["mlflow_run_id"])  # one run for the job, not one per series
+    assert logged.data.metrics["theta.mase"] == pytest.approx(rows["theta"]["score"])
+    assert {"selection.parquet", "forecasts.parquet", "summary.csv", "result.json"} <= {
+        a.path for a in client.list_artifacts(logged.info.run_id)}
     done = cli("predict", run_dir.name, "recommended", "-o", "forecasts.csv", cwd=spark)
     assert done.returncode == 0, done.stderr
     forecasts = pd.read_csv(spark / "forecasts.csv", dtype={"id": str})

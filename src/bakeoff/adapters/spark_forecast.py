@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bakeoff.core.card import Card
-from bakeoff.errors import DataError
+from bakeoff.errors import DataError, TrackingError
 from bakeoff.tasks.forecast.predict import SPARK_FORECASTS as FORECASTS
 
 SCORES, CHOICE = "scores.parquet", "selection.parquet"
@@ -33,7 +33,7 @@ def bake_on_spark(card: Card, *, out: Path | None = None, observer=None, command
     from bakeoff.core.runstore import new_run_id, store_dir
 
     started = time.time()
-    check_outputs(card, out, False)
+    check_outputs(card, out, track)
     candidates, notes = _candidates(card)
     spark = session(card.engine, store_dir(card) / "spark.log")
     long = _long_rows(read_source(spark, card.data.source, card.base_dir), card)
@@ -57,8 +57,13 @@ def bake_on_spark(card: Card, *, out: Path | None = None, observer=None, command
     finally:
         rows.unpersist()
     result = _result(run_id, card, candidates, frequency, summary, notes, command, started)
-    _finish(staging, run_dir, card, result)
-    return BakeOutcome(result, run_dir)
+    try:
+        tracked = _tracked(result, staging, card) if track else result
+    except TrackingError:
+        _finish(staging, run_dir, card, result)  # the run folder is complete all the same
+        raise
+    _finish(staging, run_dir, card, tracked)
+    return BakeOutcome(tracked, run_dir)
 
 
 def _candidates(card: Card) -> tuple[list[type], list[str]]:
@@ -209,14 +214,47 @@ def _result(run_id: str, card: Card, candidates: list[type], frequency: str, sum
                      best, recommended, reason, notes, str(card.base_dir), provenance, {"total": 0})
 
 
+def _tracked(result, folder: Path, card: Card):
+    """The result with its MLflow run: one run for the whole job, the folder's outputs its artifacts."""
+    import dataclasses
+
+    from bakeoff.adapters.tracking import log_folder_run
+    from bakeoff.core.bake import card_params, tracking_uri_of
+    from bakeoff.core.runstore import store_dir
+    from bakeoff.core.urls import redact
+
+    uri = tracking_uri_of(card)
+    (folder / "summary.csv").write_text(_summary_csv(result))
+
+    def named(run_id: str) -> Path:  # result.json, naming its MLflow run, for the run's artifacts
+        _write_result(folder, card, dataclasses.replace(result, mlflow_run_id=run_id, tracking_uri=redact(uri)))
+        return folder / "result.json"
+
+    run_id = log_folder_run(result.to_dict(), folder, card_params(card), named, uri=uri,
+                            experiment=card.problem.name, store_dir=store_dir(card))
+    return dataclasses.replace(result, mlflow_run_id=run_id, tracking_uri=redact(uri))
+
+
+def _summary_csv(result) -> str:
+    """Per candidate: status, series it finished, mean scores, seconds (the job's summary table)."""
+    import pandas as pd
+
+    columns = ["name", "rung", "status", "score", "holdout_score", "fit_seconds", "error"]
+    return pd.DataFrame([{c: getattr(row, c) for c in columns} for row in result.candidates]).to_csv(index=False)
+
+
 def _finish(staging: Path, run_dir: Path, card: Card, result) -> None:
     """result.json and card.json beside the Parquet outputs, then the folder in place at once."""
-    from bakeoff.core.bake import public_card
-    from bakeoff.core.runstore import write_atomic
-
     try:
-        write_atomic(staging / "card.json", public_card(card).model_dump_json(indent=2))
-        write_atomic(staging / "result.json", json.dumps(result.to_dict(), indent=2))
+        _write_result(staging, card, result)
         os.replace(staging, run_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_result(folder: Path, card: Card, result) -> None:
+    from bakeoff.core.bake import public_card
+    from bakeoff.core.runstore import write_atomic
+
+    write_atomic(folder / "card.json", public_card(card).model_dump_json(indent=2))
+    write_atomic(folder / "result.json", json.dumps(result.to_dict(), indent=2))

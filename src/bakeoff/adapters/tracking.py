@@ -208,6 +208,36 @@ def _log_candidate(row: dict, artifacts: dict[str, str] | None, experiment_id: s
         return f"runs:/{run.info.run_id}/model"
 
 
+def log_folder_run(result: dict, folder: Path, card_params: dict, finish: Callable[[str], Path], *, uri: str,
+                   experiment: str, store_dir: Path) -> str:
+    """One MLflow run for a job whose outputs are a folder (a bake-off on Spark: no run per
+    series or group, which would drown the store): the card as params, each candidate's figures
+    as metrics, the folder's files and Parquet outputs as artifacts, then the file
+    `finish(run id)` writes (the result, which names the run). The run's id."""
+    with _quiet():
+        try:
+            experiment_id = open_store(uri, experiment, store_dir)
+            with mlflow.start_run(experiment_id=experiment_id, run_name=result["run_id"]) as run:
+                mlflow.log_params(card_params)
+                mlflow.set_tags({"bakeoff.run_id": result["run_id"], "bakeoff.recommended": result["recommended"],
+                                 "bakeoff.best": result["best"], "bakeoff.engine": "spark"})
+                metric = result["metric"]
+                figures = {f"{row['name']}.{key}": row[field] for row in result["candidates"]
+                           for key, field in ((metric, "score"), (f"holdout_{metric}", "holdout_score"),
+                                              ("fit_seconds", "fit_seconds")) if row[field] is not None}
+                mlflow.log_metrics({k: float(v) for k, v in figures.items()})
+                for path in sorted(folder.iterdir()):
+                    if path.is_dir():
+                        mlflow.log_artifacts(str(path), artifact_path=path.name)
+                    else:
+                        mlflow.log_artifact(str(path))
+                mlflow.log_artifact(str(finish(run.info.run_id)))
+                return run.info.run_id
+        except Exception as err:  # MLflow and its stores raise many types; all mean "cannot log"
+            raise TrackingError(f"could not log to MLflow at {redact(uri)} ({failure(err, uri)}); "
+                                "check the tracking URI or run with --no-track") from err
+
+
 def log_feedback(uri: str, run_id: str, verdicts: list[dict]) -> None:
     """Attach a run's SME verdicts to its MLflow parent run (artifact feedback.json and counts)."""
     with _quiet():

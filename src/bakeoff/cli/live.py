@@ -170,6 +170,8 @@ def _run_on_spark(card: Card, out: Path | None, track: bool) -> int:
     console.print(f"result:  {run_dir / 'result.json'}")
     console.print(f"choice:  {run_dir / 'selection.parquet'} (per series: chosen, its score, the best)")
     console.print(f"forecasts: {run_dir / 'forecasts.parquet'}  (bakeoff predict {outcome.result.run_id} recommended)")
+    if track and outcome.tracking_uri:
+        console.print(f"MLflow:  mlflow ui --backend-store-uri {outcome.tracking_uri}")
     return 0 if outcome.result.recommended else 1
 
 

@@ -315,7 +315,7 @@ def _tracked(draft: _Draft, card: Card, run_dir: Path, on_logged, session) -> Ba
     """Log to MLflow from the session's process while the report renders here, then write the
     folder with the model URIs; a tracking failure still leaves the run folder complete, then
     raises."""
-    uri = _tracking_uri(card)
+    uri = tracking_uri_of(card)
     written = False
     try:
         session.log(draft.result.to_dict(), draft.task_files, card_params(card), extra_modules(card))
@@ -383,7 +383,7 @@ def _tracking_session(card: Card):
     `bakeoff.adapters.tracking_session`)."""
     from bakeoff.adapters.tracking_session import TrackingSession
 
-    return TrackingSession(_tracking_uri(card), card.problem.name, store_dir(card))
+    return TrackingSession(tracking_uri_of(card), card.problem.name, store_dir(card))
 
 
 def _warm_charts() -> None:
@@ -399,7 +399,8 @@ def _warm_charts() -> None:
             pass
 
 
-def _tracking_uri(card: Card) -> str:
+def tracking_uri_of(card: Card) -> str:
+    """The MLflow tracking URI a card's runs are logged to."""
     from bakeoff.adapters.tracking_store import tracking_uri
 
     return tracking_uri(card.store.tracking_uri, store_dir(card))
@@ -422,7 +423,7 @@ def check_tracking(card: Card) -> None:
     folder = store_dir(card)
     with _undone_on_error(folder):
         _check_store_dir(folder)
-        check_store(_tracking_uri(card))
+        check_store(tracking_uri_of(card))
 
 
 @contextlib.contextmanager
