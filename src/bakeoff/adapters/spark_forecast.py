@@ -27,14 +27,33 @@ SAMPLE_SERIES = 20  # series the driver reads to infer the frequency when the ca
 def bake_on_spark(card: Card, *, out: Path | None = None, observer=None, command: list[str] | None = None,
                   track: bool = True, say=lambda line: None):
     """Run the card's bake-off on Spark; the run folder as `bakeoff run` writes it (result.json,
-    card.json) with the Parquet outputs beside it. `say(line)` is told what happens."""
-    from bakeoff.adapters.spark import read_source, session
+    card.json) with the Parquet outputs beside it. `say(line)` is told what happens (`observer`,
+    the local race's, has nothing to watch here: Spark schedules the work)."""
     from bakeoff.core.bake import BakeOutcome, check_outputs
-    from bakeoff.core.runstore import new_run_id, store_dir
+    from bakeoff.core.runstore import new_run_id
 
     started = time.time()
     check_outputs(card, out, track)
     candidates, notes = _candidates(card)
+    run_dir = Path(out or card.base_dir) / "runs" / new_run_id()
+    staging = run_dir.with_name(f".{run_dir.name}.partial")
+    frequency, summary = _run_job(card, candidates, staging, started, say)
+    result = _result(run_dir.name, card, candidates, frequency, summary, notes, command, started)
+    try:
+        tracked = _tracked(result, staging, card) if track else result
+    except TrackingError:
+        _finish(staging, run_dir, card, result)  # the run folder is complete all the same
+        raise
+    _finish(staging, run_dir, card, tracked)
+    return BakeOutcome(tracked, run_dir)
+
+
+def _run_job(card: Card, candidates: list[type], staging: Path, started: float, say) -> tuple[str, list[dict]]:
+    """The Spark job: every partition forecast, its outputs written under `staging` (removed if
+    anything fails); the frequency used and the summary per candidate."""
+    from bakeoff.adapters.spark import read_source, session
+    from bakeoff.core.runstore import store_dir
+
     spark = session(card.engine, store_dir(card) / "spark.log")
     long = _long_rows(read_source(spark, card.data.source, card.base_dir), card)
     frequency = _frequency(long, card)
@@ -45,25 +64,13 @@ def bake_on_spark(card: Card, *, out: Path | None = None, observer=None, command
     rows = _forecast_partitions(long, plan, parts).persist()
     try:
         _refused(rows)
-        run_id = new_run_id()
-        run_dir = Path(out or card.base_dir) / "runs" / run_id
-        staging = run_dir.with_name(f".{run_id}.partial")
-        try:
-            _write_outputs(rows, staging, card)
-            summary = _summary(rows)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        _write_outputs(rows, staging, card)
+        return frequency, _summary(rows)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     finally:
         rows.unpersist()
-    result = _result(run_id, card, candidates, frequency, summary, notes, command, started)
-    try:
-        tracked = _tracked(result, staging, card) if track else result
-    except TrackingError:
-        _finish(staging, run_dir, card, result)  # the run folder is complete all the same
-        raise
-    _finish(staging, run_dir, card, tracked)
-    return BakeOutcome(tracked, run_dir)
 
 
 def _candidates(card: Card) -> tuple[list[type], list[str]]:
@@ -155,21 +162,22 @@ def _refused(rows) -> None:
 
 def _write_outputs(rows, folder: Path, card: Card) -> None:
     """Per series and candidate its scores; per series its choice; the chosen forecasts, one
-    row per series and step, partitioned as the job was."""
+    row per series and step: each partitioned as the job was (`part`)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from bakeoff.tasks.forecast.fitting import level_label
 
     folder.mkdir(parents=True, exist_ok=True)
-    rows.select("id", "candidate", "status", "error", "cv_score", "holdout_score").write.parquet(str(folder / SCORES))
+    columns = ["part", "id", "candidate", "status", "error", "cv_score", "holdout_score"]
+    rows.select(*columns).write.partitionBy("part").parquet(str(folder / SCORES))
     scored = rows.filter(F.col("cv_score").isNotNull())
     best = (scored.withColumn("order", F.row_number().over(Window.partitionBy("id").orderBy("cv_score", "candidate")))
             .filter("order = 1").select("id", F.col("candidate").alias("best"), F.col("cv_score").alias("best_score")))
-    chosen = rows.filter("chosen").select("id", F.col("candidate").alias("chosen"),
+    chosen = rows.filter("chosen").select("part", "id", F.col("candidate").alias("chosen"),
                                           F.col("cv_score").alias("chosen_score"),
                                           F.col("holdout_score").alias("chosen_holdout"))
-    chosen.join(best, "id", "left").write.parquet(str(folder / CHOICE))
+    chosen.join(best, "id", "left").write.partitionBy("part").parquet(str(folder / CHOICE))
     bounds = [f"{side}_{level_label(level)}" for level in card.forecast.level for side in ("lo", "hi")]
     steps = rows.filter("chosen").select("part", "id", F.col("label").alias("candidate"),
                                          F.posexplode("times").alias("step", "time"), "prediction", *bounds)
