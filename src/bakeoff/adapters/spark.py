@@ -13,8 +13,10 @@ from pathlib import Path
 from bakeoff.errors import ConfigError, DataError
 
 INSTALL = "pip install 'bakeoff[spark]'"
-DEFAULTS = {"spark.ui.showConsoleProgress": "false", "spark.sql.session.timeZone": "UTC",
-            "spark.sql.execution.arrow.pyspark.enabled": "true"}  # times as written, never shifted to a zone
+DEFAULTS = {"spark.ui.showConsoleProgress": "false",
+            "spark.sql.session.timeZone": "UTC",  # times as written, never shifted to a zone
+            "spark.sql.execution.arrow.pyspark.enabled": "true",
+            "spark.python.daemon.module": "bakeoff.adapters.spark_daemon"}  # workers start with the imports done
 
 
 def session(engine, log: Path):

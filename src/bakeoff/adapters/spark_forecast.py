@@ -59,13 +59,16 @@ def _run_job(card: Card, candidates: list[type], staging: Path, started: float, 
     frequency = _frequency(long, card)
     plan = _plan(card, candidates, frequency, started)
     parts = card.engine.partitions or max(spark.sparkContext.defaultParallelism * 4, 1)
+    if "spark.sql.shuffle.partitions" not in card.engine.conf:
+        spark.conf.set("spark.sql.shuffle.partitions", str(parts))  # one task per group, not 200 mostly empty
     say(f"{card.problem.name}: forecast on Spark ({card.engine.master or 'local[*]'}), {parts} partitions of "
         f"series, {len(candidates)} candidates, {plan.seconds:g} s each per partition")
     rows = _forecast_partitions(long, plan, parts).persist()
     try:
-        _refused(rows)
+        summary = _summary(rows)  # one pass over every partition: the cache is whole before the writes
+        _refused(summary)
         _write_outputs(rows, staging, card)
-        return frequency, _summary(rows)
+        return frequency, [s for s in summary if s["candidate"]]
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -120,10 +123,15 @@ def _frequency(long, card: Card) -> str:
     """The card's frequency, or the one a few series show (every partition must use the same)."""
     if card.forecast.frequency:
         return card.forecast.frequency
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import IntegralType
+
     from bakeoff.tasks.forecast.data import STEP, series_from
 
-    ids = long.select("id").distinct().limit(SAMPLE_SERIES)
-    sample = long.join(ids, "id").toPandas()
+    if isinstance(long.schema["time"].dataType, IntegralType):
+        return ""  # whole-number steps: every partition finds them itself
+    ids = [row["id"] for row in long.select("id").limit(SAMPLE_SERIES * 50).distinct().limit(SAMPLE_SERIES).collect()]
+    sample = long.filter(F.col("id").isin(ids)).toPandas()
     found = series_from(sample, card, "").frequency if not sample.empty else ""
     return "" if found == STEP else found  # whole-number steps: every partition finds them itself
 
@@ -149,21 +157,18 @@ def _forecast_partitions(long, plan, parts: int):
     return spread.groupBy("part").applyInPandas(forecast, schema)
 
 
-def _refused(rows) -> None:
-    """DataError with the first partition's refusal (duplicate times, gaps, short series …)."""
-    from pyspark.sql import functions as F
-
+def _refused(summary: list[dict]) -> None:
+    """DataError with a partition's refusal (duplicate times, gaps, short series …)."""
     from bakeoff.tasks.forecast.partition import REFUSED
 
-    refused = rows.filter(F.col("status") == REFUSED).select("error").limit(1).collect()
+    refused = [s["error"] for s in summary if s["status"] == REFUSED]
     if refused:
-        raise DataError(refused[0]["error"])
+        raise DataError(min(refused))
 
 
 def _write_outputs(rows, folder: Path, card: Card) -> None:
     """Per series and candidate its scores; per series its choice; the chosen forecasts, one
     row per series and step: each partitioned as the job was (`part`)."""
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from bakeoff.tasks.forecast.fitting import level_label
@@ -171,13 +176,10 @@ def _write_outputs(rows, folder: Path, card: Card) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     columns = ["part", "id", "candidate", "status", "error", "cv_score", "holdout_score"]
     rows.select(*columns).write.partitionBy("part").parquet(str(folder / SCORES))
-    scored = rows.filter(F.col("cv_score").isNotNull())
-    best = (scored.withColumn("order", F.row_number().over(Window.partitionBy("id").orderBy("cv_score", "candidate")))
-            .filter("order = 1").select("id", F.col("candidate").alias("best"), F.col("cv_score").alias("best_score")))
     chosen = rows.filter("chosen").select("part", "id", F.col("candidate").alias("chosen"),
                                           F.col("cv_score").alias("chosen_score"),
-                                          F.col("holdout_score").alias("chosen_holdout"))
-    chosen.join(best, "id", "left").write.partitionBy("part").parquet(str(folder / CHOICE))
+                                          F.col("holdout_score").alias("chosen_holdout"), "best", "best_score")
+    chosen.write.partitionBy("part").parquet(str(folder / CHOICE))
     bounds = [f"{side}_{level_label(level)}" for level in card.forecast.level for side in ("lo", "hi")]
     steps = rows.filter("chosen").select("part", "id", F.col("label").alias("candidate"),
                                          F.posexplode("times").alias("step", "time"), "prediction", *bounds)
@@ -187,10 +189,11 @@ def _write_outputs(rows, folder: Path, card: Card) -> None:
 
 
 def _summary(rows) -> list[dict]:
-    """Per candidate and status: series, their mean scores, its seconds, the series it won."""
+    """Per candidate and status: series, their mean scores, its seconds, the series it won (and
+    a row per kind of refusal, with candidate "")."""
     from pyspark.sql import functions as F
 
-    grouped = rows.filter("candidate != ''").groupBy("candidate", "rung", "status").agg(
+    grouped = rows.groupBy("candidate", "rung", "status").agg(
         F.count("*").alias("series"), F.avg("cv_score").alias("score"), F.avg("holdout_score").alias("holdout"),
         F.sum("seconds").alias("seconds"), F.sum(F.col("chosen").cast("int")).alias("wins"),
         F.first("error", ignorenulls=True).alias("error"))

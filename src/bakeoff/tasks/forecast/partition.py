@@ -22,7 +22,7 @@ from bakeoff.tasks.forecast.data import Series, series_from
 from bakeoff.tasks.forecast.evaluate import window_scores
 from bakeoff.tasks.forecast.fitting import level_label
 from bakeoff.tasks.forecast.metrics import DEFAULT_METRIC
-from bakeoff.tasks.forecast.selection import choose
+from bakeoff.tasks.forecast.selection import best_per_series, choose
 
 REFUSED = "refused"  # the partition's data breaks a rule of the card
 
@@ -44,7 +44,8 @@ class PartitionPlan:
                   for side in ("lo", "hi")]
         return [("id", "string"), ("candidate", "string"), ("rung", "int"), ("status", "string"),
                 ("error", "string"), ("cv_score", "double"), ("holdout_score", "double"), ("seconds", "double"),
-                ("chosen", "boolean"), ("label", "string"), ("times", "array<string>"),
+                ("chosen", "boolean"), ("best", "string"), ("best_score", "double"),
+                ("label", "string"), ("times", "array<string>"),
                 ("prediction", "array<double>"), *bounds]
 
 
@@ -70,12 +71,16 @@ def run_partition(frame: pd.DataFrame, plan: PartitionPlan) -> pd.DataFrame:
         if runs[cls.name]["status"] == "ok":
             cv[cls.name], holdout[cls.name] = runs[cls.name]["cv"], runs[cls.name]["holdout"]
     choice = choose(cv, {n: (runs[n]["rung"], runs[n]["params"]) for n in cv}, card.evaluate.tolerance) if cv else None
+    best = best_per_series(cv) if cv else None
     times = [[str(t) for t in steps] for steps in data.future_times(data.horizon)]
     rows = []
     for name, run in runs.items():
         for k, key in enumerate(data.ids):
             chosen = choice is not None and choice[k] == name
-            rows.append(_row(plan, key, name, run, k, chosen, times[k] if chosen else None, data.count))
+            row = _row(plan, key, name, run, k, chosen, times[k] if chosen else None, data.count)
+            if chosen:
+                row["best"], row["best_score"] = str(best[k]), float(cv[str(best[k])][k])
+            rows.append(row)
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -136,7 +141,7 @@ def _row(plan: PartitionPlan, key: str, name: str, run: dict, k: int, chosen: bo
     ok = run["status"] == "ok"
     row = {"id": key, "candidate": name, "rung": int(run["rung"]), "status": run["status"], "error": run["error"],
            "cv_score": float(run["cv"][k]) if ok else None, "holdout_score": float(run["holdout"][k]) if ok else None,
-           "seconds": run["seconds"] / count, "chosen": chosen,
+           "seconds": run["seconds"] / count, "chosen": chosen, "best": None, "best_score": None,
            "label": None, "times": times, "prediction": None}
     for level in plan.card.forecast.level:
         row[f"lo_{level_label(level)}"] = row[f"hi_{level_label(level)}"] = None
