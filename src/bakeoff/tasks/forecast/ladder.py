@@ -295,6 +295,11 @@ class GlobalLightGBM(ForecastCandidate):
         return self.trees * 2 * self.leaves  # leaves and split thresholds, at most
 
 
+def suited(candidates, intermittent: bool) -> list:
+    """The candidates that suit the series: Croston and TSB only where they are intermittent."""
+    return [c for c in candidates if intermittent or not getattr(c, "intermittent_only", False)]
+
+
 def ladder() -> dict[str, type[ForecastCandidate]]:
     """The forecasting candidates by name."""
     return {cls.name: cls for cls in (Naive, SeasonalNaive, WindowAverage, SimpleSmoothing, Holt, Theta,

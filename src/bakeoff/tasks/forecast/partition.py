@@ -21,7 +21,7 @@ from bakeoff.errors import DataError
 from bakeoff.tasks.forecast.data import Series, series_from
 from bakeoff.tasks.forecast.evaluate import window_scores
 from bakeoff.tasks.forecast.fitting import level_label
-from bakeoff.tasks.forecast.metrics import DEFAULT_METRIC
+from bakeoff.tasks.forecast.ladder import suited
 from bakeoff.tasks.forecast.selection import best_per_series, choose
 
 REFUSED = "refused"  # the partition's data breaks a rule of the card
@@ -66,7 +66,7 @@ def run_partition(frame: pd.DataFrame, plan: PartitionPlan) -> pd.DataFrame:
                    "error": str(err), "chosen": False}
         return pd.DataFrame([refusal], columns=columns, dtype=object)
     cv, holdout, runs = {}, {}, {}
-    for cls in _applicable(plan.candidates, data):
+    for cls in suited(plan.candidates, data.intermittent()):
         runs[cls.name] = _run(cls, data, plan)
         if runs[cls.name]["status"] == "ok":
             cv[cls.name], holdout[cls.name] = runs[cls.name]["cv"], runs[cls.name]["holdout"]
@@ -82,11 +82,6 @@ def run_partition(frame: pd.DataFrame, plan: PartitionPlan) -> pd.DataFrame:
                 row["best"], row["best_score"] = str(best[k]), float(cv[str(best[k])][k])
             rows.append(row)
     return pd.DataFrame(rows, columns=columns)
-
-
-def _applicable(candidates: tuple[type, ...], data: Series) -> list[type]:
-    intermittent = data.intermittent()
-    return [c for c in candidates if intermittent or not getattr(c, "intermittent_only", False)]
 
 
 def _run(cls, data: Series, plan: PartitionPlan) -> dict:
@@ -107,7 +102,7 @@ def _run(cls, data: Series, plan: PartitionPlan) -> dict:
     except Exception as err:  # a candidate's code can raise anything; it fails this partition only
         return {**run, "status": "failed", "error": f"{type(err).__name__}: {str(err)[:200]}",
                 "seconds": time.perf_counter() - began}
-    scores = window_scores(plan.card.evaluate.metric or DEFAULT_METRIC, data, data.values, windows.mean)
+    scores = window_scores(plan.card.evaluate.metric, data, data.values, windows.mean)
     return {**run, "params": candidate.learned_per_series(), "cv": scores[:, :-1].mean(axis=1),
             "holdout": scores[:, -1], "mean": made.mean, "bounds": made.bounds, "failed": made.failed | windows.failed,
             "seconds": time.perf_counter() - began}

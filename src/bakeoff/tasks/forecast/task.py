@@ -75,8 +75,9 @@ class ForecastTask:
 
     def applicable(self, candidates: list, prepared: Prepared) -> list:
         """Croston and TSB only where the series are intermittent (many zeros)."""
-        intermittent = prepared.data.intermittent()
-        return [c for c in candidates if intermittent or not getattr(c, "intermittent_only", False)]
+        from bakeoff.tasks.forecast.ladder import suited
+
+        return suited(candidates, prepared.data.intermittent())
 
     def prepare(self, card, exclude: frozenset[str] = frozenset()) -> Prepared:
         from bakeoff.tasks.forecast.data import prepare
