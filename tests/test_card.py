@@ -47,7 +47,9 @@ def test_per_candidate_slice_never_exceeds_the_total():
     (with_section("budget", {"memory": "300MB"}), "[budget] memory: got '300MB'; give at least \"1GB\""),
     (with_section("evaluate", {"folds": 1}), "[evaluate] folds: got 1; it must be at least 2"),
     (with_section("problem", {"task": "customer"}), "task 'customer' is not supported yet"),
-    (with_section("engine", {"kind": "spark"}), "[engine] kind: kind 'spark' is not supported yet"),
+    (with_section("engine", {"kind": "spark"}), "[engine] kind = \"spark\" runs forecast cards so far"),
+    (with_section("engine", {"conf": {"executor.memory": "4g"}}), "'executor.memory' is not a Spark setting"),
+    (with_section("data", {"source": {"spark_table": "db.sales"}}), "set [engine] kind = \"spark\""),
     (with_section("data", {"source": {"url": "duckdb:///x.db"}}), "a SQL source needs exactly url and query"),
 ])
 def test_each_mistake_is_one_line_naming_the_key_and_the_fix(raw, expected):
