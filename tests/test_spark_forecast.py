@@ -10,31 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import cli, run_cli, write_card
+from test_forecast import CARD as FORECAST_CARD
 from test_forecast import M4, write_series
 
 pytest.importorskip("pyspark")
 pytest.importorskip("statsforecast")
 
-CARD = """
-[problem]
-name = "hourly on spark"
-task = "forecast"
-[data]
-source = "series.parquet"
-id = "series"
-time = "hour"
-target = "value"
-[forecast]
-horizon = 48
-season_length = [24, 168]
-windows = 2
-[budget]
-total = "3m"
-per_candidate = "60s"
-[ladder]
-only = ["naive", "seasonal_naive", "ses", "theta"]
-{extra}
-"""
+CARD = (FORECAST_CARD.replace('"hourly test"', '"hourly on spark"').replace('total = "90s"', 'total = "3m"')
+        .replace('"40s"', '"60s"').replace(', "global_lightgbm"]', ']') + "{extra}\n")  # the local tests' card
 SPARK = '[engine]\nkind = "spark"\nmaster = "{master}"\npartitions = 3\n'
 
 
