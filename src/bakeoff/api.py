@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bakeoff.core.bake import BakeOutcome, Plan, bake, check_outputs, execute, on_spark, plan
+from bakeoff.core.bake import BakeOutcome, Plan, bake, check_outputs, execute, job_runner, plan
 from bakeoff.core.runstore import find_run, read_result
 from bakeoff.errors import ConfigError
 
@@ -102,8 +102,9 @@ def run(data: Any, *, target: str | None = None, task: str | None = None, metric
         card = card_for(source, target, overrides)
     folder = Path(out) if out is not None else (None if isinstance(data, (str, Path))
                                                 and str(data).endswith(".toml") else Path.cwd())
-    if card.engine.kind == "spark":
-        return Result(on_spark(card)(card, out=folder, track=track).run_dir)
+    runner = job_runner(card)
+    if runner is not None:
+        return Result(runner(card, out=folder, track=track).run_dir)
     planned = plan(card, extra=tuple(extra))
     check_outputs(card, folder, track)
     return Result(execute(planned, out=folder, track=track).run_dir)

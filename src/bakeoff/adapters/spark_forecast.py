@@ -10,14 +10,12 @@ it is not run on Spark, and the result says so.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import time
 from pathlib import Path
 
 from bakeoff.core.card import Card
-from bakeoff.errors import DataError, TrackingError
+from bakeoff.errors import DataError
 from bakeoff.tasks.forecast.predict import SPARK_FORECASTS as FORECASTS
 
 SCORES, CHOICE = "scores.parquet", "selection.parquet"
@@ -30,22 +28,20 @@ def bake_on_spark(card: Card, *, out: Path | None = None, observer=None, command
     card.json) with the Parquet outputs beside it. `say(line)` is told what happens (`observer`,
     the local race's, has nothing to watch here: Spark schedules the work)."""
     from bakeoff.core.bake import BakeOutcome, check_outputs
+    from bakeoff.core.job_run import finish_job, staging_folder
     from bakeoff.core.runstore import new_run_id
 
     started = time.time()
     check_outputs(card, out, track)
     candidates, notes = _candidates(card)
     run_dir = Path(out or card.base_dir) / "runs" / new_run_id()
-    staging = run_dir.with_name(f".{run_dir.name}.partial")
+    staging = staging_folder(run_dir)
     frequency, summary = _run_job(card, candidates, staging, started, say)
     result = _result(run_dir.name, card, candidates, frequency, summary, notes, command, started)
-    try:
-        tracked = _tracked(result, staging, card) if track else result
-    except TrackingError:
-        _finish(staging, run_dir, card, result)  # the run folder is complete all the same
-        raise
-    _finish(staging, run_dir, card, tracked)
-    return BakeOutcome(tracked, run_dir)
+    tracked = finish_job(result, staging, run_dir, card, track)
+    outputs = {"choice": f"{run_dir / CHOICE} (per series: chosen, its score, the best)",
+               "forecasts": f"{run_dir / FORECASTS} (bakeoff predict {result.run_id} recommended)"}
+    return BakeOutcome(tracked, run_dir, outputs, "series")
 
 
 def _run_job(card: Card, candidates: list[type], staging: Path, started: float, say) -> tuple[str, list[dict]]:
@@ -223,49 +219,3 @@ def _result(run_id: str, card: Card, candidates: list[type], frequency: str, sum
     return RunResult(run_id, card.problem.name, card.problem.question, "forecast", card.evaluate.metric, False,
                      card.evaluate.tolerance, True, [], series, series, [CandidateResult(**r) for r in rows],
                      best, recommended, reason, notes, str(card.base_dir), provenance, {"total": 0})
-
-
-def _tracked(result, folder: Path, card: Card):
-    """The result with its MLflow run: one run for the whole job, the folder's outputs its artifacts."""
-    import dataclasses
-
-    from bakeoff.adapters.tracking import log_folder_run
-    from bakeoff.core.bake import card_params, tracking_uri_of
-    from bakeoff.core.runstore import store_dir
-    from bakeoff.core.urls import redact
-
-    uri = tracking_uri_of(card)
-    (folder / "summary.csv").write_text(_summary_csv(result))
-
-    def named(run_id: str) -> Path:  # result.json, naming its MLflow run, for the run's artifacts
-        _write_result(folder, card, dataclasses.replace(result, mlflow_run_id=run_id, tracking_uri=redact(uri)))
-        return folder / "result.json"
-
-    run_id = log_folder_run(result.to_dict(), folder, card_params(card), named, uri=uri,
-                            experiment=card.problem.name, store_dir=store_dir(card))
-    return dataclasses.replace(result, mlflow_run_id=run_id, tracking_uri=redact(uri))
-
-
-def _summary_csv(result) -> str:
-    """Per candidate: status, series it finished, mean scores, seconds (the job's summary table)."""
-    import pandas as pd
-
-    columns = ["name", "rung", "status", "score", "holdout_score", "fit_seconds", "error"]
-    return pd.DataFrame([{c: getattr(row, c) for c in columns} for row in result.candidates]).to_csv(index=False)
-
-
-def _finish(staging: Path, run_dir: Path, card: Card, result) -> None:
-    """result.json and card.json beside the Parquet outputs, then the folder in place at once."""
-    try:
-        _write_result(staging, card, result)
-        os.replace(staging, run_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _write_result(folder: Path, card: Card, result) -> None:
-    from bakeoff.core.bake import public_card
-    from bakeoff.core.runstore import write_atomic
-
-    write_atomic(folder / "card.json", public_card(card).model_dump_json(indent=2))
-    write_atomic(folder / "result.json", json.dumps(result.to_dict(), indent=2))

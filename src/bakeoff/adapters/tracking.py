@@ -209,7 +209,7 @@ def _log_candidate(row: dict, artifacts: dict[str, str] | None, experiment_id: s
 
 
 def log_folder_run(result: dict, folder: Path, card_params: dict, finish: Callable[[str], Path], *, uri: str,
-                   experiment: str, store_dir: Path) -> str:
+                   experiment: str, store_dir: Path, engine: str = "spark") -> str:
     """One MLflow run for a job whose outputs are a folder (a bake-off on Spark: no run per
     series or group, which would drown the store): the card as params, each candidate's figures
     as metrics, the folder's files and Parquet outputs as artifacts, then the file
@@ -220,7 +220,7 @@ def log_folder_run(result: dict, folder: Path, card_params: dict, finish: Callab
             with mlflow.start_run(experiment_id=experiment_id, run_name=result["run_id"]) as run:
                 mlflow.log_params(card_params)
                 mlflow.set_tags({"bakeoff.run_id": result["run_id"], "bakeoff.recommended": result["recommended"],
-                                 "bakeoff.best": result["best"], "bakeoff.engine": "spark"})
+                                 "bakeoff.best": result["best"], "bakeoff.engine": engine})
                 metric = result["metric"]
                 figures = {f"{row['name']}.{key}": row[field] for row in result["candidates"]
                            for key, field in ((metric, "score"), (f"holdout_{metric}", "holdout_score"),

@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from bakeoff.core.bake import check_outputs, describe, execute, on_spark, plan
+from bakeoff.core.bake import check_outputs, describe, execute, job_runner, plan
 from bakeoff.core.card import Card
 from bakeoff.core.race import Outcome
 from bakeoff.core.units import human_bytes, human_seconds
@@ -89,8 +89,9 @@ class LiveTable:
 def run_live(card: Card, *, out: Path | None, track: bool) -> int:
     """Run with a live table; print the recommendation as soon as it is known, then where the
     outputs are once they are written. Exit code."""
-    if card.engine.kind == "spark":
-        return _run_on_spark(card, out, track)
+    runner = job_runner(card)
+    if runner is not None:
+        return _run_job(card, runner, out, track)
     planned = plan(card)
     check_outputs(card, out, track)
     console = Console()
@@ -150,14 +151,15 @@ def _verdict(console: Console, result: dict) -> None:
         console.print(f"expert cases met (of {result['expectations']['total']}): {escape(', '.join(met))}")
 
 
-def _run_on_spark(card: Card, out: Path | None, track: bool) -> int:
-    """A forecast card on Spark: a line as it starts, a spinner while Spark works, the summary."""
+def _run_job(card: Card, runner, out: Path | None, track: bool) -> int:
+    """A card run as one job (on Spark, or a bake-off per group): a line as it starts, a spinner
+    while it works, the summary, the files it wrote."""
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 120)
-    with console.status("forecasting the series on Spark…"):
-        outcome = on_spark(card)(card, out=out, track=track, say=lambda line: console.print(escape(line)))
-    table = Table(title="candidates (means over the series each finished)")
+    with console.status("on Spark…" if card.engine.kind == "spark" else "one bake-off per group…"):
+        outcome = runner(card, out=out, track=track, say=lambda line: console.print(escape(line)))
+    table = Table(title=f"candidates (means over the {outcome.unit} each finished)")
     for column in ("candidate", "rung", "status", card.evaluate.metric, "holdout", "seconds"):
         table.add_column(column, justify="left" if column in ("candidate", "status") else "right")
     for row in outcome.result.candidates:
@@ -168,8 +170,8 @@ def _run_on_spark(card: Card, out: Path | None, track: bool) -> int:
     _verdict(console, outcome.result.to_dict())
     run_dir = outcome.run_dir
     console.print(f"result:  {run_dir / 'result.json'}")
-    console.print(f"choice:  {run_dir / 'selection.parquet'} (per series: chosen, its score, the best)")
-    console.print(f"forecasts: {run_dir / 'forecasts.parquet'}  (bakeoff predict {outcome.result.run_id} recommended)")
+    for label, what in outcome.outputs.items():
+        console.print(f"{label + ':':<8} {escape(what)}")
     if track and outcome.tracking_uri:
         console.print(f"MLflow:  mlflow ui --backend-store-uri {outcome.tracking_uri}")
     return 0 if outcome.result.recommended else 1

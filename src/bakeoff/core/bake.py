@@ -58,6 +58,8 @@ from bakeoff.errors import ConfigError, TrackingError
 class BakeOutcome:
     result: RunResult
     run_dir: Path
+    outputs: dict[str, str] = dataclasses.field(default_factory=dict)  # a job's files and next step: label -> line
+    unit: str = ""  # what a job's scores are means over ("series", "groups")
 
     @property
     def tracking_uri(self) -> str | None:
@@ -102,11 +104,16 @@ def plan(card: Card, extra: tuple[type, ...] = ()) -> Plan:
     return Plan(card, task, prepared, candidates, metric, settings, expected, engine, warming)
 
 
-def on_spark(card: Card):
-    """The function that runs this card's task on Spark ([engine] kind = "spark")."""
+def job_runner(card: Card):
+    """The function that runs this card as one job rather than a race of worker processes (a
+    card for Spark, [engine] kind = "spark", or one bake-off per group, [data] group_by), or
+    None. It takes the card and `out`, `observer`, `command`, `track`, `say` as `bake` does."""
     from bakeoff.tasks import task_for
 
-    return load_function(task_for(card.problem.task).on_spark)
+    task = task_for(card.problem.task)
+    if card.data.group_by:
+        return load_function(task.grouped)
+    return load_function(task.on_spark) if card.engine.kind == "spark" else None
 
 
 def load_function(spec: str):
@@ -340,8 +347,9 @@ def _tracked(draft: _Draft, card: Card, run_dir: Path, on_logged, session) -> Ba
 def bake(card: Card, *, out: Path | None = None, observer: Observer | None = None,
          command: list[str] | None = None, track: bool = True) -> BakeOutcome:
     """Run the bake-off a card describes: plan, race, write the run folder, log to MLflow."""
-    if card.engine.kind == "spark":
-        return on_spark(card)(card, out=out, observer=observer, command=command, track=track)
+    runner = job_runner(card)
+    if runner is not None:
+        return runner(card, out=out, observer=observer, command=command, track=track)
     planned = plan(card)
     check_outputs(card, out, track)
     return execute(planned, out=out, observer=observer, command=command, track=track)

@@ -65,6 +65,7 @@ class Data(_Section):
     target: str
     positive: str | int | bool | None = None
     id: str | list[str] = ""  # a forecast's series key may be several columns (store, item)
+    group_by: str | list[str] = ""  # one bake-off per group of rows (a store), by one or more columns
     time: str = ""
     drop: list[str] = Field(default_factory=list)
 
@@ -86,7 +87,18 @@ class Data(_Section):
         if self.target in ([self.id] if isinstance(self.id, str) else self.id):
             raise ValueError(f"id and target are both {self.target!r}: the id names each row, the target is "
                              "what to predict; set id to the row key column, or leave it out")
+        groups = [self.group_by] if isinstance(self.group_by, str) else self.group_by
+        if isinstance(self.group_by, list) and not groups:
+            raise ValueError("group_by is an empty list; name the column(s) of the groups, e.g. group_by = \"store\"")
+        if self.target in groups:
+            raise ValueError(f"group_by and target are both {self.target!r}: each group gets a model of the "
+                             "target; group by another column")
         return self
+
+    @property
+    def groups(self) -> list[str]:
+        """The columns of `group_by` as a list ([] when the rows are not grouped)."""
+        return [self.group_by] if isinstance(self.group_by, str) and self.group_by else list(self.group_by or [])
 
 
 class Evaluate(_Section):
@@ -247,9 +259,16 @@ class Card(_Section):
     def _engine_fits_task(self) -> Card:
         from bakeoff.tasks import task_for
 
-        if self.engine.kind == "spark" and not task_for(self.problem.task).on_spark:
-            raise ValueError(f"[engine] kind = \"spark\" runs forecast cards so far; run this {self.problem.task} "
-                             "card with kind = \"local\" (one bake-off per group on Spark is not built yet)")
+        task = task_for(self.problem.task)
+        if self.data.group_by and not task.grouped:
+            raise ValueError(f"[data] group_by is for classification and regression cards; a {self.problem.task} "
+                             "card names its series with [data] id")
+        if self.data.group_by and self.data.time:
+            raise ValueError("[data] group_by with [data] time is not built yet (each group would need its own "
+                             "time split); leave time out, or run one card per group")
+        if self.engine.kind == "spark" and not (task.on_spark or (task.grouped and self.data.group_by)):
+            raise ValueError(f"[engine] kind = \"spark\" runs a {self.problem.task} card one bake-off per group; "
+                             "set [data] group_by (e.g. \"store\"), or kind = \"local\" for one model of all rows")
         if isinstance(self.data.source, SparkTable) and self.engine.kind != "spark":
             raise ValueError("[data] source = { spark_table = … } is read by Spark; set [engine] kind = \"spark\", "
                              "or give a file or a SQL source")

@@ -75,6 +75,7 @@ class Task(Protocol):
     #                        for fitting, never for scoring)
     artifacts: tuple[str, ...]  # run-folder files of its own the MLflow parent run keeps
     on_spark: str | None  # "module:function" that runs a card of this task on Spark ([engine] kind = "spark")
+    grouped: str | None  # "module:function" that runs one bake-off per group ([data] group_by), on either engine
 
     def pyfunc_predictor(self, artifacts: dict[str, str]):
         """What an MLflow pyfunc model of this task calls on its input frame (`artifacts`: the

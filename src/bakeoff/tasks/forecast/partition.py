@@ -11,12 +11,12 @@ forecast. Each candidate has `seconds` per partition (a timer interrupts it: its
 
 from __future__ import annotations
 
-import signal
 import time
 from dataclasses import dataclass
 
 import pandas as pd
 
+from bakeoff.core.time_limit import OutOfTime, time_limit
 from bakeoff.errors import DataError
 from bakeoff.tasks.forecast.data import Series, series_from
 from bakeoff.tasks.forecast.evaluate import window_scores
@@ -47,11 +47,6 @@ class PartitionPlan:
                 ("chosen", "boolean"), ("best", "string"), ("best_score", "double"),
                 ("label", "string"), ("times", "array<string>"),
                 ("prediction", "array<double>"), *bounds]
-
-
-class _OutOfTime(BaseException):
-    """Raised by the timer inside a candidate that overran its seconds (not an Exception: a
-    candidate's own `except Exception` must not swallow it)."""
 
 
 def run_partition(frame: pd.DataFrame, plan: PartitionPlan) -> pd.DataFrame:
@@ -93,10 +88,10 @@ def _run(cls, data: Series, plan: PartitionPlan) -> dict:
     levels = tuple(data.levels) if candidate.intervals else ()
     began = time.perf_counter()
     try:
-        with _timer(plan.seconds):
+        with time_limit(plan.seconds):
             windows = candidate.cross_validate(data.values, data.horizon, data.windows + 1, levels)
             made = candidate.forecast(data.values, data.horizon, levels)
-    except _OutOfTime:
+    except OutOfTime:
         return {**run, "status": "timeout", "error": f"stopped at its {plan.seconds:g} s for this partition",
                 "seconds": time.perf_counter() - began}
     except Exception as err:  # a candidate's code can raise anything; it fails this partition only
@@ -106,30 +101,6 @@ def _run(cls, data: Series, plan: PartitionPlan) -> dict:
     return {**run, "params": candidate.learned_per_series(), "cv": scores[:, :-1].mean(axis=1),
             "holdout": scores[:, -1], "mean": made.mean, "bounds": made.bounds, "failed": made.failed | windows.failed,
             "seconds": time.perf_counter() - began}
-
-
-class _timer:
-    """Raise `_OutOfTime` in this (main) thread after `seconds`; off where signals cannot be set."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-
-    def __enter__(self):
-        def out_of_time(signum, frame):
-            raise _OutOfTime()
-
-        try:
-            self.previous = signal.signal(signal.SIGALRM, out_of_time)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-        except ValueError:  # not the main thread: no timer, the job's own timeout still applies
-            self.previous = None
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-        return False
 
 
 def _row(plan: PartitionPlan, key: str, name: str, run: dict, k: int, chosen: bool, times, count: int) -> dict:

@@ -49,6 +49,7 @@ class ForecastTask:
     pyfunc_files = (SERIES_INDEX,)
     artifacts = (SELECTION,)
     on_spark = "bakeoff.adapters.spark_forecast:bake_on_spark"
+    grouped = None  # the series are the groups: [data] id
 
     def pyfunc_predictor(self, artifacts: dict[str, str]):
         """What an MLflow pyfunc model of this task calls: a frame with an `id` column (the series

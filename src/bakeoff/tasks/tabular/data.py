@@ -62,11 +62,13 @@ def infer_task(target: pd.Series) -> str:
     return "regression"
 
 
-def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = frozenset()) -> Dataset:
+def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = frozenset(),
+            holdout=None) -> Dataset:
     """Load the card's data and turn it into a split Dataset, or raise DataError.
 
     Rows whose key (see `expect.row_keys`) is in `exclude` are left out of training and holdout
-    after the split, so that the split of every other row stays as it was.
+    after the split, so that the split of every other row stays as it was. `holdout(frame)`,
+    when given, says which of the usable rows are held out (True) instead of the card's split.
     """
     loaded = loaded or load_frame(card.data.source, card.base_dir)
     notes: list[str] = list(loaded.notes)
@@ -77,7 +79,7 @@ def prepare(card: Card, loaded: Loaded | None = None, exclude: frozenset[str] = 
                         "row(s); use mae or rmse")
     X, schema = _features(frame, card, notes)
     check_leakage(X, y, card, schema)
-    train_index, holdout_index = holdout_split(y, card)
+    train_index, holdout_index = holdout_split(y, card) if holdout is None else _split_by(holdout(frame))
     _check_enough_rows(len(train_index), card)
     _check_class_sizes(y[train_index], classes, card)
     folds = cv_folds(y[train_index], card)
@@ -323,6 +325,10 @@ def holdout_split(y: np.ndarray, card: Card) -> tuple[np.ndarray, np.ndarray]:
     train, holdout = train_test_split(rows, test_size=n_holdout, random_state=card.evaluate.seed,
                                       stratify=stratify)
     return np.sort(train), np.sort(holdout)
+
+
+def _split_by(held_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.flatnonzero(~held_out), np.flatnonzero(held_out)
 
 
 def _can_stratify(y: np.ndarray, n_holdout: int) -> bool:

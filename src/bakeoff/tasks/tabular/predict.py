@@ -54,9 +54,16 @@ def score_run(run_dir: Path, candidate: str, data: Path | pd.DataFrame | None,
     """`score_file` for a run found already; `data` a file or the rows themselves."""
     if data is None:
         raise ConfigError("give the rows to score: bakeoff predict RUN_ID CANDIDATE new_rows.csv")
+    result = read_result(run_dir)
+    if result.get("provenance", {}).get("groups"):
+        if threshold is not None:
+            raise ConfigError("--threshold is for a run of one model; each group's model here keeps the 0.5 cut")
+        from bakeoff.tasks.tabular.group_predict import score_groups
+
+        return score_groups(run_dir, candidate, _rows(data), result)
     bundle = load_model(run_dir, candidate)
-    cut = decision_threshold(threshold, bundle, read_result(run_dir))
-    frame = data if isinstance(data, pd.DataFrame) else load_frame(str(data_path(data)), Path.cwd(), min_columns=1).frame
+    cut = decision_threshold(threshold, bundle, result)
+    frame = _rows(data)
     notes = bundle.surprises(frame)
     replaced = [c for c in frame.columns if c == "prediction" or str(c).startswith("probability")]
     if replaced:
@@ -65,6 +72,10 @@ def score_run(run_dir: Path, candidate: str, data: Path | pd.DataFrame | None,
     if cut is not None:
         scored["prediction"] = scored["probability"].ge(cut).map({True: bundle.classes[1], False: bundle.classes[0]})
     return scored, notes
+
+
+def _rows(data: Path | pd.DataFrame) -> pd.DataFrame:
+    return data if isinstance(data, pd.DataFrame) else load_frame(str(data_path(data)), Path.cwd(), min_columns=1).frame
 
 
 def decision_threshold(threshold: str | None, bundle: ModelBundle, result: dict) -> float | None:

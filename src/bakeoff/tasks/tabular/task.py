@@ -47,7 +47,8 @@ class TabularTask:
     section = None
     pyfunc_files: tuple[str, ...] = ()  # run-folder files its MLflow models need beside the model
     artifacts: tuple[str, ...] = ()  # run-folder files of its own the MLflow parent run keeps
-    on_spark = None  # one bake-off per group on Spark is not built yet
+    on_spark = None  # on Spark only per group: `grouped` runs those cards on either engine
+    grouped = "bakeoff.tasks.tabular.grouped:bake_groups"
 
     def pyfunc_predictor(self, artifacts: dict[str, str]):
         """What an MLflow pyfunc model of this task calls: raw rows in, predictions out."""
