@@ -112,10 +112,3 @@ def test_bad_series_on_spark_are_refused_in_one_line_and_nothing_is_written(tmp_
     assert done.returncode == 2 and "\n" not in line, done.stderr
     assert "repeat" in line and "(series, hour)" in line, line
     assert run_dir is None and not (tmp_path / "runs").exists()
-
-
-def test_a_table_card_on_spark_is_refused_until_groups_exist(tmp_path):
-    pd.DataFrame({"x": range(40), "y": [0, 1] * 20}).to_csv(tmp_path / "t.csv", index=False)
-    write_card(tmp_path, '[data]\nsource = "t.csv"\ntarget = "y"\n[engine]\nkind = "spark"\n')
-    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
-    assert done.returncode == 2 and "runs forecast cards so far" in done.stderr, done.stderr

@@ -72,3 +72,14 @@ def read_source(spark, source, base_dir: Path):
     if path.suffix.lower() in (".csv", ".txt", ".gz"):
         return spark.read.csv(str(path), header=True, inferSchema=False)
     raise DataError(f"{path.name}: Spark reads CSV and Parquet (a file or a folder of files); convert it first")
+
+
+def ship_by_value(candidates) -> None:
+    """Candidates of the card's own modules travel with the job (the executors cannot import
+    them from the card's folder)."""
+    from pyspark import cloudpickle  # the copy pyspark pickles with
+
+    for cls in candidates:
+        module = sys.modules.get(cls.__module__)
+        if module is not None and not cls.__module__.startswith("bakeoff."):
+            cloudpickle.register_pickle_by_value(module)

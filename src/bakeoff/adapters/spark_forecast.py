@@ -85,21 +85,10 @@ def _candidates(card: Card) -> tuple[list[type], list[str]]:
     if not kept:
         raise DataError(f"no candidate of the ladder runs on Spark ({', '.join(left)} learn across all series); "
                         "add per-series candidates to [ladder] only")
-    _ship_by_value(kept)
+    from bakeoff.adapters.spark import ship_by_value
+
+    ship_by_value(kept)
     return kept, notes
-
-
-def _ship_by_value(candidates: list[type]) -> None:
-    """Candidates of the card's own modules travel with the job (the executors cannot import
-    them from the card's folder)."""
-    import sys
-
-    from pyspark import cloudpickle  # the copy pyspark pickles with
-
-    for cls in candidates:
-        module = sys.modules.get(cls.__module__)
-        if module is not None and not cls.__module__.startswith("bakeoff."):
-            cloudpickle.register_pickle_by_value(module)
 
 
 def _long_rows(frame, card: Card):

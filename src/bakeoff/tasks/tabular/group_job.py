@@ -88,8 +88,19 @@ def held_out(frame: pd.DataFrame, share: float, seed: int) -> np.ndarray:
     >>> round(float(held_out(frame, 0.2, 0).mean()), 2), bool((held_out(frame[::-1], 0.2, 0)[::-1] == held_out(frame, 0.2, 0)).all())
     (0.2, True)
     """
-    hashed = pd.util.hash_pandas_object(frame, index=False, hash_key=f"bakeoff-{seed:09d}"[-16:]).to_numpy()
-    return (hashed % np.uint64(1_000_003)).astype(float) / 1_000_003 < share
+    return (row_hash(frame, seed) % np.uint64(1_000_003)).astype(float) / 1_000_003 < share
+
+
+def row_hash(frame: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """A seeded hash of each row's values (uint64): the same for the same values and dtypes in
+    any process, on either engine."""
+    return pd.util.hash_pandas_object(frame, index=False, hash_key=f"bakeoff-{seed:09d}"[-16:]).to_numpy()
+
+
+def in_row_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows in an order of their values alone (Spark hands a group's rows over in any order;
+    the folds are drawn by position)."""
+    return frame.iloc[np.argsort(row_hash(frame), kind="stable")].reset_index(drop=True)
 
 
 def run_groups(frame: pd.DataFrame, plan: GroupPlan) -> pd.DataFrame:
@@ -108,7 +119,7 @@ def bake_group(key: str, frame: pd.DataFrame, plan: GroupPlan, *, pooled_run: bo
     if time.time() > plan.deadline:
         return Baked([_row(key, "", 0, SKIPPED, len(frame), error="the job's [budget] total had run out")])
     try:
-        dataset = _dataset(frame, card, pooled_run)
+        dataset = _dataset(in_row_order(frame), card, pooled_run)
     except DataError as err:
         if pooled_run:
             raise
