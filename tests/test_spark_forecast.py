@@ -103,12 +103,21 @@ def test_a_standalone_cluster_runs_the_job_and_a_hanging_candidate_is_stopped_pe
     assert pd.read_parquet(run_dir / "selection.parquet")["chosen"].isin(["naive", "seasonal_naive"]).all()
 
 
-def test_bad_series_on_spark_are_refused_in_one_line_and_nothing_is_written(tmp_path, m4):
+def test_bad_series_in_a_partition_refuse_the_job_in_one_line(tmp_path, m4):
+    from bakeoff.adapters.spark_forecast import _refused
+    from bakeoff.core.card import load_card
+    from bakeoff.errors import DataError
+    from bakeoff.tasks.forecast.partition import PartitionPlan, run_partition
+    from bakeoff.tasks.forecast.task import FORECAST
+
     path = write_series(tmp_path, m4, count=4, keep=400)
     rows = pd.read_parquet(path)
-    pd.concat([rows, rows.head(1)]).to_parquet(path, index=False)  # one (series, hour) twice
-    done, run_dir = spark_run(tmp_path, "local[1]")
-    line = done.stderr.strip()
-    assert done.returncode == 2 and "\n" not in line, done.stderr
-    assert "repeat" in line and "(series, hour)" in line, line
-    assert run_dir is None and not (tmp_path / "runs").exists()
+    write_card(tmp_path, CARD.format(extra=SPARK.format(master="local[1]")))
+    card = load_card(tmp_path / "bakeoff.toml")
+    long = pd.concat([rows, rows.head(1)]).rename(columns={"series": "id", "hour": "time"})  # one (series, hour) twice
+    plan = PartitionPlan(card, tuple(FORECAST.ladder()[n] for n in ("naive", "theta")), "", 60, float("inf"))
+    out = run_partition(long[["id", "time", "value"]], plan)  # what each Spark task runs
+    summary = [{"candidate": "", "status": out["status"].iloc[0], "error": out["error"].iloc[0]}]
+    with pytest.raises(DataError) as err:
+        _refused(summary)  # the driver turns a partition's refusal into the run's one-line error
+    assert "repeat" in str(err.value) and "(series, hour)" in str(err.value) and "\n" not in str(err.value)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -63,7 +63,6 @@ class Baked:
     chosen: str | None = None
     holdout_model: bytes | None = None
     final_model: bytes | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def group_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:

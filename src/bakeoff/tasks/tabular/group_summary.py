@@ -75,7 +75,9 @@ def group_result(run_id: str, card: Card, job, command: list[str] | None, starte
     best, recommended, reason = verdict(own, pooled, interval, compared, pooled_name,
                                         Tolerance(card.evaluate.tolerance, metric.relative), metric.higher_is_better)
     rows = [CandidateResult(**row) for row in candidate_rows(job.scores, card)]
-    rows.append(CandidateResult(PER_GROUP, "per group", int(choices["rung"].max() or 0), "ok" if own is not None else "failed",
+    top_rung = choices["rung"].max()
+    rows.append(CandidateResult(PER_GROUP, "per group", int(top_rung) if pd.notna(top_rung) else 0,
+                                "ok" if own is not None else "failed",
                                 score=own, holdout_score=own, diff_ci=list(interval) if own is not None else None,
                                 title="A model per group", summary=f"each group's own choice ({compared:,} groups compared)"))
     pooled_row = next((r for r in job.pooled.rows if r["candidate"] == pooled_name), None)
