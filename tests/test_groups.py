@@ -48,7 +48,9 @@ def stores(slopes: dict[str, float], rows: int = 300, tiny: int = 0, seed: int =
 
 def grouped_run(folder, frame, *, total="3m", slice_="30s", workers=1, extra="", source="stores.csv", track=False):
     folder.mkdir(exist_ok=True)
-    if source.endswith(".parquet"):
+    if source.endswith("/"):  # a folder of Parquet files, one folder per store, as Spark writes a table
+        frame.to_parquet(folder / source, partition_cols=["store"], index=False)
+    elif source.endswith(".parquet"):
         frame.to_parquet(folder / source, index=False)
     else:
         frame.to_csv(folder / source, index=False)
@@ -99,7 +101,7 @@ def test_each_group_gets_its_own_choice_and_one_model_per_store_wins_when_stores
 
 
 def test_one_pooled_model_is_recommended_when_every_store_behaves_alike(tmp_path):
-    done, run_dir = grouped_run(tmp_path, stores({"a": 2.0, "b": 2.0, "c": 2.0}, rows=250))
+    done, run_dir = grouped_run(tmp_path, stores({"a": 2.0, "b": 2.0, "c": 2.0}, rows=250), source="by_store/")
     assert done.returncode == 0, done.stderr
     result = read_result(run_dir)
     assert result["recommended"] == "pooled", result["reason"]

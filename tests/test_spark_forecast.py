@@ -54,6 +54,14 @@ def test_spark_gives_each_series_the_same_choice_and_scores_as_the_local_engine(
     for name in ("naive", "seasonal_naive", "ses", "theta"):  # portfolio means over the same series
         assert rows[name]["score"] == pytest.approx(local_rows[name]["score"], abs=1e-9)
         assert rows[name]["holdout_score"] == pytest.approx(local_rows[name]["holdout_score"], abs=1e-9)
+    scores = pd.read_parquet(run_dir / "scores.parquet").pivot(index="id", columns="candidate", values="cv_score")
+    best = result["best"]
+    for name in ("naive", "theta"):  # mean ± 1.96 standard errors over series, computed again in pandas
+        half = 1.96 * scores[name].std() / np.sqrt(len(scores))
+        assert rows[name]["score_ci"] == pytest.approx([scores[name].mean() - half, scores[name].mean() + half])
+        diff = scores[name] - scores[best]
+        half = 1.96 * diff.std() / np.sqrt(len(diff))
+        assert rows[name]["diff_ci"] == pytest.approx([diff.mean() - half, diff.mean() + half], abs=1e-9)
     import mlflow
 
     client = mlflow.MlflowClient(f"sqlite:///{spark / '.bakeoff' / 'mlflow.db'}")

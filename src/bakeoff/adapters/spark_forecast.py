@@ -36,17 +36,17 @@ def bake_on_spark(card: Card, *, out: Path | None = None, observer=None, command
     candidates, notes = _candidates(card)
     run_dir = Path(out or card.base_dir) / "runs" / new_run_id()
     staging = staging_folder(run_dir)
-    frequency, summary = _run_job(card, candidates, staging, started, say)
-    result = _result(run_dir.name, card, candidates, frequency, summary, notes, command, started)
+    frequency, summary, spread = _run_job(card, candidates, staging, started, say)
+    result = _result(run_dir.name, card, candidates, frequency, summary, spread, notes, command, started)
     tracked = finish_job(result, staging, run_dir, card, track)
     outputs = {"choice": f"{run_dir / CHOICE} (per series: chosen, its score, the best)",
                "forecasts": f"{run_dir / FORECASTS} (bakeoff predict {result.run_id} recommended)"}
     return BakeOutcome(tracked, run_dir, outputs, "series")
 
 
-def _run_job(card: Card, candidates: list[type], staging: Path, started: float, say) -> tuple[str, list[dict]]:
+def _run_job(card: Card, candidates: list[type], staging: Path, started: float, say) -> tuple[str, list[dict], dict]:
     """The Spark job: every partition forecast, its outputs written under `staging` (removed if
-    anything fails); the frequency used and the summary per candidate."""
+    anything fails); the frequency used, the summary per candidate and the spread of its scores."""
     from bakeoff.adapters.spark import read_source, session
     from bakeoff.core.runstore import store_dir
 
@@ -63,8 +63,10 @@ def _run_job(card: Card, candidates: list[type], staging: Path, started: float, 
     try:
         summary = _summary(rows)  # one pass over every partition: the cache is whole before the writes
         _refused(summary)
+        summary = [s for s in summary if s["candidate"]]
+        spread = _spread(rows, [c.name for c in candidates], _reference(summary))
         _write_outputs(rows, staging, card)
-        return frequency, [s for s in summary if s["candidate"]]
+        return frequency, summary, spread
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -173,6 +175,32 @@ def _write_outputs(rows, folder: Path, card: Card) -> None:
     steps.write.partitionBy("part").parquet(str(folder / FORECASTS))
 
 
+def _reference(summary: list[dict]) -> str | None:
+    """The candidate with the lowest mean error among those that finished every series."""
+    totals: dict[str, int] = {}
+    for s in summary:
+        totals[s["candidate"]] = totals.get(s["candidate"], 0) + s["series"]
+    whole = [s for s in summary if s["status"] == "ok" and s["series"] == totals[s["candidate"]]]
+    return min(whole, key=lambda s: s["score"])["candidate"] if whole else None
+
+
+def _spread(rows, names: list[str], reference: str | None) -> dict[str, dict]:
+    """Per candidate: the standard deviation of its scores over the series it finished, and the
+    mean, standard deviation and count of its paired differences to `reference` (series by series)."""
+    from pyspark.sql import functions as F
+
+    if reference is None:
+        return {}
+    wide = rows.filter("status = 'ok'").groupBy("id").pivot("candidate", names).agg(F.first("cv_score"))
+    base, figures = F.col(f"`{reference}`"), []
+    for name in names:
+        own = F.col(f"`{name}`")
+        figures += [F.stddev(own).alias(f"{name}|sd"), F.avg(own - base).alias(f"{name}|diff"),
+                    F.stddev(own - base).alias(f"{name}|diff_sd"), F.count(own - base).alias(f"{name}|paired")]
+    found = wide.agg(*figures).collect()[0].asDict()
+    return {name: {key: found[f"{name}|{key}"] for key in ("sd", "diff", "diff_sd", "paired")} for name in names}
+
+
 def _summary(rows) -> list[dict]:
     """Per candidate and status: series, their mean scores, its seconds, the series it won (and
     a row per kind of refusal, with candidate "")."""
@@ -185,23 +213,29 @@ def _summary(rows) -> list[dict]:
     return [row.asDict() for row in grouped.collect()]
 
 
-def _result(run_id: str, card: Card, candidates: list[type], frequency: str, summary: list[dict],
+def _result(run_id: str, card: Card, candidates: list[type], frequency: str, summary: list[dict], spread: dict,
             notes: list[str], command: list[str] | None, started: float):
     from bakeoff.core.provenance import collect
     from bakeoff.core.result import CandidateResult, RunResult
     from bakeoff.tasks.forecast.data import seasons_of
-    from bakeoff.tasks.forecast.spark_summary import candidate_rows, verdict
+    from bakeoff.tasks.forecast.spark_summary import candidate_rows, normal_interval, verdict
 
     seasons = tuple(card.forecast.seasons or seasons_of(frequency))
     params = {c.name: c(seasons=seasons).learned_per_series() for c in candidates}
     rows = candidate_rows(params, summary, {c.name: c for c in candidates})
+    for row in rows:
+        figures = spread.get(row["name"])
+        if figures and row.get("score") is not None:
+            finished = sum(s["series"] for s in summary if s["candidate"] == row["name"] and s["status"] == "ok")
+            row["score_ci"] = normal_interval(row["score"], figures["sd"], finished)
+            row["diff_ci"] = normal_interval(figures["diff"], figures["diff_sd"], figures["paired"])
     best, recommended, reason = verdict(rows, card.evaluate.tolerance)
     series = sum(s["series"] for s in summary if s["candidate"] == candidates[0].name)
     wins = {s["candidate"]: s["wins"] for s in summary if s["wins"]}
     notes = [*notes, f"series won per candidate: {', '.join(f'{n} {w:,}' for n, w in sorted(wins.items(), key=lambda x: -x[1]))}"
              if wins else "no candidate finished on any series",
-             "intervals over series are not computed on Spark yet; the scores are means over the series each "
-             "candidate finished"]
+             "on Spark the intervals over series are the normal approximation (the mean over the series each "
+             "candidate finished, 1.96 standard errors either side), not the bootstrap of the local engine"]
     provenance = collect(card.base_dir, "", series, 3, card.evaluate.seed, command)
     provenance["engine"] = {"kind": "spark", "master": card.engine.master or "local[*]",
                             "seconds": round(time.time() - started, 3)}

@@ -170,6 +170,8 @@ def _run_job(card: Card, runner, out: Path | None, track: bool) -> int:
     _verdict(console, outcome.result.to_dict())
     run_dir = outcome.run_dir
     console.print(f"result:  {run_dir / 'result.json'}")
+    if (run_dir / "report.html").is_file():
+        console.print(f"report:  {run_dir / 'report.html'}")
     for label, what in outcome.outputs.items():
         console.print(f"{label + ':':<8} {escape(what)}")
     if track and outcome.tracking_uri:

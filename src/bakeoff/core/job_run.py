@@ -29,7 +29,19 @@ def finish_job(result, staging: Path, run_dir: Path, card: Card, track: bool):
         _finish(staging, run_dir, card, result)  # the run folder is complete all the same
         raise
     _finish(staging, run_dir, card, tracked)
+    _report(run_dir)
     return tracked
+
+
+def _report(run_dir: Path) -> None:
+    """report.html: the options table, the trade-off and provenance (a job's per-group or
+    per-series figures are in its Parquet outputs). A report that cannot be drawn loses nothing."""
+    from bakeoff.reporting import render_run
+
+    try:
+        render_run(run_dir)
+    except Exception:  # the run folder is complete; `bakeoff report` draws it again and says why
+        pass
 
 
 def _tracked(result, folder: Path, card: Card):

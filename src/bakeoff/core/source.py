@@ -31,7 +31,7 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2, te
         return _load_sql(SqlSource(url=file_url(source.url, base_dir), query=source.query))
     path = data_path(base_dir / source)
     if path.is_dir():
-        raise DataError(f"{path} is a folder; give a CSV or Parquet file in it as the data")
+        return _load_parquet_folder(path, min_columns)
     if not path.is_file():
         raise DataError(f"data file {path} not found; check the path (a card's [data] source is relative "
                         "to the card's folder)")
@@ -44,6 +44,24 @@ def load_frame(source: str | SqlSource, base_dir: Path, min_columns: int = 2, te
         raise DataError(f"{path.name} has no data rows or fewer than {min_columns} columns; give a table with "
                         "a header row (comma-separated)" + (", a target and at least one feature" if min_columns > 1 else ""))
     return Loaded(frame, hashlib.sha256(path.read_bytes()).hexdigest(), _renamed_headers(path, frame))
+
+
+def _load_parquet_folder(path: Path, min_columns: int) -> Loaded:
+    """A folder of Parquet files (as Spark writes a table, partition folders included) read as one."""
+    files = sorted(path.rglob("*.parquet"))
+    if not files:
+        raise DataError(f"{path} is a folder with no Parquet files; give a CSV or Parquet file, or a folder of "
+                        "Parquet files")
+    try:
+        frame = pd.read_parquet(path)
+    except (ValueError, OSError) as err:
+        raise DataError(f"cannot read the Parquet files in {path} ({failure(err)}); give files of one table") from err
+    if frame.empty or frame.shape[1] < min_columns:
+        raise DataError(f"the Parquet files in {path} hold no rows or fewer than {min_columns} columns")
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.relative_to(path).as_posix().encode() + hashlib.sha256(file.read_bytes()).digest())
+    return Loaded(frame, digest.hexdigest(), [])
 
 
 def data_path(path: Path) -> Path:

@@ -92,7 +92,10 @@ def tradeoff(rows: list[dict], recommended: str | None, best: str | None, higher
     fig, axes = _figure(9.0, 3.8, 2)
     for ax, key, label in ((axes[0], "fit_seconds", "time to fit (seconds, log scale)"),
                            (axes[1], "predict_us_per_row", "time to predict one row (µs, log scale)")):
-        points = [(r["name"], r["score"], max(r[key], 1e-6)) for r in done]
+        points = [(r["name"], r["score"], max(r[key], 1e-6)) for r in done if r.get(key) is not None]
+        if not points:  # a job's rows (on Spark, per group) have no per-row latency
+            ax.set_visible(False)
+            continue
         front = sorted((p for p in points if p[0] in pareto_front(points, higher_is_better)), key=lambda p: p[2])
         ax.step([p[2] for p in front], [p[1] for p in front], where="post", color=MUTED, linewidth=1,
                 linestyle="--", label="best trade-offs")

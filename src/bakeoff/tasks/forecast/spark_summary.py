@@ -11,6 +11,9 @@ those series), seconds (their sum), wins, error.
 >>> rows = candidate_rows({"naive": 1, "theta": 27}, summary)
 >>> [(r["name"], r["status"], r["score"]) for r in rows], verdict(rows, 0.05)[:2]
 ([('naive', 'ok', 2.0), ('theta', 'ok', 1.0)], ('theta', 'theta'))
+>>> rows[0]["diff_ci"] = [-0.1, 2.1]  # the paired interval over series includes zero: naive is as good
+>>> verdict(rows, 0.05)[1]
+'naive'
 """
 
 from __future__ import annotations
@@ -49,15 +52,35 @@ def candidate_rows(params: dict[str, int], summary: list[dict], classes: dict[st
 
 def verdict(rows: list[dict], tolerance: float) -> tuple[str | None, str | None, str]:
     """(best, recommended, reason): among candidates that finished every series, the lowest mean
-    error, and the simplest (lowest rung, then fewest learned numbers) within `tolerance` (a share) of it."""
+    error, and the simplest (lowest rung, then fewest learned numbers) as good as it: within
+    `tolerance` (a share) of it, or its paired interval over series (`diff_ci`) includes zero."""
     whole = [r for r in rows if r["status"] == "ok" and not r.get("fold_fit_rows")]
     if not whole:
         return None, None, "no candidate finished every series; see each candidate's error"
     best = min(whole, key=lambda r: r["score"])
-    good = [r for r in whole if r["score"] <= best["score"] * (1 + tolerance)]
-    chosen = min(good, key=lambda r: (r["rung"], r["n_params"] or 0, r["name"]))
+
+    def why(row: dict) -> str:
+        low, high = row.get("diff_ci") or (None, None)
+        if row["score"] <= best["score"] * (1 + tolerance):
+            return f"within {tolerance:.1%}"
+        return "the interval of the difference over series includes zero" if low is not None and low <= 0 <= high else ""
+
+    chosen = min([r for r in whole if why(r)], key=lambda r: (r["rung"], r["n_params"] or 0, r["name"]))
     if chosen is best:
         return best["name"], chosen["name"], (f"{best['name']} has the lowest mean error over the series "
-                                              f"({best['score']:.4g}) and nothing simpler is within {tolerance:.1%}")
+                                              f"({best['score']:.4g}) and nothing simpler is as good")
     return best["name"], chosen["name"], (f"{chosen['name']} scores {chosen['score']:.4g} against {best['score']:.4g} "
-                                          f"for {best['name']}, within {tolerance:.1%}, and is simpler")
+                                          f"for {best['name']} ({why(chosen)}), and is simpler")
+
+
+def normal_interval(mean: float | None, sd: float | None, n: int, z: float = 1.96) -> list | None:
+    """The 95 % interval of a mean over `n` series from their standard deviation (the central
+    limit theorem: series are many on Spark).
+
+    >>> normal_interval(1.0, 2.0, 400)
+    [0.804, 1.196]
+    """
+    if mean is None or sd is None or n < 2:
+        return None
+    half = z * sd / n ** 0.5
+    return [round(mean - half, 12), round(mean + half, 12)]
