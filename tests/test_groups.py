@@ -79,6 +79,9 @@ def test_each_group_gets_its_own_choice_and_one_model_per_store_wins_when_stores
     assert any("1 group(s) too small" in note for note in result["notes"])
     assert any(note.startswith("groups won: constant (rung 0) 1, linear (rung 2) 3") for note in result["notes"])
     assert list((run_dir / "group_scores.parquet").glob("part=*")) and (run_dir / "models" / "pooled.pkl").is_file()
+    page = (run_dir / "report.html").read_text()
+    assert "Give each group its own model" in page and page.count("<tr><td class=\"left\">") >= 5  # a row per group
+    assert result["holdout_rows"] == int(choices["held_out"].sum()) > 0
 
     new = pd.concat([frame, pd.DataFrame({"store": ["west"], "x": [1.0], "z": [0.0], "bought": ["yes"]})])
     new.drop(columns="bought").to_csv(tmp_path / "new.csv", index=False)

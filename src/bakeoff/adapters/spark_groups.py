@@ -104,11 +104,12 @@ def _choices(baked):
     chosen = baked.filter("chosen").drop("chosen").withColumnRenamed("candidate", "chosen")
     unchosen = baked.groupBy("part", "group").agg(
         F.max(F.col("chosen").cast("int")).alias("any_chosen"), F.first("rows").alias("rows"),
+        F.first("held_out").alias("held_out"),
         F.first("pooled_holdout").alias("pooled_holdout"), F.first("error", ignorenulls=True).alias("error"),
         F.max((F.col("status") == "skipped").cast("int")).alias("any_skipped")).filter("any_chosen = 0")
     unchosen = unchosen.select(
         "part", "group", F.lit(None).cast("string").alias("chosen"), F.lit(None).cast("int").alias("rung"),
-        F.when(F.col("any_skipped") == 1, "skipped").otherwise("failed").alias("status"), "rows",
+        F.when(F.col("any_skipped") == 1, "skipped").otherwise("failed").alias("status"), "rows", "held_out",
         F.lit(None).cast("double").alias("cv_score"), F.lit(None).cast("double").alias("holdout_score"),
         "pooled_holdout", "error")
     return chosen.select(*CHOICE_COLUMNS).unionByName(unchosen.select(*CHOICE_COLUMNS))

@@ -101,8 +101,9 @@ def render_run(run_dir: Path) -> tuple[Path, list[str]]:
         facts = {"version": "unreadable"}
     notes = []
     provenance = result.get("provenance", {})
-    if provenance.get("groups") or provenance.get("engine", {}).get("kind") == "spark":
-        facts = {}  # a job's figures are its summary.csv and Parquet outputs; no holdout figures here yet
+    job = provenance.get("groups") or provenance.get("engine", {}).get("kind") == "spark"
+    if job and facts.get("version") != facts_version:
+        facts = {}  # a job's figures are in its summary.csv and Parquet outputs
     elif not facts_file.is_file() or facts.get("version") == "unreadable":
         notes.append("this run's facts.json is missing or unreadable; the report shows the options, the "
                      "trade-off and provenance only (run the card again for the rest)")

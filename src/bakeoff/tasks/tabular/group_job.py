@@ -49,7 +49,7 @@ class GroupPlan:
     def columns(self) -> list[tuple[str, str]]:
         """The output's columns and their Spark SQL types: a row per group and candidate."""
         return [("group", "string"), ("candidate", "string"), ("rung", "int"), ("status", "string"),
-                ("error", "string"), ("rows", "long"), ("cv_score", "double"), ("cv_low", "double"),
+                ("error", "string"), ("rows", "long"), ("held_out", "long"), ("cv_score", "double"), ("cv_low", "double"),
                 ("cv_high", "double"), ("holdout_score", "double"), ("pooled_holdout", "double"),
                 ("n_params", "long"), ("seconds", "double"), ("chosen", "boolean"), ("model", "binary")]
 
@@ -135,7 +135,8 @@ def bake_group(key: str, frame: pd.DataFrame, plan: GroupPlan, *, pooled_run: bo
         baked.final_model = _bundle(chosen, _refit(runs[chosen], dataset, plan), dataset, card)
     for name, run in runs.items():
         baked.rows.append(_row(
-            key, name, run["rung"], run["status"], len(frame), error=run["error"], cv_score=run.get("cv"),
+            key, name, run["rung"], run["status"], len(frame), held_out=len(dataset.holdout_index),
+            error=run["error"], cv_score=run.get("cv"),
             cv_low=run.get("low"), cv_high=run.get("high"), holdout_score=run.get("holdout"),
             pooled_holdout=pooled, n_params=run.get("n_params"), seconds=run["seconds"], chosen=name == chosen,
             model=baked.final_model if name == chosen else None))
@@ -143,8 +144,8 @@ def bake_group(key: str, frame: pd.DataFrame, plan: GroupPlan, *, pooled_run: bo
 
 
 def _row(key: str, candidate: str, rung: int, status: str, rows: int, **figures) -> dict:
-    return {"group": key, "candidate": candidate, "rung": rung, "status": status, "rows": rows, "chosen": False,
-            **figures}
+    return {"group": key, "candidate": candidate, "rung": rung, "status": status, "rows": rows, "held_out": None,
+            "chosen": False, **figures}
 
 
 def _dataset(frame: pd.DataFrame, card: Card, pooled_run: bool):

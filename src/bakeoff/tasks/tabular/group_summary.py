@@ -92,9 +92,11 @@ def group_result(run_id: str, card: Card, job, command: list[str] | None, starte
     provenance["engine"] = {"kind": card.engine.kind, "master": card.engine.master or "local[*]",
                             "seconds": round(time.time() - started, 3)} if card.engine.kind == "spark" else \
         {"kind": "local", "seconds": round(time.time() - started, 3)}
+    held_out = int(choices["held_out"].fillna(0).sum())
     provenance["groups"] = {"by": card.data.groups, "count": int(len(choices)), "models_sha256": job.model_files}
     return RunResult(run_id, card.problem.name, card.problem.question, card.problem.task, card.evaluate.metric,
-                     metric.higher_is_better, card.evaluate.tolerance, metric.relative, [], job.rows, 0, rows,
+                     metric.higher_is_better, card.evaluate.tolerance, metric.relative, [], job.rows - held_out,
+                     held_out, rows,
                      best, recommended, reason, [*job.notes, *group_notes(choices, job.scores)], str(card.base_dir),
                      provenance, {"total": 0})
 
@@ -105,7 +107,7 @@ def candidate_rows(scores: pd.DataFrame, card: Card) -> list[dict]:
     for name, mine in scores[~scores["candidate"].isin(["", POOLED])].groupby("candidate", sort=False):
         done = mine[mine["status"] == "ok"]
         finished = int(done["groups"].sum())
-        row = {"name": name, "family": "", "rung": int(mine["rung"].iloc[0]),
+        row = {"name": name, "family": "", "rung": int(mine["rung"].iloc[0]), "title": f"{name} in each group",
                "fit_seconds": float(mine["seconds"].sum()), "wall_seconds": float(mine["seconds"].sum()),
                "summary": f"won {int(mine['wins'].sum()):,} of {int(mine['groups'].sum()):,} groups"}
         if finished:

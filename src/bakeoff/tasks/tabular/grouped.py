@@ -19,6 +19,7 @@ Example (a script; the local engine starts worker processes)::
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -64,7 +65,7 @@ def bake_groups(card: Card, *, out: Path | None = None, observer=None, command: 
     card.json, the pooled model) with the Parquet outputs beside it."""
     from bakeoff.core.bake import BakeOutcome, check_outputs, ladder_of
     from bakeoff.core.job_run import finish_job, staging_folder
-    from bakeoff.core.runstore import new_run_id
+    from bakeoff.core.runstore import new_run_id, write_atomic
     from bakeoff.tasks.tabular.group_summary import group_result
     from bakeoff.tasks.tabular.task import TABULAR
 
@@ -84,6 +85,7 @@ def bake_groups(card: Card, *, out: Path | None = None, observer=None, command: 
             job = _run_locally(card, plan, staging, say)
         _write_pooled(job.pooled, staging)
         job.model_files = model_digests(staging)
+        write_atomic(staging / "facts.json", json.dumps(group_facts(job.choices, card), indent=1))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -179,7 +181,7 @@ def _write_local(rows: pd.DataFrame, folder: Path) -> None:
     choices_of(rows).to_parquet(folder / CHOICES, partition_cols=["part"], index=False)
 
 
-CHOICE_COLUMNS = ["part", "group", "chosen", "rung", "status", "rows", "cv_score", "holdout_score",
+CHOICE_COLUMNS = ["part", "group", "chosen", "rung", "status", "rows", "held_out", "cv_score", "holdout_score",
                   "pooled_holdout", "error"]
 
 
@@ -189,7 +191,8 @@ def choices_of(rows: pd.DataFrame) -> pd.DataFrame:
     chosen = rows[rows["chosen"]].drop(columns="chosen").rename(columns={"candidate": "chosen"})
     rest = rows[~rows["group"].isin(chosen["group"])]
     unchosen = rest.groupby("group", sort=True).agg(
-        part=("part", "first"), rows=("rows", "first"), pooled_holdout=("pooled_holdout", "first"),
+        part=("part", "first"), rows=("rows", "first"), held_out=("held_out", "first"),
+        pooled_holdout=("pooled_holdout", "first"),
         status=("status", lambda s: "skipped" if (s == "skipped").any() else "failed"),
         error=("error", "first")).reset_index()
     out = pd.concat([chosen, unchosen], ignore_index=True)
@@ -202,6 +205,19 @@ def candidate_summary(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.groupby(["candidate", "rung", "status"], as_index=False, dropna=False).agg(
         groups=("group", "count"), score=("cv_score", "mean"), holdout=("holdout_score", "mean"),
         seconds=("seconds", "sum"), wins=("chosen", "sum"), error=("error", "first"))
+
+
+REPORT_GROUPS = 50  # groups the report lists (the largest)
+
+
+def group_facts(choices: pd.DataFrame, card: Card) -> dict:
+    """What the report shows of a grouped run: the largest groups' choices and scores."""
+    from bakeoff.tasks.tabular.facts import FACTS_VERSION
+
+    shown = choices.sort_values(["rows", "group"], ascending=[False, True]).head(REPORT_GROUPS)
+    rows = [{key: (None if pd.isna(value) else value.item() if hasattr(value, "item") else value)
+             for key, value in row.items() if key != "part"} for row in shown.to_dict("records")]
+    return {"version": FACTS_VERSION, "groups": {"by": card.data.groups, "count": int(len(choices)), "rows": rows}}
 
 
 def model_digests(folder: Path) -> dict[str, str]:

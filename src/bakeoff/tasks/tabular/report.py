@@ -42,6 +42,9 @@ def headline(result: dict, facts: dict) -> str:
     chosen = row_of(result, result["recommended"])
     if chosen is None:
         return f"No candidate finished: {result['reason']}."
+    if facts.get("groups"):
+        answer = "Give each group its own model" if chosen["name"] == "per_group" else "Use one model for every group"
+        return f"{answer}: {result['reason']}."
     title = chosen["title"] if chosen["name"] in chosen["title"].lower() else f"{chosen['title']} ({chosen['name']})"
     if chosen["rung"] == 0:
         return (f"No model did better than the {title}: giving every case the same answer is as good as "
