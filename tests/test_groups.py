@@ -108,7 +108,7 @@ def test_one_pooled_model_is_recommended_when_every_store_behaves_alike(tmp_path
     assert done.returncode == 0, done.stderr
     result = read_result(run_dir)
     assert result["recommended"] == "pooled", result["reason"]
-    assert "one model for every group is as good" in result["reason"]
+    assert "one model for every group does better, and is simpler" in result["reason"]  # it learns from 3x the rows
 
 
 HANGS = """
@@ -191,10 +191,10 @@ def test_groups_on_a_spark_cluster_match_the_local_engine(tmp_path, spark_master
     for folder in (local, spark):
         folder.mkdir()
         folder.joinpath("hanging.py").write_text(textwrap.dedent(HANGS))
-    done, local_run = grouped_run(local, frame, extra=extra, source="stores.parquet")
+    done, local_run = grouped_run(local, frame, extra=extra)
     assert done.returncode == 0, done.stderr
-    frame.to_parquet(spark / "stores.parquet", index=False)
-    write_card(spark, CARD.format(source="stores.parquet", total="3m", slice="30s", workers=1, extra=extra)
+    frame.to_csv(spark / "stores.csv", index=False)  # a CSV: Spark reads its numbers as numbers, as pandas does
+    write_card(spark, CARD.format(source="stores.csv", total="3m", slice="30s", workers=1, extra=extra)
                + f'[engine]\nkind = "spark"\nmaster = "{spark_master}"\npartitions = 2\n')
     done = run_cli("run", "bakeoff.toml", cwd=spark, timeout=600)
     assert done.returncode == 0, done.stderr

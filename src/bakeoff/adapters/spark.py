@@ -52,9 +52,10 @@ def session(engine, log: Path):
     return spark
 
 
-def read_source(spark, source, base_dir: Path):
+def read_source(spark, source, base_dir: Path, typed: bool = False):
     """The card's `[data] source` as a Spark DataFrame; CSV columns are read as text (the task
-    parses them as it does without Spark)."""
+    parses them as it does without Spark), or with `typed` as numbers where every value is one
+    (as pandas reads a CSV; times stay text)."""
     if hasattr(source, "spark_table"):
         try:
             return spark.table(source.spark_table)
@@ -70,8 +71,20 @@ def read_source(spark, source, base_dir: Path):
     if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
         return spark.read.parquet(str(path))
     if path.suffix.lower() in (".csv", ".txt", ".gz"):
-        return spark.read.csv(str(path), header=True, inferSchema=False)
+        frame = spark.read.csv(str(path), header=True, inferSchema=typed)
+        return _times_as_text(frame) if typed else frame
     raise DataError(f"{path.name}: Spark reads CSV and Parquet (a file or a folder of files); convert it first")
+
+
+def _times_as_text(frame):
+    """Columns Spark read as dates or times, as the text they were (pandas does not parse them)."""
+    from pyspark.sql.types import DateType, TimestampNTZType, TimestampType
+
+    times = {f.name for f in frame.schema.fields if isinstance(f.dataType, (DateType, TimestampType, TimestampNTZType))}
+    if not times:
+        return frame
+    return frame.select(*[frame[f"`{c}`"].cast("string").alias(c) if c in times else frame[f"`{c}`"]
+                          for c in frame.columns])
 
 
 def ship_by_value(candidates) -> None:

@@ -29,7 +29,7 @@ def run_on_spark(card: Card, plan, staging: Path, say):
     from bakeoff.tasks.tabular.grouped import GroupJob, bake_pooled
 
     spark = session(card.engine, store_dir(card) / "spark.log")
-    frame = read_source(spark, card.data.source, card.base_dir)
+    frame = read_source(spark, card.data.source, card.base_dir, typed=True)
     _check_columns(card, frame.columns)
     ship_by_value(plan.candidates)
     rows = frame.count()
@@ -51,15 +51,15 @@ def run_on_spark(card: Card, plan, staging: Path, say):
     finally:
         baked.unpersist()
     return GroupJob(choices.sort_values("group", ignore_index=True), summary, pooled, rows, "", notes,
-                    len(pooled_frame))
+                    len(pooled_frame), columns=len(frame.columns))
 
 
 def _check_columns(card: Card, columns: list[str]) -> None:
     from bakeoff.core.source import suggest
 
-    for name in [*card.data.groups, card.data.target]:
+    for key, name in [*[("group_by", g) for g in card.data.groups], ("target", card.data.target)]:
         if name not in columns:
-            raise DataError(f"column {name!r} of [data] is not in the data; {suggest(name, list(columns))}")
+            raise DataError(f"[data] {key} column {name!r} is not in the data; {suggest(name, list(columns))}")
 
 
 def _pooled_rows(frame, rows: int, seed: int):

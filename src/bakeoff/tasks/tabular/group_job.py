@@ -91,9 +91,10 @@ def held_out(frame: pd.DataFrame, share: float, seed: int) -> np.ndarray:
 
 
 def row_hash(frame: pd.DataFrame, seed: int = 0) -> np.ndarray:
-    """A seeded hash of each row's values (uint64): the same for the same values and dtypes in
-    any process, on either engine."""
-    return pd.util.hash_pandas_object(frame, index=False, hash_key=f"bakeoff-{seed:09d}"[-16:]).to_numpy()
+    """A seeded hash of each row's values (uint64): the same for the same values in any process,
+    on either engine (whole numbers are hashed as 64-bit, as pandas reads them and Spark may not)."""
+    wide = frame.apply(lambda c: c.astype("int64") if pd.api.types.is_integer_dtype(c) and not c.isna().any() else c)
+    return pd.util.hash_pandas_object(wide, index=False, hash_key=f"bakeoff-{seed:09d}"[-16:]).to_numpy()
 
 
 def in_row_order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -122,7 +123,8 @@ def bake_group(key: str, frame: pd.DataFrame, plan: GroupPlan, *, pooled_run: bo
     except DataError as err:
         if pooled_run:
             raise
-        return Baked([_row(key, POOLED, 0, SMALL, len(frame), error=str(err), chosen=True)])
+        reason = str(err).split("; ")[0]  # the data's fault, not the card's: its advice is for a whole table
+        return Baked([_row(key, POOLED, 0, SMALL, len(frame), error=reason, chosen=True)])
     from bakeoff.tasks.tabular.metrics import get_metric
 
     metric = get_metric(card.evaluate.metric, card.problem.task)

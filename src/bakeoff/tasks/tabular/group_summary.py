@@ -52,6 +52,8 @@ def verdict(own: float | None, pooled: float | None, interval: tuple, groups: in
     low, high = interval
     figures = (f"over {groups:,} groups' holdout rows, a model per group scores {own:.4g} on average and the pooled "
                f"{pooled_name} {pooled:.4g} (difference {own - pooled:+.4g}, 95 % interval [{low:+.4g}, {high:+.4g}])")
+    if best == POOLED:
+        return best, POOLED, f"{figures}: one model for every group does better, and is simpler"
     within = gain <= tolerance.allowed(own)
     if within or low <= 0 <= high:
         why = f"within {tolerance}" if within else "the interval includes zero"
@@ -77,22 +79,21 @@ def group_result(run_id: str, card: Card, job, command: list[str] | None, starte
     rows = [CandidateResult(**row) for row in candidate_rows(job.scores, card)]
     top_rung = choices["rung"].max()
     rows.append(CandidateResult(PER_GROUP, "per group", int(top_rung) if pd.notna(top_rung) else 0,
-                                "ok" if own is not None else "failed",
-                                score=own, holdout_score=own, diff_ci=list(interval) if own is not None else None,
+                                "ok" if own is not None else "failed", holdout_score=own, diff_ci=list(interval) if own is not None else None,
                                 title="A model per group", summary=f"each group's own choice ({compared:,} groups compared)"))
     pooled_row = next((r for r in job.pooled.rows if r["candidate"] == pooled_name), None)
     rows.append(CandidateResult(POOLED, "pooled", pooled_row["rung"] if pooled_row else 0,
-                                "ok" if pooled_name else "failed", score=pooled, holdout_score=pooled,
+                                "ok" if pooled_name else "failed", holdout_score=pooled,
                                 n_params=pooled_row["n_params"] if pooled_row else None,
                                 model_sha256=sha256(job.pooled.final_model) if job.pooled.final_model else None,
                                 title=f"One model of all groups ({pooled_name})",
                                 summary=f"{pooled_name} chosen by the pooled bake-off, fitted on every group's "
                                         f"training rows ({job.pooled_rows:,} rows)"))
-    provenance = collect(card.base_dir, job.sha256, job.rows, 0, card.evaluate.seed, command)
+    provenance = collect(card.base_dir, job.sha256, job.rows, job.columns, card.evaluate.seed, command)
     provenance["engine"] = {"kind": card.engine.kind, "master": card.engine.master or "local[*]",
                             "seconds": round(time.time() - started, 3)} if card.engine.kind == "spark" else \
         {"kind": "local", "seconds": round(time.time() - started, 3)}
-    held_out = int(choices["held_out"].fillna(0).sum())
+    held_out = int(pd.to_numeric(choices["held_out"], errors="coerce").sum())
     provenance["groups"] = {"by": card.data.groups, "count": int(len(choices)), "models_sha256": job.model_files}
     return RunResult(run_id, card.problem.name, card.problem.question, card.problem.task, card.evaluate.metric,
                      metric.higher_is_better, card.evaluate.tolerance, metric.relative, [], job.rows - held_out,
@@ -138,7 +139,8 @@ def group_notes(choices: pd.DataFrame, scores: pd.DataFrame) -> list[str]:
     small = choices[choices["status"] == "small"]
     if len(small):
         notes.append(f"{len(small):,} group(s) too small for their own bake-off are scored by the pooled model "
-                     f"(e.g. {small['group'].iloc[0]}: {small['error'].iloc[0]})")
+                     f"(e.g. {small['group'].iloc[0]}: {small['error'].iloc[0]})"
+                     + ("; most groups are: group by fewer or coarser columns" if len(small) > len(choices) / 2 else ""))
     for status, meaning in (("skipped", "not reached before [budget] total ran out: raise it to include them"),
                             ("failed", "had no candidate finish")):
         left = choices[choices["status"] == status]

@@ -56,6 +56,7 @@ class GroupJob:
     sha256: str
     notes: list[str] = field(default_factory=list)
     pooled_rows: int = 0
+    columns: int = 0
     model_files: dict[str, str] = field(default_factory=dict)  # sha256 of each file of group_models.parquet
 
 
@@ -93,7 +94,7 @@ def bake_groups(card: Card, *, out: Path | None = None, observer=None, command: 
     tracked = finish_job(result, staging, run_dir, card, track)
     outputs = {"choice": f"{run_dir / CHOICES} (per group: its model, its score, the pooled model's)",
                "scores": f"{run_dir / SCORES} (per group and candidate)",
-               "predict": f"bakeoff predict {result.run_id} {result.recommended or 'per_group'} rows.csv"}
+               "predict": f"bakeoff predict {result.run_id} {result.recommended or 'per_group'} rows.csv -o scored.csv"}
     return BakeOutcome(tracked, run_dir, outputs, "groups")
 
 
@@ -127,7 +128,7 @@ def _run_locally(card: Card, plan: GroupPlan, staging: Path, say) -> GroupJob:
     rows["part"] = rows["group"].map(part_of(_parts(card, rows["group"].nunique())))
     _write_local(rows, staging)
     return GroupJob(choices_of(rows), candidate_summary(rows), pooled, len(frame), loaded.sha256,
-                    list(loaded.notes), len(frame))
+                    list(loaded.notes), len(frame), columns=loaded.frame.shape[1])
 
 
 def _parts(card: Card, groups: int) -> int:
@@ -156,11 +157,11 @@ def _map_groups(frame: pd.DataFrame, plan: GroupPlan, card: Card, say) -> pd.Dat
     done, out = 0, []
     with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("spawn"),
                              initializer=_worker_ready, initargs=(card,)) as pool:
-        futures = [pool.submit(run_groups, chunk, plan) for chunk in chunks]
+        futures = {pool.submit(run_groups, chunk, plan): chunk[GROUP].nunique() for chunk in chunks}
         for future in as_completed(futures):
             out.append(future.result())
-            done += 1
-            say(f"groups: part {done} of {len(chunks)} done")
+            done += futures[future]
+            say(f"groups: {done:,} of {groups:,} done")
     return pd.concat(out, ignore_index=True).sort_values(["group", "candidate"], kind="stable", ignore_index=True)
 
 
