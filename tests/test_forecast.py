@@ -521,3 +521,17 @@ def test_the_global_model_knows_each_steps_weekday_from_the_dates_whatever_day_a
         assert ((mine["step_of_7"] - dates.dt.dayofweek) % 7 == 4).all()  # 1970-01-01, step 0, was a Thursday (3)
     plain = _global(None, [1], (7,), calendar=False).preprocess(long_frame(series.training()))
     assert "step_of_7" not in plain.columns  # no dates, no calendar: steps 1, 2, 3 of two series need not align
+
+
+def test_interval_quantiles_looked_up_once_are_the_normal_quantiles():
+    from scipy.stats import norm
+    from statsforecast import utils
+
+    from bakeoff.tasks.forecast.fitting import _quantiles_once
+
+    _quantiles_once()  # statsforecast builds a scipy distribution per series for these; bakeoff once per levels
+    assert np.allclose(utils._quantiles(np.array([80, 95])), norm.ppf([0.9, 0.975]), rtol=0, atol=1e-12)
+    first = utils._quantiles(np.array([80]))
+    first[0] = 0.0  # a caller changing its copy changes nothing for the next
+    assert utils._quantiles(np.array([80]))[0] == pytest.approx(norm.ppf(0.9))
+    assert np.allclose(utils._quantiles([90], "t", {"df": 4}), [2.131846786], atol=1e-8)  # others as statsforecast does
