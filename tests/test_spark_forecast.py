@@ -1,10 +1,9 @@
-"""Forecasting on Apache Spark: the same choices and scores as the local engine, on local
-mode and on a standalone cluster; faults per partition; bad input refused in one line."""
+"""Forecasting on Apache Spark: the same choices and scores as the local engine on a standalone
+cluster, a hanging candidate stopped per partition; bad input refused in one line."""
 
 from __future__ import annotations
 
 import json
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -26,21 +25,33 @@ def m4() -> pd.DataFrame:
     return pd.read_parquet(M4 / "m4_hourly.parquet")
 
 
-def spark_run(folder, master: str, extra: str = "", track: bool = False):
-    write_card(folder, CARD.format(extra=extra + SPARK.format(master=master)))
-    done = run_cli("run", "bakeoff.toml", *([] if track else ["--no-track"]), cwd=folder, timeout=900)
-    return done, (next((folder / "runs").iterdir()) if (folder / "runs").exists() else None)
+HANG = """
+import time
+from bakeoff.tasks.forecast.ladder import ForecastCandidate
+
+class Hang(ForecastCandidate):
+    name, rung, family = "hang", 1, "test"
+
+    def model(self):
+        time.sleep(600)
+"""
 
 
-def test_spark_gives_each_series_the_same_choice_and_scores_as_the_local_engine(tmp_path, m4):
+def test_a_standalone_cluster_gives_each_series_the_local_engines_choice_and_scores(tmp_path, m4, spark_master):
+    """One job on the cluster: the same choices and scores as a local run, a hanging candidate of
+    the card's own folder stopped in each partition, the global model reported as not run."""
     local, spark = tmp_path / "local", tmp_path / "spark"
     for folder in (local, spark):
         folder.mkdir()
         write_series(folder, m4, count=12, keep=400)
     write_card(local, CARD.format(extra=""))
     assert cli("run", "bakeoff.toml", "--no-track", cwd=local).returncode == 0
-    done, run_dir = spark_run(spark, "local[2]", track=True)
+    (spark / "hang.py").write_text(HANG)
+    write_card(spark, CARD.replace('"theta"]', '"theta", "global_lightgbm"]').replace('"60s"', '"5s"').format(
+        extra='extra = ["hang:Hang"]\n' + SPARK.format(master=spark_master)))
+    done = run_cli("run", "bakeoff.toml", cwd=spark, timeout=900)
     assert done.returncode == 0, done.stderr
+    run_dir = next((spark / "runs").iterdir())
     assert "Traceback" not in done.stderr and "WARN" not in done.stderr  # Spark's own log is in .bakeoff/spark.log
     mine = pd.read_csv(next((local / "runs").iterdir()) / "selection.csv", dtype={"id": str}).set_index("id")
     theirs = pd.read_parquet(run_dir / "selection.parquet").set_index("id").loc[mine.index]
@@ -49,6 +60,10 @@ def test_spark_gives_each_series_the_same_choice_and_scores_as_the_local_engine(
     assert theirs["best"].tolist() == mine["best"].tolist()
     result = json.loads((run_dir / "result.json").read_text())
     rows = {r["name"]: r for r in result["candidates"]}
+    assert rows["hang"]["status"] == "timeout" and result["provenance"]["engine"]["master"] == spark_master
+    assert any(note.startswith("not run on Spark: global_lightgbm") for note in result["notes"])
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    assert (scores.loc[scores["candidate"] == "hang", "status"] == "timeout").sum() == 12  # every series; the job went on
     local_rows = {r["name"]: r for r in json.loads((next((local / "runs").iterdir()) / "result.json").read_text())
                   ["candidates"]}
     for name in ("naive", "seasonal_naive", "ses", "theta"):  # portfolio means over the same series
@@ -78,37 +93,6 @@ def test_spark_gives_each_series_the_same_choice_and_scores_as_the_local_engine(
         assert len(own) == 48 and own["time"].tolist() == list(range(group["hour"].max() + 1, group["hour"].max() + 49))
         if mine.loc[key, "chosen"] == "seasonal_naive":
             assert np.allclose(own["prediction"], np.tile(group["value"].to_numpy(float)[-24:], 2))
-
-
-def test_a_standalone_cluster_runs_the_job_and_a_hanging_candidate_is_stopped_per_partition(tmp_path, m4,
-                                                                                              spark_master):
-    write_series(tmp_path, m4, count=6, keep=400)
-    (tmp_path / "hang.py").write_text(textwrap.dedent("""
-        import time
-        from bakeoff.tasks.forecast.ladder import ForecastCandidate
-
-        class Hang(ForecastCandidate):
-            name, rung, family = "hang", 1, "test"
-
-            def model(self):
-                time.sleep(600)
-    """))
-    extra = 'extra = ["hang:Hang"]\n'
-    text = CARD.replace('only = ["naive", "seasonal_naive", "ses", "theta"]',
-                        'only = ["naive", "seasonal_naive", "global_lightgbm"]').replace('"60s"', '"5s"')
-    write_card(tmp_path, text.format(extra=extra + SPARK.format(master=spark_master)))
-    done = run_cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path, timeout=900)
-    assert done.returncode == 0, done.stderr
-    run_dir = next((tmp_path / "runs").iterdir())
-    result = json.loads((run_dir / "result.json").read_text())
-    status = {r["name"]: r["status"] for r in result["candidates"]}
-    assert status == {"naive": "ok", "seasonal_naive": "ok", "hang": "timeout"}, result["candidates"]
-    assert result["provenance"]["engine"]["master"] == spark_master
-    assert any(note.startswith("not run on Spark: global_lightgbm") for note in result["notes"])
-    scores = pd.read_parquet(run_dir / "scores.parquet")
-    assert set(scores.loc[scores["candidate"] == "hang", "status"]) == {"timeout"}
-    assert len(scores[scores["candidate"] == "hang"]) == 6  # recorded for every series, the job went on
-    assert pd.read_parquet(run_dir / "selection.parquet")["chosen"].isin(["naive", "seasonal_naive"]).all()
 
 
 def test_bad_series_in_a_partition_refuse_the_job_in_one_line(tmp_path, m4):
