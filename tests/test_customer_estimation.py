@@ -1,0 +1,59 @@
+"""Customer models by maximum likelihood: the published CDNOW estimates, reproduced."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bakeoff.tasks.customer.estimation import (
+    bgnbd_log_likelihood,
+    fit_bgnbd,
+    fit_gammagamma,
+    fit_paretonbd,
+    paretonbd_log_likelihood,
+)
+
+CDNOW = Path(__file__).parent / "fixtures" / "cdnow" / "cdnow_customers_summary_with_transactions.csv"
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    return pd.read_csv(CDNOW)
+
+
+def test_bgnbd_reproduces_fader_hardie_and_lee_on_cdnow(cdnow):
+    fit = fit_bgnbd(cdnow["x"], cdnow["t_x"], cdnow["T"])  # published: 0.243, 4.414, 0.793, 2.426; LL -9582.4
+    assert fit.params == pytest.approx({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, abs=6e-4)
+    assert fit.log_likelihood == pytest.approx(-9582.43, abs=0.01) and fit.customers == 2357
+    assert all(0 < e < v for e, v in zip(fit.std_errors.values(), fit.params.values()))
+
+
+def test_paretonbd_reproduces_the_published_estimates_on_cdnow(cdnow):
+    fit = fit_paretonbd(cdnow["x"], cdnow["t_x"], cdnow["T"])  # published: r 0.553, α 10.58, s 0.606, β 11.66
+    assert fit.params["r"] == pytest.approx(0.553, abs=6e-4) and fit.params["alpha"] == pytest.approx(10.58, abs=6e-3)
+    assert fit.params["s"] == pytest.approx(0.606, abs=6e-4)
+    assert fit.params["beta"] == pytest.approx(11.66, abs=0.05)  # weakly identified: its error is large
+    assert fit.std_errors["beta"] > 10 * fit.std_errors["r"]
+
+
+def test_gammagamma_reproduces_the_published_estimates_on_cdnow(cdnow):
+    fit = fit_gammagamma(cdnow["x"], cdnow["zbar"])  # published: p 6.25, q 3.74, v 15.44 (946 repeat buyers)
+    assert fit.params == pytest.approx({"p": 6.25, "q": 3.74, "v": 15.44}, abs=0.01)
+    assert fit.customers == int((cdnow["x"] > 0).sum()) == 946
+
+
+def test_the_likelihoods_agree_with_their_closed_forms_by_hand():
+    # a customer with no repeat purchase: BG/NBD is P(no purchase in T) = (α/(α+T))^r
+    r, alpha, a, b, T = 0.5, 3.0, 0.8, 2.0, 10.0
+    assert bgnbd_log_likelihood(r, alpha, a, b, np.array([0.0]), np.array([0.0]), np.array([T]))[0] == pytest.approx(
+        r * np.log(alpha / (alpha + T)))
+    # Pareto/NBD with α = β: the hypergeometric terms vanish, leaving a closed form (FHL 2005 note, eq. 22)
+    s, x, t_x = 0.7, 3.0, 6.0
+    from scipy.special import gammaln
+
+    head = gammaln(r + x) - gammaln(r) + (r + s) * np.log(alpha)
+    alive = 1 / (alpha + T) ** (r + s + x)
+    dropped = s / (r + s + x) * (1 / (alpha + t_x) ** (r + s + x) - 1 / (alpha + T) ** (r + s + x))
+    assert paretonbd_log_likelihood(r, alpha, s, alpha, np.array([x]), np.array([t_x]), np.array([T]))[0] == \
+        pytest.approx(head + np.log(alive + dropped))
