@@ -372,12 +372,6 @@ def test_interval_coverage_is_the_share_of_holdout_actuals_inside_the_interval(f
         assert facts["coverage"]["seasonal_naive"][str(level)] == pytest.approx(inside)
         assert np.allclose(holdout.mean, np.stack([np.tile(g["value"].to_numpy(float)[-HORIZON - SEASON:-HORIZON], 2)
                                                    for _, g in frame.groupby("series")]))
-    glob = pickle.loads((run_dir / "models" / "global_lightgbm.train.pkl").read_bytes())  # conformal (mlforecast)
-    low80, high80 = glob.bounds[80.0]
-    low95, high95 = glob.bounds[95.0]
-    assert np.all(low95 <= low80) and np.all(low80 <= glob.mean) and np.all(glob.mean <= high80) and np.all(high80 <= high95)
-    inside = np.mean((actual >= low95) & (actual <= high95))
-    assert facts["coverage"]["global_lightgbm"]["95.0"] == pytest.approx(inside) and inside > 0.5
 
 
 def test_a_candidate_too_slow_for_every_series_is_judged_on_a_sample_and_never_recommended(tmp_path, m4):
@@ -541,16 +535,3 @@ def test_interval_quantiles_looked_up_once_are_the_normal_quantiles():
     first[0] = 0.0  # a caller changing its copy changes nothing for the next
     assert utils._quantiles(np.array([80]))[0] == pytest.approx(norm.ppf(0.9))
     assert np.allclose(utils._quantiles([90], "t", {"df": 4}), [2.131846786], atol=1e-8)  # others as statsforecast does
-
-
-def test_series_too_short_for_the_global_models_conformal_windows_get_forecasts_without_intervals():
-    from lightgbm import LGBMRegressor
-
-    from bakeoff.tasks.forecast.fitting import global_forecast
-
-    rng = np.random.default_rng(0)
-    short = [50 + 5 * np.sin(np.arange(16) * 2 * np.pi / 7) + rng.normal(0, 1, 16) for _ in range(8)]
-    made = global_forecast(LGBMRegressor(n_estimators=20, verbose=-1), short, 7, [1, 7], (7,), levels=(80.0,))
-    assert made.mean.shape == (8, 7) and np.isfinite(made.mean).all()
-    low, high = made.bounds[80.0]  # 16 steps leave no rows to learn from before 2 conformal windows of 7
-    assert np.isnan(low).all() and np.isnan(high).all()

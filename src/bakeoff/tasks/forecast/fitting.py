@@ -145,61 +145,22 @@ def _global(regressor, lags: list[int], seasons: tuple[int, ...], calendar: bool
                       date_features=places, target_transforms=[LocalStandardScaler()])
 
 
-CONFORMAL_WINDOWS = 2  # the global model's intervals: its errors over this many windows before each origin
-
-
 def global_forecast(regressor, series: list[np.ndarray], horizon: int, lags: list[int], seasons: tuple[int, ...],
-                    starts: list[int] | None = None, levels: tuple[float, ...] = ()) -> Made:
+                    starts: list[int] | None = None) -> Made:
     """One `regressor` (scikit-learn style) trained across all series on their lags, rolling
     means and, given `starts`, place in each season, forecasting each series `horizon` steps
-    ahead, step by step (mlforecast), with conformal intervals at `levels` (mlforecast's, from
-    the model's own errors over `CONFORMAL_WINDOWS` windows)."""
-    def run(levels):
-        model = _global(regressor, lags, seasons, starts is not None)
-        model.fit(long_frame(series, starts), **_conformal(horizon, levels))
-        return model.predict(h=horizon, level=_levels(levels))
-
-    out, levels_made = _with_intervals(run, levels)
-    mean, bounds = _arrays(out, len(series), horizon, levels_made)
-    return Made(mean, {**bounds, **nan_bounds(levels, levels_made, (len(series), horizon))})
+    ahead, step by step (mlforecast)."""
+    model = _global(regressor, lags, seasons, starts is not None)
+    model.fit(long_frame(series, starts))
+    return Made(*_arrays(model.predict(h=horizon), len(series), horizon, ()))
 
 
 def global_cross_validation(regressor, series: list[np.ndarray], horizon: int, windows: int, lags: list[int],
-                            seasons: tuple[int, ...], starts: list[int] | None = None,
-                            levels: tuple[float, ...] = ()) -> Made:
+                            seasons: tuple[int, ...], starts: list[int] | None = None) -> Made:
     """`cross_validation` for the global model: retrained at each window's origin."""
-    def run(levels):
-        return _global(regressor, lags, seasons, starts is not None).cross_validation(
-            df=long_frame(series, starts), n_windows=windows, h=horizon, step_size=horizon,
-            level=_levels(levels), **_conformal(horizon, levels))
-
-    out, levels_made = _with_intervals(run, levels)
-    mean, bounds = _arrays(out, len(series), horizon, levels_made, windows)
-    return Made(mean, {**bounds, **nan_bounds(levels, levels_made, (len(series), windows, horizon))})
-
-
-def _conformal(horizon: int, levels: tuple[float, ...]) -> dict:
-    if not levels:
-        return {}
-    from mlforecast.utils import PredictionIntervals
-
-    return {"prediction_intervals": PredictionIntervals(n_windows=CONFORMAL_WINDOWS, h=horizon)}
-
-
-def _with_intervals(run, levels: tuple[float, ...]):
-    """`run(levels)`'s output and the levels it has; without intervals when the series are too
-    short for the conformal windows (mlforecast then has no rows to learn from)."""
-    if not levels:
-        return run(()), ()
-    try:
-        return run(levels), levels
-    except ValueError:
-        return run(()), ()
-
-
-def nan_bounds(wanted: tuple[float, ...], made: tuple[float, ...], shape: tuple[int, ...]) -> Bounds:
-    """Bounds of NaN for the levels wanted but not made (an interval that could not be computed)."""
-    return {level: (np.full(shape, np.nan), np.full(shape, np.nan)) for level in wanted if level not in made}
+    out = _global(regressor, lags, seasons, starts is not None).cross_validation(
+        df=long_frame(series, starts), n_windows=windows, h=horizon, step_size=horizon)
+    return Made(*_arrays(out, len(series), horizon, (), windows))
 
 
 def _arrays(out: pd.DataFrame, n: int, horizon: int, levels: tuple[float, ...], windows: int = 0):

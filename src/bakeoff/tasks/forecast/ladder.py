@@ -257,7 +257,7 @@ class GlobalLightGBM(ForecastCandidate):
                "series scaled to its own level, forecasting step by step")
     requires = ("mlforecast", "lightgbm")
     needs_import, install_with = "mlforecast", INSTALL
-    local = False  # trained on a sample of the series, it would be another model (intervals: conformal)
+    intervals, local = False, False  # trained on a sample of the series, it would be another model
     calendar = True  # each series' first step (`starts`, from a fixed epoch) places its steps in the seasons
     trees, leaves = 300, 63
 
@@ -272,18 +272,15 @@ class GlobalLightGBM(ForecastCandidate):
         return [lag for lag in wanted if lag <= room] or [1]
 
     def forecast(self, series, horizon, levels=(), starts=None):
-        from bakeoff.tasks.forecast.fitting import CONFORMAL_WINDOWS, global_forecast
+        from bakeoff.tasks.forecast.fitting import global_forecast
 
-        held = horizon * (1 + CONFORMAL_WINDOWS) if levels else horizon  # the conformal windows hold out more
-        return global_forecast(self._regressor(), series, horizon, self.lags(series, held), self.seasons, starts,
-                               levels)
+        return global_forecast(self._regressor(), series, horizon, self.lags(series, horizon), self.seasons, starts)
 
     def cross_validate(self, series, horizon, windows, levels=(), starts=None):
-        from bakeoff.tasks.forecast.fitting import CONFORMAL_WINDOWS, global_cross_validation
+        from bakeoff.tasks.forecast.fitting import global_cross_validation
 
-        held = horizon * (windows + (CONFORMAL_WINDOWS if levels else 0))
-        return global_cross_validation(self._regressor(), series, horizon, windows, self.lags(series, held),
-                                       self.seasons, starts, levels)
+        return global_cross_validation(self._regressor(), series, horizon, windows,
+                                       self.lags(series, horizon * windows), self.seasons, starts)
 
     def _regressor(self):
         import lightgbm

@@ -77,11 +77,6 @@ def series_scores(name: str, actual: np.ndarray, forecast: np.ndarray, histories
                      for a, f, h in zip(actual, forecast, histories)])
 
 
-def coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float | None:
-    """The share of actuals inside their prediction interval; None where no interval could be made.
-
-    >>> coverage(np.array([1.0, 5.0]), np.array([0.0, 0.0]), np.array([2.0, 2.0])), coverage(np.ones(2), np.full(2, np.nan), np.full(2, np.nan))
-    (0.5, None)
-    """
-    made = ~(np.isnan(low) | np.isnan(high))
-    return float(np.mean((actual[made] >= low[made]) & (actual[made] <= high[made]))) if made.any() else None
+def coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
+    """The share of actuals inside their prediction interval."""
+    return float(np.mean((actual >= low) & (actual <= high)))
