@@ -44,3 +44,20 @@ class time_limit:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.previous)
         return False
+
+
+def attempt(work, seconds: float, where: str):
+    """`work()` within `seconds`: (its result, None), or (None, the failure as a result row's
+    `status` and `error`) when it overran ("timeout") or raised ("failed"; a candidate's code can
+    raise anything, and fails `where` only).
+
+    >>> attempt(lambda: 1 / 0, 5, "this group")
+    (None, {'status': 'failed', 'error': 'ZeroDivisionError: division by zero'})
+    """
+    try:
+        with time_limit(seconds):
+            return work(), None
+    except OutOfTime:
+        return None, {"status": "timeout", "error": f"stopped at its {seconds:g} s for {where}"}
+    except Exception as err:
+        return None, {"status": "failed", "error": f"{type(err).__name__}: {str(err)[:200]}"}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bakeoff.core.time_limit import OutOfTime, time_limit
+from bakeoff.core.time_limit import attempt
 from bakeoff.errors import DataError
 from bakeoff.tasks.forecast.data import Series, series_from
 from bakeoff.tasks.forecast.evaluate import window_scores
@@ -87,16 +87,11 @@ def _run(cls, data: Series, plan: PartitionPlan) -> dict:
     candidate = cls(seed=plan.card.evaluate.seed, seasons=tuple(data.seasons))
     levels = tuple(data.levels) if candidate.intervals else ()
     began = time.perf_counter()
-    try:
-        with time_limit(plan.seconds):
-            windows = candidate.cross_validate(data.values, data.horizon, data.windows + 1, levels)
-            made = candidate.forecast(data.values, data.horizon, levels)
-    except OutOfTime:
-        return {**run, "status": "timeout", "error": f"stopped at its {plan.seconds:g} s for this partition",
-                "seconds": time.perf_counter() - began}
-    except Exception as err:  # a candidate's code can raise anything; it fails this partition only
-        return {**run, "status": "failed", "error": f"{type(err).__name__}: {str(err)[:200]}",
-                "seconds": time.perf_counter() - began}
+    done, failure = attempt(lambda: (candidate.cross_validate(data.values, data.horizon, data.windows + 1, levels),
+                                     candidate.forecast(data.values, data.horizon, levels)), plan.seconds, "this partition")
+    if failure:
+        return {**run, **failure, "seconds": time.perf_counter() - began}
+    windows, made = done
     scores = window_scores(plan.card.evaluate.metric, data, data.values, windows.mean)
     return {**run, "params": candidate.learned_per_series(), "cv": scores[:, :-1].mean(axis=1),
             "holdout": scores[:, -1], "mean": made.mean, "bounds": made.bounds, "failed": made.failed | windows.failed,

@@ -24,7 +24,7 @@ import pandas as pd
 from bakeoff.core.card import Card
 from bakeoff.core.metrics import Metric, fold_bootstrap, paired_intervals, split_aware_interval
 from bakeoff.core.select import Contender, Tolerance, recommend
-from bakeoff.core.time_limit import OutOfTime, time_limit
+from bakeoff.core.time_limit import OutOfTime, attempt, time_limit
 from bakeoff.errors import DataError
 
 GROUP = "_bakeoff_group"  # the column holding each row's group key (the group_by values joined by "/")
@@ -170,21 +170,19 @@ def _run(cls: type, dataset, metric: Metric, plan: GroupPlan) -> dict:
     candidate = cls(task=dataset.task, seed=card.evaluate.seed, n_classes=len(dataset.classes),
                     class_names=tuple(dataset.classes))
     run = {"rung": cls.rung, "status": "ok", "error": None, "candidate": candidate}
+    def work():
+        oof, _, score = cross_validate(candidate, dataset, metric)
+        if not np.isfinite(score):
+            raise ValueError(f"its {metric.name} is undefined on this group's folds")
+        fitted = candidate.fit(dataset.X_train, dataset.y_train)
+        return oof, score, fitted, _holdout_score(fitted, dataset, metric)
+
     began = time.perf_counter()
-    try:
-        with time_limit(plan.seconds):
-            oof, _, score = cross_validate(candidate, dataset, metric)
-            if not np.isfinite(score):
-                raise ValueError(f"its {metric.name} is undefined on this group's folds")
-            fitted = candidate.fit(dataset.X_train, dataset.y_train)
-            holdout = _holdout_score(fitted, dataset, metric)
-    except OutOfTime:
-        return {**run, "status": "timeout", "error": f"stopped at its {plan.seconds:g} s for this group",
-                "seconds": time.perf_counter() - began}
-    except Exception as err:  # a candidate's code can raise anything; it fails this group only
-        return {**run, "status": "failed", "error": f"{type(err).__name__}: {str(err)[:200]}",
-                "seconds": time.perf_counter() - began}
+    done, failure = attempt(work, plan.seconds, "this group")
     seconds = time.perf_counter() - began
+    if failure:
+        return {**run, **failure, "seconds": seconds}
+    oof, score, fitted, holdout = done
     validation = [val for _, val in dataset.folds]
     boot = fold_bootstrap(metric, dataset.y_train, oof, validation, plan.resamples, card.evaluate.seed)
     low, high = split_aware_interval(boot, [float(metric.score(dataset.y_train[v], oof[v])) for v in validation])
