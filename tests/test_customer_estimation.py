@@ -57,3 +57,17 @@ def test_the_likelihoods_agree_with_their_closed_forms_by_hand():
     dropped = s / (r + s + x) * (1 / (alpha + t_x) ** (r + s + x) - 1 / (alpha + T) ** (r + s + x))
     assert paretonbd_log_likelihood(r, alpha, s, alpha, np.array([x]), np.array([t_x]), np.array([T]))[0] == \
         pytest.approx(head + np.log(alive + dropped))
+
+
+def test_summaries_from_the_cdnow_log_are_the_published_ones(cdnow):
+    from bakeoff.tasks.customer.summaries import customer_summaries
+
+    log = Path(__file__).parents[1] / "examples" / "cdnow_spend" / "cdnowElog.csv"  # the log, with its SOURCE.md
+    mine = customer_summaries(f"read_csv_auto('{log}')", id="sampleid",
+                              day="strptime(CAST(date AS VARCHAR), '%Y%m%d')::DATE", amount="sales",
+                              calibration_end="1997-09-30")  # 39 weeks after the cohort's first day
+    assert mine["id"].tolist() == cdnow["ID"].tolist() and mine["x"].tolist() == cdnow["x"].tolist()
+    for ours, theirs in (("t_x", "t_x"), ("T", "T"), ("mean_spend", "zbar")):  # published to 2 decimals
+        assert np.allclose(mine[ours].fillna(0), cdnow[theirs], rtol=0, atol=0.0051), ours
+    fit = fit_bgnbd(mine["x"], mine["t_x"], mine["T"])  # from the raw log to the published estimates
+    assert fit.params["r"] == pytest.approx(0.243, abs=1e-3) and fit.params["b"] == pytest.approx(2.426, abs=6e-3)
