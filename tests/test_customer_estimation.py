@@ -71,3 +71,28 @@ def test_summaries_from_the_cdnow_log_are_the_published_ones(cdnow):
         assert np.allclose(mine[ours].fillna(0), cdnow[theirs], rtol=0, atol=0.0051), ours
     fit = fit_bgnbd(mine["x"], mine["t_x"], mine["T"])  # from the raw log to the published estimates
     assert fit.params["r"] == pytest.approx(0.243, abs=1e-3) and fit.params["b"] == pytest.approx(2.426, abs=6e-3)
+
+
+def test_bgnbd_predictions_agree_with_a_simulation_of_the_model_and_with_the_papers_algebra():
+    from bakeoff.tasks.customer.estimation import bgnbd_expected_purchases, bgnbd_p_alive, gammagamma_expected_spend
+
+    params = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    rng = np.random.default_rng(0)
+    n, horizon = 400_000, 39.0
+    rate = rng.gamma(params["r"], 1 / params["alpha"], n)  # the model as a story: a purchase rate per customer,
+    drop = rng.beta(params["a"], params["b"], n)  # a chance of leaving after each purchase
+    purchases, clock, active = np.zeros(n), np.zeros(n), np.ones(n, bool)
+    for _ in range(60):
+        clock = clock + rng.exponential(1 / np.maximum(rate, 1e-12))
+        bought = active & (clock <= horizon)
+        purchases += bought
+        active = bought & (rng.random(n) >= drop)
+    simulated = purchases.mean()
+    assert float(bgnbd_expected_purchases(params, horizon)) == pytest.approx(simulated, rel=0.02)
+    # P(alive) by the paper's algebra: 1 with no repeat purchase; odds a/(b+x-1) ((α+T)/(α+t_x))^(r+x)
+    odds = 0.793 / (2.426 + 2 - 1) * ((4.414 + 38.86) / (4.414 + 30.43)) ** (0.243 + 2)
+    assert bgnbd_p_alive(params, [0, 2], [0, 30.43], [38.86, 38.86]) == pytest.approx([1.0, 1 / (1 + odds)])
+    # Gamma-Gamma: (q-1)/(px+q-1) of the population mean pv/(q-1), the rest the customer's own mean
+    p, q, v = 6.25, 3.74, 15.44
+    shrunk = (q - 1) / (p * 2 + q - 1) * p * v / (q - 1) + p * 2 / (p * 2 + q - 1) * 30.0
+    assert float(gammagamma_expected_spend({"p": p, "q": q, "v": v}, 2, 30.0)) == pytest.approx(shrunk)

@@ -131,3 +131,32 @@ def fit_gammagamma(x, mean_spend) -> Fit:
     keep = (x > 0) & (mean_spend > 0)
     data, weights = distinct(x[keep], mean_spend[keep])
     return _fit(gammagamma_log_likelihood, ("p", "q", "v"), (1.0, 1.0, 1.0), data, weights)
+
+
+def bgnbd_expected_purchases(params: dict[str, float], t, x=0.0, t_x=0.0, T=0.0) -> np.ndarray:
+    """Expected purchases in the next `t` time units of a customer with summary (x, t_x, T)
+    (Fader, Hardie & Lee 2005, equation 10); with the defaults, of a customer just arrived
+    (equation 7, E[X(t)])."""
+    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    x, t_x, T, t = (np.asarray(v, dtype=float) for v in (x, t_x, T, t))
+    ratio = (alpha + T) / (alpha + T + t)
+    tail = 1 - np.exp((r + x) * np.log(ratio)) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+    return (a + b + x - 1) / (a - 1) * tail * bgnbd_p_alive(params, x, t_x, T)
+
+
+def bgnbd_p_alive(params: dict[str, float], x, t_x, T) -> np.ndarray:
+    """The probability that a customer with summary (x, t_x, T) is still active (Fader, Hardie &
+    Lee 2008, "Computing P(alive) using the BG/NBD model"): 1 for a customer with no repeat purchase."""
+    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-12) * np.exp((r + x) * np.log((alpha + T) / (alpha + t_x))), 0.0)
+    return 1 / (1 + odds)
+
+
+def gammagamma_expected_spend(params: dict[str, float], x, mean_spend) -> np.ndarray:
+    """Expected spend per purchase of a customer with x repeat purchases of mean `mean_spend`: a
+    weighted average of the population mean and their own (Fader, Hardie & Lee 2005, "RFM and CLV")."""
+    p, q, v = (params[k] for k in ("p", "q", "v"))
+    x, mean_spend = np.asarray(x, dtype=float), np.asarray(mean_spend, dtype=float)
+    own = np.where(x > 0, mean_spend, 0.0)
+    return (p * (v + x * own)) / (p * x + q - 1)
