@@ -14,7 +14,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from bakeoff.core.card import Card
-from bakeoff.errors import DataError
 
 POOLED_ROWS = 1_000_000  # rows the pooled model may learn from on the driver
 
@@ -26,11 +25,11 @@ def run_on_spark(card: Card, plan, staging: Path, say):
     from bakeoff.adapters.spark import read_source, session, ship_by_value
     from bakeoff.core.runstore import store_dir
     from bakeoff.tasks.tabular.group_job import GROUP, KEY_JOIN
-    from bakeoff.tasks.tabular.grouped import GroupJob, bake_pooled
+    from bakeoff.tasks.tabular.grouped import GroupJob, bake_pooled, check_columns
 
     spark = session(card.engine, store_dir(card) / "spark.log")
     frame = read_source(spark, card.data.source, card.base_dir, typed=True)
-    _check_columns(card, frame.columns)
+    check_columns(card, frame.columns)
     ship_by_value(plan.candidates)
     rows = frame.count()
     pooled_frame, notes = _pooled_rows(frame, rows, card.evaluate.seed)
@@ -52,14 +51,6 @@ def run_on_spark(card: Card, plan, staging: Path, say):
         baked.unpersist()
     return GroupJob(choices.sort_values("group", ignore_index=True), summary, pooled, rows, "", notes,
                     len(pooled_frame), columns=len(frame.columns))
-
-
-def _check_columns(card: Card, columns: list[str]) -> None:
-    from bakeoff.core.source import suggest
-
-    for key, name in [*[("group_by", g) for g in card.data.groups], ("target", card.data.target)]:
-        if name not in columns:
-            raise DataError(f"[data] {key} column {name!r} is not in the data; {suggest(name, list(columns))}")
 
 
 def _pooled_rows(frame, rows: int, seed: int):

@@ -29,7 +29,8 @@ from bakeoff.errors import DataError
 
 GROUP = "_bakeoff_group"  # the column holding each row's group key (the group_by values joined by "/")
 KEY_JOIN = "/"
-POOLED = "pooled"  # the candidate name of the model of all groups
+POOLED = "pooled"  # the candidate name of the model of all groups (models/pooled.pkl)
+PER_GROUP = "per_group"  # the recommendation of each group's own model
 SMALL, SKIPPED = "small", "skipped"  # a group's status when it has no bake-off of its own
 
 
@@ -57,7 +58,8 @@ class GroupPlan:
 @dataclass
 class Baked:
     """One group's (or the pooled) bake-off: its result rows, the chosen candidate, and the
-    chosen model fitted on the training part and on every row, as pickled ModelBundles."""
+    chosen model fitted on every row and (the pooled one's) on the training part, as pickled
+    ModelBundles."""
 
     rows: list[dict]
     chosen: str | None = None
@@ -133,7 +135,8 @@ def bake_group(key: str, frame: pd.DataFrame, plan: GroupPlan, *, pooled_run: bo
     pooled = None if pooled_run else _pooled_score(plan.pooled, dataset, metric)
     baked = Baked([], chosen)
     if chosen is not None:
-        baked.holdout_model = _bundle(chosen, runs[chosen]["fitted"], dataset, card)
+        if pooled_run:  # what the groups score the pooled model with: it never saw their holdout rows
+            baked.holdout_model = _bundle(chosen, runs[chosen]["fitted"], dataset, card)
         baked.final_model = _bundle(chosen, _refit(runs[chosen], dataset, plan), dataset, card)
     for name, run in runs.items():
         baked.rows.append(_row(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from bakeoff.errors import ConfigError, DataError
-from bakeoff.tasks.tabular.group_summary import PER_GROUP, POOLED
+from bakeoff.tasks.tabular.group_job import PER_GROUP, POOLED
 
 MODEL_COLUMN = "model"  # which model scored the row: "<group's candidate>" or "pooled"
 

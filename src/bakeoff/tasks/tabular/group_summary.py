@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bakeoff.core.card import Card
-
-PER_GROUP, POOLED = "per_group", "pooled"
+from bakeoff.tasks.tabular.group_job import PER_GROUP, POOLED
 
 
 def own_against_pooled(choices: pd.DataFrame, seed: int, resamples: int = 2000) -> tuple:

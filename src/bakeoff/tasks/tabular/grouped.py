@@ -33,6 +33,7 @@ from bakeoff.core.card import Card
 from bakeoff.errors import DataError
 from bakeoff.tasks.tabular.group_job import (
     GROUP,
+    POOLED,
     GroupPlan,
     bake_group,
     group_keys,
@@ -41,7 +42,6 @@ from bakeoff.tasks.tabular.group_job import (
 )
 
 SCORES, CHOICES, MODELS = "group_scores.parquet", "group_choices.parquet", "group_models.parquet"
-POOLED_MODEL = "pooled"  # models/pooled.pkl
 
 
 @dataclass
@@ -103,14 +103,19 @@ def bake_pooled(frame: pd.DataFrame, plan: GroupPlan):
     return bake_group("(all groups)", frame.reset_index(drop=True), pooled_plan(plan), pooled_run=True)
 
 
-def keyed_rows(card: Card, loaded) -> pd.DataFrame:
-    """The card's rows with their group key (`GROUP`); DataError when a group column is missing."""
-    from bakeoff.tasks.tabular.data import suggest
+def check_columns(card: Card, columns) -> None:
+    """DataError naming the first group_by column (or the target) the data does not have."""
+    from bakeoff.core.source import suggest
 
-    missing = [c for c in card.data.groups if c not in loaded.frame.columns]
-    if missing:
-        raise DataError(f"[data] group_by column {missing[0]!r} is not in the data; "
-                        f"{suggest(missing[0], [str(c) for c in loaded.frame.columns])}")
+    names = [str(c) for c in columns]
+    for key, name in [*[("group_by", g) for g in card.data.groups], ("target", card.data.target)]:
+        if name not in names:
+            raise DataError(f"[data] {key} column {name!r} is not in the data; {suggest(name, names)}")
+
+
+def keyed_rows(card: Card, loaded) -> pd.DataFrame:
+    """The card's rows with their group key (`GROUP`); DataError when a column is missing."""
+    check_columns(card, loaded.frame.columns)
     return loaded.frame.assign(**{GROUP: group_keys(loaded.frame, card.data.groups)})
 
 
@@ -126,8 +131,9 @@ def _run_locally(card: Card, plan: GroupPlan, staging: Path, say) -> GroupJob:
     plan = replace(plan, pooled=pooled.holdout_model)
     rows = _map_groups(frame, plan, card, say)
     rows["part"] = rows["group"].map(part_of(_parts(card, rows["group"].nunique())))
-    _write_local(rows, staging)
-    return GroupJob(choices_of(rows), candidate_summary(rows), pooled, len(frame), loaded.sha256,
+    choices = choices_of(rows)
+    _write_local(rows, choices, staging)
+    return GroupJob(choices, candidate_summary(rows), pooled, len(frame), loaded.sha256,
                     list(loaded.notes), len(frame), columns=loaded.frame.shape[1])
 
 
@@ -173,13 +179,13 @@ def _worker_ready(card: Card) -> None:
     ladder_of(card, TABULAR)
 
 
-def _write_local(rows: pd.DataFrame, folder: Path) -> None:
+def _write_local(rows: pd.DataFrame, choices: pd.DataFrame, folder: Path) -> None:
     """The three Parquet outputs, partitioned by part, as Spark writes them."""
     folder.mkdir(parents=True, exist_ok=True)
     chosen = rows[rows["chosen"] & rows["model"].notna()]
     chosen[["part", "group", "candidate", "model"]].to_parquet(folder / MODELS, partition_cols=["part"], index=False)
     rows.drop(columns="model").to_parquet(folder / SCORES, partition_cols=["part"], index=False)
-    choices_of(rows).to_parquet(folder / CHOICES, partition_cols=["part"], index=False)
+    choices.to_parquet(folder / CHOICES, partition_cols=["part"], index=False)
 
 
 CHOICE_COLUMNS = ["part", "group", "chosen", "rung", "status", "rows", "held_out", "cv_score", "holdout_score",
@@ -234,4 +240,4 @@ def _write_pooled(pooled, folder: Path) -> None:
     from bakeoff.core.runstore import model_file, write_atomic
 
     if pooled.final_model is not None:
-        write_atomic(folder / model_file(POOLED_MODEL), pooled.final_model)
+        write_atomic(folder / model_file(POOLED), pooled.final_model)
