@@ -74,7 +74,11 @@ def test_summaries_from_the_cdnow_log_are_the_published_ones(cdnow):
 
 
 def test_bgnbd_predictions_agree_with_a_simulation_of_the_model_and_with_the_papers_algebra():
-    from bakeoff.tasks.customer.estimation import bgnbd_expected_purchases, bgnbd_p_alive, gammagamma_expected_spend
+    from bakeoff.tasks.customer.estimation import (
+        bgnbd_expected_purchases,
+        bgnbd_p_alive,
+        gammagamma_expected_spend,
+    )
 
     params = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     rng = np.random.default_rng(0)
@@ -96,3 +100,52 @@ def test_bgnbd_predictions_agree_with_a_simulation_of_the_model_and_with_the_pap
     p, q, v = 6.25, 3.74, 15.44
     shrunk = (q - 1) / (p * 2 + q - 1) * p * v / (q - 1) + p * 2 / (p * 2 + q - 1) * 30.0
     assert float(gammagamma_expected_spend({"p": p, "q": q, "v": v}, 2, 30.0)) == pytest.approx(shrunk)
+
+
+PARETO = {"r": 0.553, "alpha": 10.58, "s": 0.606, "beta": 11.66}  # the published CDNOW estimates
+
+
+def test_paretonbd_expected_purchases_of_a_new_customer_agree_with_a_simulation_of_the_model():
+    from bakeoff.tasks.customer.estimation import paretonbd_expected_purchases
+
+    rng = np.random.default_rng(1)
+    n, horizon = 400_000, 39.0
+    rate = rng.gamma(PARETO["r"], 1 / PARETO["alpha"], n)  # the model as a story: a purchase rate,
+    lifetime = rng.exponential(1 / rng.gamma(PARETO["s"], 1 / PARETO["beta"], n))  # an exponential lifetime
+    simulated = rng.poisson(rate * np.minimum(lifetime, horizon)).mean()
+    assert float(paretonbd_expected_purchases(PARETO, horizon)) == pytest.approx(simulated, rel=0.02)
+
+
+def _paretonbd_by_quadrature(params, x, t_x, T, t):
+    """P(alive) and E[purchases in t] by numerical integration of the individual-level story:
+    dying at τ in (t_x, T) integrated over τ; alive, λ ~ Γ(r+x, α+T), μ ~ Γ(s, β+T), and the
+    expected purchases λ ∫_0^t E[e^(-μu)] du."""
+    from scipy.integrate import quad
+
+    r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
+    alive = (alpha / (alpha + T)) ** r / (alpha + T) ** x * (beta / (beta + T)) ** s
+    dropped = quad(lambda tau: (alpha / (alpha + tau)) ** r / (alpha + tau) ** x
+                   * s / beta * (beta / (beta + tau)) ** (s + 1), t_x, T, epsabs=0, epsrel=1e-11)[0]
+    p_alive = alive / (alive + dropped)
+    survive = quad(lambda u: ((beta + T) / (beta + T + u)) ** s, 0, t, epsabs=0, epsrel=1e-11)[0]
+    return p_alive, p_alive * (r + x) / (alpha + T) * survive
+
+
+@pytest.mark.parametrize("params", [PARETO, {"r": 0.9, "alpha": 4.0, "s": 1.0, "beta": 20.0},
+                                    {"r": 2.0, "alpha": 30.0, "s": 1.7, "beta": 5.0}])
+def test_paretonbd_p_alive_and_expected_purchases_agree_with_numerical_integration(params):
+    from bakeoff.tasks.customer.estimation import paretonbd_expected_purchases, paretonbd_p_alive
+
+    x, t_x, T = np.array([0.0, 1.0, 2.0, 7.0, 20.0]), np.array([0.0, 1.71, 30.43, 10.0, 38.0]), np.full(5, 38.86)
+    expected = np.array([_paretonbd_by_quadrature(params, *row, 52.0) for row in zip(x, t_x, T)])
+    assert paretonbd_p_alive(params, x, t_x, T) == pytest.approx(expected[:, 0], rel=1e-8)
+    assert paretonbd_expected_purchases(params, 52.0, x, t_x, T) == pytest.approx(expected[:, 1], rel=1e-8)
+    assert paretonbd_p_alive(params, [3.0], [38.86], [38.86]) == pytest.approx([1.0])  # bought today: alive
+
+
+def test_paretonbd_expected_purchases_are_continuous_through_s_equal_one():
+    from bakeoff.tasks.customer.estimation import paretonbd_expected_purchases
+
+    near = [float(paretonbd_expected_purchases(dict(PARETO, s=s), 39.0, 2, 30.43, 38.86))
+            for s in (1 - 1e-7, 1.0, 1 + 1e-7)]
+    assert near[0] == pytest.approx(near[1], rel=1e-6) and near[2] == pytest.approx(near[1], rel=1e-6)

@@ -57,8 +57,14 @@ def bgnbd_log_likelihood(r, alpha, a, b, x, t_x, T) -> np.ndarray:
 
 def paretonbd_log_likelihood(r, alpha, s, beta, x, t_x, T) -> np.ndarray:
     """Each customer's Pareto/NBD log-likelihood (Fader, Hardie & Lee 2005, "A note on deriving the
-    Pareto/NBD model and related expressions", equation 22), the hypergeometric terms taken with
-    the larger of α and β so that their argument is in [0, 1)."""
+    Pareto/NBD model and related expressions", equation 22)."""
+    head, alive, dropped = _paretonbd_terms(r, alpha, s, beta, x, t_x, T)
+    return head + np.logaddexp(alive, dropped)
+
+
+def _paretonbd_terms(r, alpha, s, beta, x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The likelihood's logs: the common head, still alive at T, dropped between t_x and T; the
+    hypergeometric terms taken with the larger of α and β so that their argument is in [0, 1)."""
     rsx = r + s + x
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
@@ -74,7 +80,7 @@ def paretonbd_log_likelihood(r, alpha, s, beta, x, t_x, T) -> np.ndarray:
     early, late = term(t_x), term(T)
     with np.errstate(divide="ignore"):  # t_x = T: nothing left between them, log(0) = -inf, as it should
         dropped = np.log(s) - np.log(rsx) + early + np.log1p(-np.exp(np.minimum(late - early, 0.0)))
-    return head + np.logaddexp(alive, dropped)
+    return head, alive, dropped
 
 
 def gammagamma_log_likelihood(p, q, v, x, mean_spend) -> np.ndarray:
@@ -160,3 +166,25 @@ def gammagamma_expected_spend(params: dict[str, float], x, mean_spend) -> np.nda
     x, mean_spend = np.asarray(x, dtype=float), np.asarray(mean_spend, dtype=float)
     own = np.where(x > 0, mean_spend, 0.0)
     return (p * (v + x * own)) / (p * x + q - 1)
+
+
+def paretonbd_p_alive(params: dict[str, float], x, t_x, T) -> np.ndarray:
+    """The probability that a customer with summary (x, t_x, T) is still active: the likelihood's
+    alive term over alive + dropped (Fader, Hardie & Lee 2005 note, equation 18), in log space."""
+    r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    _, alive, dropped = _paretonbd_terms(r, alpha, s, beta, x, t_x, T)
+    return np.exp(alive - np.logaddexp(alive, dropped))
+
+
+def paretonbd_expected_purchases(params: dict[str, float], t, x=0.0, t_x=0.0, T=0.0) -> np.ndarray:
+    """Expected purchases in the next `t` time units of a customer with summary (x, t_x, T)
+    (Schmittlein, Morrison & Colombo 1987; Fader & Hardie's note, equation 21):
+    (r+x)/(α+T) · (β+T)/(s-1) · [1 - ((β+T)/(β+T+t))^(s-1)] · P(alive), with its limit
+    (β+T) log((β+T+t)/(β+T)) at s = 1; with the defaults, of a customer just arrived (E[X(t)])."""
+    r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
+    x, t_x, T, t = (np.asarray(v, dtype=float) for v in (x, t_x, T, t))
+    log_ratio = np.log1p(t / (beta + T))  # log((β+T+t)/(β+T))
+    k = s - 1
+    span = log_ratio if k == 0 else -np.expm1(-k * log_ratio) / k  # [1 - ratio^(s-1)]/(s-1), → log at s=1
+    return (r + x) / (alpha + T) * (beta + T) * span * paretonbd_p_alive(params, x, t_x, T)
