@@ -24,6 +24,7 @@ from pydantic import (
 
 from bakeoff.core.units import parse_duration, parse_size
 from bakeoff.errors import ConfigError
+from bakeoff.tasks.customer.section import CustomerSection
 from bakeoff.tasks.forecast.section import ForecastSection
 
 if sys.version_info >= (3, 11):
@@ -62,7 +63,7 @@ class SparkTable(_Section):
 
 class Data(_Section):
     source: str | SqlSource | SparkTable
-    target: str
+    target: str = ""  # every task but customer (a transaction log has no target column) needs it
     positive: str | int | bool | None = None
     id: str | list[str] = ""  # a forecast's series key may be several columns (store, item)
     group_by: str | list[str] = ""  # one bake-off per group of rows (a store), by one or more columns
@@ -84,13 +85,13 @@ class Data(_Section):
     def _id_is_not_the_target(self) -> Data:
         if isinstance(self.id, list) and not self.id:
             raise ValueError("id is an empty list; name the key column(s), e.g. id = [\"store\", \"item\"]")
-        if self.target in ([self.id] if isinstance(self.id, str) else self.id):
+        if self.target and self.target in ([self.id] if isinstance(self.id, str) else self.id):
             raise ValueError(f"id and target are both {self.target!r}: the id names each row, the target is "
                              "what to predict; set id to the row key column, or leave it out")
         groups = [self.group_by] if isinstance(self.group_by, str) else self.group_by
         if isinstance(self.group_by, list) and not groups:
             raise ValueError("group_by is an empty list; name the column(s) of the groups, e.g. group_by = \"store\"")
-        if self.target in groups:
+        if self.target and self.target in groups:
             raise ValueError(f"group_by and target are both {self.target!r}: each group gets a model of the "
                              "target; group by another column")
         return self
@@ -228,6 +229,7 @@ class Card(_Section):
     budget: Budget = Field(default_factory=Budget)
     business: Business | None = None
     forecast: ForecastSection | None = None  # task = "forecast" only
+    customer: CustomerSection | None = None  # task = "customer" only
     ladder: Ladder = Field(default_factory=Ladder)
     store: Store = Field(default_factory=Store)
     engine: Engine = Field(default_factory=Engine)
@@ -235,7 +237,12 @@ class Card(_Section):
 
     @model_validator(mode="after")
     def _target_is_no_feature_to_drop(self) -> Card:
-        if self.data.target in self.data.drop:
+        if not self.data.target and self.problem.task != "customer":
+            raise ValueError("[data] is missing 'target'; add it, e.g. target = ...")
+        if self.problem.task == "customer" and not (self.data.id and self.data.time):
+            raise ValueError("[data] of a customer card names the customer id and the purchase time columns, "
+                             "e.g. id = \"customer_id\" and time = \"order_date\"")
+        if self.data.target and self.data.target in self.data.drop:
             raise ValueError(f"[data] drop names the target {self.data.target!r}; drop only feature columns")
         return self
 
@@ -296,7 +303,8 @@ class Card(_Section):
         return self
 
 
-TASK_SECTIONS = {"forecast": "[forecast] horizon = 28"}  # sections of one task family, with an example
+TASK_SECTIONS = {"forecast": "[forecast] horizon = 28",  # sections of one task family, with an example
+                 "customer": "[customer] calibration_end = \"1997-09-30\""}
 
 
 def load_card(path: str | Path) -> Card:

@@ -207,3 +207,59 @@ def series_chart(samples: list[dict], target: str) -> str | None:
     for row in range(rows):
         panels[row * columns].set_ylabel(_text(target))
     return _svg(fig)
+
+
+CURVES = ["#2563eb", "#b54708", "#0b7a4b", "#7c3aed", "#be185d", "#0891b2", "#9aa5b1"]
+
+
+@_styled
+def tracking_chart(tracking: dict | None, unit: str, highlight: list[str]) -> str | None:
+    """Cumulative repeat purchases per period: the actual count (dark), and from the calibration's
+    end each candidate's expectation (the `highlight`ed ones in colour, the others grey)."""
+    if not tracking or not tracking.get("actual"):
+        return None
+    fig, ax = _figure(6.4, 3.4)
+    actual = tracking["actual"]
+    ax.plot(range(1, len(actual) + 1), actual, color=INK, linewidth=1.4, label="actual")
+    ax.axvline(tracking["split"], color=MUTED, linestyle=":", linewidth=1)
+    for k, (name, curve) in enumerate(tracking["curves"].items()):
+        periods = range(tracking["start"] + 1, tracking["start"] + len(curve) + 1)
+        shown = name in highlight
+        ax.plot(periods, curve, color=CURVES[highlight.index(name) % len(CURVES)] if shown else MUTED,
+                linewidth=1.1 if shown else 0.7, linestyle="-" if shown else "--", label=_text(name) if shown else None)
+    ax.set_xlabel(_text(f"{unit}s since the log's first day (dotted: end of calibration)"))
+    ax.set_ylabel("cumulative repeat purchases")
+    ax.legend(frameon=False, fontsize=8)
+    return _svg(fig)
+
+
+@_styled
+def frequency_chart(rows: list[dict], highlight: list[str], unit_label: str) -> str | None:
+    """Mean holdout purchases by past repeat purchases: actual (bars) and each highlighted candidate."""
+    if not rows:
+        return None
+    fig, ax = _figure(6.0, 3.2)
+    labels = [r["x"] for r in rows]
+    ax.bar(range(len(rows)), [r["actual"] for r in rows], color=GRID, edgecolor=MUTED, label="actual")
+    for k, name in enumerate(highlight):
+        ax.plot(range(len(rows)), [r["expected"].get(name, float("nan")) for r in rows], marker="o", markersize=3,
+                color=CURVES[k % len(CURVES)], linewidth=1.1, label=_text(name))
+    ax.set_xticks(range(len(rows)), labels)
+    ax.set_xlabel("repeat purchases in the calibration period")
+    ax.set_ylabel(_text(f"purchases in the holdout ({unit_label})"))
+    ax.legend(frameon=False, fontsize=8)
+    return _svg(fig)
+
+
+@_styled
+def histogram_chart(histogram: dict | None, label: str) -> str | None:
+    """Customers by P(active), in bins of a tenth."""
+    if not histogram:
+        return None
+    fig, ax = _figure(5.0, 2.8)
+    edges, counts = histogram["edges"], histogram["counts"]
+    ax.bar(edges[:-1], counts, width=[b - a for a, b in zip(edges, edges[1:])], align="edge", color=PALETTE[0],
+           edgecolor="white")
+    ax.set_xlabel(_text(label))
+    ax.set_ylabel("customers")
+    return _svg(fig)

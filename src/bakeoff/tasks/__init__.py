@@ -1,7 +1,7 @@
 """Task families by the card's `[problem] task` value, imported on first use.
 
 >>> sorted(kinds())
-['classification', 'forecast', 'regression']
+['classification', 'customer', 'forecast', 'regression']
 >>> task_for("regression").name
 'tabular'
 """
@@ -18,6 +18,7 @@ TASKS = {  # card value -> "module:object" implementing bakeoff.core.task.Task
     "classification": "bakeoff.tasks.tabular:TABULAR",
     "regression": "bakeoff.tasks.tabular:TABULAR",
     "forecast": "bakeoff.tasks.forecast:FORECAST",
+    "customer": "bakeoff.tasks.customer:CUSTOMER",
 }
 
 

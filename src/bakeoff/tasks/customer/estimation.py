@@ -6,8 +6,9 @@ A customer summary is (x, t_x, T): repeat purchases, the time of the last one an
 the first, in `time_unit`s. Log-likelihoods are computed in log space (gammaln, logaddexp); the
 Pareto/NBD's Gauss hypergeometric terms are taken on the side of the larger of α and β, where
 their argument stays in [0, 1). Parameters are fitted on the log scale (they are positive) with
-scipy's L-BFGS-B; standard errors come from the inverse of the negative log-likelihood's Hessian
-(statsmodels' numerical one) at the estimate, by the delta method on the natural scale.
+scipy's L-BFGS-B and the analytic gradient (exact but for the Pareto/NBD's 2F1 in its parameters,
+by forward differences); standard errors come from the inverse of minus the Hessian on the natural
+scale, by central differences of the gradient at the estimate.
 
 Example, CDNOW's 2,357 customers (39 weeks of calibration)::
 
@@ -18,9 +19,13 @@ Example, CDNOW's 2,357 customers (39 weeks of calibration)::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
+
+STEP = 1e-7  # relative step of the forward differences of 2F1 in its parameters
+HESSIAN_STEP = 1e-4  # relative step of the central differences of the gradient
 
 
 @dataclass(frozen=True)
@@ -47,40 +52,111 @@ def distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
 
 def bgnbd_log_likelihood(r, alpha, a, b, x, t_x, T) -> np.ndarray:
     """Each customer's BG/NBD log-likelihood (Fader, Hardie & Lee 2005, equation 6)."""
+    head, alive, dropped = _bgnbd_terms(r, alpha, a, b, x, t_x, T)
+    return head + np.logaddexp(alive, dropped)
+
+
+def _bgnbd_terms(r, alpha, a, b, x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The likelihood's logs: the common head, still alive at T, dropped after the last purchase."""
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
     alive = -(r + x) * np.log(alpha + T)
     repeat = x > 0
-    dropped = np.where(repeat, np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
-                       -np.inf)
-    return head + np.logaddexp(alive, dropped)
+    dropped = np.where(repeat, np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0))
+                       - (r + x) * np.log(alpha + t_x), -np.inf)
+    return head, alive, dropped
+
+
+def bgnbd_value_and_gradient(r, alpha, a, b, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's BG/NBD log-likelihood and its gradient in (r, α, a, b), shape (4, customers)."""
+    head, alive, dropped = _bgnbd_terms(r, alpha, a, b, x, t_x, T)
+    ab = digamma(a + b) - digamma(a + b + x)
+    d_head = [digamma(r + x) - digamma(r) + np.log(alpha), r / alpha + 0 * x, ab,
+              ab + digamma(b + x) - digamma(b)]
+    d_alive = [-np.log(alpha + T), -(r + x) / (alpha + T), 0 * x, 0 * x]
+    d_dropped = [-np.log(alpha + t_x), -(r + x) / (alpha + t_x), 1 / a + 0 * x,
+                 -1 / np.where(x > 0, b + x - 1, 1.0)]
+    return _mixture(head, alive, dropped, np.array(d_head), np.array(d_alive), np.array(d_dropped))
+
+
+def _mixture(head, alive, dropped, d_head, d_alive, d_dropped) -> tuple[np.ndarray, np.ndarray]:
+    """head + log(e^alive + e^dropped) and its gradient from those of its three terms."""
+    total = np.logaddexp(alive, dropped)
+    share = np.exp(dropped - total)  # the dropped term's share of the likelihood
+    gradient = d_head + (1 - share) * d_alive + share * np.where(share > 0, d_dropped, 0.0)
+    return head + total, gradient
 
 
 def paretonbd_log_likelihood(r, alpha, s, beta, x, t_x, T) -> np.ndarray:
     """Each customer's Pareto/NBD log-likelihood (Fader, Hardie & Lee 2005, "A note on deriving the
     Pareto/NBD model and related expressions", equation 22)."""
-    head, alive, dropped = _paretonbd_terms(r, alpha, s, beta, x, t_x, T)
+    head, alive, dropped, _ = _paretonbd_terms(r, alpha, s, beta, x, t_x, T)
     return head + np.logaddexp(alive, dropped)
 
 
-def _paretonbd_terms(r, alpha, s, beta, x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The likelihood's logs: the common head, still alive at T, dropped between t_x and T; the
-    hypergeometric terms taken with the larger of α and β so that their argument is in [0, 1)."""
-    rsx = r + s + x
+def _paretonbd_terms(r, alpha, s, beta, x, t_x, T) -> tuple[np.ndarray, ...]:
+    """The likelihood's logs: the common head, still alive at T, dropped between t_x and T; and
+    the hypergeometric terms at t_x and T the last is made of."""
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    if alpha >= beta:
-        larger, b_term = alpha, s + 1
-    else:
-        larger, b_term = beta, r + x
-    gap = abs(alpha - beta)
+    hyp = _Hypergeometric.of(r, alpha, s, beta, x)
+    early, late = hyp.log_term(t_x), hyp.log_term(T)
+    return head, alive, np.log(s) - np.log(hyp.a) + early + _log1m_exp(late - early), (hyp, early, late)
 
-    def term(t):  # log of 2F1(r+s+x, b; r+s+x+1; gap/(larger+t)) / (larger+t)^(r+s+x)
-        return np.log(hyp2f1(rsx, b_term, rsx + 1, gap / (larger + t))) - rsx * np.log(larger + t)
 
-    early, late = term(t_x), term(T)
-    with np.errstate(divide="ignore"):  # t_x = T: nothing left between them, log(0) = -inf, as it should
-        dropped = np.log(s) - np.log(rsx) + early + np.log1p(-np.exp(np.minimum(late - early, 0.0)))
-    return head, alive, dropped
+def _log1m_exp(difference: np.ndarray) -> np.ndarray:
+    """log(1 - e^difference) for difference <= 0; -inf at 0 (t_x = T: nothing left between them)."""
+    with np.errstate(divide="ignore"):
+        return np.log1p(-np.exp(np.minimum(difference, 0.0)))
+
+
+def paretonbd_value_and_gradient(r, alpha, s, beta, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's Pareto/NBD log-likelihood and its gradient in (r, α, s, β), shape (4, customers)."""
+    head, alive, dropped, (hyp, early, late) = _paretonbd_terms(r, alpha, s, beta, x, t_x, T)
+    d_head = [digamma(r + x) - digamma(r) + np.log(alpha), r / alpha + 0 * x, np.log(beta) + 0 * x,
+              s / beta + 0 * x]
+    d_alive = [-np.log(alpha + T), -(r + x) / (alpha + T), -np.log(beta + T), -s / (beta + T)]
+    kept = np.exp(np.minimum(late - early, 0.0))  # the share of the early term the late one cancels
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_span = (hyp.gradient(t_x, early) - kept * hyp.gradient(T, late)) / (1 - kept)
+    d_dropped = np.array([-1 / hyp.a, 0 * x, 1 / s - 1 / hyp.a, 0 * x]) + d_span
+    return _mixture(head, alive, dropped, np.array(d_head), np.array(d_alive), d_dropped)
+
+
+class _Hypergeometric(NamedTuple):
+    """The Pareto/NBD's terms 2F1(a, b; a+1; z) / (larger+t)^a with z = gap/(larger+t), taken on
+    the side of the larger of α and β so that z stays in [0, 1): a = r+s+x, and b = s+1 (α ≥ β)
+    or r+x (α < β)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    alpha: float
+    beta: float
+    alpha_larger: bool
+
+    @classmethod
+    def of(cls, r, alpha, s, beta, x) -> _Hypergeometric:
+        alpha_larger = alpha >= beta
+        return cls(r + s + x, s + 1 + 0 * x if alpha_larger else r + x, alpha, beta, alpha_larger)
+
+    def z(self, t) -> np.ndarray:
+        return abs(self.alpha - self.beta) / (max(self.alpha, self.beta) + t)
+
+    def log_term(self, t) -> np.ndarray:
+        """log 2F1(a, b; a+1; z) - a log(larger + t)."""
+        return np.log(hyp2f1(self.a, self.b, self.a + 1, self.z(t))) - self.a * np.log(max(self.alpha, self.beta) + t)
+
+    def gradient(self, t, log_term: np.ndarray) -> np.ndarray:
+        """The log term's gradient in (r, α, s, β): in a and b by forward differences of 2F1
+        (their derivatives have no closed form), in z exactly (ab/(a+1) 2F1(a+1, b+1; a+2; z))."""
+        a, b, z, at = self.a, self.b, self.z(t), max(self.alpha, self.beta) + t
+        log_f = log_term + a * np.log(at)
+        d_a = (np.log(hyp2f1(a * (1 + STEP), b, a * (1 + STEP) + 1, z)) - log_f) / (a * STEP) - np.log(at)
+        d_b = (np.log(hyp2f1(a, b * (1 + STEP), a + 1, z)) - log_f) / (b * STEP)
+        d_z = a * b / (a + 1) * hyp2f1(a + 1, b + 1, a + 2, z) / np.exp(log_f)
+        alpha_t, beta_t = self.alpha + t, self.beta + t
+        if self.alpha_larger:  # z = (α-β)/(α+t), b = s+1
+            return np.array([d_a, d_z * beta_t / alpha_t**2 - a / alpha_t, d_a + d_b, -d_z / alpha_t])
+        return np.array([d_a + d_b, -d_z / beta_t, d_a, d_z * alpha_t / beta_t**2 - a / beta_t])
 
 
 def gammagamma_log_likelihood(p, q, v, x, mean_spend) -> np.ndarray:
@@ -91,44 +167,79 @@ def gammagamma_log_likelihood(p, q, v, x, mean_spend) -> np.ndarray:
             + px * np.log(x) - (px + q) * np.log(x * mean_spend + v))
 
 
-def _fit(log_likelihood, names: tuple[str, ...], start: tuple[float, ...], data: list[np.ndarray],
+def gammagamma_value_and_gradient(p, q, v, x, mean_spend) -> tuple[np.ndarray, np.ndarray]:
+    """Each repeat customer's Gamma-Gamma log-likelihood and its gradient in (p, q, v)."""
+    px, spent = p * x, x * mean_spend + v
+    common = digamma(px + q) - np.log(spent)
+    gradient = [x * (common - digamma(px) + np.log(mean_spend) + np.log(x)), common - digamma(q) + np.log(v),
+                q / v - (px + q) / spent]
+    return gammagamma_log_likelihood(p, q, v, x, mean_spend), np.array(gradient)
+
+
+def _fit(value_and_gradient, names: tuple[str, ...], start, data: list[np.ndarray],
          weights: np.ndarray) -> Fit:
-    """Maximise `log_likelihood(*params, *data)` weighted by `weights` over positive params."""
+    """Maximise the weighted log-likelihood over positive params, on their log scale, by L-BFGS-B
+    with the analytic gradient; BLAS held to one thread (four parameters gain nothing from more,
+    and its threads' hand-offs cost more than the fit on a busy machine)."""
     from scipy.optimize import minimize
-    from statsmodels.tools.numdiff import approx_hess
+    from threadpoolctl import threadpool_limits
 
-    def negative(log_params: np.ndarray) -> float:
-        values = log_likelihood(*np.exp(log_params), *data)
-        total = float(np.dot(weights, values))
-        return -total if np.isfinite(total) else 1e300
+    def negative(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
+        value, gradient = _weighted(value_and_gradient, params, data, weights)
+        if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
+            return 1e300, np.zeros_like(params)
+        return -value, -gradient * params
 
-    found = minimize(negative, np.log(start), method="L-BFGS-B", options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9})
-    estimate = np.exp(found.x)
-    errors = _std_errors(lambda params: negative(np.log(params)), estimate, approx_hess)
+    with threadpool_limits(1, user_api="blas"):
+        found = minimize(negative, np.log(start), jac=True, method="L-BFGS-B",
+                         options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9})
+        estimate = np.exp(found.x)
+        errors = _std_errors(lambda params: _weighted(value_and_gradient, params, data, weights)[1], estimate)
     return Fit(dict(zip(names, estimate.tolist())), dict(zip(names, errors.tolist())), -float(found.fun),
                int(weights.sum()))
 
 
-def _std_errors(negative, estimate: np.ndarray, approx_hess) -> np.ndarray:
-    """Square roots of the inverse Hessian's diagonal (NaN where it is not positive definite)."""
+def _weighted(value_and_gradient, params: np.ndarray, data: list[np.ndarray],
+              weights: np.ndarray) -> tuple[float, np.ndarray]:
+    """The log-likelihood summed over the customers, and its gradient."""
+    value, gradient = value_and_gradient(*params, *data)
+    return float(np.dot(weights, value)), gradient @ weights
+
+
+def _std_errors(gradient, estimate: np.ndarray) -> np.ndarray:
+    """Square roots of the diagonal of the inverse of minus the Hessian, by central differences of
+    the analytic gradient (NaN where the Hessian is not negative definite)."""
+    steps = HESSIAN_STEP * estimate
+    columns = [(gradient(estimate + step) - gradient(estimate - step)) / (2 * h)
+               for step, h in zip(np.diag(steps), steps)]
+    hessian = np.column_stack(columns)
     try:
-        covariance = np.linalg.inv(approx_hess(estimate, negative))
+        covariance = np.linalg.inv(-(hessian + hessian.T) / 2)
     except np.linalg.LinAlgError:
         return np.full(len(estimate), np.nan)
     diagonal = np.diag(covariance)
     return np.where(diagonal > 0, np.sqrt(np.abs(diagonal)), np.nan)
 
 
+def _mean_age(T: np.ndarray, weights: np.ndarray) -> float:
+    """The customers' mean age: the scale of the start for α and β (so the start does not depend
+    on the time unit)."""
+    return max(float(np.dot(weights, T) / weights.sum()), 1e-6)
+
+
 def fit_bgnbd(x, t_x, T) -> Fit:
     """BG/NBD's r, α, a, b by maximum likelihood over the customers' (x, t_x, T)."""
     data, weights = distinct(x, t_x, T)
-    return _fit(bgnbd_log_likelihood, ("r", "alpha", "a", "b"), (1.0, 1.0, 1.0, 1.0), data, weights)
+    start = (1.0, _mean_age(data[2], weights), 1.0, 1.0)
+    return _fit(bgnbd_value_and_gradient, ("r", "alpha", "a", "b"), start, data, weights)
 
 
 def fit_paretonbd(x, t_x, T) -> Fit:
     """Pareto/NBD's r, α, s, β by maximum likelihood over the customers' (x, t_x, T)."""
     data, weights = distinct(x, t_x, T)
-    return _fit(paretonbd_log_likelihood, ("r", "alpha", "s", "beta"), (1.0, 1.0, 1.0, 1.0), data, weights)
+    age = _mean_age(data[2], weights)
+    return _fit(paretonbd_value_and_gradient, ("r", "alpha", "s", "beta"), (1.0, age, 1.0, age), data, weights)
 
 
 def fit_gammagamma(x, mean_spend) -> Fit:
@@ -136,7 +247,7 @@ def fit_gammagamma(x, mean_spend) -> Fit:
     x, mean_spend = np.asarray(x, dtype=float), np.asarray(mean_spend, dtype=float)
     keep = (x > 0) & (mean_spend > 0)
     data, weights = distinct(x[keep], mean_spend[keep])
-    return _fit(gammagamma_log_likelihood, ("p", "q", "v"), (1.0, 1.0, 1.0), data, weights)
+    return _fit(gammagamma_value_and_gradient, ("p", "q", "v"), (1.0, 1.0, 1.0), data, weights)
 
 
 def bgnbd_expected_purchases(params: dict[str, float], t, x=0.0, t_x=0.0, T=0.0) -> np.ndarray:
@@ -173,7 +284,7 @@ def paretonbd_p_alive(params: dict[str, float], x, t_x, T) -> np.ndarray:
     alive term over alive + dropped (Fader, Hardie & Lee 2005 note, equation 18), in log space."""
     r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    _, alive, dropped = _paretonbd_terms(r, alpha, s, beta, x, t_x, T)
+    _, alive, dropped, _ = _paretonbd_terms(r, alpha, s, beta, x, t_x, T)
     return np.exp(alive - np.logaddexp(alive, dropped))
 
 

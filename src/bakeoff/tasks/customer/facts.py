@@ -1,0 +1,99 @@
+"""What the customer report shows, computed while the models are here: every metric of every
+candidate on the holdout, the tracking of repeat purchases (actual against each candidate's
+expectation), expected against actual purchases by number of past purchases, the distribution
+of P(active), and, by the model users get, the customers most likely gone and the most valuable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bakeoff.tasks.customer.data import Customers
+from bakeoff.tasks.customer.evaluate import holdout_truth, predictions
+from bakeoff.tasks.customer.metrics import HIGHER_IS_BETTER, score
+from bakeoff.tasks.customer.predict import customer_table
+
+FACTS_VERSION = "customer-1"
+FREQUENCIES = 7  # past purchases 0..6 shown one by one, the rest together
+LISTED = 10  # customers in each list
+HISTOGRAM_BINS = 10
+
+
+def collect_facts(result: dict, evaluations: dict, data: Customers, card) -> dict:
+    models = {name: ev.holdout_model for name, ev in evaluations.items() if ev.holdout_model is not None}
+    if not models:
+        return {"version": FACTS_VERSION}
+    truth, s, t = holdout_truth(data), data.calibration, data.holdout_units
+    predicted = {name: predictions(m, s, t) for name, m in models.items()}
+    metrics = [name for name in HIGHER_IS_BETTER if data.amount or "spend" not in name]
+    shown = _shown(result, evaluations)
+    facts = {"version": FACTS_VERSION, "metric": result["metric"], "customers": data.count, "unit": data.time_unit,
+             "holdout_units": t, "horizon": data.horizon, "dates": data.dates, "amount": data.amount,
+             "scores": {name: {m: score(m, truth, p) for m in metrics} for name, p in predicted.items()},
+             "metrics": metrics, "tracking": _tracking(data, models),
+             "by_frequency": _by_frequency(s, truth.purchases, {n: p.purchases for n, p in predicted.items()}),
+             "shown": shown, "p_alive": bool(shown and evaluations[shown].fitted.gives_p_alive)}
+    if shown:
+        facts |= _lists(evaluations[shown].fitted, data)
+    return facts
+
+
+def _shown(result: dict, evaluations: dict) -> str | None:
+    """The model whose per-customer figures the report lists: the recommended one when it gives
+    P(alive); else the best-scoring finished model that does; else the recommended."""
+    recommended = result.get("recommended")
+    if recommended in evaluations and evaluations[recommended].fitted.gives_p_alive:
+        return recommended
+    scored = {name: ev.cv_score for name, ev in evaluations.items()
+              if ev.fitted is not None and ev.fitted.gives_p_alive and np.isfinite(ev.cv_score)}
+    if scored:
+        return (max if HIGHER_IS_BETTER.get(result["metric"]) else min)(scored, key=scored.get)
+    return recommended if recommended in evaluations else None
+
+
+def _tracking(data: Customers, models: dict) -> dict:
+    """Cumulative repeat purchases per period: actual throughout, and from the calibration's end
+    each candidate's expectation added to the actual count at that point."""
+    actual = np.cumsum(data.tracking["actual"])
+    split = data.tracking["calibration_periods"]
+    start = int(np.floor(split))
+    steps = np.arange(1, len(actual) - start + 1, dtype=float) - (split - start)
+    at_split = float(actual[start - 1]) if start else 0.0
+    curves = {}
+    for name, model in models.items():
+        expected = [float(np.sum(model.expected(data.calibration, max(step, 0.0)))) for step in steps]
+        curves[name] = [at_split + e for e in expected]
+    return {"actual": actual.tolist(), "split": split, "start": start, "curves": curves}
+
+
+def _by_frequency(s, actual: np.ndarray, expected: dict[str, np.ndarray]) -> list[dict]:
+    """Per number of past repeat purchases (0..6, 7+): customers, mean actual and mean expected holdout purchases."""
+    group = np.minimum(s.x, FREQUENCIES).astype(int)
+    rows = []
+    for k in range(FREQUENCIES + 1):
+        members = group == k
+        if members.any():
+            rows.append({"x": f"{k}+" if k == FREQUENCIES else str(k), "customers": int(members.sum()),
+                         "actual": float(actual[members].mean()),
+                         "expected": {n: float(e[members].mean()) for n, e in expected.items()}})
+    return rows
+
+
+def _lists(model, data: Customers) -> dict:
+    """By the model users get, at the log's end: the P(active) histogram, the repeat customers most
+    likely gone, and the most valuable (by the horizon's discounted value, or its purchases)."""
+    table = customer_table(model, data.final, data.horizon, data.unit_days, data.discount_rate, data.amount)
+    counts, edges = np.histogram(table["p_active"].clip(0, 1), bins=HISTOGRAM_BINS, range=(0, 1))
+    repeat = table[table["purchases"] >= 2]
+    gone = repeat.sort_values(["p_active", "purchases"], ascending=[True, False], kind="stable").head(LISTED)
+    key = "value" if data.amount else "expected_purchases"
+    valuable = table.sort_values(key, ascending=False, kind="stable").head(LISTED)
+    return {"histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
+            "gone": _records(gone), "valuable": _records(valuable),
+            "totals": {"expected_purchases": float(table["expected_purchases"].sum()),
+                       "value": float(table["value"].sum()) if data.amount else None,
+                       "active": float(table["p_active"].mean())}}
+
+
+def _records(frame) -> list[dict]:
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in frame.to_dict("records")]

@@ -1,0 +1,71 @@
+"""Per-customer predictions from a finished run: expected purchases over a horizon, P(active),
+expected spend per purchase, and the discounted value of the horizon's purchases.
+
+The model is the one fitted on every purchase to the holdout's end; the customers are
+summarised from the log given (or the card's own) up to its last day.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bakeoff.core.runstore import read_card, read_model_file, read_result
+from bakeoff.errors import ConfigError
+from bakeoff.tasks.customer.data import Summaries
+from bakeoff.tasks.customer.ladder import CustomerModel
+
+COLUMNS = ["id", "purchases", "recency", "age", "expected_purchases", "p_active", "expected_spend", "value"]
+
+
+def value(model: CustomerModel, s: Summaries, horizon: float, unit_days: float, discount_rate: float) -> np.ndarray:
+    """Each customer's purchases over `horizon` time units times their spend per purchase, each
+    period's purchases discounted at `discount_rate` a year to today.
+
+    Periods are whole time units (the last one partial); a period's purchases are the growth of
+    the expected cumulative purchases over it, discounted from its end.
+    """
+    ends = np.append(np.arange(1.0, np.ceil(horizon)), horizon)
+    cumulative = np.column_stack([model.expected(s, t) for t in ends])
+    per_period = np.diff(cumulative, axis=1, prepend=0.0)
+    discount = (1 + discount_rate) ** (-ends * unit_days / 365.25)
+    return (per_period @ discount) * model.spend(s)
+
+
+def customer_table(model: CustomerModel, s: Summaries, horizon: float, unit_days: float,
+                   discount_rate: float, amount: bool) -> pd.DataFrame:
+    """One row per customer: their summary and the model's predictions (`COLUMNS`)."""
+    frame = pd.DataFrame({"id": s.ids, "purchases": s.x.astype(int), "recency": s.recency, "age": s.T,
+                          "expected_purchases": model.expected(s, horizon), "p_active": model.p_active(s, horizon)})
+    if amount:
+        frame["expected_spend"] = model.spend(s)
+        frame["value"] = value(model, s, horizon, unit_days, discount_rate)
+    return frame
+
+
+def predict(run_dir: Path, candidate: str, data: Path | None = None, horizon: float | None = None) -> pd.DataFrame:
+    """`bakeoff predict` for a customer run: every customer of the log (`data`, or the card's),
+    summarised at its last day, with the candidate's predictions over `horizon` time units
+    (the card's horizon by default)."""
+    from bakeoff.tasks.customer.data import summaries_now
+
+    result, card = read_result(run_dir), read_card(run_dir)
+    model = _load(run_dir, result.get(candidate) if candidate in ("recommended", "best") else candidate, result)
+    section = card.customer
+    source = card.data.source if data is None else str(Path(data).resolve())
+    now = summaries_now(source, card.base_dir, card.data.id, card.data.time, section)
+    return customer_table(model, now, horizon or section.horizon, section.unit_days, section.discount_rate,
+                          bool(section.amount))
+
+
+def _load(run_dir: Path, name: str | None, result: dict) -> CustomerModel:
+    have = sorted(p.stem for p in (run_dir / "models").glob("*.pkl") if not p.stem.endswith(".train"))
+    if name is None or name not in have:
+        row = next((r for r in result.get("candidates", []) if r["name"] == name), None)
+        status = f" ({row['status']})" if row else ""
+        raise ConfigError(f"run {run_dir.name} has no model {name!r}{status}; use recommended or one of "
+                          f"{', '.join(have) or '(none finished)'}")
+    return pickle.loads(read_model_file(run_dir, name, result))

@@ -1,0 +1,42 @@
+"""The customer report's sections: the answer first, the tracking of repeat purchases, expected
+against actual purchases by past purchases, P(active), the customers most likely gone and the
+most valuable."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from bakeoff.reporting import charts
+from bakeoff.tasks.customer.metrics import TITLES
+
+
+def report_sections(result: dict, facts: dict) -> tuple[str, dict]:
+    template = resources.files("bakeoff.tasks.customer").joinpath("report.html").read_text(encoding="utf-8")
+    highlight = [n for n in dict.fromkeys([result.get("recommended"), result.get("best"), facts.get("shown")])
+                 if n in facts.get("scores", {})]
+    unit = facts.get("unit", "week")
+    holdout = f"{facts.get('holdout_units', 0):.3g} {unit}s"
+    figures = {"tracking": charts.tracking_chart(facts.get("tracking"), unit, highlight),
+               "frequency": charts.frequency_chart(facts.get("by_frequency", []), highlight, holdout),
+               "histogram": charts.histogram_chart(facts.get("histogram"),
+                                                   f"P(active) by {facts.get('shown')}")}
+    return template, {"headline": headline(result, facts), "figures": figures, "titles": TITLES, "holdout": holdout}
+
+
+def headline(result: dict, facts: dict) -> str:
+    """The answer: the recommended model, and what it is as good as, from how many numbers.
+
+    >>> r = {"recommended": "pareto_nbd", "best": "lightgbm", "reason": "", "candidates": [
+    ...     {"name": "pareto_nbd", "n_params": 7}, {"name": "lightgbm", "n_params": 5200}]}
+    >>> headline(r, {"holdout_units": 39, "unit": "week"})
+    "pareto_nbd predicts the next 39 weeks' purchases as well as lightgbm, from 7 numbers (lightgbm: 5,200)."
+    """
+    recommended, best = result.get("recommended"), result.get("best")
+    if not recommended:
+        return f"No candidate finished: {result['reason']}."
+    params = {c["name"]: c.get("n_params") for c in result.get("candidates", [])}
+    period = f"the next {facts.get('holdout_units', 0):.3g} {facts.get('unit', 'week')}s' purchases"
+    if recommended == best:
+        return f"{recommended} predicts {period} best, from {params.get(recommended) or 0:,} numbers."
+    return (f"{recommended} predicts {period} as well as {best}, from {params.get(recommended) or 0:,} numbers "
+            f"({best}: {params.get(best) or 0:,}).")
