@@ -149,3 +149,38 @@ def test_paretonbd_expected_purchases_are_continuous_through_s_equal_one():
     near = [float(paretonbd_expected_purchases(dict(PARETO, s=s), 39.0, 2, 30.43, 38.86))
             for s in (1 - 1e-7, 1.0, 1 + 1e-7)]
     assert near[0] == pytest.approx(near[1], rel=1e-6) and near[2] == pytest.approx(near[1], rel=1e-6)
+
+
+def _central_differences(log_likelihood, params, data, step=1e-6):
+    columns = []
+    for k in range(len(params)):
+        up, down = list(params), list(params)
+        up[k], down[k] = params[k] * (1 + step), params[k] * (1 - step)
+        columns.append((log_likelihood(*up, *data) - log_likelihood(*down, *data)) / (2 * step * params[k]))
+    return np.array(columns)
+
+
+@pytest.mark.parametrize("model, params", [
+    ("bgnbd", (0.243, 4.414, 0.793, 2.426)), ("paretonbd", (0.553, 10.58, 0.606, 11.66)),
+    ("paretonbd", (0.553, 12.0, 0.606, 9.0)), ("paretonbd", (2.0, 3.0, 1.5, 30.0)), ("gammagamma", (6.25, 3.74, 15.44))])
+def test_the_analytic_gradients_agree_with_finite_differences_of_the_likelihoods(cdnow, model, params):
+    from bakeoff.tasks.customer import estimation
+
+    data = [cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(), cdnow["T"].to_numpy()]
+    if model == "gammagamma":
+        repeat = cdnow["x"] > 0
+        data = [cdnow["x"][repeat].to_numpy(float), cdnow["zbar"][repeat].to_numpy()]
+    log_likelihood = getattr(estimation, f"{model}_log_likelihood")
+    value, gradient = getattr(estimation, f"{model}_value_and_gradient")(*params, *data)
+    assert np.allclose(value, log_likelihood(*params, *data), rtol=1e-12)
+    assert np.allclose(gradient, _central_differences(log_likelihood, params, data), rtol=1e-5, atol=1e-6)
+
+
+def test_the_paretonbd_terms_at_the_distinct_pairs_are_those_of_each_customer(cdnow):
+    from bakeoff.tasks.customer.estimation import _Pairs, paretonbd_value_and_gradient
+
+    data = [cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(), cdnow["T"].to_numpy()]
+    pairs = _Pairs.of(*data, merge=True)
+    assert len(pairs.t) < len(data[0])  # 2,357 customers, twice: far fewer distinct (x, t)
+    each, merged = (paretonbd_value_and_gradient(*PARETO.values(), *data, pairs=p) for p in (None, pairs))
+    assert np.allclose(each[0], merged[0], rtol=1e-14) and np.allclose(each[1], merged[1], rtol=1e-14)

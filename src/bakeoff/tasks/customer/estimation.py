@@ -19,6 +19,7 @@ Example, CDNOW's 2,357 customers (39 weeks of calibration)::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -93,14 +94,16 @@ def paretonbd_log_likelihood(r, alpha, s, beta, x, t_x, T) -> np.ndarray:
     return head + np.logaddexp(alive, dropped)
 
 
-def _paretonbd_terms(r, alpha, s, beta, x, t_x, T) -> tuple[np.ndarray, ...]:
+def _paretonbd_terms(r, alpha, s, beta, x, t_x, T, pairs: _Pairs | None = None) -> tuple:
     """The likelihood's logs: the common head, still alive at T, dropped between t_x and T; and
-    the hypergeometric terms at t_x and T the last is made of."""
+    the hypergeometric terms the last is made of, at `pairs` (each customer's, by default)."""
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    hyp = _Hypergeometric.of(r, alpha, s, beta, x)
-    early, late = hyp.log_term(t_x), hyp.log_term(T)
-    return head, alive, np.log(s) - np.log(hyp.a) + early + _log1m_exp(late - early), (hyp, early, late)
+    pairs = _Pairs.of(x, t_x, T) if pairs is None else pairs
+    hyp = _Hypergeometric.of(r, alpha, s, beta, pairs.x)
+    terms = hyp.log_term(pairs.t)
+    early, late = pairs.early_late(terms)
+    return head, alive, np.log(s) - np.log(r + s + x) + early + _log1m_exp(late - early), (hyp, pairs, terms)
 
 
 def _log1m_exp(difference: np.ndarray) -> np.ndarray:
@@ -109,17 +112,48 @@ def _log1m_exp(difference: np.ndarray) -> np.ndarray:
         return np.log1p(-np.exp(np.minimum(difference, 0.0)))
 
 
-def paretonbd_value_and_gradient(r, alpha, s, beta, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
-    """Each customer's Pareto/NBD log-likelihood and its gradient in (r, α, s, β), shape (4, customers)."""
-    head, alive, dropped, (hyp, early, late) = _paretonbd_terms(r, alpha, s, beta, x, t_x, T)
+def paretonbd_value_and_gradient(r, alpha, s, beta, x, t_x, T,
+                                 pairs: _Pairs | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's Pareto/NBD log-likelihood and its gradient in (r, α, s, β), shape
+    (4, customers); `pairs`, the hypergeometric terms' distinct (x, t), as the fit prepares them."""
+    head, alive, dropped, (hyp, pairs, terms) = _paretonbd_terms(r, alpha, s, beta, x, t_x, T, pairs)
+    early, late = pairs.early_late(terms)
+    d_early, d_late = pairs.early_late(hyp.gradient(pairs.t, terms))
     d_head = [digamma(r + x) - digamma(r) + np.log(alpha), r / alpha + 0 * x, np.log(beta) + 0 * x,
               s / beta + 0 * x]
     d_alive = [-np.log(alpha + T), -(r + x) / (alpha + T), -np.log(beta + T), -s / (beta + T)]
     kept = np.exp(np.minimum(late - early, 0.0))  # the share of the early term the late one cancels
     with np.errstate(divide="ignore", invalid="ignore"):
-        d_span = (hyp.gradient(t_x, early) - kept * hyp.gradient(T, late)) / (1 - kept)
-    d_dropped = np.array([-1 / hyp.a, 0 * x, 1 / s - 1 / hyp.a, 0 * x]) + d_span
+        d_span = (d_early - kept * d_late) / (1 - kept)
+    d_dropped = np.array([-1 / (r + s + x), 0 * x, 1 / s - 1 / (r + s + x), 0 * x]) + d_span
     return _mixture(head, alive, dropped, np.array(d_head), np.array(d_alive), d_dropped)
+
+
+class _Pairs(NamedTuple):
+    """The (x, t) the Pareto/NBD's hypergeometric terms are taken at, each customer's (x, t_x) and
+    (x, T), and where those are; merged, only the distinct pairs: on a large log, far fewer than
+    the customers, and the terms are the costly part."""
+
+    x: np.ndarray
+    t: np.ndarray
+    early: np.ndarray
+    late: np.ndarray
+    shape: tuple[int, ...]
+
+    @classmethod
+    def of(cls, x, t_x, T, *, merge: bool = False) -> _Pairs:
+        shape = np.broadcast(x, t_x, T).shape
+        x, t_x, T = (np.ravel(np.broadcast_to(v, shape)) for v in (x, t_x, T))
+        both = np.column_stack([np.concatenate([x, x]), np.concatenate([t_x, T])])
+        where = np.arange(len(both))
+        if merge:
+            both, where = np.unique(both, axis=0, return_inverse=True)
+        return cls(both[:, 0], both[:, 1], where[: x.size].ravel(), where[x.size:].ravel(), shape)
+
+    def early_late(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each customer's values (last axis) at (x, t_x) and at (x, T)."""
+        lead = values.shape[:-1]
+        return values[..., self.early].reshape(lead + self.shape), values[..., self.late].reshape(lead + self.shape)
 
 
 class _Hypergeometric(NamedTuple):
@@ -238,8 +272,9 @@ def fit_bgnbd(x, t_x, T) -> Fit:
 def fit_paretonbd(x, t_x, T) -> Fit:
     """Pareto/NBD's r, α, s, β by maximum likelihood over the customers' (x, t_x, T)."""
     data, weights = distinct(x, t_x, T)
-    age = _mean_age(data[2], weights)
-    return _fit(paretonbd_value_and_gradient, ("r", "alpha", "s", "beta"), (1.0, age, 1.0, age), data, weights)
+    age, pairs = _mean_age(data[2], weights), _Pairs.of(*data, merge=True)
+    return _fit(partial(paretonbd_value_and_gradient, pairs=pairs), ("r", "alpha", "s", "beta"),
+                (1.0, age, 1.0, age), data, weights)
 
 
 def fit_gammagamma(x, mean_spend) -> Fit:
