@@ -131,19 +131,20 @@ def open_run(run_id: str | Path, runs: str | Path = ".") -> Result:
     return Result(find_run(str(run_id), Path(runs)))
 
 
-def init(data: str | Path, target: str, output: str | Path = "bakeoff.toml", force: bool = False, *,
+def init(data: str | Path, target: str | None = None, output: str | Path = "bakeoff.toml", force: bool = False, *,
          task: str | None = None, id: str | None = None, time: str | None = None,
-         horizon: int | None = None) -> list[str]:
+         horizon: int | None = None, amount: str | None = None) -> list[str]:
     """Write a commented card for `data`, as `bakeoff init` (`task="forecast"` with `id`, `time`
     and `horizon` for many series); returns the columns it left out as copies of the target."""
     from bakeoff.tasks import task_for
 
     family = task_for(task or "classification")
-    return family.write_card(Path(data), Path(output), force, target=target, id=id, time=time, horizon=horizon)
+    given = {"target": target, "id": id, "time": time, "horizon": horizon} | ({"amount": amount} if amount else {})
+    return family.write_card(Path(data), Path(output), force, **given)
 
 
 def predict(run_id: str | Path, candidate: str, data: str | Path | None = None, *, runs: str | Path = ".",
-            threshold: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+            threshold: str | None = None, horizon: float | None = None) -> tuple[pd.DataFrame, list[str]]:
     """As `bakeoff predict`: a file's rows scored (tabular), or every series' forecasts (forecast:
     no data; `candidate` "recommended" forecasts each series with its own choice); and notes on
     values the model reads as missing or unknown."""
@@ -151,7 +152,7 @@ def predict(run_id: str | Path, candidate: str, data: str | Path | None = None, 
 
     run_dir = find_run(str(run_id), Path(runs))
     return task_for(read_result(run_dir)["task"]).predict(run_dir, candidate, None if data is None else Path(data),
-                                                          threshold)
+                                                          threshold, horizon)
 
 
 def report(run_id: str | Path, *, runs: str | Path = ".") -> tuple[Path, list[str]]:

@@ -86,21 +86,23 @@ def run(
 @app.command()
 def init(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
-    target: Annotated[str, typer.Option(help="The column to predict.")],
+    target: Annotated[Optional[str], typer.Option(help="The column to predict (not for --task customer).")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the card.")] = Path("bakeoff.toml"),
     force: Annotated[bool, typer.Option(help="Overwrite an existing card.")] = False,
     task: Annotated[Optional[Task], typer.Option(help="Default: inferred from the target; 'forecast' for many series.")] = None,
-    id: Annotated[Optional[str], typer.Option("--id", help="Forecast: the series key column (or several: store,item).")] = None,
-    time: Annotated[Optional[str], typer.Option("--time", help="Forecast: the time column.")] = None,
-    horizon: Annotated[Optional[int], typer.Option(help="Forecast: steps to forecast.", min=1)] = None,
+    id: Annotated[Optional[str], typer.Option("--id", help="Forecast: the series key column (or several: store,item); customer: the customer id column.")] = None,
+    time: Annotated[Optional[str], typer.Option("--time", help="Forecast: the time column; customer: the purchase date column.")] = None,
+    horizon: Annotated[Optional[int], typer.Option(help="Forecast: steps to forecast; customer: time units to predict.", min=1)] = None,
+    amount: Annotated[Optional[str], typer.Option(help="Customer: the column of each purchase's amount.")] = None,
 ):
     """Write a commented bakeoff.toml for DATA to edit.
 
     Example: bakeoff init churn.csv --target Churn
     Example: bakeoff init sales.csv --task forecast --id store_item --time date --target units --horizon 28
+    Example: bakeoff init orders.csv --task customer --id customer_id --time order_date --amount total
     """
     leaks = _api().init(data, target, output, force, task=task.value if task else None, id=id, time=time,
-                        horizon=horizon)
+                        horizon=horizon, amount=amount)
     left_out = f" (left out {', '.join(leaks)}: copies of {target})" if leaks else ""
     typer.echo(f"wrote {output}{left_out}; edit it, then run: bakeoff run {output}")
 
@@ -112,6 +114,7 @@ def predict(
     data: Annotated[Optional[Path], typer.Argument(help="CSV or Parquet with the feature columns (none for a forecast run).")] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Output .csv or .parquet (default: CSV on stdout).")] = None,
     threshold: Annotated[Optional[str], typer.Option(help="Binary: label positive from this probability up (default 0.5), or 'business' for the run's money-best threshold.")] = None,
+    horizon: Annotated[Optional[float], typer.Option(help="Customer: time units to predict over (default: the card's [customer] horizon).", min=0.001)] = None,
     runs: Runs = Path("."),
 ):
     """Score new rows: the input with `prediction` (and `probability`) columns added; for a forecast
@@ -123,7 +126,7 @@ def predict(
 
     if output is not None:
         check_output(output)
-    scored, notes = _api().predict(run_id, candidate, data, runs=runs, threshold=threshold)
+    scored, notes = _api().predict(run_id, candidate, data, runs=runs, threshold=threshold, horizon=horizon)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     if output is None:

@@ -90,11 +90,12 @@ class Task(Protocol):
 
     def write_card(self, data, output, force: bool = False, **given) -> list[str]:
         """`bakeoff init`: a commented card for `data` (`given`: the CLI's target, id, time,
-        horizon), checked as `bakeoff run` would, written to `output`; columns it left out."""
+        horizon, amount when given), checked as `bakeoff run` would, written to `output`; columns it left out."""
 
-    def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None) -> tuple[Any, list[str]]:
+    def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None,
+                horizon: float | None = None) -> tuple[Any, list[str]]:
         """`bakeoff predict`: a finished run's candidate applied (to `data`, where the task takes
-        data): a DataFrame and notes."""
+        data; over `horizon` time units, where the task predicts a horizon): a DataFrame and notes."""
 
     def prepare(self, card, exclude: frozenset[str]) -> Prepared:
         """Read and check the card's data and split it; bad input raises a BakeoffError.

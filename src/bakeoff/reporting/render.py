@@ -48,6 +48,10 @@ def row_of(result: dict, name: str | None) -> dict | None:
 FILTERS = {"figure": _figure, "size": _size, "money": money, "percent": percent, "seconds": _seconds}
 
 
+SCORED_HOW = ("by cross-validation, with a 95 % interval from resampling; \"checked\" is the same figure on rows "
+              "no option saw while learning.")  # a task's report_sections may say otherwise (`scored_how`)
+
+
 def render_report(result: dict, facts: dict | None = None) -> str:
     """The page: the frame every task shares (the answer, the options, quality against cost,
     notes, provenance) around the sections its task adds (`report_sections`)."""
@@ -64,7 +68,7 @@ def render_report(result: dict, facts: dict | None = None) -> str:
                                result["higher_is_better"], result["metric"])
     context = {"headline": f"Use {result['recommended']}." if result["recommended"] else
                f"No candidate finished: {result['reason']}.", "plain_quality": lambda name: "",
-               **context}
+               "scored_how": SCORED_HOW, **context}
     context["figures"] = {"tradeoff": tradeoff, **context.get("figures", {})}
     return env.from_string(frame).render(
         r=result, f=facts, chosen=row_of(result, result["recommended"]),

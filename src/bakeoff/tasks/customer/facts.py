@@ -30,7 +30,8 @@ def collect_facts(result: dict, evaluations: dict, data: Customers, card) -> dic
     facts = {"version": FACTS_VERSION, "metric": result["metric"], "customers": data.count, "unit": data.time_unit,
              "holdout_units": t, "horizon": data.horizon, "dates": data.dates, "amount": data.amount,
              "scores": {name: {m: score(m, truth, p) for m in metrics} for name, p in predicted.items()},
-             "metrics": metrics, "tracking": _tracking(data, models),
+             "metrics": metrics, "tracking": _tracking(data, models), "holdout_total": float(truth.purchases.sum()),
+             "expected_total": {name: float(p.purchases.sum()) for name, p in predicted.items()},
              "by_frequency": _by_frequency(s, truth.purchases, {n: p.purchases for n, p in predicted.items()}),
              "shown": shown, "p_alive": bool(shown and evaluations[shown].fitted.gives_p_alive)}
     if shown:

@@ -20,7 +20,23 @@ def report_sections(result: dict, facts: dict) -> tuple[str, dict]:
                "frequency": charts.frequency_chart(facts.get("by_frequency", []), highlight, holdout),
                "histogram": charts.histogram_chart(facts.get("histogram"),
                                                    f"P(active) by {facts.get('shown')}")}
-    return template, {"headline": headline(result, facts), "figures": figures, "titles": TITLES, "holdout": holdout}
+    dates = facts.get("dates", {})
+    scored_how = (f"on the holdout period ({holdout} after {dates.get('calibration_end')}), which no option saw while "
+                  "learning, with a 95 % interval from resampling customers; \"checked\" is the same figure.")
+    return template, {"headline": headline(result, facts), "figures": figures, "titles": TITLES, "holdout": holdout,
+                      "scored_how": scored_how, "plain_quality": lambda name: plain_quality(name, facts)}
+
+
+def plain_quality(name: str, facts: dict) -> str:
+    """A candidate's holdout in plain words: the purchases it expected against those made.
+
+    >>> plain_quality("bg_nbd", {"holdout_total": 1882, "expected_total": {"bg_nbd": 1609.4}})
+    'expected 1,609 purchases in the holdout; 1,882 were made'
+    """
+    expected = facts.get("expected_total", {}).get(name)
+    if expected is None:
+        return ""
+    return f"expected {expected:,.0f} purchases in the holdout; {facts['holdout_total']:,.0f} were made"
 
 
 def headline(result: dict, facts: dict) -> str:
@@ -36,7 +52,8 @@ def headline(result: dict, facts: dict) -> str:
         return f"No candidate finished: {result['reason']}."
     params = {c["name"]: c.get("n_params") for c in result.get("candidates", [])}
     period = f"the next {facts.get('holdout_units', 0):.3g} {facts.get('unit', 'week')}s' purchases"
+    own, theirs = params.get(recommended) or 0, params.get(best) or 0
     if recommended == best:
-        return f"{recommended} predicts {period} best, from {params.get(recommended) or 0:,} numbers."
-    return (f"{recommended} predicts {period} as well as {best}, from {params.get(recommended) or 0:,} numbers "
-            f"({best}: {params.get(best) or 0:,}).")
+        return f"{recommended} predicts {period} best, from {own:,} numbers."
+    return (f"{recommended} predicts {period} as well as {best}, from {own:,} numbers"
+            + (f" ({best}: {theirs:,})." if theirs > own else "."))

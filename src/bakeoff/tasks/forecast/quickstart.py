@@ -42,16 +42,19 @@ per_candidate = "2m"
 '''
 
 
-def write_card_file(data: Path, output: Path, force: bool = False, *, target: str, id: str | None,
-                    time: str | None, horizon: int | None) -> list[str]:
+def write_card_file(data: Path, output: Path, force: bool = False, *, target: str | None, id: str | None,
+                    time: str | None, horizon: int | None, amount: str | None = None) -> list[str]:
     """Write the card for `data` to `output`; nothing is left out (the list is for the CLI's line)."""
     from bakeoff.core.runstore import write_atomic
     from bakeoff.tasks.forecast.data import prepare
 
-    missing = [flag for flag, value in (("--id", id), ("--time", time), ("--horizon", horizon)) if not value]
+    missing = [flag for flag, value in (("--id", id), ("--time", time), ("--target", target), ("--horizon", horizon))
+               if not value]
+    if amount:
+        raise ConfigError("--amount is for customer cards (--task customer); leave it out of a forecast card")
     if missing:
         raise ConfigError(f"a forecast card needs {', '.join(missing)}: bakeoff init {data} --task forecast "
-                          f"--id SERIES_COLUMN --time TIME_COLUMN --target {target} --horizon 28")
+                          f"--id SERIES_COLUMN --time TIME_COLUMN --target {target or 'COLUMN'} --horizon 28")
     if output.is_dir():
         raise ConfigError(f"{output} is a folder; pass -o with a file name such as {output / 'bakeoff.toml'}")
     if output.exists() and not force:

@@ -141,10 +141,16 @@ class ForecastTask:
 
         return write_card_file(data, output, force, **given)
 
-    def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None):
+    def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None,
+                horizon: float | None = None):
         """Forecasts of every series from a finished run, as `bakeoff predict` gives them."""
         from bakeoff.tasks.forecast.predict import forecasts
 
+        if horizon is not None:
+            from bakeoff.errors import ConfigError
+
+            raise ConfigError("--horizon is for customer runs; a forecast run forecasts its card's [forecast] horizon "
+                              "(change it there and run again)")
         if data is not None:
             from bakeoff.errors import ConfigError
 

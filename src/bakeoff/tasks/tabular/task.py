@@ -63,7 +63,7 @@ class TabularTask:
     def applicable(self, candidates: list, prepared: Prepared) -> list:
         return candidates
 
-    def write_card(self, data, output, force: bool = False, *, target: str, **given) -> list[str]:
+    def write_card(self, data, output, force: bool = False, *, target: str | None, **given) -> list[str]:
         """`bakeoff init`: a commented card (task and metric inferred), checked, written to
         `output`; the columns left out as copies of the target."""
         from bakeoff.errors import ConfigError
@@ -71,14 +71,22 @@ class TabularTask:
 
         forecast_only = [f"--{name}" for name, value in given.items() if value]
         if forecast_only:
-            raise ConfigError(f"{', '.join(forecast_only)} are for forecasts: add --task forecast (with --id, --time "
-                              "and --horizon), or leave them out")
+            raise ConfigError(f"{', '.join(forecast_only)} are for forecasts (--task forecast, with --id, --time and "
+                              "--horizon) or customers (--task customer), or leave them out")
+        if not target:
+            raise ConfigError(f"bakeoff init needs --target: the column to predict, e.g. bakeoff init {data} --target "
+                              "COLUMN")
         return write_card_file(data, target, output, force)
 
-    def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None):
+    def predict(self, run_dir, candidate: str, data=None, threshold: str | None = None,
+                horizon: float | None = None):
         """The data file's rows scored by the run's candidate, and notes on surprising values."""
         from bakeoff.tasks.tabular.predict import score_run
 
+        if horizon is not None:
+            from bakeoff.errors import ConfigError
+
+            raise ConfigError("--horizon is for customer runs; a tabular run scores the rows given: leave it out")
         return score_run(run_dir, candidate, data, threshold)
 
     def prepare(self, card, exclude: frozenset[str] = frozenset()) -> Prepared:
