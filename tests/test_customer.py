@@ -1,0 +1,200 @@
+"""The customer task as a user runs it: the CDNOW example from the log to the verdict, the report
+and per-customer predictions; summaries of a hand-made log; bad input refused in one line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import cli, only_run, read_result, run_cli
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "cdnow_customers"
+LOG = Path(__file__).parents[1] / "examples" / "cdnow_spend" / "cdnowElog.csv"
+
+
+@pytest.fixture(scope="module")
+def cdnow_run(tmp_path_factory) -> Path:
+    """The example card run once, as the README says, with a shorter budget."""
+    folder = tmp_path_factory.mktemp("cdnow")
+    card = (EXAMPLE / "bakeoff.toml").read_text().replace("../cdnow_spend/cdnowElog.csv", str(LOG))
+    (folder / "bakeoff.toml").write_text(card.replace('total = "1m"', 'total = "40s"'))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return only_run(folder)
+
+
+def holdout_purchase_days() -> pd.Series:
+    """Per customer, the days with a purchase from 1997-10-01 to 1998-06-30, counted with pandas."""
+    log = pd.read_csv(LOG)
+    day = pd.to_datetime(log["date"].astype(str), format="%Y%m%d")
+    later = log[(day > "1997-09-30") & (day <= "1998-06-30")].assign(day=day)
+    return later.groupby("sampleid")["day"].nunique()
+
+
+def test_cdnow_every_rung_finishes_and_the_published_models_beat_the_naive_rate(cdnow_run):
+    result = read_result(cdnow_run)
+    scores = {c["name"]: c["score"] for c in result["candidates"] if c["status"] == "ok"}
+    assert set(scores) == {"historic_rate", "recency_rule", "rfm_cells", "bg_nbd", "pareto_nbd", "lightgbm"}
+    # Fader, Hardie & Lee (2005) show BG/NBD tracking CDNOW's holdout closely; carrying each customer's
+    # past rate forward ignores that customers drop out, and over-predicts the quiet ones
+    assert scores["bg_nbd"] < scores["historic_rate"] and scores["pareto_nbd"] < scores["historic_rate"]
+    assert result["recommended"] in scores
+
+
+def test_cdnow_holdout_truth_and_calibration_estimates(cdnow_run):
+    import json
+    import pickle
+
+    facts = json.loads((cdnow_run / "facts.json").read_text())
+    assert facts["holdout_total"] == holdout_purchase_days().sum()  # every purchase day of the holdout, none else
+    scored = pickle.loads((cdnow_run / "models" / "bg_nbd.train.pkl").read_bytes())
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee (2005), calibration
+    assert scored.fit.params == pytest.approx(published, abs=6e-3)
+    assert scored.fit.log_likelihood == pytest.approx(-9582.43, abs=0.01)
+
+
+def test_cdnow_report_has_the_answer_and_the_sections(cdnow_run):
+    page = (cdnow_run / "report.html").read_text()
+    result = read_result(cdnow_run)
+    answer = re.search(r'<p class="answer" id="recommendation">(.*?)</p>', page, re.S).group(1)
+    assert answer.startswith(result["recommended"]) and "39 weeks" in answer
+    for section in ('id="tracking"', 'id="by-frequency"', 'id="p-active"', 'id="gone"', 'id="valuable"',
+                    'id="customer-scores"'):
+        assert section in page, section
+
+
+def test_cdnow_predict_over_a_horizon(cdnow_run, tmp_path):
+    run_id = cdnow_run.name
+    done = cli("predict", str(cdnow_run), "bg_nbd", str(LOG), "--horizon", "52", "-o", "customers.csv",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "customers.csv")
+    assert len(table) == 2357 and table["id"].is_unique
+    log = pd.read_csv(LOG)
+    days = log.assign(day=log["date"]).groupby("sampleid")["day"].nunique()
+    assert (table.set_index("id")["purchases"] == days - 1).all()  # repeat purchase days, to the log's end
+    assert table["p_active"].between(0, 1).all() and (table["expected_purchases"] >= 0).all()
+    longer = cli("predict", str(cdnow_run), "bg_nbd", str(LOG), "--horizon", "104", "-o", "two.csv", cwd=tmp_path)
+    assert longer.returncode == 0, longer.stderr
+    two = pd.read_csv(tmp_path / "two.csv")
+    assert (two["expected_purchases"] > table["expected_purchases"]).all()  # two years hold more than one
+    assert (two["value"] > table["value"]).all()
+    assert run_id
+
+
+def test_value_without_discounting_is_purchases_times_spend(cdnow_run, tmp_path):
+    """With a discount rate of 0 a customer's value is their expected purchases times their spend."""
+    import json
+
+    card = json.loads((cdnow_run / "card.json").read_text())
+    assert card["customer"]["discount_rate"] == 0.1
+    from bakeoff.tasks.customer.data import summaries_now
+    from bakeoff.tasks.customer.predict import customer_table, value
+    from bakeoff.tasks.customer.section import CustomerSection
+    import pickle
+
+    model = pickle.loads((cdnow_run / "models" / "pareto_nbd.pkl").read_bytes())
+    section = CustomerSection(calibration_end="1997-09-30", amount="sales")
+    now = summaries_now(str(LOG), tmp_path, "sampleid", "date", section)
+    table = customer_table(model, now, 52, 7.0, 0.0, True)
+    assert np.allclose(table["value"], table["expected_purchases"] * table["expected_spend"])
+    discounted = value(model, now, 52, 7.0, 0.1)
+    assert (discounted < table["value"]).all() and (discounted > table["value"] / 1.1).all()  # within a year
+
+
+HAND_LOG = """customer,day,total
+a,2024-01-01,10
+a,2024-01-01,5
+a,2024-01-15,20
+a,2024-01-29,-4
+a,2024-01-29,30
+b,2024-01-08,7
+c,2024-02-20,9
+a,2024-03-04,11
+b,2024-03-11,8
+d,2024-03-20,3
+"""
+HAND_CARD = """
+[problem]
+task = "customer"
+[data]
+source = "log.csv"
+id = "customer"
+time = "day"
+[customer]
+amount = "total"
+calibration_end = "2024-02-26"
+time_unit = "week"
+[budget]
+total = "20s"
+[ladder]
+only = ["historic_rate", "bg_nbd"]
+"""
+
+
+def test_summaries_of_a_hand_made_log(tmp_path):
+    """Computed by hand: a's purchases on Jan 1 (two, one day), Jan 15, Jan 29 (a return netted)."""
+    from bakeoff.core.card import card_from_text
+    from bakeoff.tasks.customer.data import prepare
+
+    (tmp_path / "log.csv").write_text(HAND_LOG)
+    data = prepare(card_from_text(HAND_CARD).with_base_dir(tmp_path))
+    s = data.calibration
+    at = {key: k for k, key in enumerate(s.ids)}
+    a, b, c = at["a"], at["b"], at["c"]
+    assert s.count == 3 and "d" not in at  # d first bought after the calibration end
+    assert (s.x[a], s.t_x[a], s.T[a]) == (2, 4.0, 8.0)  # repeat days Jan 15, Jan 29; Feb 26 is 8 weeks on
+    assert s.spend[a] == pytest.approx((20 + 26) / 2) and s.first_spend[a] == 15  # the return nets against Jan 29
+    assert (s.x[b], s.T[b], s.x[c]) == (0, 7.0, 0) and s.T[c] == pytest.approx(6 / 7)  # Feb 20 to Feb 26
+    assert (s.later[a], s.later[b], s.later[c]) == (1, 1, 0)  # holdout: a on Mar 4, b on Mar 11
+    notes = " ".join(data.notes)
+    assert "2 purchases on the same day" in notes and "1 returns" in notes and "1 customers first bought after" in notes
+
+
+@pytest.mark.parametrize("change, message", [
+    (('calibration_end = "2024-02-26"', 'calibration_end = "2023-06-30"'),
+     "no purchases on or before [customer] calibration_end 2023-06-30"),
+    (("a,2024-01-15,20", "a,15 Jan,20"), "1 values of [data] time 'day' are not dates (e.g. '15 Jan')"),
+    (("b,2024-01-08,7", ",2024-01-08,7"), "1 of 10 rows have no customer id in 'customer'"),
+    (('id = "customer"', 'id = "client"'), "[data] id 'client' is not a column of the log; columns are customer, day, total"),
+    (('amount = "total"', 'amount = "day"'), "[customer] amount 'day' holds"),
+    (('calibration_end = "2024-02-26"', 'calibration_end = "2024-03-20"'), "no purchases after [customer] calibration_end"),
+])
+def test_bad_input_is_one_line_and_nothing_is_written(tmp_path, change, message):
+    old, new = change
+    (tmp_path / "log.csv").write_text(HAND_LOG.replace(old, new))
+    (tmp_path / "bakeoff.toml").write_text(HAND_CARD.replace(old, new))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_init_writes_a_card_that_runs(tmp_path):
+    (tmp_path / "log.csv").write_text(HAND_LOG)
+    done = run_cli("init", "log.csv", "--task", "customer", "--id", "customer", "--time", "day", "--amount", "total",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "bakeoff.toml").read_text()
+    assert 'calibration_end = "2024-02-22"' in text and 'holdout_end = "2024-03-20"' in text  # 52 of its 79 days
+    missing = cli("init", "log.csv", "--task", "customer", "--time", "day", "-o", "other.toml", cwd=tmp_path)
+    assert missing.returncode == 2 and "a customer card needs --id" in missing.stderr
+    assert not (tmp_path / "other.toml").exists()
+
+
+def test_auc_of_p_active_matches_scikit_learn():
+    from sklearn.metrics import roc_auc_score
+
+    from bakeoff.tasks.customer.metrics import Outcome, Predicted, resampled, score
+
+    rng = np.random.default_rng(3)
+    bought = rng.poisson(0.6, 500).astype(float)
+    active = np.clip(bought / 3 + rng.normal(0, 0.3, 500), 0, 1)
+    truth, guess = Outcome(bought, np.full(500, np.nan)), Predicted(bought * 0.9, active, np.zeros(500))
+    assert score("auc_active", truth, guess) == pytest.approx(roc_auc_score(bought > 0, active))
+    boot = resampled("auc_active", truth, guess, 50, seed=0)
+    assert np.all((boot > 0.5) & (boot <= 1))
