@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import cli, only_run, read_result, run_cli
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "cdnow_customers"
@@ -92,10 +91,11 @@ def test_value_without_discounting_is_purchases_times_spend(cdnow_run, tmp_path)
 
     card = json.loads((cdnow_run / "card.json").read_text())
     assert card["customer"]["discount_rate"] == 0.1
+    import pickle
+
     from bakeoff.tasks.customer.data import summaries_now
     from bakeoff.tasks.customer.predict import customer_table, value
     from bakeoff.tasks.customer.section import CustomerSection
-    import pickle
 
     model = pickle.loads((cdnow_run / "models" / "pareto_nbd.pkl").read_bytes())
     section = CustomerSection(calibration_end="1997-09-30", amount="sales")
