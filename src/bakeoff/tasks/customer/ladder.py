@@ -161,11 +161,18 @@ class CellModel(CustomerModel):
         self.edges, self.table, self.fallback = edges, table, fallback
 
     def _figures(self, s: Summaries) -> np.ndarray:
-        """Per customer their cell's (rate, share active, spend)."""
+        """Per customer their cell's (rate, share active, spend): their own cell's when it has
+        enough customers, else their recency-frequency cell's, else everyone's."""
         keys = cell_keys(s, self.edges)
-        out = np.empty((s.count, 3))
-        for i, key in enumerate(map(tuple, keys)):
-            out[i] = self.table.get(key) or self.fallback.get(key[:2]) or self.fallback[()]
+        out = np.tile(self.fallback[()], (s.count, 1))
+        for table, width in ((self.fallback, 2), (self.table, keys.shape[1])):
+            cells = {key: row for key, row in table.items() if len(key) == width}
+            if not cells:
+                continue
+            known = np.array(list(cells), dtype=np.int64).reshape(len(cells), width)
+            rows = np.array(list(cells.values()))
+            found, at = _lookup(known, keys[:, :width])
+            out[found] = rows[at[found]]
         return out
 
     def expected(self, s: Summaries, t) -> np.ndarray:
@@ -185,6 +192,20 @@ class CellModel(CustomerModel):
     def describe(self) -> str:
         return (f"{len(self.table)} cells of recency, frequency{' and spend' if len(self.edges) > 2 else ''} "
                 "quantiles; each predicts the average of its customers in an earlier period")
+
+
+def _lookup(known: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of `keys`, whether it is a row of `known`, and which (rows of small whole numbers).
+
+    >>> _lookup(np.array([[0, 1], [2, 0]]), np.array([[2, 0], [1, 1]]))
+    (array([ True, False]), array([1, 1]))
+    """
+    base = int(max(known.max(initial=0), keys.max(initial=0))) + 1
+    weights = base ** np.arange(known.shape[1])[::-1]
+    codes, wanted = known @ weights, keys @ weights
+    order = np.argsort(codes)
+    at = order[np.clip(np.searchsorted(codes[order], wanted), 0, len(codes) - 1)]
+    return codes[at] == wanted, at
 
 
 def cell_keys(s: Summaries, edges: list[np.ndarray]) -> np.ndarray:
