@@ -29,7 +29,7 @@ def build(cls: type[CustomerCandidate], data: Customers, settings) -> CustomerCa
 
 def predictions(model: CustomerModel, s: Summaries, t: float) -> Predicted:
     """The model's purchases over `t` time units, P(active) and spend for the customers `s`."""
-    return Predicted(model.expected(s, t), model.p_active(s, t), model.spend(s))
+    return Predicted(*model.outputs(s, t))
 
 
 def holdout_truth(data: Customers) -> Outcome:

@@ -69,6 +69,10 @@ class CustomerModel(Fitted):
     def spend(self, s: Summaries) -> np.ndarray:
         return self.spend_model(s)
 
+    def outputs(self, s: Summaries, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Expected purchases over t, P(active) and spend, at once."""
+        return self.expected(s, t), self.p_active(s, t), self.spend(s)
+
     def predict(self, X: Summaries) -> np.ndarray:
         """Expected purchases over the summaries' window."""
         return self.expected(X, X.window)
@@ -235,10 +239,17 @@ class RfmCells(CustomerCandidate):
 
 
 def _cell_means(keys: np.ndarray, figures: np.ndarray, least: int) -> dict[tuple, tuple[float, float, float]]:
-    """The mean figures of each cell with at least `least` customers."""
-    cells, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    return {tuple(int(v) for v in cell): tuple(_nanmean(figures[inverse.ravel() == k]))
-            for k, cell in enumerate(cells) if counts[k] >= least}
+    """The mean figures (NaN left out) of each cell with at least `least` customers."""
+    base = int(keys.max(initial=0)) + 1
+    codes = keys @ (base ** np.arange(keys.shape[1])[::-1]) if keys.shape[1] else np.zeros(len(keys), np.int64)
+    cells, first, inverse, counts = np.unique(codes, return_index=True, return_inverse=True, return_counts=True)
+    finite = np.isfinite(figures)
+    sums = np.stack([np.bincount(inverse, np.where(finite[:, k], figures[:, k], 0.0), len(cells))
+                     for k in range(figures.shape[1])], axis=1)
+    seen = np.stack([np.bincount(inverse, finite[:, k], len(cells)) for k in range(figures.shape[1])], axis=1)
+    means = np.divide(sums, seen, out=np.full(sums.shape, np.nan), where=seen > 0)
+    return {tuple(int(v) for v in keys[first[k]]): tuple(float(m) for m in means[k])
+            for k in range(len(cells)) if counts[k] >= least}
 
 
 def _nanmean(figures: np.ndarray) -> list[float]:
@@ -315,17 +326,22 @@ class BoostedModel(CustomerModel):
         super().__init__(spend)
         self.purchases, self.active, self.spender, self.window = purchases, active, spender, window
 
+    def outputs(self, s: Summaries, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        inputs = features(s)  # once for the three models
+        expected = np.maximum(self.purchases.predict(inputs), 0) / self.window * t
+        active = self.active.predict_proba(inputs)[:, 1] if self.active is not None else -np.expm1(-expected)
+        spend = self.spender.predict(inputs) if self.spender is not None else self.spend_model(s)
+        return expected, active, spend
+
     def expected(self, s: Summaries, t) -> np.ndarray:
         per_unit = np.maximum(self.purchases.predict(features(s)), 0) / self.window
         return per_unit * np.asarray(t, dtype=float)
 
     def p_active(self, s: Summaries, t: float) -> np.ndarray:
-        if self.active is None:
-            return super().p_active(s, t)
-        return self.active.predict_proba(features(s))[:, 1]
+        return self.outputs(s, t)[1]
 
     def spend(self, s: Summaries) -> np.ndarray:
-        return self.spender.predict(features(s)) if self.spender is not None else self.spend_model(s)
+        return self.outputs(s, 1.0)[2]
 
     @property
     def n_params(self) -> int:
@@ -341,14 +357,17 @@ class Boosted(CustomerCandidate):
     name, rung, family, title = "lightgbm", 3, "boosting", "Boosted trees"
     summary = "LightGBM on RFM and timing features, trained on a time split inside the calibration period"
     requires = ("lightgbm",)
+    most_rows = 200_000  # customers it trains on, a seeded sample of them when there are more
 
     def default_params(self) -> dict:
-        return {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 20}
+        return {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 15, "min_child_samples": 20}
 
     def fit(self, X: History, y=None) -> CustomerModel:
         from lightgbm import LGBMClassifier, LGBMRegressor
 
         learn, options = X.learn, self.hyperparams | {"random_state": self.seed, "verbose": -1, "n_jobs": 1}
+        if learn.count > self.most_rows:
+            learn = learn.take(np.sort(np.random.default_rng(self.seed).choice(learn.count, self.most_rows, False)))
         inputs = features(learn)
         purchases = LGBMRegressor(objective="poisson", **options).fit(inputs, learn.later)
         bought = learn.later > 0

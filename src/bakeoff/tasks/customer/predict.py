@@ -21,7 +21,8 @@ from bakeoff.tasks.customer.ladder import CustomerModel
 COLUMNS = ["id", "purchases", "recency", "age", "expected_purchases", "p_active", "expected_spend", "value"]
 
 
-def value(model: CustomerModel, s: Summaries, horizon: float, unit_days: float, discount_rate: float) -> np.ndarray:
+def value(model: CustomerModel, s: Summaries, horizon: float, unit_days: float, discount_rate: float,
+          spend: np.ndarray | None = None) -> np.ndarray:
     """Each customer's purchases over `horizon` time units times their spend per purchase, each
     period's purchases discounted at `discount_rate` a year to today.
 
@@ -32,17 +33,18 @@ def value(model: CustomerModel, s: Summaries, horizon: float, unit_days: float, 
     cumulative = np.column_stack([model.expected(s, t) for t in ends])
     per_period = np.diff(cumulative, axis=1, prepend=0.0)
     discount = (1 + discount_rate) ** (-ends * unit_days / 365.25)
-    return (per_period @ discount) * model.spend(s)
+    return (per_period @ discount) * (model.spend(s) if spend is None else spend)
 
 
 def customer_table(model: CustomerModel, s: Summaries, horizon: float, unit_days: float,
                    discount_rate: float, amount: bool) -> pd.DataFrame:
     """One row per customer: their summary and the model's predictions (`COLUMNS`)."""
+    expected, active, spend = model.outputs(s, horizon)
     frame = pd.DataFrame({"id": s.ids, "purchases": s.x.astype(int), "recency": s.recency, "age": s.T,
-                          "expected_purchases": model.expected(s, horizon), "p_active": model.p_active(s, horizon)})
+                          "expected_purchases": expected, "p_active": active})
     if amount:
-        frame["expected_spend"] = model.spend(s)
-        frame["value"] = value(model, s, horizon, unit_days, discount_rate)
+        frame["expected_spend"] = spend
+        frame["value"] = value(model, s, horizon, unit_days, discount_rate, spend)
     return frame
 
 
