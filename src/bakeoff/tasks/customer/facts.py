@@ -17,6 +17,7 @@ FACTS_VERSION = "customer-1"
 FREQUENCIES = 7  # past purchases 0..6 shown one by one, the rest together
 LISTED = 10  # customers in each list
 HISTOGRAM_BINS = 10
+TRACKED = 20_000  # customers the tracking chart's expectations are summed over, at most
 
 
 def collect_facts(result: dict, evaluations: dict, data: Customers, card) -> dict:
@@ -30,7 +31,7 @@ def collect_facts(result: dict, evaluations: dict, data: Customers, card) -> dic
     facts = {"version": FACTS_VERSION, "metric": result["metric"], "customers": data.count, "unit": data.time_unit,
              "holdout_units": t, "horizon": data.horizon, "dates": data.dates, "amount": data.amount,
              "scores": {name: {m: score(m, truth, p) for m in metrics} for name, p in predicted.items()},
-             "metrics": metrics, "tracking": _tracking(data, models), "holdout_total": float(truth.purchases.sum()),
+             "metrics": metrics, "tracking": _tracking(data, models, card.evaluate.seed), "holdout_total": float(truth.purchases.sum()),
              "expected_total": {name: float(p.purchases.sum()) for name, p in predicted.items()},
              "by_frequency": _by_frequency(s, truth.purchases, {n: p.purchases for n, p in predicted.items()}),
              "shown": shown, "p_alive": bool(shown and evaluations[shown].fitted.gives_p_alive)}
@@ -52,9 +53,14 @@ def _shown(result: dict, evaluations: dict) -> str | None:
     return recommended if recommended in evaluations else None
 
 
-def _tracking(data: Customers, models: dict) -> dict:
+def _tracking(data: Customers, models: dict, seed: int) -> dict:
     """Cumulative repeat purchases per period: actual throughout, and from the calibration's end
-    each candidate's expectation added to the actual count at that point."""
+    each candidate's expectation added to the actual count at that point (summed over a seeded
+    sample of `TRACKED` customers, scaled to all, when there are more)."""
+    s = data.calibration
+    scale = 1.0
+    if s.count > TRACKED:
+        s, scale = s.take(np.random.default_rng(seed).choice(s.count, TRACKED, replace=False)), s.count / TRACKED
     actual = np.cumsum(data.tracking["actual"])
     split = data.tracking["calibration_periods"]
     start = int(np.floor(split))
@@ -62,9 +68,10 @@ def _tracking(data: Customers, models: dict) -> dict:
     at_split = float(actual[start - 1]) if start else 0.0
     curves = {}
     for name, model in models.items():
-        expected = [float(np.sum(model.expected(data.calibration, max(step, 0.0)))) for step in steps]
+        expected = [scale * float(np.sum(model.expected(s, max(step, 0.0)))) for step in steps]
         curves[name] = [at_split + e for e in expected]
-    return {"actual": actual.tolist(), "split": split, "start": start, "curves": curves}
+    return {"actual": actual.tolist(), "split": split, "start": start, "curves": curves,
+            "sample": s.count if scale > 1 else None}
 
 
 def _by_frequency(s, actual: np.ndarray, expected: dict[str, np.ndarray]) -> list[dict]:

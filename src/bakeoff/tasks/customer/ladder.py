@@ -179,6 +179,10 @@ class CellModel(CustomerModel):
             out[found] = rows[at[found]]
         return out
 
+    def outputs(self, s: Summaries, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        figures = self._figures(s)  # once for the three
+        return figures[:, 0] * t, figures[:, 1], np.where(np.isfinite(figures[:, 2]), figures[:, 2], self.spend_model(s))
+
     def expected(self, s: Summaries, t) -> np.ndarray:
         return self._figures(s)[:, 0] * np.asarray(t, dtype=float)
 

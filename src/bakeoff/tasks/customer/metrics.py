@@ -18,6 +18,7 @@ import numpy as np
 
 from bakeoff.core.metrics import Metric
 
+SECONDS_PER_DRAW = 1.3e-8  # measured: 500 resamples of a million customers' errors take 6.5 s
 DEFAULT_METRIC = "rmse"  # expected purchases are means: squared error scores them (absolute error rewards predicting 0)
 HIGHER_IS_BETTER = {"mae": False, "rmse": False, "total_error": False, "auc_active": True, "spend_rmse": False}
 TITLES = {"mae": "purchases per customer, mean absolute error", "rmse": "purchases per customer, RMSE",

@@ -18,6 +18,8 @@ from bakeoff.errors import ConfigError
 from bakeoff.tasks.customer.data import Summaries
 from bakeoff.tasks.customer.ladder import CustomerModel
 
+PATH_POINTS = 10_000_000  # customers x periods of the expected purchases a value is computed from, at most
+MIN_PERIODS = 4
 COLUMNS = ["id", "purchases", "recency", "age", "expected_purchases", "p_active", "expected_spend", "value"]
 
 
@@ -26,10 +28,15 @@ def value(model: CustomerModel, s: Summaries, horizon: float, unit_days: float, 
     """Each customer's purchases over `horizon` time units times their spend per purchase, each
     period's purchases discounted at `discount_rate` a year to today.
 
-    Periods are whole time units (the last one partial); a period's purchases are the growth of
-    the expected cumulative purchases over it, discounted from its end.
+    Periods are whole time units (the last one partial), or with many customers fewer, longer
+    ones (`PATH_POINTS`: a million customers' value takes a few model evaluations, not 52); a
+    period's purchases are the growth of the expected cumulative purchases over it, discounted
+    from its end.
     """
-    ends = np.append(np.arange(1.0, np.ceil(horizon)), horizon)
+    steps = int(np.ceil(horizon))
+    periods = min(steps, max(MIN_PERIODS, PATH_POINTS // max(s.count, 1)))
+    ends = np.append(np.linspace(0, horizon, periods + 1)[1:-1], horizon) if periods < steps else \
+        np.append(np.arange(1.0, steps), horizon)
     cumulative = np.column_stack([model.expected(s, t) for t in ends])
     per_period = np.diff(cumulative, axis=1, prepend=0.0)
     discount = (1 + discount_rate) ** (-ends * unit_days / 365.25)

@@ -11,7 +11,6 @@ from bakeoff.core.task import CandidateExtras, Prepared
 from bakeoff.tasks.customer.facts import FACTS_VERSION
 
 BOOTSTRAP_SECONDS = 1.0  # what a candidate's bootstrap may take
-SECONDS_PER_DRAW = 1.3e-8  # measured: 500 resamples of a million customers' errors take 6.5 s
 MIN_RESAMPLES = 100
 
 
@@ -92,6 +91,8 @@ class CustomerTask:
     def resamples(self, prepared: Prepared, metric, wanted: int, seconds: float) -> int:
         """`wanted`, or as many as take about a second for a candidate (at least 100): resampling a
         million customers 500 times takes several, around models that fit in one."""
+        from bakeoff.tasks.customer.metrics import SECONDS_PER_DRAW
+
         return min(wanted, max(MIN_RESAMPLES, int(BOOTSTRAP_SECONDS / (prepared.data.count * SECONDS_PER_DRAW))))
 
     def describe(self, card, prepared: Prepared, candidates: int) -> str:
