@@ -159,3 +159,18 @@ def read_model_file(run_dir: Path, name: str, result: dict) -> bytes:
                           "was changed or replaced after the run; bakeoff will not load it (loading a "
                           "model runs code): restore the file, or run the card again")
     return content
+
+
+def load_model(run_dir: Path, name: str | None, result: dict, *, what: str = "model", others: str = ""):
+    """Candidate `name`'s model users get, checked (`read_model_file`) and loaded; a candidate
+    with none (unknown, or it did not finish) is a ConfigError naming those that have one.
+    `what` names the model in that message; `others` is what else may be asked for."""
+    import pickle
+
+    have = sorted(p.stem for p in (run_dir / "models").glob("*.pkl") if not p.stem.endswith(".train"))
+    if name is None or name not in have:
+        row = next((r for r in result.get("candidates", []) if r["name"] == name), None)
+        status = f" ({row['status']})" if row else ""
+        raise ConfigError(f"run {run_dir.name} has no {what} from {name!r}{status}; use {others}one of "
+                          f"{', '.join(have) or '(none finished)'}")
+    return pickle.loads(read_model_file(run_dir, name, result))

@@ -7,14 +7,12 @@ summarised from the log given (or the card's own) up to its last day.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bakeoff.core.runstore import read_card, read_model_file, read_result
-from bakeoff.errors import ConfigError
+from bakeoff.core.runstore import load_model, read_card, read_result
 from bakeoff.tasks.customer.data import Summaries
 from bakeoff.tasks.customer.ladder import CustomerModel
 
@@ -62,19 +60,10 @@ def predict(run_dir: Path, candidate: str, data: Path | None = None, horizon: fl
     from bakeoff.tasks.customer.data import summaries_now
 
     result, card = read_result(run_dir), read_card(run_dir)
-    model = _load(run_dir, result.get(candidate) if candidate in ("recommended", "best") else candidate, result)
+    name = result.get(candidate) if candidate in ("recommended", "best") else candidate
+    model = load_model(run_dir, name, result, others="recommended or ")
     section = card.customer
     source = card.data.source if data is None else str(Path(data).resolve())
     now = summaries_now(source, card.base_dir, card.data.id, card.data.time, section)
     return customer_table(model, now, horizon or section.horizon, section.unit_days, section.discount_rate,
                           bool(section.amount))
-
-
-def _load(run_dir: Path, name: str | None, result: dict) -> CustomerModel:
-    have = sorted(p.stem for p in (run_dir / "models").glob("*.pkl") if not p.stem.endswith(".train"))
-    if name is None or name not in have:
-        row = next((r for r in result.get("candidates", []) if r["name"] == name), None)
-        status = f" ({row['status']})" if row else ""
-        raise ConfigError(f"run {run_dir.name} has no model {name!r}{status}; use recommended or one of "
-                          f"{', '.join(have) or '(none finished)'}")
-    return pickle.loads(read_model_file(run_dir, name, result))

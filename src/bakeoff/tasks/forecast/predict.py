@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bakeoff.core.runstore import read_model_file, read_result
+from bakeoff.core.runstore import load_model, read_result
 from bakeoff.errors import ConfigError
 from bakeoff.tasks.forecast.data import series_keys
 from bakeoff.tasks.forecast.fitting import level_label
@@ -35,7 +35,8 @@ def forecasts(run_dir: Path, candidate: str) -> pd.DataFrame:
     else:
         name = result.get(candidate) if candidate == "best" else candidate
         choice = [name] * len(index["ids"])
-    models = {name: _load(run_dir, name, result) for name in sorted(set(choice))}
+    models = {name: load_model(run_dir, name, result, what="forecasts", others="recommended (each series' own "
+                               "choice) or ") for name in sorted(set(choice))}
     return table(models, choice, index)
 
 
@@ -104,13 +105,3 @@ def pyfunc_predictor(artifacts: dict[str, str]):
         return table(models, choice, index)
 
     return predict
-
-
-def _load(run_dir: Path, name: str | None, result: dict):
-    have = sorted(p.stem for p in (run_dir / "models").glob("*.pkl") if not p.stem.endswith(".train"))
-    if name is None or name not in have:
-        row = next((r for r in result.get("candidates", []) if r["name"] == name), None)
-        status = f" ({row['status']})" if row else ""
-        raise ConfigError(f"run {run_dir.name} has no forecasts from {name!r}{status}; use recommended (each "
-                          f"series' own choice) or one of {', '.join(have) or '(none finished)'}")
-    return pickle.loads(read_model_file(run_dir, name, result))
