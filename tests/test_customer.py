@@ -198,3 +198,32 @@ def test_auc_of_p_active_matches_scikit_learn():
     assert score("auc_active", truth, guess) == pytest.approx(roc_auc_score(bought > 0, active))
     boot = resampled("auc_active", truth, guess, 50, seed=0)
     assert np.all((boot > 0.5) & (boot <= 1))
+
+
+@pytest.mark.parametrize("source", ["parquet", "folder", "sql"])
+def test_every_source_gives_the_same_customers(tmp_path, source):
+    """A Parquet file, a folder of Parquet files and a SQL query give the CSV's summaries."""
+    import duckdb
+
+    from bakeoff.core.card import card_from_text
+    from bakeoff.tasks.customer.data import prepare
+
+    (tmp_path / "log.csv").write_text(HAND_LOG)
+    frame = pd.read_csv(tmp_path / "log.csv")
+    if source == "parquet":
+        frame.to_parquet(tmp_path / "log.parquet")
+        given = 'source = "log.parquet"'
+    elif source == "folder":
+        (tmp_path / "parts").mkdir()
+        for k, part in enumerate((frame.iloc[:4], frame.iloc[4:])):
+            part.to_parquet(tmp_path / "parts" / f"part-{k}.parquet")
+        given = 'source = "parts"'
+    else:
+        with duckdb.connect(str(tmp_path / "shop.duckdb")) as con:
+            con.execute("CREATE TABLE orders AS SELECT * FROM read_csv_auto(?)", [str(tmp_path / "log.csv")])
+        given = 'source = { url = "duckdb:///shop.duckdb", query = "SELECT * FROM orders" }'
+    expected = prepare(card_from_text(HAND_CARD).with_base_dir(tmp_path)).calibration
+    found = prepare(card_from_text(HAND_CARD.replace('source = "log.csv"', given)).with_base_dir(tmp_path)).calibration
+    assert list(found.ids) == list(expected.ids)
+    for column in ("x", "t_x", "T", "spend", "later"):
+        assert np.array_equal(getattr(found, column), getattr(expected, column), equal_nan=True), column
