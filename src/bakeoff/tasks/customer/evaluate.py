@@ -22,7 +22,6 @@ from bakeoff.tasks.customer.data import Customers, Summaries
 from bakeoff.tasks.customer.ladder import CustomerCandidate, CustomerModel
 from bakeoff.tasks.customer.metrics import SECONDS_PER_DRAW, Outcome, Predicted, resampled, score
 
-
 WORKER_SECONDS = 0.5
 LOAD_SECONDS_PER_CUSTOMER = 1e-6  # measured: the data of a million customers unpickles in 0.25 s; twice that, loaded
 
