@@ -350,7 +350,7 @@ class BoostedModel(CustomerModel):
     @property
     def n_params(self) -> int:
         models = [m for m in (self.purchases, self.active, self.spender) if m is not None]
-        return int(sum(m.booster_.trees_to_dataframe()["split_feature"].isna().sum() for m in models))
+        return int(sum(tree["num_leaves"] for m in models for tree in m.booster_.dump_model()["tree_info"]))
 
     def describe(self) -> str:
         return (f"LightGBM on recency, frequency, age and spend, trained to predict the purchases of a "

@@ -21,7 +21,7 @@ class CustomerTask:
     job = "bakeoff.tasks.customer.evaluate:evaluate_job"
     facts_version = FACTS_VERSION
     next_step = ("customers", "bakeoff predict {run_id} recommended -o customers.csv")
-    preload = ("bakeoff.tasks.customer.evaluate", "scipy.special", "scipy.optimize")
+    preload = ("bakeoff.tasks.customer.evaluate", "scipy.special", "scipy.optimize", "lightgbm")
     sampled_note = ("", "customers")
     section = "customer"
     samples_compare = True  # every candidate scores every customer
