@@ -24,7 +24,9 @@ def report_sections(result: dict, facts: dict) -> tuple[str, dict]:
     scored_how = (f"on the holdout period ({holdout} after {dates.get('calibration_end')}), which no option saw while "
                   "learning, with a 95 % interval from resampling customers; \"checked\" is the same figure.")
     return template, {"headline": headline(result, facts), "figures": figures, "titles": TITLES, "holdout": holdout,
-                      "scored_how": scored_how, "plain_quality": lambda name: plain_quality(name, facts)}
+                      "scored_how": scored_how, "plain_quality": lambda name: plain_quality(name, facts),
+                      "data_line": (f"{facts.get('customers', 0):,} customers, calibration {dates.get('start')} to "
+                                    f"{dates.get('calibration_end')}, holdout to {dates.get('holdout_end')}")}
 
 
 def plain_quality(name: str, facts: dict) -> str:
