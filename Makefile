@@ -32,3 +32,17 @@ test: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) examples/*/runs examples/*/.bakeoff
+
+# The customer models against lifetimes and pymc-marketing, in a venv of their own (git-ignored):
+# they must not enter the main one.
+PEERS := benchmarks/.venv-customer
+
+$(PEERS)/.installed:
+	$(PYTHON) -m venv $(PEERS)
+	echo '*' > $(PEERS)/.gitignore
+	$(PEERS)/bin/pip install --quiet lifetimes==0.11.3 pymc-marketing==0.19.2 pyarrow
+	touch $@
+
+.PHONY: bench-customer
+bench-customer: setup $(PEERS)/.installed
+	$(BIN)/python benchmarks/customer_vs_lifetimes.py

@@ -111,9 +111,11 @@ def test_paretonbd_expected_purchases_of_a_new_customer_agree_with_a_simulation_
     rng = np.random.default_rng(1)
     n, horizon = 400_000, 39.0
     rate = rng.gamma(PARETO["r"], 1 / PARETO["alpha"], n)  # the model as a story: a purchase rate,
-    lifetime = rng.exponential(1 / rng.gamma(PARETO["s"], 1 / PARETO["beta"], n))  # an exponential lifetime
+    dropout = rng.gamma(PARETO["s"], 1 / PARETO["beta"], n)
+    lifetime = rng.exponential(1 / dropout)  # an exponential lifetime
     simulated = rng.poisson(rate * np.minimum(lifetime, horizon)).mean()
-    assert float(paretonbd_expected_purchases(PARETO, horizon)) == pytest.approx(simulated, rel=0.02)
+    expected = float(paretonbd_expected_purchases(PARETO, horizon))
+    assert expected == pytest.approx(simulated, rel=0.02)
 
 
 def _paretonbd_by_quadrature(params, x, t_x, T, t):
@@ -136,11 +138,14 @@ def _paretonbd_by_quadrature(params, x, t_x, T, t):
 def test_paretonbd_p_alive_and_expected_purchases_agree_with_numerical_integration(params):
     from bakeoff.tasks.customer.estimation import paretonbd_expected_purchases, paretonbd_p_alive
 
-    x, t_x, T = np.array([0.0, 1.0, 2.0, 7.0, 20.0]), np.array([0.0, 1.71, 30.43, 10.0, 38.0]), np.full(5, 38.86)
+    x, t_x = np.array([0.0, 1.0, 2.0, 7.0, 20.0]), np.array([0.0, 1.71, 30.43, 10.0, 38.0])
+    T = np.full(5, 38.86)
     expected = np.array([_paretonbd_by_quadrature(params, *row, 52.0) for row in zip(x, t_x, T)])
     assert paretonbd_p_alive(params, x, t_x, T) == pytest.approx(expected[:, 0], rel=1e-8)
-    assert paretonbd_expected_purchases(params, 52.0, x, t_x, T) == pytest.approx(expected[:, 1], rel=1e-8)
-    assert paretonbd_p_alive(params, [3.0], [38.86], [38.86]) == pytest.approx([1.0])  # bought today: alive
+    purchases = paretonbd_expected_purchases(params, 52.0, x, t_x, T)
+    assert purchases == pytest.approx(expected[:, 1], rel=1e-8)
+    bought_today = paretonbd_p_alive(params, [3.0], [38.86], [38.86])
+    assert bought_today == pytest.approx([1.0])
 
 
 def test_paretonbd_expected_purchases_are_continuous_through_s_equal_one():
@@ -148,7 +153,8 @@ def test_paretonbd_expected_purchases_are_continuous_through_s_equal_one():
 
     near = [float(paretonbd_expected_purchases(dict(PARETO, s=s), 39.0, 2, 30.43, 38.86))
             for s in (1 - 1e-7, 1.0, 1 + 1e-7)]
-    assert near[0] == pytest.approx(near[1], rel=1e-6) and near[2] == pytest.approx(near[1], rel=1e-6)
+    assert near[0] == pytest.approx(near[1], rel=1e-6)
+    assert near[2] == pytest.approx(near[1], rel=1e-6)
 
 
 def _central_differences(log_likelihood, params, data, step=1e-6):
@@ -156,14 +162,17 @@ def _central_differences(log_likelihood, params, data, step=1e-6):
     for k in range(len(params)):
         up, down = list(params), list(params)
         up[k], down[k] = params[k] * (1 + step), params[k] * (1 - step)
-        columns.append((log_likelihood(*up, *data) - log_likelihood(*down, *data)) / (2 * step * params[k]))
+        difference = log_likelihood(*up, *data) - log_likelihood(*down, *data)
+        columns.append(difference / (2 * step * params[k]))
     return np.array(columns)
 
 
 @pytest.mark.parametrize("model, params", [
     ("bgnbd", (0.243, 4.414, 0.793, 2.426)), ("paretonbd", (0.553, 10.58, 0.606, 11.66)),
-    ("paretonbd", (0.553, 12.0, 0.606, 9.0)), ("paretonbd", (2.0, 3.0, 1.5, 30.0)), ("gammagamma", (6.25, 3.74, 15.44))])
-def test_the_analytic_gradients_agree_with_finite_differences_of_the_likelihoods(cdnow, model, params):
+    ("paretonbd", (0.553, 12.0, 0.606, 9.0)), ("paretonbd", (2.0, 3.0, 1.5, 30.0)),
+    ("gammagamma", (6.25, 3.74, 15.44))])
+def test_the_analytic_gradients_agree_with_finite_differences_of_the_likelihoods(cdnow, model,
+                                                                                 params):
     from bakeoff.tasks.customer import estimation
 
     data = [cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(), cdnow["T"].to_numpy()]
@@ -173,7 +182,8 @@ def test_the_analytic_gradients_agree_with_finite_differences_of_the_likelihoods
     log_likelihood = getattr(estimation, f"{model}_log_likelihood")
     value, gradient = getattr(estimation, f"{model}_value_and_gradient")(*params, *data)
     assert np.allclose(value, log_likelihood(*params, *data), rtol=1e-12)
-    assert np.allclose(gradient, _central_differences(log_likelihood, params, data), rtol=1e-5, atol=1e-6)
+    numerical = _central_differences(log_likelihood, params, data)
+    assert np.allclose(gradient, numerical, rtol=1e-5, atol=1e-6)
 
 
 def test_the_paretonbd_terms_at_the_distinct_pairs_are_those_of_each_customer(cdnow):
@@ -182,5 +192,7 @@ def test_the_paretonbd_terms_at_the_distinct_pairs_are_those_of_each_customer(cd
     data = [cdnow["x"].to_numpy(float), cdnow["t_x"].to_numpy(), cdnow["T"].to_numpy()]
     pairs = _Pairs.of(*data, merge=True)
     assert len(pairs.t) < len(data[0])  # 2,357 customers, twice: far fewer distinct (x, t)
-    each, merged = (paretonbd_value_and_gradient(*PARETO.values(), *data, pairs=p) for p in (None, pairs))
-    assert np.allclose(each[0], merged[0], rtol=1e-14) and np.allclose(each[1], merged[1], rtol=1e-14)
+    each, merged = (paretonbd_value_and_gradient(*PARETO.values(), *data, pairs=p)
+                    for p in (None, pairs))
+    assert np.allclose(each[0], merged[0], rtol=1e-14)
+    assert np.allclose(each[1], merged[1], rtol=1e-14)
