@@ -21,7 +21,7 @@ def cdnow_run(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("cdnow")
     card = (EXAMPLE / "bakeoff.toml").read_text().replace("../cdnow_spend/cdnowElog.csv", str(LOG))
     (folder / "bakeoff.toml").write_text(card.replace('total = "1m"', 'total = "40s"'))
-    done = cli("run", "bakeoff.toml", "--no-track", cwd=folder)
+    done = cli("run", "bakeoff.toml", cwd=folder)  # tracked: the MLflow models are checked below
     assert done.returncode == 0, done.stderr
     return only_run(folder)
 
@@ -227,3 +227,21 @@ def test_every_source_gives_the_same_customers(tmp_path, source):
     assert list(found.ids) == list(expected.ids)
     for column in ("x", "t_x", "T", "spend", "later"):
         assert np.array_equal(getattr(found, column), getattr(expected, column), equal_nan=True), column
+
+
+def test_the_mlflow_model_predicts_as_bakeoff_predict_does(cdnow_run, tmp_path):
+    import mlflow.pyfunc
+
+    result = read_result(cdnow_run)
+    mlflow.set_tracking_uri(f"sqlite:///{cdnow_run.parent.parent / '.bakeoff' / 'mlflow.db'}")
+    uri = next(c["model_uri"] for c in result["candidates"] if c["name"] == result["recommended"])
+    served_model = mlflow.pyfunc.load_model(uri)
+    done = cli("predict", str(cdnow_run), "recommended", str(LOG), "--horizon", "26", "-o", "offline.csv",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    offline = pd.read_csv(tmp_path / "offline.csv").head(200)
+    summaries = pd.DataFrame({"x": offline["purchases"], "t_x": offline["age"] - offline["recency"],
+                              "T": offline["age"], "horizon": 26})
+    served = served_model.predict(summaries)
+    assert np.allclose(served["expected_purchases"], offline["expected_purchases"])
+    assert np.allclose(served["p_active"], offline["p_active"])
