@@ -56,7 +56,8 @@ class Result:
 
     def predict(self, data: pd.DataFrame | None = None, candidate: str = "recommended") -> pd.DataFrame:
         """`data` with `prediction` (and, for classification, probability) columns added; for a
-        forecast run (no `data`), every series' forecasts, each by its own choice by default."""
+        forecast run (no `data`), every series' forecasts, each by its own choice by default; for
+        a customer run, every customer of the log `data` (or the card's) with their predictions."""
         from bakeoff.tasks import task_for
 
         return task_for(self.record["task"]).predict(self.run_dir, candidate, data)[0]
@@ -145,9 +146,10 @@ def init(data: str | Path, target: str | None = None, output: str | Path = "bake
 
 def predict(run_id: str | Path, candidate: str, data: str | Path | None = None, *, runs: str | Path = ".",
             threshold: str | None = None, horizon: float | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """As `bakeoff predict`: a file's rows scored (tabular), or every series' forecasts (forecast:
-    no data; `candidate` "recommended" forecasts each series with its own choice); and notes on
-    values the model reads as missing or unknown."""
+    """As `bakeoff predict`: a file's rows scored (tabular), every series' forecasts (forecast:
+    no data; `candidate` "recommended" forecasts each series with its own choice), or every
+    customer's purchases over `horizon`, P(active), spend and value (customer: a log, or the
+    card's); and notes on values the model reads as missing or unknown."""
     from bakeoff.tasks import task_for
 
     run_dir = find_run(str(run_id), Path(runs))
