@@ -25,9 +25,14 @@ class _Prior(Fitted):
 
 
 class Sleeper(Candidate):
+    """Sleeps in fit for an hour; its process id goes to `sleeper.started` beside this module
+    as it begins (for a test that acts once a worker is inside the fit)."""
+
     name, rung, family, summary = "sleeper", 5, "misbehaving", "sleeps far past its slice"
 
     def fit(self, X, y):
+        with open(os.path.join(os.path.dirname(__file__), "sleeper.started"), "a") as started:
+            started.write(f"{os.getpid()}\n")
         time.sleep(3600)
 
 

@@ -202,7 +202,7 @@ def test_ctrl_c_to_the_process_group_ends_the_race_quietly(tmp_path, telco):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         _wait_for_line(race, "in all")  # the plan: the race starts now
-        time.sleep(6)  # the workers are inside fit (the sleeper's quick pass sleeps for 40 s)
+        _wait_for_file(race, tmp_path / "sleeper.started")  # a worker is inside the sleeper's fit (40 s)
         os.killpg(race.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to every process of the group
         out, err = race.communicate(timeout=120)
     finally:
@@ -221,6 +221,15 @@ def _wait_for_line(process: subprocess.Popen, text: str) -> None:
         if text in line:
             return
     raise AssertionError(f"the run ended before printing {text!r}")
+
+
+def _wait_for_file(process: subprocess.Popen, path: Path, seconds: float = 120) -> None:
+    """Wait until `path` exists (written by a candidate as its fit begins)."""
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{path.name} was not written: no worker reached the sleeper's fit")
+        time.sleep(0.1)
 
 
 def _group_ends(pgid: int, seconds: float) -> bool:
