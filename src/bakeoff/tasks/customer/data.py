@@ -76,6 +76,7 @@ class Customers:
     sha256: str
     rows: int
     notes: list[str] = field(default_factory=list)
+    inference: str = "mle"  # how rung 2 estimates: maximum likelihood, or "mcmc" (pymc-marketing)
 
     @property
     def count(self) -> int:
@@ -98,6 +99,10 @@ class Customers:
 def prepare(card) -> Customers:
     """Read the card's log and build its customers; bad input is one DataError line."""
     section, data = card.customer, card.data
+    if section.inference == "mcmc":
+        from bakeoff.tasks.customer.posterior import check_installed
+
+        check_installed()
     log = open_log(data.source, card.base_dir, id=data.id, time=data.time, amount=section.amount)
     con, unit = log.connection, section.unit_days
     start, last = (str(d) for d in con.execute(f"SELECT MIN(day), MAX(day) FROM {DAYS}").fetchone())
@@ -127,7 +132,7 @@ def prepare(card) -> Customers:
     tracking = _tracking(con, start, calibration_end, holdout_end, unit)
     return Customers(summaries["calibration"], summaries["inner"], summaries["final"], section.time_unit, unit,
                      section.horizon, section.discount_rate, bool(section.amount), dates, tracking, log.sha256,
-                     log.rows, notes)
+                     log.rows, notes, section.inference)
 
 
 def summaries_now(source, base_dir, id: str, time: str, section) -> Summaries:

@@ -31,12 +31,14 @@ HESSIAN_STEP = 1e-4  # relative step of the central differences of the gradient
 
 @dataclass(frozen=True)
 class Fit:
-    """Estimates, their standard errors, and the maximised log-likelihood over all customers."""
+    """Estimates, their standard errors, and the maximised log-likelihood over all customers
+    (with method "mcmc": posterior means and standard deviations, the log-likelihood at the means)."""
 
     params: dict[str, float]
     std_errors: dict[str, float]
     log_likelihood: float
     customers: int
+    method: str = "mle"
 
 
 def distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:

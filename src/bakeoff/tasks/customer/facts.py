@@ -36,7 +36,7 @@ def collect_facts(result: dict, evaluations: dict, data: Customers, card) -> dic
              "by_frequency": _by_frequency(s, truth.purchases, {n: p.purchases for n, p in predicted.items()}),
              "shown": shown, "p_alive": bool(shown and evaluations[shown].fitted.gives_p_alive)}
     if shown:
-        facts |= _lists(evaluations[shown].fitted, data)
+        facts |= _lists(evaluations[shown].fitted, data) | {"described": evaluations[shown].fitted.describe()}
     return facts
 
 

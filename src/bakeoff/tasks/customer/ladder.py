@@ -27,13 +27,20 @@ class Spend:
     """Expected spend per purchase: Gamma-Gamma's weighted average of the population's mean and
     the customer's own, or (`params` None) the customer's own mean, the population's without one."""
 
-    def __init__(self, now: Summaries, gamma_gamma: bool = False):
+    def __init__(self, now: Summaries, gamma_gamma: bool = False, inference: str = "mle", seed: int = 0):
         from bakeoff.tasks.customer.estimation import fit_gammagamma
 
         repeat = np.isfinite(now.spend) & (now.x > 0) & (now.spend > 0)
         self.population = float(np.mean(now.spend[repeat])) if repeat.any() else \
             float(np.nanmean(now.first_spend)) if np.isfinite(now.first_spend).any() else float("nan")
-        self.fit = fit_gammagamma(now.x[repeat], now.spend[repeat]) if gamma_gamma and repeat.sum() > 10 else None
+        self.fit = None
+        if gamma_gamma and repeat.sum() > 10:
+            if inference == "mcmc":
+                from bakeoff.tasks.customer.posterior import sample_gammagamma
+
+                self.fit = sample_gammagamma(now.x[repeat], now.spend[repeat], seed)
+            else:
+                self.fit = fit_gammagamma(now.x[repeat], now.spend[repeat])
 
     def __call__(self, s: Summaries) -> np.ndarray:
         if self.fit is not None and self.fit.params["q"] > 1:
@@ -85,14 +92,13 @@ def rate(s: Summaries) -> np.ndarray:
 
 class CustomerCandidate(Candidate):
     tasks: ClassVar[tuple[str, ...]] = ("customer",)
-    amount: bool = True  # set per run: the log has amounts
 
-    def __init__(self, *, amount: bool = True, **kwargs):
+    def __init__(self, *, amount: bool = True, inference: str = "mle", **kwargs):
         super().__init__(task="customer", **{k: v for k, v in kwargs.items() if k != "task"})
-        self.amount = amount
+        self.amount, self.inference = amount, inference  # the log has amounts; how rung 2 estimates
 
     def with_params(self, **params):
-        return type(self)(amount=self.amount, seed=self.seed, **params)
+        return type(self)(amount=self.amount, inference=self.inference, seed=self.seed, **params)
 
     def fit(self, X: History, y=None) -> CustomerModel:
         raise NotImplementedError
@@ -288,6 +294,8 @@ class ProbabilityModel(CustomerModel):
 
     def describe(self) -> str:
         shown = ", ".join(f"{k} {v:.3g} (± {self.fit.std_errors[k]:.2g})" for k, v in self.fit.params.items())
+        if self.fit.method == "mcmc":
+            shown = f"posterior means (± sd, pymc-marketing's NUTS) {shown}"
         spend = self.spend_model.fit
         extra = ("; Gamma-Gamma spend " + ", ".join(f"{k} {v:.3g}" for k, v in spend.params.items())) if spend else ""
         return f"{shown}; log-likelihood {self.fit.log_likelihood:,.2f}{extra}"
@@ -298,10 +306,12 @@ class BgNbd(CustomerCandidate):
     summary = "BG/NBD (Fader, Hardie & Lee 2005): purchases and P(alive) from four numbers; Gamma-Gamma for spend"
 
     def fit(self, X: History, y=None) -> CustomerModel:
-        from bakeoff.tasks.customer.estimation import fit_bgnbd
+        from bakeoff.tasks.customer import estimation, posterior
 
         now = X.now
-        return ProbabilityModel(self.name, fit_bgnbd(now.x, now.t_x, now.T), Spend(now, self.amount))
+        fit = posterior.sample_bgnbd(now.x, now.t_x, now.T, self.seed) if self.inference == "mcmc" else \
+            estimation.fit_bgnbd(now.x, now.t_x, now.T)
+        return ProbabilityModel(self.name, fit, Spend(now, self.amount, self.inference, self.seed))
 
 
 class ParetoNbd(CustomerCandidate):
@@ -310,10 +320,12 @@ class ParetoNbd(CustomerCandidate):
                "Gamma-Gamma for spend")
 
     def fit(self, X: History, y=None) -> CustomerModel:
-        from bakeoff.tasks.customer.estimation import fit_paretonbd
+        from bakeoff.tasks.customer import estimation, posterior
 
         now = X.now
-        return ProbabilityModel(self.name, fit_paretonbd(now.x, now.t_x, now.T), Spend(now, self.amount))
+        fit = posterior.sample_paretonbd(now.x, now.t_x, now.T, self.seed) if self.inference == "mcmc" else \
+            estimation.fit_paretonbd(now.x, now.t_x, now.T)
+        return ProbabilityModel(self.name, fit, Spend(now, self.amount, self.inference, self.seed))
 
 
 # -- rung 3 ----------------------------------------------------------------------------------

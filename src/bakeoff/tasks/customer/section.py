@@ -37,14 +37,6 @@ class CustomerSection(BaseModel):
                 raise ValueError(f"got {value!r}; give a date as YYYY-MM-DD, e.g. \"1997-09-30\"") from None
         return value
 
-    @field_validator("inference")
-    @classmethod
-    def _inference_built(cls, value: str) -> str:
-        if value == "mcmc":
-            raise ValueError("\"mcmc\" (posteriors through pymc-marketing) is not built yet; use \"mle\" (maximum "
-                             "likelihood, with standard errors)")
-        return value
-
     @model_validator(mode="after")
     def _holdout_after_calibration(self) -> CustomerSection:
         if self.holdout_end and self.holdout_end <= self.calibration_end:
