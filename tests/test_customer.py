@@ -64,6 +64,12 @@ def test_cdnow_report_has_the_answer_and_the_sections(cdnow_run):
     for section in ('id="tracking"', 'id="by-frequency"', 'id="p-active"', 'id="gone"', 'id="valuable"',
                     'id="customer-scores"'):
         assert section in page, section
+    import json
+
+    facts = json.loads((cdnow_run / "facts.json").read_text())
+    # who is gone is listed by Pareto/NBD: BG/NBD's P(alive) is 1 for every customer without a repeat
+    # purchase, so it cannot rank them (Fader, Hardie & Lee 2005), and its ROC AUC shows it
+    assert facts["shown"] == "pareto_nbd" and facts["scores"]["bg_nbd"]["auc_active"] < 0.5
 
 
 def test_cdnow_predict_over_a_horizon(cdnow_run, tmp_path):
@@ -71,11 +77,12 @@ def test_cdnow_predict_over_a_horizon(cdnow_run, tmp_path):
     done = cli("predict", str(cdnow_run), "bg_nbd", str(LOG), "--horizon", "52", "-o", "customers.csv",
                cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    assert "p_active is 1 for every customer without a repeat purchase" in done.stderr
     table = pd.read_csv(tmp_path / "customers.csv")
-    assert len(table) == 2357 and table["id"].is_unique
+    assert len(table) == 2357 and table["sampleid"].is_unique  # the id column named as in the card
     log = pd.read_csv(LOG)
     days = log.assign(day=log["date"]).groupby("sampleid")["day"].nunique()
-    assert (table.set_index("id")["purchases"] == days - 1).all()  # repeat purchase days, to the log's end
+    assert (table.set_index("sampleid")["purchases"] == days - 1).all()  # repeat purchase days, to the log's end
     assert table["p_active"].between(0, 1).all() and (table["expected_purchases"] >= 0).all()
     longer = cli("predict", str(cdnow_run), "bg_nbd", str(LOG), "--horizon", "104", "-o", "two.csv", cwd=tmp_path)
     assert longer.returncode == 0, longer.stderr
@@ -113,11 +120,15 @@ a,2024-01-15,20
 a,2024-01-29,-4
 a,2024-01-29,30
 b,2024-01-08,7
+b,2024-02-01,-7
 c,2024-02-20,9
 a,2024-03-04,11
 b,2024-03-11,8
 d,2024-03-20,3
 """
+FILLER = "".join(f"f{k:02d},2024-01-{2 + k % 20:02d},{10 + k}\nf{k:02d},2024-02-{1 + k % 20:02d},{12 + k}\n"
+                 for k in range(30))  # 30 customers buying twice: enough to learn from, not what is checked
+HAND_LOG += FILLER
 HAND_CARD = """
 [problem]
 task = "customer"
@@ -137,7 +148,8 @@ only = ["historic_rate", "bg_nbd"]
 
 
 def test_summaries_of_a_hand_made_log(tmp_path):
-    """Computed by hand: a's purchases on Jan 1 (two, one day), Jan 15, Jan 29 (a return netted)."""
+    """Computed by hand: a's purchases on Jan 1 (two, one day), Jan 15, Jan 29 (a return netted);
+    b's return on a day without a purchase is no purchase."""
     from bakeoff.core.card import card_from_text
     from bakeoff.tasks.customer.data import prepare
 
@@ -146,20 +158,21 @@ def test_summaries_of_a_hand_made_log(tmp_path):
     s = data.calibration
     at = {key: k for k, key in enumerate(s.ids)}
     a, b, c = at["a"], at["b"], at["c"]
-    assert s.count == 3 and "d" not in at  # d first bought after the calibration end
+    assert s.count == 33 and "d" not in at  # d first bought after the calibration end
     assert (s.x[a], s.t_x[a], s.T[a]) == (2, 4.0, 8.0)  # repeat days Jan 15, Jan 29; Feb 26 is 8 weeks on
     assert s.spend[a] == pytest.approx((20 + 26) / 2) and s.first_spend[a] == 15  # the return nets against Jan 29
-    assert (s.x[b], s.T[b], s.x[c]) == (0, 7.0, 0) and s.T[c] == pytest.approx(6 / 7)  # Feb 20 to Feb 26
+    assert (s.x[b], s.T[b], s.x[c]) == (0, 7.0, 0)  # b's return on Feb 1 is no purchase and s.T[c] == pytest.approx(6 / 7)  # Feb 20 to Feb 26
     assert (s.later[a], s.later[b], s.later[c]) == (1, 1, 0)  # holdout: a on Mar 4, b on Mar 11
     notes = " ".join(data.notes)
-    assert "2 purchases on the same day" in notes and "1 returns" in notes and "1 customers first bought after" in notes
+    assert "2 purchases on the same day" in notes and "2 returns" in notes and "1 customer-days with only returns" in notes and "1 customers first bought after" in notes
 
 
 @pytest.mark.parametrize("change, message", [
+    (('id = "customer"', 'id = "day"'), "customers bought on two days by calibration_end"),
     (('calibration_end = "2024-02-26"', 'calibration_end = "2023-06-30"'),
      "no purchases on or before [customer] calibration_end 2023-06-30"),
     (("a,2024-01-15,20", "a,15 Jan,20"), "1 values of [data] time 'day' are not dates (e.g. '15 Jan')"),
-    (("b,2024-01-08,7", ",2024-01-08,7"), "1 of 10 rows have no customer id in 'customer'"),
+    (("b,2024-01-08,7", ",2024-01-08,7"), "1 of 71 rows have no customer id in 'customer'"),
     (('id = "customer"', 'id = "client"'), "[data] id 'client' is not a column of the log; columns are customer, day, total"),
     (('amount = "total"', 'amount = "day"'), "[customer] amount 'day' holds"),
     (('calibration_end = "2024-02-26"', 'calibration_end = "2024-03-20"'), "no purchases after [customer] calibration_end"),
@@ -215,7 +228,7 @@ def test_every_source_gives_the_same_customers(tmp_path, source):
         given = 'source = "log.parquet"'
     elif source == "folder":
         (tmp_path / "parts").mkdir()
-        for k, part in enumerate((frame.iloc[:4], frame.iloc[4:])):
+        for k, part in enumerate((frame.iloc[:30], frame.iloc[30:])):
             part.to_parquet(tmp_path / "parts" / f"part-{k}.parquet")
         given = 'source = "parts"'
     else:
@@ -245,3 +258,23 @@ def test_the_mlflow_model_predicts_as_bakeoff_predict_does(cdnow_run, tmp_path):
     served = served_model.predict(summaries)
     assert np.allclose(served["expected_purchases"], offline["expected_purchases"])
     assert np.allclose(served["p_active"], offline["p_active"])
+
+
+@pytest.mark.parametrize("last_day, expected", [(12, "reads as month/day and as day/month alike"),
+                                                (28, "read as MM/DD/YYYY")])
+def test_dates_with_slashes_are_read_one_way_or_refused(tmp_path, last_day, expected):
+    """11/04/2023 is 4 November or 11 April: refused unless some value settles it (a 28th)."""
+    from bakeoff.core.card import card_from_text
+    from bakeoff.errors import DataError
+    from bakeoff.tasks.customer.data import prepare
+
+    rows = [f"c{k},{1 + k % 3:02d}/{1 + k % last_day:02d}/2024,5" for k in range(200)]
+    rows += [f"c{k},{4 + k % 3:02d}/{1 + k % 12:02d}/2024,6" for k in range(100)]
+    (tmp_path / "log.csv").write_text("customer,day,total\n" + "\n".join(rows) + "\n")
+    card = card_from_text(HAND_CARD.replace('calibration_end = "2024-02-26"', 'calibration_end = "2024-05-31"'))
+    try:
+        data = prepare(card.with_base_dir(tmp_path))
+    except DataError as err:
+        assert expected in str(err)
+        return
+    assert expected in " ".join(data.notes) and data.dates["start"] == "2024-01-01"

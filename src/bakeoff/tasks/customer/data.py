@@ -20,6 +20,8 @@ from bakeoff.errors import DataError
 from bakeoff.tasks.customer.log import DAYS, open_log
 from bakeoff.tasks.customer.summaries import window_sql
 
+MIN_CUSTOMERS = 30  # in the calibration period: fewer leave four parameters and cells unlearnable
+
 
 @dataclass
 class Summaries:
@@ -125,6 +127,14 @@ def prepare(card) -> Customers:
     windows = {"calibration": holdout_days / unit, "inner": _days(inner_end, calibration_end) / unit, "final": 0.0}
     summaries = {name: _summaries(frame, windows[name]) for name, frame in frames.items()}
     notes = log.notes + _new_customers(con, calibration_end, holdout_end)
+    calibration = summaries["calibration"]
+    if calibration.count < MIN_CUSTOMERS:
+        raise DataError(f"only {calibration.count} customers bought by [customer] calibration_end {calibration_end}; "
+                        f"the models need at least {MIN_CUSTOMERS}: set calibration_end later")
+    if not calibration.x.any():
+        raise DataError(f"none of the {calibration.count:,} customers bought on two days by calibration_end "
+                        f"{calibration_end}, so there is no repeat purchase to learn from; check that [data] id is the "
+                        "customer (not the order), or set calibration_end later")
     if summaries["inner"].count == 0:
         raise DataError(f"no customer bought by {inner_end}, half way through the calibration period; set "
                         "[customer] calibration_end later, so the rules learn from an earlier part of it")

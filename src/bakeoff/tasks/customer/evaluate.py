@@ -66,6 +66,9 @@ def evaluate_job(cls, data: Customers, settings, seconds: float, guide=None) -> 
     model = candidate.fit(data.evaluation())
     truth, predicted = holdout_truth(data), predictions(model, data.calibration, data.holdout_units)
     value = score(settings.metric, truth, predicted)
+    if not np.isfinite(value) and settings.metric != "auc_active":
+        raise ValueError(f"its {settings.metric} on the holdout is not a number: its predictions are not finite "
+                         "(the fit did not converge on this data)")
     boot = resampled(settings.metric, truth, predicted, settings.resamples, settings.seed)
     fit_start = time.perf_counter()
     final = candidate.fit(data.everything())

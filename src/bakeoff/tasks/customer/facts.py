@@ -27,10 +27,11 @@ def collect_facts(result: dict, evaluations: dict, data: Customers, card) -> dic
     truth, s, t = holdout_truth(data), data.calibration, data.holdout_units
     predicted = {name: predictions(m, s, t) for name, m in models.items()}
     metrics = [name for name in HIGHER_IS_BETTER if data.amount or "spend" not in name]
-    shown = _shown(result, evaluations)
+    scores = {name: {m: score(m, truth, p) for m in metrics} for name, p in predicted.items()}
+    shown = _shown(result, evaluations, {n: {"auc_active": score("auc_active", truth, p)} for n, p in predicted.items()})
     facts = {"version": FACTS_VERSION, "metric": result["metric"], "customers": data.count, "unit": data.time_unit,
              "holdout_units": t, "horizon": data.horizon, "dates": data.dates, "amount": data.amount,
-             "scores": {name: {m: score(m, truth, p) for m in metrics} for name, p in predicted.items()},
+             "scores": scores,
              "metrics": metrics, "tracking": _tracking(data, models, card.evaluate.seed), "holdout_total": float(truth.purchases.sum()),
              "expected_total": {name: float(p.purchases.sum()) for name, p in predicted.items()},
              "by_frequency": _by_frequency(s, truth.purchases, {n: p.purchases for n, p in predicted.items()}),
@@ -40,16 +41,15 @@ def collect_facts(result: dict, evaluations: dict, data: Customers, card) -> dic
     return facts
 
 
-def _shown(result: dict, evaluations: dict) -> str | None:
-    """The model whose per-customer figures the report lists: the recommended one when it gives
-    P(alive); else the best-scoring finished model that does; else the recommended."""
+def _shown(result: dict, evaluations: dict, scores: dict[str, dict[str, float]]) -> str | None:
+    """The model whose per-customer figures the report lists: of those that give P(alive), the
+    one whose P(alive) best tells who bought in the holdout (ROC AUC), so that "most likely gone"
+    means something; without one, the recommended."""
+    alive = [name for name, ev in evaluations.items() if ev.fitted is not None and ev.fitted.gives_p_alive
+             and np.isfinite(scores[name]["auc_active"])]
+    if alive:
+        return max(alive, key=lambda name: scores[name]["auc_active"])
     recommended = result.get("recommended")
-    if recommended in evaluations and evaluations[recommended].fitted.gives_p_alive:
-        return recommended
-    scored = {name: ev.cv_score for name, ev in evaluations.items()
-              if ev.fitted is not None and ev.fitted.gives_p_alive and np.isfinite(ev.cv_score)}
-    if scored:
-        return (max if HIGHER_IS_BETTER.get(result["metric"]) else min)(scored, key=scored.get)
     return recommended if recommended in evaluations else None
 
 

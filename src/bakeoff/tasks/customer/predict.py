@@ -18,6 +18,8 @@ from bakeoff.tasks.customer.ladder import CustomerModel
 
 PATH_POINTS = 10_000_000  # customers x periods of the expected purchases a value is computed from, at most
 MIN_PERIODS = 4
+BGNBD_NOTE = ("bg_nbd's p_active is 1 for every customer without a repeat purchase (BG/NBD lets customers drop "
+              "out only just after a purchase); for who is gone, pareto_nbd's P(alive) tells them apart")
 COLUMNS = ["id", "purchases", "recency", "age", "expected_purchases", "p_active", "expected_spend", "value"]
 
 
@@ -53,10 +55,11 @@ def customer_table(model: CustomerModel, s: Summaries, horizon: float, unit_days
     return frame
 
 
-def predict(run_dir: Path, candidate: str, data: Path | None = None, horizon: float | None = None) -> pd.DataFrame:
+def predict(run_dir: Path, candidate: str, data: Path | None = None,
+            horizon: float | None = None) -> tuple[pd.DataFrame, list[str]]:
     """`bakeoff predict` for a customer run: every customer of the log (`data`, or the card's),
     summarised at its last day, with the candidate's predictions over `horizon` time units
-    (the card's horizon by default)."""
+    (the card's horizon by default), the id column named as in the card; and notes."""
     from bakeoff.tasks.customer.data import summaries_now
 
     result, card = read_result(run_dir), read_card(run_dir)
@@ -65,5 +68,7 @@ def predict(run_dir: Path, candidate: str, data: Path | None = None, horizon: fl
     section = card.customer
     source = card.data.source if data is None else str(Path(data).resolve())
     now = summaries_now(source, card.base_dir, card.data.id, card.data.time, section)
-    return customer_table(model, now, horizon or section.horizon, section.unit_days, section.discount_rate,
-                          bool(section.amount))
+    table = customer_table(model, now, horizon or section.horizon, section.unit_days, section.discount_rate,
+                           bool(section.amount))
+    notes = [BGNBD_NOTE] if name == "bg_nbd" else []
+    return table.rename(columns={"id": card.data.id}) if card.data.id not in table.columns else table, notes

@@ -21,10 +21,13 @@ from bakeoff.tasks.customer.section import UNIT_DAYS
 
 
 def days_sql(relation: str, *, id: str, day: str, amount: str | None) -> str:
-    """One row per customer and purchase day (`day`: a SQL expression giving each row's DATE):
-    id, day, spend (the day's amounts summed), lines (the log's rows that day)."""
+    """One row per customer and day with a row in the log (`day`: a SQL expression giving each
+    row's DATE): id, day, spend (the day's amounts summed), lines (the log's rows that day),
+    bought (those that are no return: no negative amount)."""
     spend = f"SUM({amount})::DOUBLE" if amount else "NULL::DOUBLE"
-    return f"SELECT {id} AS id, {day} AS day, {spend} AS spend, COUNT(*) AS lines FROM {relation} GROUP BY 1, 2"
+    bought = f"COUNT(*) FILTER (WHERE NOT {amount} < 0)" if amount else "COUNT(*)"
+    return (f"SELECT {id} AS id, {day} AS day, {spend} AS spend, COUNT(*) AS lines, {bought} AS bought "
+            f"FROM {relation} GROUP BY 1, 2")
 
 
 def window_sql(days: str, cutoff: str, end: str | None, unit_days: float) -> str:

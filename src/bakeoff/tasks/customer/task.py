@@ -142,7 +142,7 @@ class CustomerTask:
 
             raise ConfigError("--threshold is for classification runs; a customer run predicts purchases and "
                               "P(active): leave --threshold out")
-        return predict(run_dir, candidate, data, horizon), []
+        return predict(run_dir, candidate, data, horizon)
 
 
 CUSTOMER = CustomerTask()

@@ -81,6 +81,9 @@ def card_for(source: Path, target: str | None, overrides: dict) -> Card:
         if target:
             raw["data"]["target"] = target
     else:
+        if overrides.get("task") in ("forecast", "customer"):
+            raise ConfigError(f"a {overrides['task']} run needs a card: bakeoff init {source.name} --task "
+                              f"{overrides['task']} --id … --time … (see bakeoff init --help), then bakeoff run bakeoff.toml")
         loaded = load_frame(str(data_path(source)), Path.cwd())
         target = _require_target(loaded.frame, target, source)
         task = overrides.get("task") or infer_task(loaded.frame[target])
