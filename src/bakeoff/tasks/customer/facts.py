@@ -28,11 +28,11 @@ def collect_facts(result: dict, evaluations: dict, data: Customers, card) -> dic
     predicted = {name: predictions(m, s, t) for name, m in models.items()}
     metrics = [name for name in HIGHER_IS_BETTER if data.amount or "spend" not in name]
     scores = {name: {m: score(m, truth, p) for m in metrics} for name, p in predicted.items()}
-    shown = _shown(result, evaluations, {n: {"auc_active": score("auc_active", truth, p)} for n, p in predicted.items()})
+    shown = _shown(result, evaluations, scores)
     facts = {"version": FACTS_VERSION, "metric": result["metric"], "customers": data.count, "unit": data.time_unit,
              "holdout_units": t, "horizon": data.horizon, "dates": data.dates, "amount": data.amount,
-             "scores": scores,
-             "metrics": metrics, "tracking": _tracking(data, models, card.evaluate.seed), "holdout_total": float(truth.purchases.sum()),
+             "scores": scores, "metrics": metrics, "tracking": _tracking(data, models, card.evaluate.seed),
+             "holdout_total": float(truth.purchases.sum()),
              "expected_total": {name: float(p.purchases.sum()) for name, p in predicted.items()},
              "by_frequency": _by_frequency(s, truth.purchases, {n: p.purchases for n, p in predicted.items()}),
              "shown": shown, "p_alive": bool(shown and evaluations[shown].fitted.gives_p_alive)}
