@@ -18,16 +18,17 @@ question = "Which customers are still active, and what will they buy over the ne
 
 [data]
 source = "{source}"
-id = "{id}"                # the customer
-time = "{time}"            # the purchase's date (or timestamp, or a number such as 19970101)
+id = "{id}"    # the customer
+time = "{time}"    # the purchase's date (or timestamp, or a number such as 19970101)
 
 [customer]
 {amount_line}
-calibration_end = "{calibration_end}"   # models learn from purchases up to this day
-holdout_end = "{holdout_end}"       # and are scored on the purchases after it, to this day
-time_unit = "{unit}"           # day, week or month
-horizon = {horizon:g}               # time units bakeoff predict predicts over
-discount_rate = 0.1            # a year's, for the value of future purchases
+calibration_end = "{calibration_end}"    # models learn from purchases up to this day
+holdout_end = "{holdout_end}"        # and are scored on the purchases after it, to this day
+time_unit = "{unit}"    # day, week or month
+horizon = {horizon:g}    # time units bakeoff predict predicts over
+discount_rate = 0.1    # a year's, for the value of future purchases
+# inference = "mcmc"    # rung 2's posteriors through pymc-marketing: pip install 'bakeoff[mcmc]'
 
 [evaluate]
 metric = "rmse"            # purchases per customer; or mae, total_error, auc_active{spend_metric}
@@ -39,7 +40,7 @@ total = "2m"
 per_candidate = "1m"
 
 # [ladder]
-# only = ["historic_rate", "rfm_cells", "bg_nbd", "pareto_nbd", "lightgbm"]
+# only = ["historic_rate", "recency_rule", "rfm_cells", "bg_nbd", "pareto_nbd", "lightgbm"]
 '''
 CALIBRATION_SHARE = 2 / 3  # of the log's days, before the calibration end
 
@@ -72,8 +73,8 @@ def write_card_file(data: Path, output: Path, force: bool = False, *, target: st
     except ValueError:
         pass
     text = CARD.format(name=Path(data).stem, card=output.name, source=source.as_posix(), id=id, time=time,
-                       amount_line=f'amount = "{amount}"          # each purchase\'s amount' if amount else
-                       '# amount = "total"          # each purchase\'s amount: adds spend and value',
+                       amount_line=f'amount = "{amount}"    # each purchase\'s amount' if amount else
+                       '# amount = "total"    # each purchase\'s amount: adds spend and value',
                        calibration_end=cut.isoformat(), holdout_end=last.isoformat(), unit="week",
                        horizon=horizon or 52, spend_metric=", spend_rmse" if amount else "")
     prepare(card_from_text(text).with_base_dir(output.parent.resolve()))  # refuses what run would refuse
