@@ -109,15 +109,7 @@ def prepare(card) -> Customers:
     con, unit = log.connection, section.unit_days
     start, last = (str(d) for d in con.execute(f"SELECT MIN(day), MAX(day) FROM {DAYS}").fetchone())
     calibration_end, holdout_end = section.calibration_end, section.holdout_end or last
-    if calibration_end < start:
-        raise DataError(f"no purchases on or before [customer] calibration_end {calibration_end}: the log starts "
-                        f"{start}; set calibration_end between {start} and {last}")
-    if calibration_end >= last:
-        raise DataError(f"no purchases after [customer] calibration_end {calibration_end}: the log ends {last}, so "
-                        "there is no holdout to score the candidates on; set calibration_end earlier")
-    if holdout_end > last:
-        raise DataError(f"[customer] holdout_end {holdout_end} is after the log's last day {last}: the days "
-                        f"after it would count as no purchases; set holdout_end to {last} or earlier")
+    _check_periods(start, last, calibration_end, holdout_end)
     span = _days(start, calibration_end)
     holdout_days = _days(calibration_end, holdout_end)
     inner_end = _shift(calibration_end, -min(holdout_days, span // 2))
@@ -127,7 +119,29 @@ def prepare(card) -> Customers:
     windows = {"calibration": holdout_days / unit, "inner": _days(inner_end, calibration_end) / unit, "final": 0.0}
     summaries = {name: _summaries(frame, windows[name]) for name, frame in frames.items()}
     notes = log.notes + _new_customers(con, calibration_end, holdout_end)
-    calibration = summaries["calibration"]
+    _check_customers(summaries["calibration"], summaries["inner"], calibration_end, inner_end)
+    dates = {"start": start, "inner_end": inner_end, "calibration_end": calibration_end, "holdout_end": holdout_end}
+    tracking = _tracking(con, start, calibration_end, holdout_end, unit)
+    return Customers(summaries["calibration"], summaries["inner"], summaries["final"], section.time_unit, unit,
+                     section.horizon, section.discount_rate, bool(section.amount), dates, tracking, log.sha256,
+                     log.rows, notes, section.inference)
+
+
+def _check_periods(start: str, last: str, calibration_end: str, holdout_end: str) -> None:
+    """A calibration period with purchases, and a holdout inside the log."""
+    if calibration_end < start:
+        raise DataError(f"no purchases on or before [customer] calibration_end {calibration_end}: the log starts "
+                        f"{start}; set calibration_end between {start} and {last}")
+    if calibration_end >= last:
+        raise DataError(f"no purchases after [customer] calibration_end {calibration_end}: the log ends {last}, so "
+                        "there is no holdout to score the candidates on; set calibration_end earlier")
+    if holdout_end > last:
+        raise DataError(f"[customer] holdout_end {holdout_end} is after the log's last day {last}: the days "
+                        f"after it would count as no purchases; set holdout_end to {last} or earlier")
+
+
+def _check_customers(calibration: Summaries, inner: Summaries, calibration_end: str, inner_end: str) -> None:
+    """Enough customers to learn from, some of whom bought twice."""
     if calibration.count < MIN_CUSTOMERS:
         raise DataError(f"only {calibration.count} customers bought by [customer] calibration_end {calibration_end}; "
                         f"the models need at least {MIN_CUSTOMERS}: set calibration_end later")
@@ -135,14 +149,9 @@ def prepare(card) -> Customers:
         raise DataError(f"none of the {calibration.count:,} customers bought on two days by calibration_end "
                         f"{calibration_end}, so there is no repeat purchase to learn from; check that [data] id is the "
                         "customer (not the order), or set calibration_end later")
-    if summaries["inner"].count == 0:
+    if inner.count == 0:
         raise DataError(f"no customer bought by {inner_end}, half way through the calibration period; set "
                         "[customer] calibration_end later, so the rules learn from an earlier part of it")
-    dates = {"start": start, "inner_end": inner_end, "calibration_end": calibration_end, "holdout_end": holdout_end}
-    tracking = _tracking(con, start, calibration_end, holdout_end, unit)
-    return Customers(summaries["calibration"], summaries["inner"], summaries["final"], section.time_unit, unit,
-                     section.horizon, section.discount_rate, bool(section.amount), dates, tracking, log.sha256,
-                     log.rows, notes, section.inference)
 
 
 def summaries_now(source, base_dir, id: str, time: str, section) -> Summaries:
