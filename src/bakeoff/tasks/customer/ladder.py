@@ -8,7 +8,7 @@ Gamma-Gamma for spend) by maximum likelihood; rung 3 is a boosted model on the s
 Every candidate learns from a `History` and returns a `CustomerModel`.
 
 >>> sorted(ladder())
-['bg_nbd', 'historic_rate', 'lightgbm', 'pareto_nbd', 'recency_rule', 'rfm_cells']
+['bg_nbd', 'historic_rate', 'lightgbm_rfm', 'pareto_nbd', 'recency_rule', 'rfm_cells']
 """
 
 from __future__ import annotations
@@ -336,7 +336,7 @@ def features(s: Summaries) -> np.ndarray:
 
 
 class BoostedModel(CustomerModel):
-    name, rung = "lightgbm", 3
+    name, rung = "lightgbm_rfm", 3
 
     def __init__(self, spend: Spend, purchases, active, spender, window: float):
         super().__init__(spend)
@@ -370,7 +370,7 @@ class BoostedModel(CustomerModel):
 
 
 class Boosted(CustomerCandidate):
-    name, rung, family, title = "lightgbm", 3, "boosting", "Boosted trees"
+    name, rung, family, title = "lightgbm_rfm", 3, "boosting", "Boosted trees"
     summary = "LightGBM on RFM and timing features, trained on a time split inside the calibration period"
     requires = ("lightgbm",)
     most_rows = 200_000  # customers it trains on, a seeded sample of them when there are more

@@ -40,7 +40,7 @@ total = "2m"
 per_candidate = "1m"
 
 # [ladder]
-# only = ["historic_rate", "recency_rule", "rfm_cells", "bg_nbd", "pareto_nbd", "lightgbm"]
+# only = ["historic_rate", "recency_rule", "rfm_cells", "bg_nbd", "pareto_nbd", "lightgbm_rfm"]
 '''
 CALIBRATION_SHARE = 2 / 3  # of the log's days, before the calibration end
 

@@ -44,10 +44,10 @@ def plain_quality(name: str, facts: dict) -> str:
 def headline(result: dict, facts: dict) -> str:
     """The answer: the recommended model, and what it is as good as, from how many numbers.
 
-    >>> r = {"recommended": "pareto_nbd", "best": "lightgbm", "reason": "", "candidates": [
-    ...     {"name": "pareto_nbd", "n_params": 7}, {"name": "lightgbm", "n_params": 5200}]}
+    >>> r = {"recommended": "pareto_nbd", "best": "lightgbm_rfm", "reason": "", "candidates": [
+    ...     {"name": "pareto_nbd", "n_params": 7}, {"name": "lightgbm_rfm", "n_params": 5200}]}
     >>> headline(r, {"holdout_units": 39, "unit": "week"})
-    "pareto_nbd predicts the next 39 weeks' purchases as well as lightgbm, from 7 numbers (lightgbm: 5,200)."
+    "pareto_nbd predicts the next 39 weeks' purchases as well as lightgbm_rfm, from 7 numbers (lightgbm_rfm: 5,200)."
     """
     recommended, best = result.get("recommended"), result.get("best")
     if not recommended:
