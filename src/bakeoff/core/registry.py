@@ -28,7 +28,9 @@ def builtin() -> dict[str, type[Candidate]]:
 
     classes: dict[str, type[Candidate]] = {}
     for kind in TASKS:
-        classes.update(task_for(kind).ladder())
+        for name, cls in task_for(kind).ladder().items():
+            if classes.setdefault(name, cls) is not cls:  # a name is a candidate's in every command and file
+                raise RuntimeError(f"two built-in candidates are called {name!r}: {classes[name]} and {cls}")
     return classes
 
 
