@@ -77,13 +77,35 @@ trials = 3
 """
 
 
+def _cli_env(env: dict | None) -> dict:
+    full_env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    full_env.update({"COLUMNS": "160", **(env or {})})
+    return full_env
+
+
 def run_cli(*args: str, cwd: Path, env: dict | None = None,
             timeout: float = 600) -> subprocess.CompletedProcess:
     """The real `bakeoff` console script, as a user runs it."""
-    full_env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    full_env.update({"COLUMNS": "160", **(env or {})})
-    return subprocess.run([str(BAKEOFF), *args], cwd=cwd, env=full_env, capture_output=True,
+    return subprocess.run([str(BAKEOFF), *args], cwd=cwd, env=_cli_env(env), capture_output=True,
                           text=True, timeout=timeout)
+
+
+class BackgroundCli:
+    """`run_cli` started now and waited for later (`.result()`), for a test with other work to
+    do meanwhile, e.g. the local run a Spark job's outputs are compared with."""
+
+    def __init__(self, *args: str, cwd: Path, env: dict | None = None):
+        self.process = subprocess.Popen([str(BAKEOFF), *args], cwd=cwd, env=_cli_env(env), text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def result(self, timeout: float = 600) -> subprocess.CompletedProcess:
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.communicate()
+        return subprocess.CompletedProcess(self.process.args, self.process.returncode, out, err)
 
 
 # The warning filters of a fresh interpreter, which the console script starts with.

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli, only_run, read_result, run_cli, write_card
+from conftest import BackgroundCli, cli, only_run, read_result, write_card
 
 CARD = """
 [problem]
@@ -191,12 +191,15 @@ def test_groups_on_a_spark_cluster_match_the_local_engine(tmp_path, spark_master
     for folder in (local, spark):
         folder.mkdir()
         folder.joinpath("hanging.py").write_text(textwrap.dedent(HANGS))
-    done, local_run = grouped_run(local, frame, extra=extra)
-    assert done.returncode == 0, done.stderr
     frame.to_csv(spark / "stores.csv", index=False)  # a CSV: Spark reads its numbers as numbers, as pandas does
     write_card(spark, CARD.format(source="stores.csv", total="3m", slice="30s", workers=1, extra=extra)
                + f'[engine]\nkind = "spark"\nmaster = "{spark_master}"\npartitions = 2\n')
-    done = run_cli("run", "bakeoff.toml", cwd=spark, timeout=600)
+    job = BackgroundCli("run", "bakeoff.toml", cwd=spark)  # the console script, on the cluster
+    try:
+        here, local_run = grouped_run(local, frame, extra=extra)  # meanwhile, the local engine
+    finally:
+        done = job.result(timeout=600)
+    assert here.returncode == 0, here.stderr
     assert done.returncode == 0, done.stderr
     spark_run = only_run(spark)
     key = ["group", "candidate"]

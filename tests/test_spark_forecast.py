@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli, run_cli, write_card
+from conftest import BackgroundCli, cli, write_card
 from test_forecast import CARD as FORECAST_CARD
 from test_forecast import M4, write_series
 
@@ -45,11 +45,15 @@ def test_a_standalone_cluster_gives_each_series_the_local_engines_choice_and_sco
         folder.mkdir()
         write_series(folder, m4, count=12, keep=400)
     write_card(local, CARD.format(extra=""))
-    assert cli("run", "bakeoff.toml", "--no-track", cwd=local).returncode == 0
     (spark / "hang.py").write_text(HANG)
     write_card(spark, CARD.replace('"theta"]', '"theta", "global_lightgbm"]').replace('"60s"', '"5s"').format(
         extra='extra = ["hang:Hang"]\n' + SPARK.format(master=spark_master)))
-    done = run_cli("run", "bakeoff.toml", cwd=spark, timeout=900)
+    job = BackgroundCli("run", "bakeoff.toml", cwd=spark)  # the console script, on the cluster
+    try:
+        here = cli("run", "bakeoff.toml", "--no-track", cwd=local)  # meanwhile, the local engine
+    finally:
+        done = job.result(timeout=900)
+    assert here.returncode == 0, here.stderr
     assert done.returncode == 0, done.stderr
     run_dir = next((spark / "runs").iterdir())
     assert "Traceback" not in done.stderr and "WARN" not in done.stderr  # Spark's own log is in .bakeoff/spark.log
