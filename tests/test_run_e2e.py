@@ -320,10 +320,12 @@ def test_mlflow_ui_serves_the_runs(telco_run):
         port = s.getsockname()[1]
     mlflow_cli = str(BAKEOFF_BIN.with_name("mlflow"))
     experiment = mlflow.MlflowClient(result["tracking_uri"]).get_run(result["mlflow_run_id"]).info.experiment_id
-    # one server worker (four start by default: seconds each on two cores), in a process group
-    # of its own so that it is ended at once rather than shut down gracefully
+    # one server worker (four start by default: seconds each on two cores) and none of MLflow's
+    # job runners (processes of their own for its GenAI jobs, which a bake-off has none of), in
+    # a process group of its own so that it is ended at once rather than shut down gracefully
     server = subprocess.Popen([mlflow_cli, "ui", "--backend-store-uri", result["tracking_uri"],
                                "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                              env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
