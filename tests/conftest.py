@@ -205,15 +205,38 @@ def postgres_url():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+_CLUSTER: dict = {}  # the Spark standalone cluster of this test run, once started
+
+
+def _start_cluster(folder: Path):
+    from spark_cluster import Standalone
+
+    if "cluster" not in _CLUSTER:
+        _CLUSTER["cluster"] = Standalone(folder)
+    return _CLUSTER["cluster"]
+
+
+def pytest_collection_finish(session):
+    """When a collected test needs the Spark cluster, start it now: its JVMs boot while the
+    tests before it run (`spark_master` waits for it); it is stopped when the run ends."""
+    import importlib.util
+
+    wanted = any("spark_master" in getattr(item, "fixturenames", ()) for item in session.items)
+    if wanted and not session.config.option.collectonly and importlib.util.find_spec("pyspark"):
+        _start_cluster(session.config._tmp_path_factory.mktemp("spark-cluster"))
+
+
+def pytest_sessionfinish(session):
+    if "cluster" in _CLUSTER:
+        _CLUSTER.pop("cluster").stop()
+
+
 @pytest.fixture(scope="session")
 def spark_master(tmp_path_factory):
     """A Spark standalone master and one worker on loopback (from pyspark's own scripts), for
     the whole test run: what local mode hides (serialisation, imports on executors) shows here."""
     pytest.importorskip("pyspark")
-    from spark_cluster import standalone
-
-    with standalone(tmp_path_factory.mktemp("spark-cluster")) as url:
-        yield url
+    return _start_cluster(tmp_path_factory.mktemp("spark-cluster")).url()
 
 
 @pytest.fixture(scope="session")

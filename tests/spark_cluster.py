@@ -33,33 +33,52 @@ def _alive_workers(ui_port: int) -> int:
         return 0
 
 
-@contextmanager
-def standalone(folder: Path, cores: int = 1, memory: str = "1g", wait: float = 90.0):
-    """Yield the master's URL (spark://127.0.0.1:PORT) once a worker has registered with it."""
-    port, ui, worker_ui = _free_port(), _free_port(), _free_port()
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_HOME": str(_spark_class().parents[1]),
-           "SPARK_WORKER_DIR": str(folder / "work")}
-    logs = [open(folder / "master.log", "wb"), open(folder / "worker.log", "wb")]
-    master = subprocess.Popen([str(_spark_class()), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                               "--port", str(port), "--webui-port", str(ui)], env=env, stdout=logs[0], stderr=logs[0])
-    url = f"spark://127.0.0.1:{port}"
-    worker = subprocess.Popen([str(_spark_class()), "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
-                               "--cores", str(cores), "--memory", memory, "--webui-port", str(worker_ui), url],
-                              env=env, stdout=logs[1], stderr=logs[1])
-    try:
+class Standalone:
+    """A master and one worker, started at once; `url()` waits until the worker has registered
+    with the master (so the JVMs can boot while other work goes on), `stop()` ends both."""
+
+    def __init__(self, folder: Path, cores: int = 1, memory: str = "1g"):
+        self.folder = folder
+        port, self.ui, worker_ui = _free_port(), _free_port(), _free_port()
+        env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_HOME": str(_spark_class().parents[1]),
+               "SPARK_WORKER_DIR": str(folder / "work")}
+        self.logs = [open(folder / "master.log", "wb"), open(folder / "worker.log", "wb")]
+        self.master = subprocess.Popen([str(_spark_class()), "org.apache.spark.deploy.master.Master", "--host",
+                                        "127.0.0.1", "--port", str(port), "--webui-port", str(self.ui)], env=env,
+                                       stdout=self.logs[0], stderr=self.logs[0])
+        self.spark_url = f"spark://127.0.0.1:{port}"
+        self.worker = subprocess.Popen([str(_spark_class()), "org.apache.spark.deploy.worker.Worker", "--host",
+                                        "127.0.0.1", "--cores", str(cores), "--memory", memory, "--webui-port",
+                                        str(worker_ui), self.spark_url], env=env,
+                                       stdout=self.logs[1], stderr=self.logs[1])
+
+    def url(self, wait: float = 90.0) -> str:
+        """The master's URL (spark://127.0.0.1:PORT) once a worker has registered with it."""
         deadline = time.monotonic() + wait
-        while _alive_workers(ui) < 1:
-            if time.monotonic() > deadline or master.poll() is not None or worker.poll() is not None:
-                raise RuntimeError(f"the Spark standalone cluster did not start; see {folder}/master.log, worker.log")
+        while _alive_workers(self.ui) < 1:
+            if time.monotonic() > deadline or self.master.poll() is not None or self.worker.poll() is not None:
+                raise RuntimeError(f"the Spark standalone cluster did not start; see {self.folder}/master.log, "
+                                   "worker.log")
             time.sleep(0.5)
-        yield url
-    finally:
-        for process in (worker, master):
+        return self.spark_url
+
+    def stop(self) -> None:
+        for process in (self.worker, self.master):
             process.terminate()
-        for process in (worker, master):
+        for process in (self.worker, self.master):
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        for log in logs:
+        for log in self.logs:
             log.close()
+
+
+@contextmanager
+def standalone(folder: Path, cores: int = 1, memory: str = "1g", wait: float = 90.0):
+    """Yield the master's URL (spark://127.0.0.1:PORT) once a worker has registered with it."""
+    cluster = Standalone(folder, cores, memory)
+    try:
+        yield cluster.url(wait)
+    finally:
+        cluster.stop()
