@@ -21,25 +21,47 @@ class Watch:
         return [url for url in self.requests if not url.startswith(allowed)]
 
 
+_SHARED: dict = {}  # Playwright and the Chromium it launched, for the whole test run
+
+
+def _browser():
+    """Headless Chromium, launched on first use and kept for the run (`close_shared` ends it)."""
+    browser = _SHARED.get("browser")
+    if browser is None or not browser.is_connected():
+        from playwright.sync_api import sync_playwright
+
+        executable = shutil.which("chromium") or shutil.which("chromium-browser")
+        assert executable, "Chromium is missing: apt-get install chromium (make test does this)"
+        if "playwright" not in _SHARED:
+            _SHARED["playwright"] = sync_playwright().start()
+        browser = _SHARED["browser"] = _SHARED["playwright"].chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+    return browser
+
+
+def close_shared() -> None:
+    """End the run's Chromium and Playwright (conftest calls this as the run ends)."""
+    if "browser" in _SHARED:
+        _SHARED.pop("browser").close()
+    if "playwright" in _SHARED:
+        _SHARED.pop("playwright").stop()
+
+
 @contextmanager
 def chromium_page(width: int = 1280, height: int = 900):
-    """A fresh page in headless Chromium and a record of its console errors and requests."""
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert executable, "Chromium is missing: apt-get install chromium (make test does this)"
+    """A fresh page in headless Chromium and a record of its console errors and requests. The
+    page has a browser context of its own (no cookies, storage or cache of another page's), in
+    the one Chromium of the test run (a launch costs about a second)."""
     watch = Watch()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.on("console", lambda m: m.type == "error" and watch.console_errors.append(m.text))
-            page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
-            page.on("request", lambda r: watch.requests.append(r.url))
-            yield page, watch
-        finally:
-            browser.close()
+    context = _browser().new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and watch.console_errors.append(m.text))
+        page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
+        page.on("request", lambda r: watch.requests.append(r.url))
+        yield page, watch
+    finally:
+        context.close()
 
 
 def screenshot(page, name: str) -> None:

@@ -229,6 +229,9 @@ def pytest_collection_finish(session):
 def pytest_sessionfinish(session):
     if "cluster" in _CLUSTER:
         _CLUSTER.pop("cluster").stop()
+    close_browser = getattr(sys.modules.get("browser"), "close_shared", None)
+    if close_browser:  # the Chromium the browser tests shared
+        close_browser()
 
 
 @pytest.fixture(scope="session")
