@@ -15,7 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import BAKEOFF as BAKEOFF_BIN
-from conftest import QUICK_TELCO_CARD, REPO, cli, only_run, read_result, run_cli, write_card
+from conftest import (
+    QUICK_TELCO_CARD,
+    REPO,
+    BackgroundCli,
+    cli,
+    only_run,
+    read_result,
+    run_cli,
+    write_card,
+)
 from sklearn.metrics import roc_auc_score
 
 from bakeoff.core.card import load_card
@@ -115,15 +124,18 @@ def test_predict_and_mlflow_pyfunc_give_the_same_predictions(telco_run):
     rows = pd.read_csv(folder / "telco.csv").head(40).drop(columns="Churn")
     rows.to_csv(folder / "new.csv", index=False)
     # through the console script, as a user scores new rows
-    done = run_cli("predict", run_dir.name, "recommended", "new.csv", "-o", "scored.csv", cwd=folder)
+    predicting = BackgroundCli("predict", run_dir.name, "recommended", "new.csv", "-o", "scored.csv", cwd=folder)
+    row = next(r for r in result["candidates"] if r["name"] == result["recommended"])
+    mlflow.set_tracking_uri(result["tracking_uri"])
+    try:  # meanwhile, here
+        from_mlflow = mlflow.pyfunc.load_model(row["model_uri"]).predict(rows)
+    finally:
+        done = predicting.result()
     assert done.returncode == 0, done.stderr
     scored = pd.read_csv(folder / "scored.csv")
     assert list(scored.columns) == list(rows.columns) + ["prediction", "probability"]
     assert set(scored["prediction"]) <= {"Yes", "No"}
     assert ((scored["probability"] >= 0.5) == (scored["prediction"] == "Yes")).all()
-    row = next(r for r in result["candidates"] if r["name"] == result["recommended"])
-    mlflow.set_tracking_uri(result["tracking_uri"])
-    from_mlflow = mlflow.pyfunc.load_model(row["model_uri"]).predict(rows)
     np.testing.assert_allclose(from_mlflow["probability"].to_numpy(), scored["probability"].to_numpy(), rtol=1e-12)
     # rows scored before (an old prediction column) get fresh predictions, as from bakeoff predict
     rescored = mlflow.pyfunc.load_model(row["model_uri"]).predict(scored.drop(columns="probability"))
@@ -294,15 +306,18 @@ def test_a_custom_candidate_predicts_from_anywhere_and_through_mlflow(telco_run,
     rows = pd.read_csv(folder / "telco.csv").head(5)
     rows.to_csv(tmp_path / "new.csv", index=False)
     # a new process in another folder: the custom candidate's module comes from the card's folder
-    done = run_cli("predict", run_dir.name, "prior", "new.csv", "--runs", str(folder),
-                   "-o", "out.parquet", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    share = (pd.read_csv(folder / "telco.csv")["Churn"] == "Yes").mean()  # the prior of every row
-    np.testing.assert_allclose(pd.read_parquet(tmp_path / "out.parquet")["probability"], share)
+    predicting = BackgroundCli("predict", run_dir.name, "prior", "new.csv", "--runs", str(folder),
+                               "-o", "out.parquet", cwd=tmp_path)
     uri = next(r["model_uri"] for r in result["candidates"] if r["name"] == "prior")
     script = (f"import mlflow, pandas as pd; mlflow.set_tracking_uri({result['tracking_uri']!r}); "
               f"print(mlflow.pyfunc.load_model({uri!r}).predict(pd.read_csv('new.csv'))['probability'].iloc[0])")
-    loaded = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    try:  # and meanwhile another: MLflow's loader
+        loaded = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    finally:
+        done = predicting.result()
+    assert done.returncode == 0, done.stderr
+    share = (pd.read_csv(folder / "telco.csv")["Churn"] == "Yes").mean()  # the prior of every row
+    np.testing.assert_allclose(pd.read_parquet(tmp_path / "out.parquet")["probability"], share)
     assert loaded.returncode == 0, loaded.stderr
     assert float(loaded.stdout.strip().splitlines()[-1]) == pytest.approx(share)
 
