@@ -94,7 +94,7 @@ def test_a_forecast_run_scores_every_candidate_on_the_holdout_it_never_saw(forec
     folder, run_dir, result = forecast_run
     rows = {r["name"]: r for r in result["candidates"]}
     assert result["task"] == "forecast" and result["metric"] == "mase"
-    assert all(r["status"] == "ok" for r in rows.values())
+    assert all(r["status"] == "ok" for r in rows.values()), {n: (r["status"], r.get("error")) for n, r in rows.items()}
     frame = pd.read_parquet(folder / "series.parquet")
     last_day = {key: g["value"].to_numpy(float)[-HORIZON - SEASON:-HORIZON] for key, g in frame.groupby("series")}
     holdout = [official_errors(g["value"].to_numpy(float), np.tile(last_day[key], 2))[1]
