@@ -46,8 +46,7 @@ def test_per_candidate_slice_never_exceeds_the_total():
     (with_section("budget", {"total": float("nan")}), "at most 30 days"),
     (with_section("budget", {"memory": "300MB"}), "[budget] memory: got '300MB'; give at least \"1GB\""),
     (with_section("evaluate", {"folds": 1}), "[evaluate] folds: got 1; it must be at least 2"),
-    (with_section("problem", {"task": "customer"}), "[data] of a customer card names the customer id and the "
-                                                    "purchase time columns"),
+    (with_section("problem", {"task": "customer"}), "[data] is missing 'id'; add it, e.g. id = \"customer_id\""),
     ({"problem": {"task": "customer"}, "data": {"source": "log.csv", "id": "customer", "time": "day"}},
      "[customer] is missing; a customer card needs it, e.g. [customer] calibration_end"),
     ({"problem": {"task": "customer"}, "data": {"source": "log.csv", "id": "customer", "time": "day"},

@@ -237,11 +237,11 @@ class Card(_Section):
 
     @model_validator(mode="after")
     def _target_is_no_feature_to_drop(self) -> Card:
-        if not self.data.target and self.problem.task != "customer":
-            raise ValueError("[data] is missing 'target'; add it, e.g. target = ...")
-        if self.problem.task == "customer" and not (self.data.id and self.data.time):
-            raise ValueError("[data] of a customer card names the customer id and the purchase time columns, "
-                             "e.g. id = \"customer_id\" and time = \"order_date\"")
+        from bakeoff.tasks import task_for
+
+        for key, example in task_for(self.problem.task).data_keys.items():
+            if not getattr(self.data, key):
+                raise ValueError(f"[data] is missing {key!r}; add it, e.g. {example}")
         if self.data.target and self.data.target in self.data.drop:
             raise ValueError(f"[data] drop names the target {self.data.target!r}; drop only feature columns")
         return self

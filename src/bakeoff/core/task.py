@@ -69,6 +69,7 @@ class Task(Protocol):
 
     pyfunc_files: tuple[str, ...]  # run-folder files its MLflow models need beside the model
     section: str | None  # the card section of its own (e.g. "forecast"), required on its cards
+    data_keys: dict[str, str]  # the [data] keys its cards must give, each with an example
     sampled_note: tuple[str, str]  # the note on candidates evaluated on a sample ({names}), and its unit
     samples_compare: bool  # a candidate evaluated on a sample can be best or recommended (its score
     #                        is over the same cases as the others': a tabular fold's rows are sampled

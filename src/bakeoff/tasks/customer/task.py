@@ -24,6 +24,7 @@ class CustomerTask:
     preload = ("bakeoff.tasks.customer.evaluate", "scipy.special", "scipy.optimize", "lightgbm")
     sampled_note = ("", "customers")
     section = "customer"
+    data_keys = {"id": 'id = "customer_id"', "time": 'time = "order_date"'}
     samples_compare = True  # every candidate scores every customer
     pyfunc_files = ()
     artifacts = ()

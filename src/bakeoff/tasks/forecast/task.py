@@ -45,6 +45,7 @@ class ForecastTask:
                     "they are chosen only among those series, and they forecast the others as seasonal naive; "
                     "raise [budget] total (or per_candidate) to evaluate them on every series", "series")
     section = "forecast"
+    data_keys = {"target": "target = ..."}
     samples_compare = False  # scored over other series than the rest: it joins the per-series choice only
     pyfunc_files = (SERIES_INDEX,)
     artifacts = (SELECTION,)

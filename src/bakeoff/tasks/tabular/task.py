@@ -45,6 +45,7 @@ class TabularTask:
     sampled_note = (SAMPLED_ROWS, "rows")
     samples_compare = True
     section = None
+    data_keys = {"target": "target = ..."}
     pyfunc_files: tuple[str, ...] = ()  # run-folder files its MLflow models need beside the model
     artifacts: tuple[str, ...] = ()  # run-folder files of its own the MLflow parent run keeps
     on_spark = None  # on Spark only per group: `grouped` runs those cards on either engine
