@@ -13,6 +13,7 @@ Every candidate learns from a `History` and returns a `CustomerModel`.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import ClassVar
 
 import numpy as np
@@ -66,8 +67,9 @@ class CustomerModel(Fitted):
     def __init__(self, spend: Spend):
         self.spend_model = spend
 
+    @abstractmethod
     def expected(self, s: Summaries, t) -> np.ndarray:
-        raise NotImplementedError
+        """Expected purchases of each customer in `s` over the next t time units."""
 
     def p_active(self, s: Summaries, t: float) -> np.ndarray:
         """By default the chance of at least one purchase in t if purchases came as a Poisson stream."""
@@ -99,9 +101,6 @@ class CustomerCandidate(Candidate):
 
     def with_params(self, **params):
         return type(self)(amount=self.amount, inference=self.inference, seed=self.seed, **params)
-
-    def fit(self, X: History, y=None) -> CustomerModel:
-        raise NotImplementedError
 
 
 # -- rung 0 ----------------------------------------------------------------------------------
