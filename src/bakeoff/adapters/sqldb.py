@@ -182,3 +182,58 @@ def check_columns(found: dict[str, str], schema: dict[str, str], table: str) -> 
         if kind.startswith("date"):
             raise DataError(f"the model reads the date column {column!r}, which has no SQL form yet; "
                             "pick a candidate trained without it")
+
+
+class QueriesOver:
+    """Queries written in DuckDB's SQL, run in another database over one of its queries, so its
+    rows never leave it: sqlglot translates each, and sends it with the source query (as the
+    relation `source`, in the database's own SQL) and the relations `define`d so far as CTEs.
+
+    >>> over = QueriesOver("postgresql://me@db/shop", "SELECT * FROM orders")  # doctest: +SKIP
+    >>> over.define("days", "SELECT customer, CAST(ts AS DATE) AS day FROM source GROUP BY 1, 2")  # doctest: +SKIP
+    >>> over.frame("SELECT COUNT(*) AS n FROM days")  # doctest: +SKIP
+    """
+
+    SOURCE = "source"
+
+    def __init__(self, url: str, query: str):
+        self.database = Database(url)
+        self.query = query.strip().rstrip(";")
+        self.defined: list[tuple[str, str]] = []
+
+    def define(self, name: str, sql: str) -> None:
+        self.defined.append((name, sql))
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        try:
+            return self.database.query(self.translate(sql))
+        except Exception as err:  # drivers raise their own types; all mean the same to the user
+            raise DataError(f"the query on {self.database.label} failed ({self.database.failure(err)}); "
+                            "check [data] source url and query") from err
+
+    def rows(self, sql: str) -> list[tuple]:
+        return list(self.frame(sql).itertuples(index=False, name=None))
+
+    def columns(self, relation: str) -> dict[str, str]:
+        """A relation's columns and their DuckDB types, read from its first 1,000 rows."""
+        import duckdb
+
+        sample = self.frame(f"SELECT * FROM {relation} LIMIT 1000")
+        with duckdb.connect() as scratch:
+            scratch.register("sample", sample)
+            return {row[0]: row[1] for row in scratch.execute("DESCRIBE SELECT * FROM sample").fetchall()}
+
+    def translate(self, sql: str) -> str:
+        """`sql` in the database's SQL, with the source query and the defined relations before it."""
+        import sqlglot
+
+        body = sql.strip()
+        ported = ", ".join(f"{name} AS ({definition})" for name, definition in self.defined)
+        if ported:
+            body = f"WITH {ported}, {body[4:]}" if body[:4].upper() == "WITH" else f"WITH {ported} {body}"
+        out = sqlglot.transpile(body, read="duckdb", write=self.database.dialect)[0]
+        head = f"WITH {self.SOURCE} AS ({self.query})"
+        return f"{head}, {out[5:]}" if out.startswith("WITH ") else f"{head} {out}"
+
+    def close(self) -> None:
+        self.database.close()

@@ -105,23 +105,27 @@ def prepare(card) -> Customers:
         from bakeoff.tasks.customer.posterior import check_installed
 
         check_installed()
-    log = open_log(data.source, card.base_dir, id=data.id, time=data.time, amount=section.amount)
-    con, unit = log.connection, section.unit_days
-    start, last = (str(d) for d in con.execute(f"SELECT MIN(day), MAX(day) FROM {DAYS}").fetchone())
+    with open_log(data.source, card.base_dir, id=data.id, time=data.time, amount=section.amount) as log:
+        return _customers(log, section)
+
+
+def _customers(log, section) -> Customers:
+    queries, unit = log.queries, section.unit_days
+    start, last = (str(d) for d in queries.rows(f"SELECT MIN(day), MAX(day) FROM {DAYS}")[0])
     calibration_end, holdout_end = section.calibration_end, section.holdout_end or last
     _check_periods(start, last, calibration_end, holdout_end)
     span = _days(start, calibration_end)
     holdout_days = _days(calibration_end, holdout_end)
     inner_end = _shift(calibration_end, -min(holdout_days, span // 2))
-    frames = {name: con.execute(window_sql(DAYS, cutoff, end, unit)).df() for name, (cutoff, end) in
+    frames = {name: queries.frame(window_sql(DAYS, cutoff, end, unit)) for name, (cutoff, end) in
               {"calibration": (calibration_end, holdout_end), "inner": (inner_end, calibration_end),
                "final": (holdout_end, None)}.items()}
     windows = {"calibration": holdout_days / unit, "inner": _days(inner_end, calibration_end) / unit, "final": 0.0}
     summaries = {name: _summaries(frame, windows[name]) for name, frame in frames.items()}
-    notes = log.notes + _new_customers(con, calibration_end, holdout_end)
+    notes = log.notes + _new_customers(queries, calibration_end, holdout_end)
     _check_customers(summaries["calibration"], summaries["inner"], calibration_end, inner_end)
     dates = {"start": start, "inner_end": inner_end, "calibration_end": calibration_end, "holdout_end": holdout_end}
-    tracking = _tracking(con, start, calibration_end, holdout_end, unit)
+    tracking = _tracking(queries, start, calibration_end, holdout_end, unit)
     return Customers(summaries["calibration"], summaries["inner"], summaries["final"], section.time_unit, unit,
                      section.horizon, section.discount_rate, bool(section.amount), dates, tracking, log.sha256,
                      log.rows, notes, section.inference)
@@ -156,12 +160,15 @@ def _check_customers(calibration: Summaries, inner: Summaries, calibration_end: 
 
 def summaries_now(source, base_dir, id: str, time: str, section) -> Summaries:
     """The customers of a log at its last day (what `bakeoff predict` predicts from)."""
-    log = open_log(source, base_dir, id=id, time=time, amount=section.amount)
-    last = str(log.connection.execute(f"SELECT MAX(day) FROM {DAYS}").fetchone()[0])
-    return _summaries(log.connection.execute(window_sql(DAYS, last, None, section.unit_days)).df(), 0.0)
+    with open_log(source, base_dir, id=id, time=time, amount=section.amount) as log:
+        last = str(log.queries.rows(f"SELECT MAX(day) FROM {DAYS}")[0][0])
+        return _summaries(log.queries.frame(window_sql(DAYS, last, None, section.unit_days)), 0.0)
 
 
 def _summaries(frame, window: float) -> Summaries:
+    """The customers of a `window_sql` frame, in the order of their ids (as every engine sorts them)."""
+    frame = frame.sort_values("id", kind="stable")
+
     def column(name):
         return frame[name].to_numpy(dtype=float, na_value=np.nan)
 
@@ -169,24 +176,24 @@ def _summaries(frame, window: float) -> Summaries:
                      column("first_spend"), column("later"), column("later_spend"), window)
 
 
-def _new_customers(con, calibration_end: str, holdout_end: str) -> list[str]:
+def _new_customers(queries, calibration_end: str, holdout_end: str) -> list[str]:
     """The note on customers whose first purchase is after the calibration period."""
-    new = con.execute(f"SELECT COUNT(*) FROM (SELECT id FROM {DAYS} GROUP BY id HAVING MIN(day) > DATE "
-                  f"'{calibration_end}' AND MIN(day) <= DATE '{holdout_end}')").fetchone()[0]
+    new = queries.rows(f"SELECT COUNT(*) FROM (SELECT id FROM {DAYS} GROUP BY id HAVING MIN(day) > DATE "
+                  f"'{calibration_end}' AND MIN(day) <= DATE '{holdout_end}') AS newcomers")[0][0]
     if not new:
         return []
     return [f"{new:,} customers first bought after calibration_end {calibration_end}: they are new in the "
             "holdout, so no candidate scores them (the final models learn from them)"]
 
 
-def _tracking(con, start: str, calibration_end: str, holdout_end: str, unit: float) -> dict:
+def _tracking(queries, start: str, calibration_end: str, holdout_end: str, unit: float) -> dict:
     """Repeat purchases per time unit from the log's start to the holdout's end, of the customers
     of the calibration period (a customer's first purchase day is not a repeat)."""
-    rows = con.execute(f"""
+    rows = queries.rows(f"""
         WITH cohort AS (SELECT id, MIN(day) AS first FROM {DAYS} GROUP BY id HAVING MIN(day) <= DATE '{calibration_end}')
         SELECT CAST(floor(date_diff('day', DATE '{start}', day) / {unit}) AS INTEGER) AS period, COUNT(*)
         FROM {DAYS} JOIN cohort USING (id) WHERE day > first AND day <= DATE '{holdout_end}'
-        GROUP BY 1 ORDER BY 1""").fetchall()
+        GROUP BY 1 ORDER BY 1""")
     periods = int(np.ceil((_days(start, holdout_end) + 1) / unit))
     actual = np.zeros(periods)
     for period, count in rows:

@@ -64,9 +64,8 @@ def write_card_file(data: Path, output: Path, force: bool = False, *, target: st
     if output.exists() and not force:
         raise ConfigError(f"{output} already exists; pass --force to overwrite it or -o to write elsewhere")
     source = Path(data).resolve()
-    log = open_log(str(source), Path.cwd(), id=id, time=time, amount=amount or "")
-    first, last = (dt.date.fromisoformat(str(d)) for d in
-                   log.connection.execute(f"SELECT MIN(day), MAX(day) FROM {DAYS}").fetchone())
+    with open_log(str(source), Path.cwd(), id=id, time=time, amount=amount or "") as log:
+        first, last = (dt.date.fromisoformat(str(d)) for d in log.queries.rows(f"SELECT MIN(day), MAX(day) FROM {DAYS}")[0])
     cut = first + dt.timedelta(days=int((last - first).days * CALIBRATION_SHARE))
     try:
         source = source.relative_to(output.parent.resolve())

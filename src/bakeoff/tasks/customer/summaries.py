@@ -24,27 +24,35 @@ def days_sql(relation: str, *, id: str, day: str, amount: str | None) -> str:
     """One row per customer and day with a row in the log (`day`: a SQL expression giving each
     row's DATE): id, day, spend (the day's amounts summed), lines (the log's rows that day),
     bought (those that are no return: no negative amount)."""
-    spend = f"SUM({amount})::DOUBLE" if amount else "NULL::DOUBLE"
+    spend = f"CAST(SUM({amount}) AS DOUBLE)" if amount else "CAST(NULL AS DOUBLE)"
     bought = f"COUNT(*) FILTER (WHERE NOT {amount} < 0)" if amount else "COUNT(*)"
     return (f"SELECT {id} AS id, {day} AS day, {spend} AS spend, COUNT(*) AS lines, {bought} AS bought "
             f"FROM {relation} GROUP BY 1, 2")
 
 
+def purchase_days_sql(grouped: str) -> str:
+    """The purchase days among `days_sql`'s rows: a day of returns only is no purchase."""
+    return f"SELECT id, day, spend, lines FROM ({grouped}) AS grouped WHERE bought > 0"
+
+
 def window_sql(days: str, cutoff: str, end: str | None, unit_days: float) -> str:
     """Summaries at `cutoff` of the customers who bought by then (from the `days` relation), and
-    their purchase days and mean spend in (cutoff, end] (0 and NULL without `end`)."""
+    their purchase days and mean spend in (cutoff, end] (0 and NULL without `end`). Plain SQL
+    that sqlglot carries to PostgreSQL (no arg_min: a customer has one row per day)."""
     at = f"DATE '{cutoff}'"
+    first_spend = "MAX(CASE WHEN day = first THEN spend END)"
+    # a window: its purchase days per customer, or (none) no id to join and zero purchases for each
     later = (f"SELECT id, COUNT(*) AS later, AVG(spend) AS later_spend FROM {days} "
              f"WHERE day > {at} AND day <= DATE '{end}' GROUP BY id") if end else \
-        "SELECT NULL AS id, 0 AS later, NULL::DOUBLE AS later_spend WHERE false"
+        f"SELECT id, 0 AS later, CAST(NULL AS DOUBLE) AS later_spend FROM {days} WHERE false"
     return f"""
         WITH past AS (SELECT id, day, spend, MIN(day) OVER (PARTITION BY id) AS first FROM {days} WHERE day <= {at}),
         summary AS (
             SELECT id, COUNT(*) - 1 AS x,
                    date_diff('day', MIN(first), MAX(day)) / {unit_days} AS t_x,
-                   date_diff('day', MIN(first), {at}) / {unit_days} AS T,
-                   CASE WHEN COUNT(*) > 1 THEN (SUM(spend) - arg_min(spend, day)) / (COUNT(*) - 1) END AS mean_spend,
-                   arg_min(spend, day) AS first_spend
+                   date_diff('day', MIN(first), {at}) / {unit_days} AS "T",
+                   CASE WHEN COUNT(*) > 1 THEN (SUM(spend) - {first_spend}) / (COUNT(*) - 1) END AS mean_spend,
+                   {first_spend} AS first_spend
             FROM past GROUP BY id),
         later AS ({later})
         SELECT summary.*, COALESCE(later.later, 0) AS later, later.later_spend
@@ -59,6 +67,6 @@ def customer_summaries(relation: str, *, id: str, day: str, amount: str | None, 
 
     if time_unit not in UNIT_DAYS:
         raise ValueError(f"time_unit {time_unit!r}: use one of {', '.join(UNIT_DAYS)}")
-    days = f"({days_sql(relation, id=id, day=day, amount=amount)})"
+    days = f"({purchase_days_sql(days_sql(relation, id=id, day=day, amount=amount))})"
     query = window_sql(days, calibration_end, None, UNIT_DAYS[time_unit])
     return (connection or duckdb).sql(query).df().drop(columns=["later", "later_spend"])
