@@ -32,13 +32,23 @@ HESSIAN_STEP = 1e-4  # relative step of the central differences of the gradient
 @dataclass(frozen=True)
 class Fit:
     """Estimates, their standard errors, and the maximised log-likelihood over all customers
-    (with method "mcmc": posterior means and standard deviations, the log-likelihood at the means)."""
+    (with method "mcmc": posterior means and standard deviations, the log-likelihood at the means,
+    and draws from the posterior: predictions are their average, not the plug-in at the means)."""
 
     params: dict[str, float]
     std_errors: dict[str, float]
     log_likelihood: float
     customers: int
     method: str = "mle"
+    draws: dict[str, np.ndarray] | None = None  # with "mcmc": posterior draws each prediction averages over
+
+    def averaged(self, formula, *args) -> np.ndarray:
+        """`formula(params, *args)` at the estimates, or averaged over the posterior's draws."""
+        if not self.draws:
+            return formula(self.params, *args)
+        names = list(self.draws)
+        count = len(self.draws[names[0]])
+        return np.mean([formula({k: self.draws[k][d] for k in names}, *args) for d in range(count)], axis=0)
 
 
 def distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:

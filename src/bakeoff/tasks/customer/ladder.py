@@ -47,7 +47,7 @@ class Spend:
         if self.fit is not None and self.fit.params["q"] > 1:
             from bakeoff.tasks.customer.estimation import gammagamma_expected_spend
 
-            return gammagamma_expected_spend(self.fit.params, s.x, np.nan_to_num(s.spend))
+            return self.fit.averaged(gammagamma_expected_spend, s.x, np.nan_to_num(s.spend))
         return np.where(np.isfinite(s.spend) & (s.x > 0), s.spend, self.population)
 
     @property
@@ -282,10 +282,10 @@ class ProbabilityModel(CustomerModel):
         self._p_alive = getattr(estimation, f"{prefix}_p_alive")
 
     def expected(self, s: Summaries, t) -> np.ndarray:
-        return self._expected(self.fit.params, t, s.x, s.t_x, s.T)
+        return self.fit.averaged(self._expected, t, s.x, s.t_x, s.T)
 
     def p_active(self, s: Summaries, t: float) -> np.ndarray:
-        return self._p_alive(self.fit.params, s.x, s.t_x, s.T)
+        return self.fit.averaged(self._p_alive, s.x, s.t_x, s.T)
 
     @property
     def n_params(self) -> int:
