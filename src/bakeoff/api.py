@@ -25,8 +25,10 @@ from bakeoff.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from bakeoff.core.reproduce import Reproduction
+
 __all__ = ["BakeOutcome", "Plan", "Result", "bake", "candidates", "execute", "init", "open_run",
-           "plan", "predict", "report", "review", "run", "score", "sql"]
+           "plan", "predict", "report", "reproduce", "review", "run", "score", "sql"]
 
 LEADERBOARD = ["name", "rung", "family", "status", "score", "score_ci", "holdout_score", "fit_seconds",
                "predict_us_per_row", "model_bytes", "n_params", "sql", "monthly_value", "error"]
@@ -203,3 +205,13 @@ def candidates() -> list[type]:
         return min((families.index(TASKS[t]) for t in cls.tasks if t in TASKS), default=len(families))
 
     return sorted((c for c in available().values() if not missing_library(c)), key=lambda c: (family(c), c.rung))
+
+
+def reproduce(run_id: str | Path, *, runs: str | Path = ".", out: str | Path | None = None,
+              track: bool = True) -> Reproduction:
+    """Run a finished run's card again from what it recorded (card, seed, data source), as
+    `bakeoff reproduce`, into a new run folder (under `out`; default: beside the old one); the
+    old and new scores side by side, and the data and packages that differ since the run."""
+    from bakeoff.core.reproduce import rerun
+
+    return rerun(find_run(str(run_id), Path(runs)), out=None if out is None else Path(out), track=track)

@@ -263,6 +263,58 @@ def candidates():
     Console().print(table)
 
 
+@app.command()
+def reproduce(
+    run_id: Annotated[str, typer.Argument(help="Run id (or the run folder).")],
+    runs: Runs = Path("."),
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the new runs/<id>/ (default: the one that holds the run's).")] = None,
+    no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+):
+    """Run a finished run again from its record and compare each candidate's old and new score.
+
+    Same card, seed and data source, into a new run folder; says what differs since the run: the data (its sha256 against the one recorded), python and package versions.
+
+    Example: bakeoff reproduce 20261125-161230-ab12cd --no-track
+    """
+    from rich.console import Console
+    from rich.markup import escape
+
+    with _working(f"running {run_id} again…"):
+        done = _api().reproduce(run_id, runs=runs, out=out, track=not no_track)
+    console = Console()
+    console.print(f"ran {done.run_id} again as {done.new_run_id} (seed {done.seed})")
+    if done.data:
+        console.print(f"[yellow]data changed since the run:[/yellow] {escape(str(done.data))}")
+    for title, lines in (("environment differs from the run's:", done.environment),
+                         ("also differs from the run:", done.others)):
+        if lines:
+            console.print(f"[yellow]{title}[/yellow]")
+            for line in lines:
+                console.print(f"  {escape(str(line))}", highlight=False)
+    console.print(_scores_table(done))
+    console.print(("[green]" if done.reproduced else "[yellow]") + escape(done.summary()))
+    console.print(f"result:  {done.new_run_dir / 'result.json'}", highlight=False)
+    console.print(f"report:  {done.new_run_dir / 'report.html'}", highlight=False)
+
+
+def _scores_table(done):
+    """The old and new score of each candidate of a reproduced run, and their difference."""
+    from rich.table import Table
+
+    table = Table("candidate", "status", f"old {done.metric}", f"new {done.metric}", "difference")
+
+    def figure(value) -> str:
+        return "–" if value is None else f"{value:.6g}"
+
+    for change in done.scores:
+        status = (change.old_status if change.old_status == change.new_status
+                  else f"{change.old_status or 'absent'} -> {change.new_status or 'absent'}")
+        difference = "same" if change.same else ("–" if change.delta is None else f"{change.delta:+.3g}")
+        table.add_row(change.name, status, figure(change.old), figure(change.new), difference,
+                      style=None if change.same else "yellow")
+    return table
+
+
 def _api():
     """The library, imported when a command runs (so that --help stays fast)."""
     from bakeoff import api
@@ -355,6 +407,8 @@ def console_main() -> None:
         sys.exit(code)
     os._exit(code)
 
+
+from bakeoff.cli import ship  # noqa: E402,F401  (promote, serve, feedback: their commands join `app`)
 
 if __name__ == "__main__":
     console_main()
