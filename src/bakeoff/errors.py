@@ -39,3 +39,8 @@ class CandidateError(BakeoffError):
 
 class TrackingError(BakeoffError):
     """Logging to MLflow failed; the run folder on disk is complete."""
+
+
+class BadValue(ValueError):
+    """A value a model's input column cannot hold (a list in a number column, text that is no
+    number): a served row is refused with it, naming the column."""

@@ -57,6 +57,8 @@ class Task(Protocol):
     facts_version: int | str  # of the report's figures it writes (facts.json); others are not shown
     next_step: tuple[str, str]  # what a user does with a finished run: a label and a command with
     #                             {run_dir} / {run_id}, printed after the verdict
+    serving: str | None  # the module that serves its models over HTTP (`bakeoff.tasks.tabular.serving`
+    #                      is the example: load, columns, outputs, reference_profile), None: not served yet
 
     def default_metric(self, kind: str) -> str:
         """The metric a card of this kind gets when it names none."""

@@ -106,6 +106,24 @@ class Preprocessing:
         return np.hstack(parts) if parts else np.empty((len(X), 0))
 
 
+    def row(self, values: dict) -> np.ndarray:
+        """One row's inputs from its cleaned values (a dict: NaN for missing), as `__call__`
+        gives them for a one-row frame."""
+        out = np.zeros(len(self._columns) + sum(len(index) for index in self._index))
+        if self.numbers:
+            numbers = np.array([values[c] for c in self._columns], dtype=float)
+            numbers = np.where(np.isnan(numbers), self._medians, numbers)
+            out[:len(numbers)] = numbers if self._mean is None else (numbers - self._mean) / self._scale
+        start = len(self._columns)
+        for category, index in zip(self.categories, self._index):
+            value = values[category.column]
+            level = index.get(category.fill if value is None or value != value else value, -1)  # NaN != NaN
+            if level >= 0:
+                out[start + level] = 1.0
+            start += len(index)
+        return out
+
+
 FastTransform = Preprocessing  # the name models saved by earlier versions refer to
 
 

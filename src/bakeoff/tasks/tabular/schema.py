@@ -17,7 +17,7 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
-from bakeoff.errors import DataError
+from bakeoff.errors import BadValue, DataError
 
 NUMBER, CATEGORY, DATE = "number", "category", "date"
 _ID_SHARE = 0.5  # a text column with more distinct values than this share of rows is an id
@@ -362,3 +362,57 @@ def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, lis
         if len(odd):
             notes.append(f"{name}: {len(odd)} value(s) {what} (e.g. {str(odd.iloc[0])!r})")
     return notes
+
+
+# -- one value at a time: the twins of the column rules above, for scoring one row without pandas
+def number_value(value, booleans: bool | None = None) -> float:
+    """`_to_number` for one JSON value; text that is no number is a BadValue (a served row is
+    refused where a file's cell would read as missing).
+
+    >>> number_value(" 2.5"), number_value(True, booleans=True), number_value(None)
+    (2.5, 1.0, nan)
+    """
+    if value is None:
+        return np.nan
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, str) and value.strip().lower() in _BOOLEAN_TEXT):
+        flag = _boolean_value(value.strip() if isinstance(value, str) else value)
+        if booleans is None and isinstance(value, str):
+            raise BadValue(f"{value!r} is not a number")
+        return flag if booleans in (True, None) else np.nan
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return np.nan
+        try:
+            number = float(text) if "_" not in text else float("x")
+        except ValueError:
+            raise BadValue(f"{value!r} is not a number") from None
+    elif isinstance(value, (int, float, np.integer, np.floating)):
+        number = float(value)
+    else:
+        raise BadValue(f"a {type(value).__name__} is not a number")
+    return number if abs(number) <= LARGEST else np.nan
+
+
+def category_value(value, by_number: dict[float, str]):
+    """`_category_text` for one JSON value: text stripped, a blank or null missing (NaN), a
+    number the training level it equals (`by_number`, from `level_numbers`)."""
+    if value is None:
+        return np.nan
+    if isinstance(value, str):
+        return value.strip() or np.nan
+    if isinstance(value, (float, np.floating)) and np.isnan(value):
+        return np.nan
+    if isinstance(value, _NESTED):
+        raise BadValue(f"a {type(value).__name__} is not a category")
+    return _as_text(value, by_number)
+
+
+def level_numbers(levels) -> dict[float, str]:
+    """The training levels that read as numbers, by their number (the first level of each)."""
+    numbers = pd.to_numeric(pd.Series(list(levels), dtype=object), errors="coerce")
+    found: dict[float, str] = {}
+    for level, number in zip(levels, numbers, strict=True):
+        if pd.notna(number):
+            found.setdefault(float(number), level)
+    return found

@@ -23,6 +23,7 @@ class TabularTask:
     job = "bakeoff.tasks.tabular.evaluate:evaluate_job"
     facts_version = FACTS_VERSION  # facts.json of another version is not shown in the report
     next_step = ("review", "bakeoff review {run_dir}")
+    serving = "bakeoff.tasks.tabular.serving"
     preload = ("bakeoff.tasks.tabular.evaluate", "bakeoff.tasks.tabular.ladder.models",
                "bakeoff.tasks.tabular.glance", "bakeoff.tasks.tabular.ladder.one_rule", "bakeoff.tasks.tabular.ladder.baseline",
                "bakeoff.tasks.tabular.sql", "sqlglot.dialects.duckdb", "sklearn.pipeline", "optuna")  # what its workers import once, before any job

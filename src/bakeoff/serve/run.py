@@ -1,0 +1,60 @@
+"""`bakeoff serve` from start to clean exit: load the champion (and challenger), open the
+prediction log, answer on uvicorn until SIGINT/SIGTERM, drain, then write the whole log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from bakeoff.errors import ConfigError, DataError
+
+
+def serve_forever(name: str, *, registry: str, log: str, challenger: str | None = None, host: str = "127.0.0.1",
+                  port: int = 8000, token: str = "", max_body: int = 1 << 20,
+                  say: Callable[[str], None] = print) -> None:
+    import uvicorn
+
+    from bakeoff.adapters.prediction_store import open_store
+    from bakeoff.core.urls import redact
+    from bakeoff.serve.app import Settings, create_app
+    from bakeoff.serve.arms import parse_policy
+    from bakeoff.serve.live import Live
+    from bakeoff.serve.predlog import PredictionLog
+
+    policy = parse_policy(challenger)
+    live = Live(registry, name, with_challenger=policy.mode != "champion")
+    for line in live.refresh():
+        say(f"loaded {line}")
+    store = open_store(log)
+    predictions = PredictionLog(store)
+    live.watch()
+
+    def stop() -> None:  # uvicorn ends the process with the signal it caught, after this
+        live.close()
+        predictions.close()
+        say(f"stopped; {predictions.written:,} predictions logged to {redact(log)}")
+
+    app = create_app(live, predictions, Settings(name, policy, token, max_body), feedback_store=store, on_shutdown=stop)
+    say(f"serving {name} at http://{host}:{port} (POST /v1/predict; docs at /docs); log: {redact(log)}")
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+
+
+def record_feedback(labels: Path, log: str, *, label: str = "label", entity: str | None = None) -> int:
+    """Write a labels file's rows to the feedback table: joined on request_id when the file has
+    that column, else on the entity id column `entity`."""
+    import datetime as dt
+
+    from bakeoff.adapters.prediction_store import open_store
+    from bakeoff.core.source import load_frame
+
+    frame = load_frame(str(labels), Path.cwd(), min_columns=2).frame
+    if label not in frame.columns:
+        raise DataError(f"{labels} has no column {label!r}; pass --label with the column of true labels")
+    key = "request_id" if "request_id" in frame.columns else entity
+    if not key or key not in frame.columns:
+        raise ConfigError(f"{labels} needs a request_id column, or pass --entity with its id column")
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    records = [(str(k) if key == "request_id" else None, None if key == "request_id" else str(k), str(v), now)
+               for k, v in zip(frame[key], frame[label])]
+    open_store(log).write("feedback", records)
+    return len(records)
