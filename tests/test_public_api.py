@@ -7,7 +7,8 @@ import bakeoff
 
 
 def test_public_names_are_exactly_the_documented_ones():
-    commands = ["run", "init", "predict", "report", "review", "sql", "score", "candidates"]  # the CLI's
+    commands = ["run", "init", "predict", "report", "review", "sql", "score", "candidates", "reproduce", "promote",
+                "serve", "feedback"]  # the CLI's
     assert bakeoff.__all__ == sorted([*commands, "open_run", "Result", "Card", "load_card", "bake",
                                       "plan", "execute", "Candidate", "Fitted", "BakeoffError",
                                       "ConfigError", "DataError", "CandidateError", "TrackingError"])

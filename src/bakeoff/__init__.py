@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     **dict.fromkeys(["run", "init", "predict", "report", "review", "sql", "score", "candidates", "open_run",
-                     "Result", "bake", "plan", "execute", "reproduce"], "bakeoff.api"),
+                     "Result", "bake", "plan", "execute", "reproduce", "promote", "serve", "feedback"], "bakeoff.api"),
     **dict.fromkeys(["Card", "load_card"], "bakeoff.core.card"),
     **dict.fromkeys(["Candidate", "Fitted"], "bakeoff.core.candidate"),
     **dict.fromkeys(["BakeoffError", "ConfigError", "DataError", "CandidateError", "TrackingError"],

@@ -215,3 +215,34 @@ def reproduce(run_id: str | Path, *, runs: str | Path = ".", out: str | Path | N
     from bakeoff.core.reproduce import rerun
 
     return rerun(find_run(str(run_id), Path(runs)), out=None if out is None else Path(out), track=track)
+
+
+def promote(run_id: str | Path, candidate: str, *, name: str, alias: str = "champion", runs: str | Path = "."):
+    """Register `candidate` ('recommended', 'best' or a name) of a tracked run in the MLflow
+    registry as `name` and point `alias` (champion or challenger) at it, as `bakeoff promote`;
+    the `serve.promote.Promoted` record (version, alias, registry URI)."""
+    from bakeoff.serve.promote import promote as register
+
+    return register(str(run_id), candidate, name=name, alias=alias, runs=Path(runs))
+
+
+def serve(name: str, *, challenger: str | None = None, host: str = "127.0.0.1", port: int = 8000,
+          registry: str | None = None, log: str | None = None, token: str | None = None,
+          max_body: int = 1 << 20) -> None:
+    """Serve the registered `name` over HTTP until SIGINT/SIGTERM, as `bakeoff serve`."""
+    import os
+
+    from bakeoff.serve.run import default_log, registry_uri, serve_forever
+
+    serve_forever(name, registry=registry_uri(registry), log=log or default_log(name), challenger=challenger,
+                  host=host, port=port, token=token if token is not None else os.environ.get("BAKEOFF_SERVE_TOKEN", ""),
+                  max_body=max_body)
+
+
+def feedback(name: str, labels: str | Path, *, label: str = "label", entity: str | None = None,
+             log: str | None = None) -> int:
+    """Record a labels file's true labels for `name`'s served predictions, as `bakeoff
+    feedback`: joined on request_id, or on the entity id column `entity`; rows recorded."""
+    from bakeoff.serve.run import default_log, record_feedback
+
+    return record_feedback(Path(labels), log or default_log(name), label=label, entity=entity)

@@ -3,15 +3,13 @@ name over HTTP (champion and challenger), and record feedback from a labels file
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from bakeoff.cli import Runs, app
+from bakeoff.cli import Runs, _api, app
 from bakeoff.core.urls import redact
-from bakeoff.errors import ConfigError
 
 Registry = Annotated[Optional[str], typer.Option(
     "--registry", help="MLflow tracking URI of the registry (default: $MLFLOW_TRACKING_URI, else ./.bakeoff/mlflow.db).")]
@@ -33,14 +31,10 @@ def promote(
 
     Example: bakeoff promote 20261125-161230-ab12cd recommended --name churn --as champion
     """
-    from bakeoff.core.runstore import find_run, read_result
-    from bakeoff.serve.promote import promote as register
-
-    result = read_result(find_run(run_id, runs))
-    chosen = result.get(candidate) if candidate in ("recommended", "best") else candidate
-    done = register(run_id, chosen or candidate, name=name, alias=alias, runs=runs)
+    done = _api().promote(run_id, candidate, name=name, alias=alias, runs=runs)
     version = done.version
-    typer.echo(f"{name} version {version.number} ({chosen}, run {result['run_id']}) is now the {alias}")
+    typer.echo(f"{name} version {version.number} ({version.tags['bakeoff.candidate']}, run "
+               f"{version.tags['bakeoff.run_id']}) is now the {alias}")
     typer.echo(f"serve it: bakeoff serve {name} --registry {redact(done.registry)}")
 
 
@@ -65,12 +59,8 @@ def serve(
 
     Example: bakeoff serve churn --challenger split:0.1
     """
-    from bakeoff.serve.run import serve_forever
-
-    serve_forever(name, registry=registry_uri(registry), log=log or str(Path(".bakeoff") / f"predictions-{name}.duckdb"),
-                  challenger=challenger, host=host, port=port,
-                  token=token if token is not None else os.environ.get("BAKEOFF_SERVE_TOKEN", ""), max_body=max_body,
-                  say=lambda line: typer.echo(line, err=True))
+    _api().serve(name, challenger=challenger, host=host, port=port, registry=registry, log=log, token=token,
+                 max_body=max_body)
 
 
 @app.command()
@@ -85,22 +75,5 @@ def feedback(
 
     Example: bakeoff feedback churn labels.csv --entity customerID --label Churn
     """
-    from bakeoff.serve.run import record_feedback
-
-    count = record_feedback(labels, log or str(Path(".bakeoff") / f"predictions-{name}.duckdb"), label=label,
-                            entity=entity)
+    count = _api().feedback(name, labels, label=label, entity=entity, log=log)
     typer.echo(f"recorded {count} labels for {name}")
-
-
-def registry_uri(given: str | None) -> str:
-    """--registry, else $MLFLOW_TRACKING_URI, else ./.bakeoff/mlflow.db when it exists."""
-    from bakeoff.core.urls import sqlalchemy_url
-
-    uri = given or os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return sqlalchemy_url(uri)
-    here = Path(".bakeoff") / "mlflow.db"
-    if here.is_file():
-        return f"sqlite:///{here.resolve()}"
-    raise ConfigError("no registry here (./.bakeoff/mlflow.db): pass --registry with the URI bakeoff promote printed, "
-                      "or set MLFLOW_TRACKING_URI")

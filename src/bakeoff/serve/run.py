@@ -3,6 +3,7 @@ prediction log, answer on uvicorn until SIGINT/SIGTERM, drain, then write the wh
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -11,7 +12,8 @@ from bakeoff.errors import ConfigError, DataError
 
 def serve_forever(name: str, *, registry: str, log: str, challenger: str | None = None, host: str = "127.0.0.1",
                   port: int = 8000, token: str = "", max_body: int = 1 << 20,
-                  say: Callable[[str], None] = print) -> None:
+                  say: Callable[[str], None] = None) -> None:
+    """Answer on http://host:port until SIGINT or SIGTERM; `say` (default: stderr) hears what happens."""
     import uvicorn
 
     from bakeoff.adapters.prediction_store import open_store
@@ -21,6 +23,7 @@ def serve_forever(name: str, *, registry: str, log: str, challenger: str | None 
     from bakeoff.serve.live import Live
     from bakeoff.serve.predlog import PredictionLog
 
+    say = say or (lambda line: print(line, file=sys.stderr, flush=True))
     policy = parse_policy(challenger)
     live = Live(registry, name, with_challenger=policy.mode != "champion")
     for line in live.refresh():
@@ -58,3 +61,24 @@ def record_feedback(labels: Path, log: str, *, label: str = "label", entity: str
                for k, v in zip(frame[key], frame[label])]
     open_store(log).write("feedback", records)
     return len(records)
+
+
+def default_log(name: str) -> str:
+    """Where a served name's predictions are logged unless told: ./.bakeoff/predictions-NAME.duckdb."""
+    return str(Path(".bakeoff") / f"predictions-{name}.duckdb")
+
+
+def registry_uri(given: str | None) -> str:
+    """--registry, else $MLFLOW_TRACKING_URI, else ./.bakeoff/mlflow.db when it exists."""
+    import os
+
+    from bakeoff.core.urls import sqlalchemy_url
+
+    uri = given or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return sqlalchemy_url(uri)
+    here = Path(".bakeoff") / "mlflow.db"
+    if here.is_file():
+        return f"sqlite:///{here.resolve()}"
+    raise ConfigError("no registry here (./.bakeoff/mlflow.db): pass --registry with the URI bakeoff promote printed, "
+                      "or set MLFLOW_TRACKING_URI")
