@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 $(BIN)/bakeoff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[serve]'
 	touch $(BIN)/bakeoff
 
 $(VENV)/.dev-installed: $(BIN)/bakeoff

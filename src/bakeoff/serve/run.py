@@ -14,6 +14,7 @@ def serve_forever(name: str, *, registry: str, log: str, challenger: str | None 
                   port: int = 8000, token: str = "", max_body: int = 1 << 20,
                   say: Callable[[str], None] = None) -> None:
     """Answer on http://host:port until SIGINT or SIGTERM; `say` (default: stderr) hears what happens."""
+    check_installed()
     import uvicorn
 
     from bakeoff.adapters.prediction_store import open_store
@@ -82,3 +83,13 @@ def registry_uri(given: str | None) -> str:
         return f"sqlite:///{here.resolve()}"
     raise ConfigError("no registry here (./.bakeoff/mlflow.db): pass --registry with the URI bakeoff promote printed, "
                       "or set MLFLOW_TRACKING_URI")
+
+
+def check_installed() -> None:
+    """ConfigError naming the extra when the server's libraries are missing."""
+    import importlib.util
+
+    missing = [name for name in ("fastapi", "uvicorn", "prometheus_client") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(f"bakeoff serve needs {', '.join(missing)}, which is not installed; "
+                          "pip install 'bakeoff[serve]'")
