@@ -38,7 +38,8 @@ only = ["constant", "one_rule", "linear", "decision_tree", "lightgbm"]
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory) -> Path:
-    """A tracked run of five candidates, linear promoted as churn's champion and lightgbm as its challenger."""
+    """A tracked run of five candidates, the recommended one promoted as churn's champion and
+    lightgbm as its challenger."""
     folder = tmp_path_factory.mktemp("shop")
     frame = make_classification_frame(500)
     frame.insert(0, "cid", [f"c{i}" for i in range(len(frame))])
@@ -47,10 +48,11 @@ def shop(tmp_path_factory) -> Path:
     done = cli("run", "bakeoff.toml", cwd=folder)
     assert done.returncode == 0, done.stderr
     run_id = only_run(folder).name
-    for candidate, alias in (("linear", "champion"), ("lightgbm", "challenger")):
+    recommended = read_result(only_run(folder))["recommended"]
+    for candidate, alias in (("recommended", "champion"), ("lightgbm", "challenger")):
         done = cli("promote", run_id, candidate, "--name", "churn", "--as", alias, cwd=folder)
         assert done.returncode == 0, done.stderr
-        assert f"is now the {alias}" in done.stdout
+        assert f"({recommended if alias == 'champion' else 'lightgbm'}, run {run_id}) is now the {alias}" in done.stdout
     return folder
 
 
@@ -149,7 +151,7 @@ def test_one_row_at_a_time_scores_as_bakeoff_predict(shop, candidate):
 
 def test_the_server_answers_as_bakeoff_predict_and_refuses_bad_rows_by_name(shop):
     rows = request_rows()
-    expected = offline(shop, "linear", rows)
+    expected = offline(shop, "recommended", rows)
     with Server(shop) as server:
         one_by_one = [server.predict([row]).json()["predictions"][0] for row in rows]
         batch = server.predict(rows).json()["predictions"]
@@ -256,7 +258,7 @@ def test_a_new_champion_is_served_under_load_without_a_failed_request(shop):
     assert failures == []
     assert versions[0] == 1 and versions[-1] == 3
     assert versions == sorted(versions)  # once the new version answers, the old one never does again
-    done = cli("promote", only_run(shop).name, "linear", "--name", "churn", "--as", "champion", cwd=shop)
+    done = cli("promote", only_run(shop).name, "recommended", "--name", "churn", "--as", "champion", cwd=shop)
     assert done.returncode == 0, done.stderr  # the champion as the other tests expect it
 
 

@@ -29,8 +29,8 @@ class Promoted:
 
 
 def promote(run_id: str, candidate: str, *, name: str, alias: str, runs: Path = Path(".")) -> Promoted:
-    """Register `candidate` of run `run_id` as `name` and point `alias` at it; what a user can
-    fix is a ConfigError or DataError of one line."""
+    """Register `candidate` (a name, or 'recommended' / 'best') of run `run_id` as `name` and
+    point `alias` at it; what a user can fix is a ConfigError or DataError of one line."""
     from bakeoff.adapters import registry
     from bakeoff.core.bake import tracking_uri_of
     from bakeoff.core.runstore import find_run, load_model, read_card, read_result
@@ -41,6 +41,8 @@ def promote(run_id: str, candidate: str, *, name: str, alias: str, runs: Path = 
         raise ConfigError(f"--as {alias!r}: use champion or challenger")
     run_dir = find_run(run_id, runs)
     result = read_result(run_dir)
+    if candidate in ("recommended", "best"):
+        candidate = result.get(candidate) or candidate
     row = next((r for r in result["candidates"] if r["name"] == candidate), None)
     finished = [r["name"] for r in result["candidates"] if r["status"] == "ok"]
     if row is None or row["status"] != "ok":
