@@ -46,3 +46,8 @@ $(PEERS)/.installed:
 .PHONY: bench-customer
 bench-customer: setup $(PEERS)/.installed
 	$(BIN)/python benchmarks/customer_vs_lifetimes.py
+
+# bakeoff serve against mlflow models serve and a bare FastAPI endpoint (the issue "Ship the winner").
+.PHONY: bench-serve
+bench-serve: setup
+	$(BIN)/python benchmarks/serve_vs_mlflow.py
