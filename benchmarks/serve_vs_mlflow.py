@@ -524,10 +524,10 @@ def profile_in_process(folder: Path, registry: str, rows: list[dict], count: int
     import pstats
 
     from bakeoff.adapters.prediction_store import open_store
-    from bakeoff.serve.app import Settings, create_app
-    from bakeoff.serve.arms import parse_policy
-    from bakeoff.serve.live import Live
-    from bakeoff.serve.predlog import PredictionLog
+    from bakeoff.serving.app import Settings, create_app
+    from bakeoff.serving.arms import parse_policy
+    from bakeoff.serving.live import Live
+    from bakeoff.serving.predlog import PredictionLog
 
     bodies = [json.dumps({"rows": [row]}).encode() for row in rows]
     live = Live(registry, NAME)

@@ -278,3 +278,32 @@ def test_dates_with_slashes_are_read_one_way_or_refused(tmp_path, last_day, expe
         assert expected in str(err)
         return
     assert expected in " ".join(data.notes) and data.dates["start"] == "2024-01-01"
+
+
+def test_a_served_customer_model_answers_as_bakeoff_predict(cdnow_run, tmp_path):
+    """Promoted and served: customers sent as their summaries get `bakeoff predict`'s figures."""
+    from test_serve import Server
+
+    from bakeoff.core.runstore import read_card
+    from bakeoff.tasks.customer.data import summaries_now
+
+    folder = cdnow_run.parent.parent  # the card's folder: its .bakeoff/ holds the registry
+    done = cli("promote", cdnow_run.name, "recommended", "--name", "clv", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    done = cli("predict", str(cdnow_run), "recommended", str(LOG), "--horizon", "26", "-o", "offline.csv",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    offline = pd.read_csv(tmp_path / "offline.csv").head(150)
+    card = read_card(cdnow_run)
+    now = summaries_now(str(LOG), tmp_path, card.data.id, card.data.time, card.customer)
+    rows = [{"sampleid": int(i), "purchases": x, "recency": T - t_x, "age": T,
+             "mean_spend": None if np.isnan(spend) else spend, "horizon": 26}
+            for i, x, t_x, T, spend in zip(now.ids[:150], now.x, now.t_x, now.T, now.spend)]
+    assert [r["sampleid"] for r in rows] == offline["sampleid"].tolist()
+    with Server(folder, name="clv") as server:
+        served = server.predict(rows).json()["predictions"]
+        bad = server.predict([{**rows[0], "recency": rows[0]["age"] + 1}])
+        server.stop()
+    for column in ("expected_purchases", "p_active", "expected_spend", "value"):
+        assert np.allclose([s[column] for s in served], offline[column], rtol=1e-9), column
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "recency"

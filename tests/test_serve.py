@@ -78,12 +78,12 @@ def request_rows() -> list[dict]:
 class Server:
     """`bakeoff serve` in its own process on a free loopback port."""
 
-    def __init__(self, folder: Path, *args: str):
+    def __init__(self, folder: Path, *args: str, name: str = "churn"):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
-        self.process = subprocess.Popen([str(BAKEOFF), "serve", "churn", "--registry", registry(folder), "--port",
+        self.process = subprocess.Popen([str(BAKEOFF), "serve", name, "--registry", registry(folder), "--port",
                                          str(self.port), *args], cwd=folder, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -263,7 +263,7 @@ def test_a_new_champion_is_served_under_load_without_a_failed_request(shop):
 
 
 def test_kill_9_under_load_loses_at_most_the_stated_second(shop):
-    from bakeoff.serve.predlog import LOSS_BOUND_SECONDS
+    from bakeoff.serving.predlog import LOSS_BOUND_SECONDS
 
     log = shop / "killed.duckdb"
     answered = []

@@ -220,8 +220,8 @@ def reproduce(run_id: str | Path, *, runs: str | Path = ".", out: str | Path | N
 def promote(run_id: str | Path, candidate: str, *, name: str, alias: str = "champion", runs: str | Path = "."):
     """Register `candidate` ('recommended', 'best' or a name) of a tracked run in the MLflow
     registry as `name` and point `alias` (champion or challenger) at it, as `bakeoff promote`;
-    the `serve.promote.Promoted` record (version, alias, registry URI)."""
-    from bakeoff.serve.promote import promote as register
+    the `serving.promote.Promoted` record (version, alias, registry URI)."""
+    from bakeoff.serving.promote import promote as register
 
     return register(str(run_id), candidate, name=name, alias=alias, runs=Path(runs))
 
@@ -232,7 +232,7 @@ def serve(name: str, *, challenger: str | None = None, host: str = "127.0.0.1", 
     """Serve the registered `name` over HTTP until SIGINT/SIGTERM, as `bakeoff serve`."""
     import os
 
-    from bakeoff.serve.run import default_log, registry_uri, serve_forever
+    from bakeoff.serving.run import default_log, registry_uri, serve_forever
 
     serve_forever(name, registry=registry_uri(registry), log=log or default_log(name), challenger=challenger,
                   host=host, port=port, token=token if token is not None else os.environ.get("BAKEOFF_SERVE_TOKEN", ""),
@@ -243,6 +243,6 @@ def feedback(name: str, labels: str | Path, *, label: str = "label", entity: str
              log: str | None = None) -> int:
     """Record a labels file's true labels for `name`'s served predictions, as `bakeoff
     feedback`: joined on request_id, or on the entity id column `entity`; rows recorded."""
-    from bakeoff.serve.run import default_log, record_feedback
+    from bakeoff.serving.run import default_log, record_feedback
 
     return record_feedback(Path(labels), log or default_log(name), label=label, entity=entity)

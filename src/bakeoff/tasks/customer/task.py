@@ -21,7 +21,7 @@ class CustomerTask:
     job = "bakeoff.tasks.customer.evaluate:evaluate_job"
     facts_version = FACTS_VERSION
     next_step = ("customers", "bakeoff predict {run_id} recommended -o customers.csv")
-    serving = None  # its models are not served over HTTP yet
+    serving = "bakeoff.tasks.customer.serving"
     preload = ("bakeoff.tasks.customer.evaluate", "scipy.special", "scipy.optimize", "lightgbm")
     sampled_note = ("", "customers")
     section = "customer"

@@ -1,43 +1,61 @@
-"""What serving needs from a tabular model: its row scorer from a registered model folder, the
-columns and outputs of its signature, and the reference profile of the rows it learned from
-(for monitoring drift later).
+"""What serving needs from a tabular model (the task's `serving` module; every task's offers
+the same five functions): its row scorer from a registered model folder, the settings and
+entity column kept with the registered version, the columns and outputs of its signature, and
+the reference profile of the rows it learned from (for monitoring drift later).
 
 Example::
 
-    scorer = load(Path("downloaded/model"))          # a RowScorer
-    profile = reference_profile(card, result, bundle)  # per column: shares or quantiles
+    scorer = load(Path("downloaded/model"), settings={})   # a RowScorer
+    profile = training_profile(card, fingerprint, bundle)  # per column: shares or quantiles
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
+from bakeoff.core.profile import check_fingerprint, number_profile
 from bakeoff.errors import ConfigError
 from bakeoff.tasks.tabular.bundle import ModelBundle, load_bundle
 from bakeoff.tasks.tabular.rowpath import RowScorer
 from bakeoff.tasks.tabular.schema import CATEGORY, NUMBER, apply_schema
 
-QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
 MOST_LEVELS = 50  # a category's most frequent levels kept in the profile; the rest are "other"
 
 
-def load(model_dir: Path) -> RowScorer:
-    """The row scorer of an MLflow model folder that bakeoff logged (artifacts/ holds the bundle)."""
+def load(model_dir: Path, settings: dict) -> RowScorer:
+    """The row scorer of an MLflow model folder that bakeoff logged (artifacts/ holds the model file)."""
+    return RowScorer(load_bundle(model_file(model_dir)))
+
+
+def model_file(model_dir: Path) -> Path:
     files = sorted((Path(model_dir) / "artifacts").glob("*.pkl"))
     if not files:
         raise ConfigError(f"{model_dir} holds no bakeoff model file; promote a candidate of a tracked bakeoff run")
-    return RowScorer(load_bundle(files[0]))
+    return files[0]
 
 
-def columns(bundle: ModelBundle) -> dict[str, str]:
-    """The request's columns and their kinds (number or category; a date column is text)."""
-    return {name: NUMBER if kind == NUMBER else CATEGORY for name, kind in bundle.schema.items()}
+def settings(card) -> dict:
+    return {}
 
 
-def outputs(bundle: ModelBundle) -> list[str]:
-    return bundle.output_columns()
+def entity(card) -> str:
+    """The request field that keys the challenger split: the card's id column."""
+    return card.data.id if isinstance(card.data.id, str) else ""
+
+
+def signature(bundle: ModelBundle, card) -> tuple[dict[str, str], list[str]]:
+    """The request's columns and their kinds (number or category; a date column is text), and the outputs."""
+    columns = {name: NUMBER if kind == NUMBER else CATEGORY for name, kind in bundle.schema.items()}
+    return columns, bundle.output_columns()
+
+
+def training_profile(card, fingerprint: str, bundle: ModelBundle) -> dict:
+    """The reference profile of the card's data, once it matches the run's `fingerprint`."""
+    from bakeoff.core.source import load_frame
+
+    loaded = load_frame(card.data.source, card.base_dir)
+    check_fingerprint(loaded.sha256, fingerprint)
+    return reference_profile(loaded.frame, bundle)
 
 
 def reference_profile(frame, bundle: ModelBundle) -> dict:
@@ -48,13 +66,7 @@ def reference_profile(frame, bundle: ModelBundle) -> dict:
     profile = {"rows": int(len(X)), "columns": {}}
     for name, kind in bundle.schema.items():
         if kind == NUMBER:
-            values = X[name].to_numpy(dtype=float)
-            seen = values[~np.isnan(values)]
-            profile["columns"][name] = {
-                "kind": NUMBER, "missing": float(np.isnan(values).mean()),
-                "mean": float(seen.mean()) if len(seen) else None, "std": float(seen.std()) if len(seen) else None,
-                "quantiles": dict(zip(map(str, QUANTILES), map(float, np.quantile(seen, QUANTILES))))
-                if len(seen) else {}}
+            profile["columns"][name] = number_profile(X[name].to_numpy(dtype=float))
         elif kind == CATEGORY:
             shares = X[name].value_counts(normalize=True, dropna=False)
             top = shares.head(MOST_LEVELS)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
-from bakeoff.errors import ConfigError, DataError
+from bakeoff.errors import ConfigError
 
 ALIASES = ("champion", "challenger")
 
@@ -34,7 +34,6 @@ def promote(run_id: str, candidate: str, *, name: str, alias: str, runs: Path = 
     from bakeoff.adapters import registry
     from bakeoff.core.bake import tracking_uri_of
     from bakeoff.core.runstore import find_run, load_model, read_card, read_result
-    from bakeoff.core.source import load_frame
     from bakeoff.tasks import task_for
 
     if alias not in ALIASES:
@@ -51,8 +50,8 @@ def promote(run_id: str, candidate: str, *, name: str, alias: str, runs: Path = 
                           f"{', '.join(finished) or '(none finished)'}")
     task = task_for(result["task"])
     if task.serving is None:
-        raise ConfigError(f"run {run_dir.name} is a {result['task']} run; bakeoff serves tabular models so far "
-                          "(use bakeoff predict for its forecasts and customers)")
+        raise ConfigError(f"run {run_dir.name} is a {result['task']} run, whose models bakeoff does not serve yet; "
+                          "use bakeoff predict")
     fingerprint = (result.get("provenance") or {}).get("data_sha256")
     if not fingerprint:
         raise ConfigError(f"run {run_dir.name} records no data fingerprint, so what its model learned from cannot be "
@@ -61,32 +60,26 @@ def promote(run_id: str, candidate: str, *, name: str, alias: str, runs: Path = 
         raise ConfigError(f"run {run_dir.name} was not tracked in MLflow (run with --no-track), so there is no "
                           "model to register; run the card again without --no-track")
     serving = import_module(task.serving)
-    bundle = load_model(run_dir, candidate, result)
+    model = load_model(run_dir, candidate, result)
     card = read_card(run_dir)
-    loaded = load_frame(card.data.source, card.base_dir)
-    if loaded.sha256 != fingerprint:
-        raise DataError(f"the data of run {run_dir.name} changed since the run (sha256 {loaded.sha256[:12]}… is "
-                        f"not {fingerprint[:12]}…), so the reference profile would describe other rows; restore "
-                        "the data, or run the card again and promote from the new run")
-    tags = _tags(result, row, run_dir)
+    tags = {**_tags(result, row), "bakeoff.entity": serving.entity(card),
+            "bakeoff.serving": json.dumps(serving.settings(card))}
+    columns, outputs = serving.signature(model, card)
     uri = tracking_uri_of(card)
     with tempfile.TemporaryDirectory() as tmp:
         profile = Path(tmp) / "reference_profile.json"
-        profile.write_text(json.dumps(serving.reference_profile(loaded.frame, bundle), indent=1))
-        version = registry.register(uri, row["model_uri"], name, alias, tags=tags,
-                                    columns=serving.columns(bundle), outputs=serving.outputs(bundle), profile=profile)
+        profile.write_text(json.dumps(serving.training_profile(card, fingerprint, model), indent=1))
+        version = registry.register(uri, row["model_uri"], name, alias, tags=tags, columns=columns, outputs=outputs,
+                                    profile=profile)
     return Promoted(version, alias, uri)
 
 
-def _tags(result: dict, row: dict, run_dir: Path) -> dict:
+def _tags(result: dict, row: dict) -> dict:
     """What a registered version says of where it came from and how it scored."""
     metric = result["metric"]
     provenance = result.get("provenance") or {}
-    card = json.loads((run_dir / "card.json").read_text())
-    tags = {"bakeoff.run_id": result["run_id"], "bakeoff.run_dir": str(run_dir.resolve()),
-            "bakeoff.candidate": row["name"], "bakeoff.task": result["task"], "bakeoff.metric": metric,
-            f"holdout_{metric}": row.get("holdout_score"), f"cv_{metric}": row.get("score"),
-            f"cv_{metric}_ci": json.dumps(row.get("score_ci")), "bakeoff.entity": card["data"].get("id") or "",
-            "bakeoff.classes": json.dumps(result.get("classes") or [])}
+    tags = {"bakeoff.run_id": result["run_id"], "bakeoff.candidate": row["name"], "bakeoff.task": result["task"],
+            "bakeoff.metric": metric, f"holdout_{metric}": row.get("holdout_score"), f"cv_{metric}": row.get("score"),
+            f"cv_{metric}_ci": json.dumps(row.get("score_ci")), "bakeoff.classes": json.dumps(result.get("classes") or [])}
     tags.update({f"provenance.{k}": v for k, v in provenance.items() if v is not None and not isinstance(v, dict)})
     return {k: v for k, v in tags.items() if v is not None}

@@ -19,10 +19,10 @@ def serve_forever(name: str, *, registry: str, log: str, challenger: str | None 
 
     from bakeoff.adapters.prediction_store import open_store
     from bakeoff.core.urls import redact
-    from bakeoff.serve.app import Settings, create_app
-    from bakeoff.serve.arms import parse_policy
-    from bakeoff.serve.live import Live
-    from bakeoff.serve.predlog import PredictionLog
+    from bakeoff.serving.app import Settings, create_app
+    from bakeoff.serving.arms import parse_policy
+    from bakeoff.serving.live import Live
+    from bakeoff.serving.predlog import PredictionLog
 
     say = say or (lambda line: print(line, file=sys.stderr, flush=True))
     policy = parse_policy(challenger)

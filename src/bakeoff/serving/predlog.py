@@ -17,7 +17,7 @@ import threading
 FLUSH_SECONDS = 0.25
 LOSS_BOUND_SECONDS = 1.0  # what README states: a kill -9 loses at most this much of the latest requests
 
-logger = logging.getLogger("bakeoff.serve")
+logger = logging.getLogger("bakeoff.serving")
 
 
 class PredictionLog:

@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import threading
@@ -19,10 +20,10 @@ from importlib import import_module
 from pathlib import Path
 
 from bakeoff.errors import ConfigError
-from bakeoff.serve.arms import CHALLENGER, CHAMPION
+from bakeoff.serving.arms import CHALLENGER, CHAMPION
 
 POLL_SECONDS = 2.0
-logger = logging.getLogger("bakeoff.serve")
+logger = logging.getLogger("bakeoff.serving")
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,10 @@ class Live:
 
         task = task_for(version.tags.get("bakeoff.task", "classification"))
         if task.serving is None:
-            raise ConfigError(f"{self.name} version {version.number} is a {task.name} model; bakeoff serves "
-                              "tabular models so far")
+            raise ConfigError(f"{self.name} version {version.number} is a {task.name} model, which bakeoff "
+                              "does not serve yet")
         folder = registry.download(self.registry, version, Path(self._folder.name) / f"v{version.number}")
-        scorer = import_module(task.serving).load(folder)
+        scorer = import_module(task.serving).load(folder, json.loads(version.tags.get("bakeoff.serving") or "{}"))
         return Arm(self.name, version.number, scorer, version.tags.get("bakeoff.entity", ""), version.run_id)
 
     def watch(self) -> None:

@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from bakeoff.serve.arms import CHALLENGER, CHAMPION, Policy, arm_for
+from bakeoff.serving.arms import CHALLENGER, CHAMPION, Policy, arm_for
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: about 2,000 Telco rows per request
 
@@ -33,7 +33,7 @@ class Settings:
 
 
 def create_app(live, log, settings: Settings, feedback_store=None, on_shutdown=lambda: None):
-    """The FastAPI app over `live` (serve.live.Live, loaded) writing to `log` (PredictionLog);
+    """The FastAPI app over `live` (serving.live.Live, loaded) writing to `log` (PredictionLog);
     `on_shutdown` runs once the requests in flight are answered (uvicorn's lifespan), before
     the process exits."""
     import contextlib
