@@ -213,8 +213,10 @@ def test_feedback_needs_the_token_and_joins_on_the_request_id(shop):
         assert server.client.post("/v1/feedback", json=given).status_code == 401
         ok = server.client.post("/v1/feedback", json=given, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200 and ok.json() == {"recorded": 1}
+        pd.DataFrame({"cid": ["n1", "n2"], "truth": ["no", "yes"]}).to_csv(shop / "labels.csv", index=False)
+        held = cli("feedback", "churn", "labels.csv", "--entity", "cid", "--label", "truth", "--log", str(log), cwd=shop)
+        assert held.returncode == 2 and "held by a running bakeoff serve" in held.stderr  # the server writes it
         server.stop()
-    pd.DataFrame({"cid": ["n1", "n2"], "truth": ["no", "yes"]}).to_csv(shop / "labels.csv", index=False)
     done = cli("feedback", "churn", "labels.csv", "--entity", "cid", "--label", "truth", "--log", str(log), cwd=shop)
     assert done.returncode == 0, done.stderr
     import duckdb

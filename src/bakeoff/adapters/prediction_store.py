@@ -1,10 +1,11 @@
 """Where the prediction log and feedback are kept: a DuckDB file (the default) or PostgreSQL by
-URL. Each write is one transaction of many rows; DuckDB's file is opened per write, so `bakeoff
-feedback` and a reader can use it between the server's writes.
+URL. Each write is one INSERT of many rows. A server holds its DuckDB file open while it runs
+(so read the log, or add labels with `bakeoff feedback`, once it stops; or log to PostgreSQL,
+which many may read and write at once).
 
 Example::
 
-    store = open_store("predictions.duckdb")
+    store = open_store("predictions.duckdb", hold=True)
     store.write_predictions([("r1", at, "churn", 1, "champion", True, "c-7", "{...}", "{...}", 0.4)])
 """
 
@@ -26,42 +27,60 @@ TABLES = {
                    "entity VARCHAR, inputs VARCHAR, outputs VARCHAR, latency_ms DOUBLE PRECISION",
     "feedback": "request_id VARCHAR, entity VARCHAR, label VARCHAR, labelled_at TIMESTAMP",
 }
-LOCK_RETRIES = 50  # DuckDB's file is held by one writer at a time: wait up to ~5 s for the other
+LOCK_RETRIES = 20  # DuckDB's file has one writer at a time: wait up to ~2 s for a short one (a server holds it)
 
 
 class DuckDbStore:
-    def __init__(self, path: Path):
-        self.path, self.label = Path(path), str(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._run([f"CREATE TABLE IF NOT EXISTS {name} ({columns})" for name, columns in TABLES.items()])
+    """A DuckDB file. Held (`hold=True`, the server): one connection kept open, so a write costs
+    milliseconds, not the ~25 ms of opening the file; other processes cannot open it meanwhile.
+    Not held (`bakeoff feedback`): opened per write, waiting a while for a server's hold."""
 
-    def _connect(self):
+    def __init__(self, path: Path, hold: bool = False):
+        self.path, self.label, self.hold = Path(path), str(path), hold
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._held = None
+        with self._connection() as con:
+            for name, columns in TABLES.items():
+                con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+
+    def _connection(self):
+        import contextlib
+
         import duckdb
 
+        if self.hold:
+            if self._held is None:
+                self._held = duckdb.connect(str(self.path))
+            return contextlib.nullcontext(self._held)
         for attempt in range(LOCK_RETRIES):
             try:
                 return duckdb.connect(str(self.path))
-            except duckdb.IOException:
+            except duckdb.IOException as err:
                 if attempt == LOCK_RETRIES - 1:
-                    raise
+                    raise ConfigError(f"the prediction log {self.path} is held by a running bakeoff serve; send the "
+                                      "labels to its /v1/feedback, or stop it first") from err
                 time.sleep(0.1)
 
-    def _run(self, statements: list[str], rows: list[tuple] = (), table: str = "") -> None:
-        with self._connect() as con:
-            for statement in statements:
-                con.execute(statement)
-            if rows:
-                columns = PREDICTIONS if table == "predictions" else FEEDBACK
-                frame = pd.DataFrame(rows, columns=list(columns))
-                con.register("batch", frame)
-                con.execute(f"INSERT INTO {table} SELECT {', '.join(columns)} FROM batch")
-
     def write(self, table: str, rows: list[tuple]) -> None:
-        self._run([], rows, table)
+        import pyarrow as pa
+
+        columns = PREDICTIONS if table == "predictions" else FEEDBACK
+        batch = pa.Table.from_arrays([pa.array(values) for values in zip(*rows)], names=list(columns))
+        with self._connection() as con:
+            con.register("batch", batch)
+            try:
+                con.execute(f"INSERT INTO {table} SELECT {', '.join(columns)} FROM batch")
+            finally:
+                con.unregister("batch")
 
     def read(self, sql: str) -> pd.DataFrame:
-        with self._connect() as con:
+        with self._connection() as con:
             return con.execute(sql).df()
+
+    def close(self) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
 
 class SqlStore:
@@ -87,13 +106,18 @@ class SqlStore:
         with self.engine.connect() as con:
             return pd.read_sql_query(sql, con)
 
+    def close(self) -> None:
+        self.engine.dispose()
 
-def open_store(where: str):
-    """The store at a DuckDB file path (or duckdb:///path) or a postgresql:// URL."""
+
+def open_store(where: str, hold: bool = False):
+    """The store at a DuckDB file path (or duckdb:///path; `hold`: keep it open) or a postgresql:// URL."""
     try:
         if where.startswith(("postgresql", "postgres://")):
             return SqlStore(where)
-        return DuckDbStore(Path(where.removeprefix("duckdb:///")))
+        return DuckDbStore(Path(where.removeprefix("duckdb:///")), hold)
+    except ConfigError:
+        raise
     except Exception as err:  # drivers raise many types; all mean "cannot open the log"
         raise ConfigError(f"cannot open the prediction log {redact(where)} ({failure(err, where)}); check --log") \
             from err

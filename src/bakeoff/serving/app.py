@@ -32,7 +32,7 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
 
 
-def create_app(live, log, settings: Settings, feedback_store=None, on_shutdown=lambda: None):
+def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
     """The FastAPI app over `live` (serving.live.Live, loaded) writing to `log` (PredictionLog);
     `on_shutdown` runs once the requests in flight are answered (uvicorn's lifespan), before
     the process exits."""
@@ -86,7 +86,7 @@ def create_app(live, log, settings: Settings, feedback_store=None, on_shutdown=l
             for arm_name, outputs, answered in answer.scored:
                 arm = arms[arm_name]
                 log.add((answer.request_id, now, arm.name, arm.version, arm_name, answered, answer.entity,
-                         json.dumps(row, default=str), json.dumps(outputs), seconds * 1000 / len(rows)))
+                         row, outputs, seconds * 1000 / len(rows)))  # JSON text in the log's own thread
                 if answered:
                     out.append({"request_id": answer.request_id, **outputs, "model": arm.name,
                                 "version": arm.version, "arm": arm_name})
@@ -104,7 +104,8 @@ def create_app(live, log, settings: Settings, feedback_store=None, on_shutdown=l
         records, problem = _feedback(body)
         if problem:
             return refuse(422, [{"loc": ["body"], "msg": problem, "type": "value_error"}])
-        feedback_store.write("feedback", records)
+        for record in records:
+            log.add(record, "feedback")
         return JSONResponse({"recorded": len(records)})
 
     @app.get("/healthz")

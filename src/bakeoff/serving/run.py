@@ -29,8 +29,7 @@ def serve_forever(name: str, *, registry: str, log: str, challenger: str | None 
     live = Live(registry, name, with_challenger=policy.mode != "champion")
     for line in live.refresh():
         say(f"loaded {line}")
-    store = open_store(log)
-    predictions = PredictionLog(store)
+    predictions = PredictionLog(open_store(log, hold=True))
     live.watch()
 
     def stop() -> None:  # uvicorn ends the process with the signal it caught, after this
@@ -38,7 +37,7 @@ def serve_forever(name: str, *, registry: str, log: str, challenger: str | None 
         predictions.close()
         say(f"stopped; {predictions.written:,} predictions logged to {redact(log)}")
 
-    app = create_app(live, predictions, Settings(name, policy, token, max_body), feedback_store=store, on_shutdown=stop)
+    app = create_app(live, predictions, Settings(name, policy, token, max_body), on_shutdown=stop)
     say(f"serving {name} at http://{host}:{port} (POST /v1/predict; docs at /docs); log: {redact(log)}")
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
 
