@@ -14,10 +14,11 @@ of more than a few rows through the DataFrame path.
 
 
 import datetime as dt
-import json
 import time
 import uuid
 from dataclasses import dataclass
+
+import orjson
 
 from bakeoff.serving.arms import CHALLENGER, CHAMPION, Policy, arm_for
 
@@ -92,7 +93,8 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
                                 "version": arm.version, "arm": arm_name})
                     requests.labels(arm_name, str(arm.version)).inc()
         latency.labels(out[0]["arm"] if out else CHAMPION, str(out[0]["version"]) if out else "").observe(seconds)
-        return Response(json.dumps({"predictions": out}), media_type="application/json")
+        return Response(orjson.dumps({"predictions": out}, option=orjson.OPT_SERIALIZE_NUMPY, default=_plain),
+                        media_type="application/json")
 
     @app.post("/v1/feedback")
     async def feedback(request: Request) -> Response:
@@ -126,6 +128,11 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
     return app
 
 
+def _plain(value):
+    """A value orjson does not know (a numpy scalar such as a class label 1): its Python twin."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 async def _body(request, limit: int) -> bytes | None:
     """The request's body, or None when it is over `limit` bytes (by its header, or as read)."""
     declared = request.headers.get("content-length")
@@ -137,8 +144,8 @@ async def _body(request, limit: int) -> bytes | None:
 
 def _rows(body: bytes) -> tuple[list[dict], str]:
     try:
-        parsed = json.loads(body)
-    except ValueError:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return [], "the body is not JSON; send {\"rows\": [{...}, ...]}"
     rows = parsed.get("rows") if isinstance(parsed, dict) else None
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
@@ -201,8 +208,8 @@ def _feedback(body: bytes) -> tuple[list[tuple], str]:
     """(request_id, entity, label, at) records from {"request_id" or "entity", "label"}, or a
     list of them under "feedback"."""
     try:
-        parsed = json.loads(body)
-    except ValueError:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return [], "the body is not JSON; send {\"request_id\": \"...\", \"label\": \"...\"}"
     items = parsed.get("feedback", [parsed]) if isinstance(parsed, dict) else None
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
