@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 TELCO = REPO / "examples" / "telco_churn" / "Telco-Customer-Churn.csv"
 CDNOW = REPO / "examples" / "cdnow_spend" / "cdnow_spend.csv"
 BAKEOFF = Path(sys.executable).with_name("bakeoff")
+# The models bakeoff serve keeps on this machine: a folder of this test session's, not the user's.
+os.environ["BAKEOFF_CACHE"] = tempfile.mkdtemp(prefix="bakeoff-test-cache-")
 
 # A shell without job control starts background commands with Ctrl-C ignored, and every process
 # started from here would inherit that: the tests of what Ctrl-C does need it answered.

@@ -264,6 +264,31 @@ def test_a_new_champion_is_served_under_load_without_a_failed_request(shop):
     assert done.returncode == 0, done.stderr  # the champion as the other tests expect it
 
 
+def test_a_restart_starts_from_this_machine_s_copy_and_catches_up_with_the_registry(shop):
+    """Promoted elsewhere while the server was down (the registry's alias moved; this machine's
+    copy did not): the server starts at once from its copy, then serves the registry's choice."""
+    from mlflow import MlflowClient
+
+    with Server(shop, "--log", str(shop / "restart.duckdb")) as server:
+        before = server.client.get("/readyz").json()["arms"]["champion"]["version"]
+        server.stop()
+    client = MlflowClient(tracking_uri=registry(shop), registry_uri=registry(shop))
+    other = client.get_model_version_by_alias("churn", "challenger").version
+    client.set_registered_model_alias("churn", "champion", other)  # as another machine's promote does
+    try:
+        with Server(shop, "--log", str(shop / "restart.duckdb")) as server:
+            first = server.predict(request_rows()[:1]).json()["predictions"][0]["version"]
+            deadline, now = time.monotonic() + 30, first
+            while now != int(other) and time.monotonic() < deadline:
+                time.sleep(0.2)
+                now = server.predict(request_rows()[:1]).json()["predictions"][0]["version"]
+            err = server.stop()
+    finally:
+        client.set_registered_model_alias("churn", "champion", before)
+    assert first == before and now == int(other)  # started from the copy; caught up
+    assert "as last served here, checking the registry" in err
+
+
 def test_kill_9_under_load_loses_at_most_the_stated_second(shop):
     from bakeoff.serving.predlog import LOSS_BOUND_SECONDS
 

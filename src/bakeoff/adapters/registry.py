@@ -15,7 +15,6 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakeoff.adapters.tracking import _quiet
 from bakeoff.core.urls import failure, redact
 from bakeoff.errors import ConfigError, TrackingError
 
@@ -29,6 +28,13 @@ class Version:
     run_id: str
     source: str
     tags: dict
+
+
+def _quiet():
+    """MLflow's chatter kept out of the terminal (importing MLflow: only once the registry is asked)."""
+    from bakeoff.adapters import tracking
+
+    return tracking._quiet()
 
 
 def _client(uri: str):

@@ -5,7 +5,7 @@ in with one assignment, so no request sees a half-loaded model and none fails.
 Example::
 
     live = Live("sqlite:///.bakeoff/mlflow.db", "churn", with_challenger=True)
-    live.refresh()                  # loads the champion (and challenger)
+    live.start()                    # loads the champion (and challenger)
     live.arms["champion"].version   # 3
 """
 
@@ -48,6 +48,18 @@ class Live:
     def ready(self) -> bool:
         return all(alias in self.arms for alias in self.aliases)
 
+    def start(self) -> list[str]:
+        """Load every alias: as this machine last knew them (`serving.cache`: no MLflow import,
+        the watcher checks the registry at once), else from the registry; the lines said."""
+        from bakeoff.serving import cache
+
+        kept = {alias: cache.recall(self.registry, self.name, alias) for alias in self.aliases}
+        if not all(kept.values()):
+            return self.refresh()
+        self.arms = {alias: self._load(alias, version, folder) for alias, (version, folder) in kept.items()}
+        return [f"{alias}: {self.name} version {version.number} ({version.tags.get('bakeoff.candidate', '')}; as "
+                "last served here, checking the registry)" for alias, (version, _) in kept.items()]
+
     def refresh(self) -> list[str]:
         """Load what each alias points at when it changed; the lines that say what changed."""
         from bakeoff.adapters import registry
@@ -61,22 +73,27 @@ class Live:
                                       f"bakeoff promote RUN_ID CANDIDATE --name {self.name} --as {alias}")
                 continue
             held = self.arms.get(alias)
-            if held is not None and held.version == version.number:
+            if held is not None and (held.version, held.run_id) == (version.number, version.run_id):
                 continue
-            arm = self._load(version)
+            arm = self._load(alias, version)
             self.arms = {**self.arms, alias: arm}  # one assignment: a request sees the old or the new
             said.append(f"{alias}: {self.name} version {version.number} ({version.tags.get('bakeoff.candidate', '')})")
         return said
 
-    def _load(self, version) -> Arm:
-        from bakeoff.adapters import registry
+    def _load(self, alias: str, version, folder: Path | None = None) -> Arm:
+        """The arm of `version`, from its cached `folder` or downloaded (and then kept in the cache)."""
+        from bakeoff.serving import cache
         from bakeoff.tasks import task_for
 
         task = task_for(version.tags.get("bakeoff.task", "classification"))
         if task.serving is None:
             raise ConfigError(f"{self.name} version {version.number} is a {task.name} model, which bakeoff "
                               "does not serve yet")
-        folder = registry.download(self.registry, version, Path(self._folder.name) / f"v{version.number}")
+        if folder is None:
+            from bakeoff.adapters import registry
+
+            downloaded = registry.download(self.registry, version, Path(self._folder.name) / f"v{version.number}")
+            folder = cache.remember(self.registry, version, alias, downloaded)
         scorer = import_module(task.serving).load(folder, json.loads(version.tags.get("bakeoff.serving") or "{}"))
         return Arm(self.name, version.number, scorer, version.tags.get("bakeoff.entity", ""), version.run_id)
 
@@ -86,12 +103,14 @@ class Live:
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.poll):
+        while True:  # at once (a start from the cache is checked now), then every `poll` seconds
             try:
                 for line in self.refresh():
                     logger.warning("now serving %s", line)
             except Exception:  # the registry is unreachable for a moment: keep serving what is loaded
                 logger.exception("could not re-read the registry; serving the loaded models")
+            if self._stop.wait(self.poll):
+                return
 
     def close(self) -> None:
         self._stop.set()

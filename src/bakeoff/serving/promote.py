@@ -34,6 +34,7 @@ def promote(run_id: str, candidate: str, *, name: str, alias: str, runs: Path = 
     from bakeoff.adapters import registry
     from bakeoff.core.bake import tracking_uri_of
     from bakeoff.core.runstore import find_run, load_model, read_card, read_result
+    from bakeoff.serving import cache
     from bakeoff.tasks import task_for
 
     if alias not in ALIASES:
@@ -71,6 +72,7 @@ def promote(run_id: str, candidate: str, *, name: str, alias: str, runs: Path = 
         profile.write_text(json.dumps(serving.training_profile(card, fingerprint, model), indent=1))
         version = registry.register(uri, row["model_uri"], name, alias, tags=tags, columns=columns, outputs=outputs,
                                     profile=profile)
+        cache.remember(uri, version, alias, registry.download(uri, version, Path(tmp) / "model"))
     return Promoted(version, alias, uri)
 
 

@@ -28,7 +28,7 @@ def serve_forever(name: str, *, registry: str, log: str, challenger: str | None 
     say = say or (lambda line: print(line, file=sys.stderr, flush=True))
     policy = parse_policy(challenger)
     live = Live(registry, name, with_challenger=policy.mode != "champion")
-    for line in live.refresh():
+    for line in live.start():
         say(f"loaded {line}")
     predictions = PredictionLog(open_store(log, hold=True))
     live.watch()
