@@ -50,7 +50,11 @@ class DuckDbStore:
 
         if self.hold:
             if self._held is None:
-                self._held = duckdb.connect(str(self.path))
+                try:
+                    self._held = duckdb.connect(str(self.path))
+                except duckdb.IOException as err:
+                    raise ConfigError(f"the prediction log {self.path} is held by another process (a running bakeoff "
+                                      "serve?); give this server its own --log, or stop the other") from err
             return contextlib.nullcontext(self._held)
         for attempt in range(LOCK_RETRIES):
             try:
