@@ -14,6 +14,7 @@ of more than a few rows through the DataFrame path.
 
 
 import datetime as dt
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import orjson
 from bakeoff.serving.arms import CHALLENGER, CHAMPION, Policy, arm_for
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: about 2,000 Telco rows per request
+logger = logging.getLogger("bakeoff.serving")
 
 
 @dataclass
@@ -54,6 +56,7 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
     errors = Counter("bakeoff_errors", "Requests refused or failed", ["arm", "version", "status"], registry=metrics)
     latency = Histogram("bakeoff_latency_seconds", "Time to answer a predict request", ["arm", "version"],
                         buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=metrics)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         yield
@@ -80,6 +83,11 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
         except _BadRow as bad:
             return refuse(422, [{"loc": ["body", "rows", bad.index, bad.column], "msg": bad.message,
                                  "type": "value_error"}])
+        except Exception as err:  # the model itself failed: the client learns it, the operator sees it
+            logger.exception("scoring failed")
+            champion = arms.get(CHAMPION)
+            return refuse(500, f"the model failed on these rows ({type(err).__name__}); see the server's log",
+                          CHAMPION, str(champion.version) if champion else "")
         seconds = time.perf_counter() - started
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         out = []
