@@ -530,3 +530,26 @@ def test_interval_quantiles_looked_up_once_are_the_normal_quantiles():
     first[0] = 0.0  # a caller changing its copy changes nothing for the next
     assert utils._quantiles(np.array([80]))[0] == pytest.approx(norm.ppf(0.9))
     assert np.allclose(utils._quantiles([90], "t", {"df": 4}), [2.131846786], atol=1e-8)  # others as statsforecast does
+
+
+def test_a_served_forecasting_model_answers_each_series_as_bakeoff_predict(forecast_run, tmp_path):
+    """Each series' own choice, promoted and served: a row naming a series gets its forecasts."""
+    from test_serve import Server
+
+    folder, run_dir, result = forecast_run
+    done = cli("promote", run_dir.name, "recommended", "--name", "demand", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    cli("predict", run_dir.name, "recommended", "-o", str(tmp_path / "all.csv"), cwd=folder)
+    offline = pd.read_csv(tmp_path / "all.csv", dtype={"id": str, "time": str})
+    selection = pd.read_csv(run_dir / "selection.csv", dtype={"id": str})
+    wanted = selection.groupby("chosen")["id"].first().tolist()  # series of different candidates
+    with Server(folder, name="demand") as server:
+        served = server.predict([{"id": key} for key in wanted]).json()["predictions"]
+        unknown = server.predict([{"id": "no-such-series"}])
+        server.stop()
+    for key, answer in zip(wanted, served):
+        mine = offline[offline["id"] == key]
+        assert answer["id"] == key and answer["candidate"] == mine["candidate"].iloc[0]
+        assert [step["time"] for step in answer["forecasts"]] == mine["time"].tolist()
+        assert np.allclose([step["prediction"] for step in answer["forecasts"]], mine["prediction"])
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"][-1] == "id"

@@ -4,7 +4,7 @@
 Example::
 
     version = register("sqlite:///.bakeoff/mlflow.db", "runs:/abc/model", "churn", "champion",
-                       tags={"bakeoff.run_id": "20261203-1"}, columns={"tenure": "number"})
+                       tags={"bakeoff.run_id": "20261203-1"}, columns={"tenure": "number"}, outputs={"prediction": "category"})
     current("sqlite:///.bakeoff/mlflow.db", "churn", "champion")   # Version(number=1, ...)
 """
 
@@ -44,10 +44,10 @@ def _client(uri: str):
 
 
 def register(uri: str, model_uri: str, name: str, alias: str, *, tags: dict, columns: dict[str, str],
-             outputs: list[str], profile: Path | None = None) -> Version:
+             outputs: dict[str, str], profile: Path | None = None) -> Version:
     """Register `model_uri` (a runs:/ URI) under `name`, with the signature of its training
-    `columns` (number or category) and `outputs`, the `tags` and the reference `profile` (a
-    file logged beside the model), and point `alias` at the new version."""
+    `columns` and its `outputs` (each a number or a category), the `tags` and the reference
+    `profile` (a file logged beside the model), and point `alias` at the new version."""
     with _quiet():
         try:
             import mlflow
@@ -59,7 +59,7 @@ def register(uri: str, model_uri: str, name: str, alias: str, *, tags: dict, col
             client = _client(uri)
             inputs = Schema([ColSpec("double" if kind == "number" else "string", column, required=False)
                              for column, kind in columns.items()])
-            returned = Schema([ColSpec("string" if out == "prediction" else "double", out) for out in outputs])
+            returned = Schema([ColSpec("double" if kind == "number" else "string", out) for out, kind in outputs.items()])
             run_id, _, artifact = model_uri.removeprefix("runs:/").partition("/")
             model_uri = _logged_model(client, run_id, artifact)
             set_signature(model_uri, ModelSignature(inputs=inputs, outputs=returned))

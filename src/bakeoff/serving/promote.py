@@ -41,6 +41,7 @@ def promote(run_id: str, candidate: str, *, name: str, alias: str, runs: Path = 
         raise ConfigError(f"--as {alias!r}: use champion or challenger")
     run_dir = find_run(run_id, runs)
     result = read_result(run_dir)
+    mixed = candidate == "recommended" and result.get("recommended_model_uri")  # each series its own choice
     if candidate in ("recommended", "best"):
         candidate = result.get(candidate) or candidate
     row = next((r for r in result["candidates"] if r["name"] == candidate), None)
@@ -57,11 +58,13 @@ def promote(run_id: str, candidate: str, *, name: str, alias: str, runs: Path = 
     if not fingerprint:
         raise ConfigError(f"run {run_dir.name} records no data fingerprint, so what its model learned from cannot be "
                           "checked; run the card again and promote from the new run")
+    if mixed:
+        row = {**row, "name": "recommended", "model_uri": result["recommended_model_uri"]}
     if not row.get("model_uri"):
         raise ConfigError(f"run {run_dir.name} was not tracked in MLflow (run with --no-track), so there is no "
                           "model to register; run the card again without --no-track")
     serving = import_module(task.serving)
-    model = load_model(run_dir, candidate, result)
+    model = load_model(run_dir, candidate, result)  # the row's (a mixed choice: the run's recommendation)
     card = read_card(run_dir)
     tags = {**_tags(result, row), "bakeoff.entity": serving.entity(card),
             "bakeoff.serving": json.dumps(serving.settings(card))}

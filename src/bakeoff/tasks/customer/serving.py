@@ -40,10 +40,10 @@ def entity(card) -> str:
     return card.data.id
 
 
-def signature(model, card) -> tuple[dict[str, str], list[str]]:
+def signature(model, card) -> tuple[dict[str, str], dict[str, str]]:
     columns = {card.data.id: "category", **dict.fromkeys(INPUTS, "number")}
     outputs = ["expected_purchases", "p_active"] + (["expected_spend", "value"] if card.customer.amount else [])
-    return columns, outputs
+    return columns, dict.fromkeys(outputs, "number")
 
 
 def training_profile(card, fingerprint: str, model) -> dict:

@@ -23,7 +23,7 @@ class ForecastTask:
     job = "bakeoff.tasks.forecast.evaluate:evaluate_job"
     facts_version = FACTS_VERSION
     next_step = ("forecasts", "bakeoff predict {run_id} recommended -o forecasts.csv")
-    serving = None  # its models are not served over HTTP yet
+    serving = "bakeoff.tasks.forecast.serving"
     preload = ("bakeoff.tasks.forecast.evaluate", "statsforecast.models", "statsforecast.core")
 
     def default_metric(self, kind: str) -> str:

@@ -43,10 +43,12 @@ def entity(card) -> str:
     return card.data.id if isinstance(card.data.id, str) else ""
 
 
-def signature(bundle: ModelBundle, card) -> tuple[dict[str, str], list[str]]:
-    """The request's columns and their kinds (number or category; a date column is text), and the outputs."""
+def signature(bundle: ModelBundle, card) -> tuple[dict[str, str], dict[str, str]]:
+    """The request's columns and the outputs, each a number or a category (a date column is text)."""
     columns = {name: NUMBER if kind == NUMBER else CATEGORY for name, kind in bundle.schema.items()}
-    return columns, bundle.output_columns()
+    outputs = {out: CATEGORY if out == "prediction" and bundle.task != "regression" else NUMBER
+               for out in bundle.output_columns()}
+    return columns, outputs
 
 
 def training_profile(card, fingerprint: str, bundle: ModelBundle) -> dict:
