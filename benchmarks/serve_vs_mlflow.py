@@ -420,7 +420,7 @@ def server_side(folder: Path, loads: list[Load]) -> list[str]:
         return [f"(no prediction log at {path})"]
     lines = []
     with duckdb.connect(str(path), read_only=True) as db:
-        total = db.execute("select count(*) from predictions").fetchone()[0]
+        total = db.execute("select count(*) from bakeoff_predictions").fetchone()[0]
         lines.append(f"bakeoff's prediction log: {total:,} rows in {path.name}")
         for load in loads:
             if not load.server.startswith("bakeoff"):
@@ -429,7 +429,7 @@ def server_side(folder: Path, loads: list[Load]) -> list[str]:
             until = dt.datetime.fromtimestamp(load.ended_at, dt.timezone.utc).replace(tzinfo=None)
             n, p50, p99, mean = db.execute(
                 "select count(*), quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.99), avg(latency_ms) "
-                "from predictions where served_at between ? and ?", [since, until]).fetchone()
+                "from bakeoff_predictions where served_at between ? and ?", [since, until]).fetchone()
             lines.append(f"  concurrency {load.concurrency}: {n:,} rows logged for {load.ok:,} answered; in the "
                          f"handler (body read to response built) p50 {p50:.3f} ms, p99 {p99:.3f} ms, mean {mean:.3f} ms"
                          f" of a {load.pct(0.5):.3f} ms round-trip p50")

@@ -122,7 +122,7 @@ def logged(folder: Path, name: str = "churn") -> pd.DataFrame:
     import duckdb
 
     with duckdb.connect(str(folder / ".bakeoff" / f"predictions-{name}.duckdb"), read_only=True) as con:
-        return con.execute("SELECT * FROM predictions").df()
+        return con.execute("SELECT * FROM bakeoff_predictions").df()
 
 
 def offline(folder: Path, candidate: str, rows: list[dict]) -> pd.DataFrame:
@@ -201,7 +201,7 @@ def test_shadow_answers_with_the_champion_and_logs_both(shop):
     import duckdb
 
     with duckdb.connect(str(log), read_only=True) as con:
-        rows_logged = con.execute("SELECT arm, answered, COUNT(*) FROM predictions GROUP BY 1, 2 ORDER BY 1").fetchall()
+        rows_logged = con.execute("SELECT arm, answered, COUNT(*) FROM bakeoff_predictions GROUP BY 1, 2 ORDER BY 1").fetchall()
     assert rows_logged == [("challenger", False, 10), ("champion", True, 10)]
 
 
@@ -222,8 +222,8 @@ def test_feedback_needs_the_token_and_joins_on_the_request_id(shop):
     import duckdb
 
     with duckdb.connect(str(log), read_only=True) as con:
-        joined = con.execute("SELECT p.arm, f.label FROM feedback f JOIN predictions p USING (request_id)").fetchall()
-        by_entity = con.execute("SELECT entity, label FROM feedback WHERE request_id IS NULL ORDER BY 1").fetchall()
+        joined = con.execute("SELECT p.arm, f.label FROM bakeoff_labels f JOIN bakeoff_predictions p USING (request_id)").fetchall()
+        by_entity = con.execute("SELECT entity, label FROM bakeoff_labels WHERE request_id IS NULL ORDER BY 1").fetchall()
     assert joined == [("champion", "yes")]
     assert by_entity == [("n1", "no"), ("n2", "yes")]
 
@@ -306,7 +306,7 @@ def test_kill_9_under_load_loses_at_most_the_stated_second(shop):
     import duckdb
 
     with duckdb.connect(str(log), read_only=True) as con:
-        kept = {r[0] for r in con.execute("SELECT request_id FROM predictions").fetchall()}
+        kept = {r[0] for r in con.execute("SELECT request_id FROM bakeoff_predictions").fetchall()}
     older = [rid for rid, at in answered if at < killed_at - LOSS_BOUND_SECONDS]
     assert older and set(older) <= kept
     assert len(kept) >= len(older)
@@ -369,6 +369,6 @@ def test_the_prediction_log_goes_to_postgresql(shop, postgres_url):
     assert "7 predictions logged" in err
     engine = sqlalchemy.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as con:
-        found = {r[0] for r in con.exec_driver_sql("SELECT request_id FROM predictions").fetchall()}
+        found = {r[0] for r in con.exec_driver_sql("SELECT request_id FROM bakeoff_predictions").fetchall()}
     engine.dispose()
     assert {a["request_id"] for a in answers} <= found

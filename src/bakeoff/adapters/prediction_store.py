@@ -22,6 +22,7 @@ from bakeoff.errors import ConfigError
 PREDICTIONS = ("request_id", "served_at", "model", "version", "arm", "answered", "entity", "inputs", "outputs",
                "latency_ms")
 FEEDBACK = ("request_id", "entity", "label", "labelled_at")
+NAMES = {"predictions": "bakeoff_predictions", "feedback": "bakeoff_labels"}  # in the user's database
 TABLES = {
     "predictions": "request_id VARCHAR, served_at TIMESTAMP, model VARCHAR, version INTEGER, arm VARCHAR, answered BOOLEAN, "
                    "entity VARCHAR, inputs VARCHAR, outputs VARCHAR, latency_ms DOUBLE PRECISION",
@@ -41,7 +42,7 @@ class DuckDbStore:
         self._held = None
         with self._connection() as con:
             for name, columns in TABLES.items():
-                con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+                con.execute(f"CREATE TABLE IF NOT EXISTS {NAMES[name]} ({columns})")
 
     def _connection(self):
         import contextlib
@@ -73,7 +74,7 @@ class DuckDbStore:
         with self._connection() as con:
             con.register("batch", batch)
             try:
-                con.execute(f"INSERT INTO {table} SELECT {', '.join(columns)} FROM batch")
+                con.execute(f"INSERT INTO {NAMES[table]} SELECT {', '.join(columns)} FROM batch")
             finally:
                 con.unregister("batch")
 
@@ -95,13 +96,13 @@ class SqlStore:
         self.engine = sqlalchemy.create_engine(sqlalchemy_url(url))
         with self.engine.begin() as con:
             for name, columns in TABLES.items():
-                con.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {name} ({columns.replace('VARCHAR', 'TEXT')})")
+                con.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {NAMES[name]} ({columns.replace('VARCHAR', 'TEXT')})")
 
     def write(self, table: str, rows: list[tuple]) -> None:
         import sqlalchemy
 
         columns = PREDICTIONS if table == "predictions" else FEEDBACK
-        statement = sqlalchemy.text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        statement = sqlalchemy.text(f"INSERT INTO {NAMES[table]} ({', '.join(columns)}) VALUES "
                                     f"({', '.join(':' + c for c in columns)})")
         with self.engine.begin() as con:
             con.execute(statement, [dict(zip(columns, row)) for row in rows])
