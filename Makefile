@@ -28,7 +28,7 @@ test: $(VENV)/.dev-installed
 	  (echo "installing Chromium for the browser tests" && apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	@command -v java >/dev/null 2>&1 || \
 	  (echo "installing Java for the Spark tests" && apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) examples/*/runs examples/*/.bakeoff

@@ -224,6 +224,8 @@ def pytest_collection_finish(session):
     import importlib.util
 
     wanted = any("spark_master" in getattr(item, "fixturenames", ()) for item in session.items)
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker of `pytest -n`: it may never get those tests
+        return
     if wanted and not session.config.option.collectonly and importlib.util.find_spec("pyspark"):
         _start_cluster(session.config._tmp_path_factory.mktemp("spark-cluster"))
 
