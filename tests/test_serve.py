@@ -168,6 +168,11 @@ def test_the_server_answers_as_bakeoff_predict_and_refuses_bad_rows_by_name(shop
         huge = server.predict(rows * 2000)
         assert huge.status_code == 413
         assert server.client.get("/healthz").json() == {"status": "ok"}
+        fields = server.client.get("/v1/schema").json()["arms"]["champion"]["fields"]
+        data = pd.read_csv(shop / "data.csv")
+        assert list(fields) == ["x1", "x2", "noise", "colour"]  # the training columns, the id and target left out
+        assert sorted(fields["colour"]["levels"]) == sorted(data["colour"].unique())
+        assert fields["x1"]["kind"] == "number"
         metrics = server.client.get("/metrics").text
         assert 'bakeoff_predictions_total{arm="champion",version="1"} 120.0' in metrics
         assert 'status="413"' in metrics and 'status="422"' in metrics

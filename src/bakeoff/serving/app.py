@@ -5,6 +5,7 @@ feedback, health, readiness and Prometheus metrics.
                        "prediction", "probability", "model", "version", "arm"}, ...]}
     POST /v1/feedback  {"request_id": "...", "label": "Yes"} (or "entity"; or a list under
                        "feedback"); needs the token when the server has one
+    GET  /v1/schema    the fields a row may hold: each column's kind, a category's known levels
     GET  /healthz  /readyz  /metrics
 
 A row's value its column cannot hold is a 422 naming the row and column; a body over the size
@@ -117,6 +118,15 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
         for record in records:
             log.add(record, "feedback")
         return JSONResponse({"recorded": len(records)})
+
+    @app.get("/v1/schema")
+    async def schema() -> Response:
+        """The fields a request row may hold, per arm (from the training columns)."""
+        arms = live.arms
+        return Response(orjson.dumps({"model": settings.name, "arms": {
+            name: {"version": arm.version, "entity": arm.entity, "fields": arm.scorer.fields()}
+            for name, arm in arms.items()}}, option=orjson.OPT_SERIALIZE_NUMPY, default=_plain),
+            media_type="application/json")
 
     @app.get("/healthz")
     async def healthz() -> Response:

@@ -65,6 +65,9 @@ class ForecastScorer:
     def __init__(self, predictor, ids: set[str]):
         self.predictor, self.ids = predictor, ids
 
+    def fields(self) -> dict:
+        return {"id": {"kind": "category", "type": "a series of the run", "levels": sorted(self.ids)}}
+
     def clean(self, row: dict) -> dict:
         key = row.get("id")
         if key is None or isinstance(key, (list, dict)) or str(key) not in self.ids:

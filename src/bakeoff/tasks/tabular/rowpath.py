@@ -40,6 +40,13 @@ class RowScorer:
         self._inputs = inputs if plain and inputs is not None else None
         self._linear = _linear_weights(bundle.fitted) if self._inputs is not None else None
 
+    def fields(self) -> dict:
+        """What a request row holds: each column's kind, and a category's training levels (another
+        value is scored as unseen, as offline)."""
+        return {name: {"kind": NUMBER, "type": "number or null"} if kind == NUMBER else
+                {"kind": CATEGORY, "type": "text or null", "levels": list(self.bundle.levels.get(name, ()))}
+                for name, kind in self.bundle.schema.items()}
+
     def clean(self, row: dict) -> dict:
         """The model's input values of one row; a value its column cannot hold is a BadValue
         naming the column (a missing column reads as missing, as a blank cell does)."""
