@@ -377,3 +377,18 @@ def test_the_prediction_log_goes_to_postgresql(shop, postgres_url):
         found = {r[0] for r in con.exec_driver_sql("SELECT request_id FROM bakeoff_predictions").fetchall()}
     engine.dispose()
     assert {a["request_id"] for a in answers} <= found
+
+
+def test_serve_refuses_in_one_line_what_it_cannot_serve(shop):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = cli("serve", "churn", "--registry", registry(shop), "--port", port, cwd=shop)
+    assert done.returncode == 2 and "pass another --port" in done.stderr
+    free = port  # closed again: free for the refusals below, which stop before listening
+    done = cli("serve", "nobody", "--registry", registry(shop), "--port", free, cwd=shop)
+    assert done.returncode == 2 and "has no champion" in done.stderr and "bakeoff promote" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    done = cli("serve", "churn", "--registry", registry(shop), "--challenger", "half", "--port", free, cwd=shop)
+    assert done.returncode == 2 and "split:0.1" in done.stderr

@@ -27,6 +27,7 @@ def serve_forever(name: str, *, registry: str, log: str, challenger: str | None 
 
     say = say or (lambda line: print(line, file=sys.stderr, flush=True))
     policy = parse_policy(challenger)
+    check_port(host, port)
     live = Live(registry, name, with_challenger=policy.mode != "champion")
     for line in live.start():
         say(f"loaded {line}")
@@ -95,3 +96,16 @@ def check_installed() -> None:
     if missing:
         raise ConfigError(f"bakeoff serve needs {', '.join(missing)}, which is not installed; "
                           "pip install 'bakeoff[serve]'")
+
+
+def check_port(host: str, port: int) -> None:
+    """ConfigError when nothing can listen on host:port (in use, or an address not of this machine)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as err:
+        raise ConfigError(f"cannot listen on {host}:{port} ({err.strerror}); pass another --port, or stop what uses "
+                          "it") from err
