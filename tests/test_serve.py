@@ -218,19 +218,23 @@ def test_feedback_needs_the_token_and_joins_on_the_request_id(shop):
         assert server.client.post("/v1/feedback", json=given).status_code == 401
         ok = server.client.post("/v1/feedback", json=given, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200 and ok.json() == {"recorded": 1}
-        pd.DataFrame({"cid": ["n1", "n2"], "truth": ["no", "yes"]}).to_csv(shop / "labels.csv", index=False)
+        (shop / "labels.csv").write_text("cid,truth\nn1,yes\nn2,yes\n007,yes\n,no\n")
         held = cli("feedback", "churn", "labels.csv", "--entity", "cid", "--label", "truth", "--log", str(log), cwd=shop)
         assert held.returncode == 2 and "held by a running bakeoff serve" in held.stderr  # the server writes it
         server.stop()
-    done = cli("feedback", "churn", "labels.csv", "--entity", "cid", "--label", "truth", "--log", str(log), cwd=shop)
-    assert done.returncode == 0, done.stderr
+    for _ in range(2):  # the second time, and a corrected label, replace what was recorded: no duplicates
+        done = cli("feedback", "churn", "labels.csv", "--entity", "cid", "--label", "truth", "--log", str(log),
+                   cwd=shop)
+        assert done.returncode == 0, done.stderr
+        assert "recorded 3 labels" in done.stdout and "1 rows with a blank id or label left out" in done.stdout
+        (shop / "labels.csv").write_text("cid,truth\nn1,no\nn2,yes\n007,yes\n,no\n")
     import duckdb
 
     with duckdb.connect(str(log), read_only=True) as con:
         joined = con.execute("SELECT p.arm, f.label FROM bakeoff_labels f JOIN bakeoff_predictions p USING (request_id)").fetchall()
         by_entity = con.execute("SELECT entity, label FROM bakeoff_labels WHERE request_id IS NULL ORDER BY 1").fetchall()
     assert joined == [("champion", "yes")]
-    assert by_entity == [("n1", "no"), ("n2", "yes")]
+    assert by_entity == [("007", "yes"), ("n1", "no"), ("n2", "yes")]  # 007 as written, n1 corrected
 
 
 def test_a_new_champion_is_served_under_load_without_a_failed_request(shop):

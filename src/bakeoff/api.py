@@ -240,9 +240,10 @@ def serve(name: str, *, challenger: str | None = None, host: str = "127.0.0.1", 
 
 
 def feedback(name: str, labels: str | Path, *, label: str = "label", entity: str | None = None,
-             log: str | None = None) -> int:
+             log: str | None = None) -> tuple[int, int]:
     """Record a labels file's true labels for `name`'s served predictions, as `bakeoff
-    feedback`: joined on request_id, or on the entity id column `entity`; rows recorded."""
+    feedback`: joined on request_id, or on the entity id column `entity` (a key labelled
+    before gets the new label); the rows recorded, and those left out for a blank id or label."""
     from bakeoff.serving.run import default_log, record_feedback
 
     return record_feedback(Path(labels), log or default_log(name), label=label, entity=entity)

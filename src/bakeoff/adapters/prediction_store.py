@@ -82,6 +82,24 @@ class DuckDbStore:
         with self._connection() as con:
             return con.execute(sql).df()
 
+    def replace_labels(self, rows: list[tuple], by: str) -> None:
+        """Labels in, each replacing what was recorded before for its key (`by`: request_id or entity)."""
+        import pyarrow as pa
+
+        batch = pa.Table.from_arrays([pa.array(values) for values in zip(*rows)], names=list(FEEDBACK))
+        with self._connection() as con:
+            con.register("batch", batch)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                con.execute(f"DELETE FROM {NAMES['feedback']} WHERE {by} IN (SELECT {by} FROM batch)")
+                con.execute(f"INSERT INTO {NAMES['feedback']} SELECT {', '.join(FEEDBACK)} FROM batch")
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("batch")
+
     def close(self) -> None:
         if self._held is not None:
             self._held.close()
@@ -110,6 +128,16 @@ class SqlStore:
     def read(self, sql: str) -> pd.DataFrame:
         with self.engine.connect() as con:
             return pd.read_sql_query(sql, con)
+
+    def replace_labels(self, rows: list[tuple], by: str) -> None:
+        import sqlalchemy
+
+        keys = [{"key": row[FEEDBACK.index(by)]} for row in rows]
+        insert = sqlalchemy.text(f"INSERT INTO {NAMES['feedback']} ({', '.join(FEEDBACK)}) VALUES "
+                                 f"({', '.join(':' + c for c in FEEDBACK)})")
+        with self.engine.begin() as con:
+            con.execute(sqlalchemy.text(f"DELETE FROM {NAMES['feedback']} WHERE {by} = :key"), keys)
+            con.execute(insert, [dict(zip(FEEDBACK, row)) for row in rows])
 
     def close(self) -> None:
         self.engine.dispose()

@@ -75,5 +75,6 @@ def feedback(
 
     Example: bakeoff feedback churn labels.csv --entity customerID --label Churn
     """
-    count = _api().feedback(name, labels, label=label, entity=entity, log=log)
-    typer.echo(f"recorded {count} labels for {name}")
+    count, blank = _api().feedback(name, labels, label=label, entity=entity, log=log)
+    left = f"; {blank} rows with a blank id or label left out" if blank else ""
+    typer.echo(f"recorded {count} labels for {name} (a key labelled before has the new label){left}")

@@ -46,25 +46,38 @@ def serve_forever(name: str, *, registry: str, log: str, challenger: str | None 
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
 
 
-def record_feedback(labels: Path, log: str, *, label: str = "label", entity: str | None = None) -> int:
-    """Write a labels file's rows to the feedback table: joined on request_id when the file has
-    that column, else on the entity id column `entity`."""
+def record_feedback(labels: Path, log: str, *, label: str = "label", entity: str | None = None) -> tuple[int, int]:
+    """Write a labels file's rows to the labels table, joined on request_id when the file has that
+    column, else on the entity id column `entity`; a key labelled before gets the new label (run
+    it twice: the same labels). Ids and labels are read as written (00123 stays 00123). The rows
+    recorded, and those left out for a blank id or label."""
     import datetime as dt
 
     from bakeoff.adapters.prediction_store import open_store
-    from bakeoff.core.source import load_frame
+    from bakeoff.core.source import load_frame, suggest
 
-    frame = load_frame(str(labels), Path.cwd(), min_columns=2).frame
-    if label not in frame.columns:
-        raise DataError(f"{labels} has no column {label!r}; pass --label with the column of true labels")
-    key = "request_id" if "request_id" in frame.columns else entity
-    if not key or key not in frame.columns:
-        raise ConfigError(f"{labels} needs a request_id column, or pass --entity with its id column")
+    if "://" not in log and not Path(log.removeprefix("duckdb:///")).is_file():
+        raise ConfigError(f"no prediction log at {log}: serve the model first, or pass --log with its log")
+    frame = load_frame(str(labels), Path.cwd(), min_columns=2,
+                       text=tuple(c for c in ("request_id", entity, label) if c)).frame
+    columns = [str(c) for c in frame.columns]
+    if label not in columns:
+        raise DataError(f"{labels} has no column {label!r}; pass --label with the column of true labels "
+                        f"({suggest(label, columns)})")
+    key = "request_id" if "request_id" in columns else entity
+    if not key:
+        raise ConfigError(f"{labels} has no request_id column; pass --entity with the column of ids to join on")
+    if key not in columns:
+        raise DataError(f"{labels} has no column {key!r} (--entity); {suggest(key, columns)}")
+    pairs = frame[[key, label]].astype(object).where(frame[[key, label]].notna(), None)
+    kept = [(k.strip(), v.strip()) for k, v in zip(pairs[key], pairs[label])
+            if isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()]
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    records = [(str(k) if key == "request_id" else None, None if key == "request_id" else str(k), str(v), now)
-               for k, v in zip(frame[key], frame[label])]
-    open_store(log).write("feedback", records)
-    return len(records)
+    by = "request_id" if key == "request_id" else "entity"
+    records = [(k, None, v, now) if by == "request_id" else (None, k, v, now) for k, v in kept]
+    if records:
+        open_store(log).replace_labels(records, by)
+    return len(records), len(frame) - len(records)
 
 
 def default_log(name: str) -> str:
