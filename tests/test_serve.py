@@ -164,9 +164,13 @@ def test_the_server_answers_as_bakeoff_predict_and_refuses_bad_rows_by_name(shop
         assert bad.status_code == 422
         assert bad.json()["detail"][0]["loc"] == ["body", "rows", 1, "x2"]
         assert server.predict([{"x1": [1, 2]}]).status_code == 422
+        typo = server.predict([{"X1": 1.0}])
+        assert typo.status_code == 422 and typo.json()["detail"][0]["loc"][-1] == "X1"
+        assert server.predict([{"x1": True}]).status_code == 422  # learned numbers, not true/false
         assert server.client.post("/v1/predict", content=b"{not json").status_code == 422
         huge = server.predict(rows * 2000)
         assert huge.status_code == 413
+        assert server.predict([{}] * 6000).status_code == 413  # small, but too many rows for one request
         assert server.client.get("/healthz").json() == {"status": "ok"}
         fields = server.client.get("/v1/schema").json()["arms"]["champion"]["fields"]
         data = pd.read_csv(shop / "data.csv")
@@ -324,7 +328,7 @@ def test_kill_9_under_load_loses_at_most_the_stated_second(shop):
 def test_promote_refuses_what_cannot_be_served_in_one_line(shop, tmp_path):
     run_id = only_run(shop).name
     done = cli("promote", run_id, "nosuch", "--name", "churn", cwd=shop)
-    assert done.returncode == 2 and "did not finish; promote one of" in done.stderr
+    assert done.returncode == 2 and "is not a candidate of it; promote one of" in done.stderr
     done = cli("promote", run_id, "linear", "--name", "churn", "--as", "boss", cwd=shop)
     assert done.returncode == 2 and "use champion or challenger" in done.stderr
     result_file = only_run(shop) / "result.json"

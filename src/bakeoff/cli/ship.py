@@ -45,12 +45,12 @@ def serve(
         help="split:P sends a share P of entities to the challenger (by a stable hash of the card's id); "
              "shadow scores both and answers with the champion.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     registry: Registry = None,
     log: Log = None,
     token: Annotated[Optional[str], typer.Option(
         help="Token the feedback endpoint asks for (Authorization: Bearer TOKEN); default $BAKEOFF_SERVE_TOKEN.")] = None,
-    max_body: Annotated[int, typer.Option(help="Largest request body in bytes (larger: 413).")] = 1 << 20,
+    max_body: Annotated[int, typer.Option(help="Largest request body in bytes (larger: 413).", min=1024)] = 1 << 20,
 ):
     """Serve NAME's champion (and challenger) over HTTP: POST /v1/predict, /v1/feedback; GET /healthz, /readyz, /metrics.
 

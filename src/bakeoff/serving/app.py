@@ -25,6 +25,7 @@ import orjson
 from bakeoff.serving.arms import CHALLENGER, CHAMPION, Policy, arm_for
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: about 2,000 Telco rows per request
+MAX_ROWS = 5_000  # rows per request: a batch holds the one worker for its time
 logger = logging.getLogger("bakeoff.serving")
 
 
@@ -78,6 +79,9 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
         rows, problem = _rows(body)
         if problem:
             return refuse(422, [{"loc": ["body", "rows"], "msg": problem, "type": "value_error"}])
+        if len(rows) > MAX_ROWS:
+            return refuse(413, f"{len(rows):,} rows in one request; send at most {MAX_ROWS:,} (the others wait "
+                               "behind a batch)")
         arms = live.arms
         try:
             answers = _answer(rows, arms, settings.policy)
@@ -107,7 +111,8 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
 
     @app.post("/v1/feedback")
     async def feedback(request: Request) -> Response:
-        if settings.token and request.headers.get("authorization") != f"Bearer {settings.token}":
+        scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
+        if settings.token and (scheme.lower() != "bearer" or given.strip() != settings.token):
             return refuse(401, "this endpoint needs the server's token: Authorization: Bearer TOKEN")
         body = await _body(request, settings.max_body_bytes)
         if body is None:

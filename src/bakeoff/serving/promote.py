@@ -47,8 +47,8 @@ def promote(run_id: str, candidate: str, *, name: str, alias: str, runs: Path = 
     row = next((r for r in result["candidates"] if r["name"] == candidate), None)
     finished = [r["name"] for r in result["candidates"] if r["status"] == "ok"]
     if row is None or row["status"] != "ok":
-        status = f" ({row['status']})" if row else ""
-        raise ConfigError(f"candidate {candidate!r}{status} of run {run_dir.name} did not finish; promote one of "
+        what = f"did not finish ({row['status']})" if row else "is not a candidate of it"
+        raise ConfigError(f"{candidate!r} of run {run_dir.name} {what}; promote one of "
                           f"{', '.join(finished) or '(none finished)'}")
     task = task_for(result["task"])
     if task.serving is None:

@@ -92,6 +92,8 @@ def registry_uri(given: str | None) -> str:
     from bakeoff.core.urls import sqlalchemy_url
 
     uri = given or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri and uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise ConfigError(f"no registry at {uri} (no such file); pass the --registry that bakeoff promote printed")
     if uri:
         return sqlalchemy_url(uri)
     here = Path(".bakeoff") / "mlflow.db"

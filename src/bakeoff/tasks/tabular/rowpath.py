@@ -35,6 +35,7 @@ class RowScorer:
         self._booleans = {name: None if bundle.booleans is None else name in bundle.booleans for name in self.columns}
         self._numbers = {name: level_numbers(bundle.levels.get(name, ())) for name, kind in bundle.schema.items()
                          if kind == CATEGORY}
+        self._lower = {name.lower(): name for name in bundle.schema}
         inputs = getattr(bundle.fitted, "inputs", None)
         plain = all(kind in (NUMBER, CATEGORY) for kind in bundle.schema.values())
         self._inputs = inputs if plain and inputs is not None else None
@@ -49,7 +50,11 @@ class RowScorer:
 
     def clean(self, row: dict) -> dict:
         """The model's input values of one row; a value its column cannot hold is a BadValue
-        naming the column (a missing column reads as missing, as a blank cell does)."""
+        naming the column (a missing column reads as missing, as a blank cell does), and so is a
+        field that is a column's name in other letter case (a typo that would read as missing)."""
+        for field in row:
+            if field not in self.bundle.schema and field.lower() in self._lower:
+                raise BadValue(f"{field}: the model's column is {self._lower[field.lower()]!r} (names are exact)")
         out = {}
         for name, kind in self.bundle.schema.items():
             value = row.get(name)

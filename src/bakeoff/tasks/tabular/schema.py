@@ -366,8 +366,8 @@ def surprises(frame: pd.DataFrame, schema: dict[str, str], levels: dict[str, lis
 
 # -- one value at a time: the twins of the column rules above, for scoring one row without pandas
 def number_value(value, booleans: bool | None = None) -> float:
-    """`_to_number` for one JSON value; text that is no number is a BadValue (a served row is
-    refused where a file's cell would read as missing).
+    """`_to_number` for one JSON value; text that is no number, or true/false in a column that
+    learned numbers, is a BadValue (a served row is refused where a file's cell reads as missing).
 
     >>> number_value(" 2.5"), number_value(True, booleans=True), number_value(None)
     (2.5, 1.0, nan)
@@ -375,10 +375,9 @@ def number_value(value, booleans: bool | None = None) -> float:
     if value is None:
         return np.nan
     if isinstance(value, (bool, np.bool_)) or (isinstance(value, str) and value.strip().lower() in _BOOLEAN_TEXT):
-        flag = _boolean_value(value.strip() if isinstance(value, str) else value)
-        if booleans is None and isinstance(value, str):
-            raise BadValue(f"{value!r} is not a number")
-        return flag if booleans in (True, None) else np.nan
+        if booleans is False or (booleans is None and isinstance(value, str)):  # a file's cell: read as missing
+            raise BadValue(f"{value!r} is not a number (the model learned numbers here, not true/false)")
+        return _boolean_value(value.strip() if isinstance(value, str) else value)
     if isinstance(value, str):
         text = value.strip()
         if not text:
