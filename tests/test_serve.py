@@ -222,6 +222,9 @@ def test_feedback_needs_the_token_and_joins_on_the_request_id(shop):
         assert server.client.post("/v1/feedback", json=given).status_code == 401
         ok = server.client.post("/v1/feedback", json=given, headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200 and ok.json() == {"recorded": 1}
+        maybe = server.client.post("/v1/feedback", json={**given, "label": "maybe"},
+                                   headers={"Authorization": "bearer s3cret"})
+        assert maybe.status_code == 422 and "none of the model's classes (no, yes)" in maybe.text
         (shop / "labels.csv").write_text("cid,truth\nn1,yes\nn2,yes\n007,yes\n,no\n")
         held = cli("feedback", "churn", "labels.csv", "--entity", "cid", "--label", "truth", "--log", str(log), cwd=shop)
         assert held.returncode == 2 and "held by a running bakeoff serve" in held.stderr  # the server writes it

@@ -120,6 +120,11 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
         records, problem = _feedback(body)
         if problem:
             return refuse(422, [{"loc": ["body"], "msg": problem, "type": "value_error"}])
+        known = getattr(live.arms[CHAMPION].scorer, "labels", lambda: None)()
+        strange = sorted({r[2] for r in records} - set(known or ()))
+        if known and strange:
+            return refuse(422, [{"loc": ["body", "label"], "msg": f"{strange[0]!r} is none of the model's classes "
+                                 f"({', '.join(known)})", "type": "value_error"}])
         for record in records:
             log.add(record, "feedback")
         return JSONResponse({"recorded": len(records)})

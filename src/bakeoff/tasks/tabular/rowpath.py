@@ -48,6 +48,10 @@ class RowScorer:
                 {"kind": CATEGORY, "type": "text or null", "levels": list(self.bundle.levels.get(name, ()))}
                 for name, kind in self.bundle.schema.items()}
 
+    def labels(self) -> list[str] | None:
+        """The classes a true label may be (None for a regression: any number)."""
+        return None if self.bundle.task == "regression" else [str(c) for c in self.bundle.classes]
+
     def clean(self, row: dict) -> dict:
         """The model's input values of one row; a value its column cannot hold is a BadValue
         naming the column (a missing column reads as missing, as a blank cell does), and so is a
