@@ -168,6 +168,11 @@ def test_the_server_answers_as_bakeoff_predict_and_refuses_bad_rows_by_name(shop
         assert typo.status_code == 422 and typo.json()["detail"][0]["loc"][-1] == "X1"
         assert server.predict([{"x1": True}]).status_code == 422  # learned numbers, not true/false
         assert server.client.post("/v1/predict", content=b"{not json").status_code == 422
+        odd = server.predict([rows[0], 3])
+        assert odd.status_code == 422 and "row 1 is not an object" in odd.text
+        beyond = server.client.post("/v1/predict", content=b'{"rows": [{"x1": 1e400}]}')  # infinite: missing
+        assert beyond.status_code == 200 and beyond.json()["predictions"][0]["probability"] == pytest.approx(
+            server.predict([{"x1": None}]).json()["predictions"][0]["probability"])
         huge = server.predict(rows * 2000)
         assert huge.status_code == 413
         assert server.predict([{}] * 6000).status_code == 413  # small, but too many rows for one request
@@ -178,12 +183,13 @@ def test_the_server_answers_as_bakeoff_predict_and_refuses_bad_rows_by_name(shop
         assert sorted(fields["colour"]["levels"]) == sorted(data["colour"].unique())
         assert fields["x1"]["kind"] == "number"
         metrics = server.client.get("/metrics").text
-        assert 'bakeoff_predictions_total{arm="champion",version="1"} 120.0' in metrics
+        # 60 rows one by one and as a batch, and the two single rows beside 1e400
+        assert 'bakeoff_predictions_total{arm="champion",version="1"} 122.0' in metrics
         assert 'status="413"' in metrics and 'status="422"' in metrics
         err = server.stop()
-    assert "stopped; 120 predictions logged" in err
+    assert "stopped; 122 predictions logged" in err
     log = logged(shop)
-    assert len(log) == 120 and set(log["arm"]) == {"champion"} and log["answered"].all()
+    assert len(log) == 122 and set(log["arm"]) == {"champion"} and log["answered"].all()
     first = log[log["entity"] == "n0"].iloc[0]
     assert json.loads(first["inputs"])["x1"] == rows[0]["x1"]
 

@@ -35,7 +35,8 @@ def promote(
     version = done.version
     typer.echo(f"{name} version {version.number} ({version.tags['bakeoff.candidate']}, run "
                f"{version.tags['bakeoff.run_id']}) is now the {alias}")
-    typer.echo(f"serve it: bakeoff serve {name} --registry {redact(done.registry)}")
+    challenger = " --challenger split:0.1" if alias == "challenger" else ""
+    typer.echo(f"serve it: bakeoff serve {name}{challenger} --registry {redact(done.registry)}")
 
 
 @app.command()

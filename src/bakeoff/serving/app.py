@@ -172,13 +172,27 @@ async def _body(request, limit: int) -> bytes | None:
 
 def _rows(body: bytes) -> tuple[list[dict], str]:
     try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        parsed = _parse(body)
+    except ValueError:
         return [], "the body is not JSON; send {\"rows\": [{...}, ...]}"
     rows = parsed.get("rows") if isinstance(parsed, dict) else None
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+    if not isinstance(rows, list) or not rows:
         return [], "send {\"rows\": [{column: value, ...}, ...]} with at least one row"
+    odd = next((k for k, row in enumerate(rows) if not isinstance(row, dict)), None)
+    if odd is not None:
+        return [], f"row {odd} is not an object; send each row as {{column: value, ...}}"
     return rows, ""
+
+
+def _parse(body: bytes):
+    """JSON by orjson; what it refuses and the standard reads (a number beyond a double, 1e400:
+    infinite, read as missing as offline) by the json module."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        import json
+
+        return json.loads(body)
 
 
 class _BadRow(Exception):
@@ -236,8 +250,8 @@ def _feedback(body: bytes) -> tuple[list[tuple], str]:
     """(request_id, entity, label, at) records from {"request_id" or "entity", "label"}, or a
     list of them under "feedback"."""
     try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        parsed = _parse(body)
+    except ValueError:
         return [], "the body is not JSON; send {\"request_id\": \"...\", \"label\": \"...\"}"
     items = parsed.get("feedback", [parsed]) if isinstance(parsed, dict) else None
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
