@@ -564,6 +564,52 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def servers_catalogue(registry: str) -> dict[str, Server]:
+    """The three servers side by side: the bare endpoint, bakeoff serve and mlflow models serve."""
+    path = f"{BIN}:{os.environ.get('PATH', '')}"  # mlflow starts `uvicorn` from PATH
+    return {
+        "bare": Server("bare FastAPI", [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1",
+                                        "--port", "{port}", "--workers", "1", "--log-level", "warning"],
+                       "/v1/predict", "rows"),
+        "bakeoff": Server("bakeoff serve", [str(BIN / "bakeoff"), "serve", NAME, "--registry", registry,
+                                            "--port", "{port}"], "/v1/predict", "rows", stop_signal=signal.SIGINT),
+        "mlflow": Server("mlflow serve", [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{NAME}@champion",
+                                          "--env-manager", "local", "-p", "{port}", "-w", "1"],
+                         "/invocations", "dataframe_records",
+                         env={"MLFLOW_TRACKING_URI": registry, "PATH": path}),
+    }
+
+
+def start_cold(bakeoff: Server, folder: Path, rows: list[dict]) -> Server:
+    """bakeoff serve's first start on a machine without the model's copy (it asks the registry
+    first): its own log and an emptied cache; started for its ready time only."""
+    cold = Server("bakeoff cold", [*(a.replace(str(bakeoff.port), "{port}") for a in bakeoff.args),
+                                   "--log", str(folder / "cold.duckdb")], "/v1/predict", "rows",
+                  env={"BAKEOFF_CACHE": str(folder / "empty-cache")}, stop_signal=signal.SIGINT)
+    shutil.rmtree(folder / "empty-cache", ignore_errors=True)  # what the last cold start kept
+    cold.port = free_port()
+    cold.args = [a.replace("{port}", str(cold.port)) for a in cold.args]
+    cold.start(folder, cold.request(rows[0]))
+    return cold
+
+
+def measure(server: Server, key: str, folder: Path, rows: list[dict], levels: list[int], args) -> list[Load]:
+    """Start `server`, warm it up, and drive it at each concurrency level."""
+    # mlflow's signature has no customerID (extra columns cost it a warning a request)
+    encoded = [server.request({k: v for k, v in row.items() if not (key == "mlflow" and k == "customerID")})
+               for row in rows]
+    server.start(folder, encoded[0])
+    if args.warmup:
+        drive(server, encoded, max(levels), args.warmup)
+    loads = []
+    for level in levels:
+        load = drive(server, encoded, level, args.seconds)
+        loads.append(load)
+        print(f"  concurrency {level}: {load.rps:,.0f} req/s, p50 {load.pct(0.5):.2f} ms, p99 "
+              f"{load.pct(0.99):.2f} ms, {load.failed} failed (load average {loadavg()})")
+    return loads
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of load per server and concurrency")
@@ -603,46 +649,17 @@ def main() -> None:
         weights = write_bare(folder)
         print(f"bare endpoint: a logistic regression of {weights} weights")
         rows = telco_rows(folder)
-        path = f"{BIN}:{os.environ.get('PATH', '')}"  # mlflow starts `uvicorn` from PATH
-        catalogue = {
-            "bare": Server("bare FastAPI", [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1",
-                                            "--port", "{port}", "--workers", "1", "--log-level", "warning"],
-                           "/v1/predict", "rows"),
-            "bakeoff": Server("bakeoff serve", [str(BIN / "bakeoff"), "serve", NAME, "--registry", registry,
-                                                "--port", "{port}"], "/v1/predict", "rows", stop_signal=signal.SIGINT),
-            "mlflow": Server("mlflow serve", [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{NAME}@champion",
-                                              "--env-manager", "local", "-p", "{port}", "-w", "1"],
-                             "/invocations", "dataframe_records",
-                             env={"MLFLOW_TRACKING_URI": registry, "PATH": path}),
-        }
+        catalogue = servers_catalogue(registry)
         loads: list[Load] = []
         for key in wanted:
             server = catalogue[key]
             server.port = free_port()
             server.args = [a.replace("{port}", str(server.port)) for a in server.args]
             servers.append(server)
-            # mlflow's signature has no customerID (extra columns cost it a warning a request)
-            encoded = [server.request({k: v for k, v in row.items() if not (key == "mlflow" and k == "customerID")})
-                       for row in rows]
-            server.start(folder, encoded[0])
-            if args.warmup:
-                drive(server, encoded, max(levels), args.warmup)
-            for level in levels:
-                load = drive(server, encoded, level, args.seconds)
-                loads.append(load)
-                print(f"  concurrency {level}: {load.rps:,.0f} req/s, p50 {load.pct(0.5):.2f} ms, p99 "
-                      f"{load.pct(0.99):.2f} ms, {load.failed} failed (load average {loadavg()})")
-        cold = None
-        if "bakeoff" in wanted:  # a first start on a machine without the model's copy: the registry first
-            cold = Server("bakeoff cold", [*(a.replace(str(catalogue["bakeoff"].port), "{port}")
-                                             for a in catalogue["bakeoff"].args), "--log", str(folder / "cold.duckdb")],
-                          "/v1/predict", "rows",
-                          env={"BAKEOFF_CACHE": str(folder / "empty-cache")}, stop_signal=signal.SIGINT)
-            shutil.rmtree(folder / "empty-cache", ignore_errors=True)  # what the last cold start kept
-            cold.port = free_port()
-            cold.args = [a.replace("{port}", str(cold.port)) for a in cold.args]
+            loads += measure(server, key, folder, rows, levels, args)
+        cold = start_cold(catalogue["bakeoff"], folder, rows) if "bakeoff" in wanted else None
+        if cold is not None:
             servers.append(cold)
-            cold.start(folder, cold.request(rows[0]))
         for server in servers:
             server.stop()
         report([s for s in servers if s is not cold], loads)

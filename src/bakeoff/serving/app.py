@@ -43,21 +43,10 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
     the process exits."""
     import contextlib
 
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse, PlainTextResponse, Response
-    from prometheus_client import (
-        CONTENT_TYPE_LATEST,
-        CollectorRegistry,
-        Counter,
-        Histogram,
-        generate_latest,
-    )
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
 
-    metrics = CollectorRegistry()
-    requests = Counter("bakeoff_predictions", "Rows answered", ["arm", "version"], registry=metrics)
-    errors = Counter("bakeoff_errors", "Requests refused or failed", ["arm", "version", "status"], registry=metrics)
-    latency = Histogram("bakeoff_latency_seconds", "Time to answer a predict request", ["arm", "version"],
-                        buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=metrics)
+    metrics = _Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -66,9 +55,34 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
 
     app = FastAPI(title=f"bakeoff serve: {settings.name}", docs_url="/docs", lifespan=lifespan)
 
-    def refuse(status: int, detail, arm: str = "", version: str = "") -> Response:
-        errors.labels(arm, version, str(status)).inc()
+    def refuse(status: int, detail, arm: str = "", version: str = ""):
+        metrics.errors.labels(arm, version, str(status)).inc()
         return JSONResponse({"detail": detail}, status_code=status)
+
+    _predict_route(app, live, log, settings, metrics, refuse)
+    _feedback_route(app, live, log, settings, refuse)
+    _status_routes(app, live, settings, metrics)
+    return app
+
+
+class _Metrics:
+    """The server's Prometheus metrics: rows answered, refusals and failures, latency; by arm and version."""
+
+    def __init__(self):
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry = CollectorRegistry()
+        self.requests = Counter("bakeoff_predictions", "Rows answered", ["arm", "version"], registry=self.registry)
+        self.errors = Counter("bakeoff_errors", "Requests refused or failed", ["arm", "version", "status"],
+                              registry=self.registry)
+        self.latency = Histogram("bakeoff_latency_seconds", "Time to answer a predict request", ["arm", "version"],
+                                 buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+                                 registry=self.registry)
+
+
+def _predict_route(app, live, log, settings: Settings, metrics: _Metrics, refuse) -> None:
+    from fastapi import Request
+    from fastapi.responses import Response
 
     @app.post("/v1/predict")
     async def predict(request: Request) -> Response:
@@ -104,10 +118,16 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
                 if answered:
                     out.append({"request_id": answer.request_id, **outputs, "model": arm.name,
                                 "version": arm.version, "arm": arm_name})
-                    requests.labels(arm_name, str(arm.version)).inc()
-        latency.labels(out[0]["arm"] if out else CHAMPION, str(out[0]["version"]) if out else "").observe(seconds)
+                    metrics.requests.labels(arm_name, str(arm.version)).inc()
+        first = out[0] if out else {"arm": CHAMPION, "version": ""}
+        metrics.latency.labels(first["arm"], str(first["version"])).observe(seconds)
         return Response(orjson.dumps({"predictions": out}, option=orjson.OPT_SERIALIZE_NUMPY, default=_plain),
                         media_type="application/json")
+
+
+def _feedback_route(app, live, log, settings: Settings, refuse) -> None:
+    from fastapi import Request
+    from fastapi.responses import JSONResponse, Response
 
     @app.post("/v1/feedback")
     async def feedback(request: Request) -> Response:
@@ -128,6 +148,11 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
         for record in records:
             log.add(record, "feedback")
         return JSONResponse({"recorded": len(records)})
+
+
+def _status_routes(app, live, settings: Settings, metrics: _Metrics) -> None:
+    from fastapi.responses import JSONResponse, PlainTextResponse, Response
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     @app.get("/v1/schema")
     async def schema() -> Response:
@@ -151,9 +176,7 @@ def create_app(live, log, settings: Settings, on_shutdown=lambda: None):
 
     @app.get("/metrics")
     async def prometheus() -> Response:
-        return PlainTextResponse(generate_latest(metrics).decode(), media_type=CONTENT_TYPE_LATEST)
-
-    return app
+        return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _plain(value):
