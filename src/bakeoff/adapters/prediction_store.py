@@ -6,7 +6,7 @@ which many may read and write at once).
 Example::
 
     store = open_store("predictions.duckdb", hold=True)
-    store.write_predictions([("r1", at, "churn", 1, "champion", True, "c-7", "{...}", "{...}", 0.4)])
+    store.write("predictions", [("r1", at, "churn", 1, "champion", True, "c-7", "{...}", "{...}", 0.4)])
 """
 
 from __future__ import annotations
