@@ -115,3 +115,11 @@ def download(uri: str, version: Version, into: Path) -> Path:
         except Exception as err:  # MLflow raises many types; all mean "cannot fetch"
             raise ConfigError(f"cannot download model {version.name!r} version {version.number} from "
                               f"{redact(uri)} ({failure(err, uri)})") from err
+
+
+def model_file(model_dir: Path) -> Path:
+    """The bakeoff model file inside a downloaded MLflow model folder (its artifacts/ hold it)."""
+    files = sorted((Path(model_dir) / "artifacts").glob("*.pkl"))
+    if not files:
+        raise ConfigError(f"{model_dir} holds no bakeoff model file; promote a candidate of a tracked bakeoff run")
+    return files[0]

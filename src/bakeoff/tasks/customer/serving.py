@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bakeoff.core.profile import check_fingerprint, number_profile
-from bakeoff.errors import BadValue, ConfigError
+from bakeoff.errors import BadValue
 from bakeoff.tasks.customer.data import Summaries
 
 INPUTS = ("purchases", "recency", "age", "mean_spend", "first_spend", "horizon")  # what a row may give
@@ -24,10 +24,9 @@ INPUTS = ("purchases", "recency", "age", "mean_spend", "first_spend", "horizon")
 def load(model_dir: Path, settings: dict) -> CustomerScorer:
     import pickle
 
-    files = sorted((Path(model_dir) / "artifacts").glob("*.pkl"))
-    if not files:
-        raise ConfigError(f"{model_dir} holds no bakeoff model file; promote a candidate of a tracked bakeoff run")
-    return CustomerScorer(pickle.loads(files[0].read_bytes()), settings)
+    from bakeoff.adapters.registry import model_file
+
+    return CustomerScorer(pickle.loads(model_file(model_dir).read_bytes()), settings)
 
 
 def settings(card) -> dict:

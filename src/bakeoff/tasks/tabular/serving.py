@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from bakeoff.core.profile import check_fingerprint, number_profile
-from bakeoff.errors import ConfigError
 from bakeoff.tasks.tabular.bundle import ModelBundle, load_bundle
 from bakeoff.tasks.tabular.rowpath import RowScorer
 from bakeoff.tasks.tabular.schema import CATEGORY, NUMBER, apply_schema
@@ -24,14 +23,9 @@ MOST_LEVELS = 50  # a category's most frequent levels kept in the profile; the r
 
 def load(model_dir: Path, settings: dict) -> RowScorer:
     """The row scorer of an MLflow model folder that bakeoff logged (artifacts/ holds the model file)."""
+    from bakeoff.adapters.registry import model_file
+
     return RowScorer(load_bundle(model_file(model_dir)))
-
-
-def model_file(model_dir: Path) -> Path:
-    files = sorted((Path(model_dir) / "artifacts").glob("*.pkl"))
-    if not files:
-        raise ConfigError(f"{model_dir} holds no bakeoff model file; promote a candidate of a tracked bakeoff run")
-    return files[0]
 
 
 def settings(card) -> dict:
