@@ -298,7 +298,7 @@ def test_the_mlflow_models_forecast_the_series_asked_for_as_bakeoff_predict_does
         assert sorted(served["id"].unique()) == sorted(wanted)
         assert served["candidate"].tolist() == offline["candidate"].tolist()
         assert np.allclose(served["prediction"], offline["prediction"])
-        assert np.allclose(served["hi_95"], offline["hi_95"], equal_nan=True)  # global_lightgbm has none
+        assert np.allclose(served["hi_95"], offline["hi_95"])
 
 
 def test_the_python_api_gives_the_same_forecasts_and_refuses_data(forecast_run):
@@ -361,12 +361,15 @@ def test_interval_coverage_is_the_share_of_holdout_actuals_inside_the_interval(f
     holdout = pickle.loads((run_dir / "models" / "seasonal_naive.train.pkl").read_bytes())
     frame = pd.read_parquet(folder / "series.parquet")
     actual = np.stack([g["value"].to_numpy(float)[-HORIZON:] for _, g in frame.groupby("series")])
-    for level in (80.0, 95.0):
-        low, high = holdout.bounds[level]
-        inside = np.mean((actual >= low) & (actual <= high))
-        assert facts["coverage"]["seasonal_naive"][str(level)] == pytest.approx(inside)
-        assert np.allclose(holdout.mean, np.stack([np.tile(g["value"].to_numpy(float)[-HORIZON - SEASON:-HORIZON], 2)
-                                                   for _, g in frame.groupby("series")]))
+    for name in ("seasonal_naive", "global_lightgbm"):  # the model's own intervals; conformal ones
+        made = pickle.loads((run_dir / "models" / f"{name}.train.pkl").read_bytes())
+        for level in (80.0, 95.0):
+            low, high = made.bounds[level]
+            assert np.isfinite(low).all() and (low < made.mean).all() and (made.mean < high).all()
+            inside = np.mean((actual >= low) & (actual <= high))
+            assert facts["coverage"][name][str(level)] == pytest.approx(inside)
+    assert np.allclose(holdout.mean, np.stack([np.tile(g["value"].to_numpy(float)[-HORIZON - SEASON:-HORIZON], 2)
+                                               for _, g in frame.groupby("series")]))
 
 
 def test_a_candidate_too_slow_for_every_series_is_judged_on_a_sample_and_never_recommended(tmp_path, m4):

@@ -19,6 +19,7 @@ from bakeoff.core.evaluation import Evaluation
 from bakeoff.core.metrics import percentile_interval
 from bakeoff.core.schedule import Glance
 from bakeoff.core.tune import Tuning
+from bakeoff.tasks.forecast import conformal
 from bakeoff.tasks.forecast.data import Series
 from bakeoff.tasks.forecast.ladder import ForecastCandidate
 from bakeoff.tasks.forecast.metrics import coverage, series_scores
@@ -36,13 +37,37 @@ def build(cls: type[ForecastCandidate], data: Series, settings) -> ForecastCandi
 def window_scores(metric: str, data: Series, values: list[np.ndarray], means: np.ndarray) -> np.ndarray:
     """Scores of rolling-origin forecasts `means` (series x windows x steps): series x windows."""
     h, windows = data.horizon, means.shape[1]
+    actual = window_actuals(values, h, windows)
     scores = np.empty(means.shape[:2])
     for w in range(windows):
-        end = windows - w  # the window ends this many horizons before the series' end
-        actual = np.stack([v[len(v) - end * h:len(v) - (end - 1) * h] for v in values])
-        history = [v[:len(v) - end * h] for v in values]
-        scores[:, w] = series_scores(metric, actual, means[:, w], history, data.season)
+        history = [v[:len(v) - (windows - w) * h] for v in values]  # before the window's origin
+        scores[:, w] = series_scores(metric, actual[:, w], means[:, w], history, data.season)
     return scores
+
+
+def window_actuals(values: list[np.ndarray], horizon: int, windows: int) -> np.ndarray:
+    """The actual values of `windows` rolling-origin windows of `horizon` steps, the last ending
+    at each series' end: series x windows x steps.
+
+    >>> window_actuals([np.arange(5.0)], 2, 2).tolist()
+    [[[1.0, 2.0], [3.0, 4.0]]]
+    """
+    return np.stack([np.stack([v[len(v) - (windows - w) * horizon:len(v) - (windows - w - 1) * horizon]
+                               for w in range(windows)]) for v in values])
+
+
+def interval_bounds(candidate: ForecastCandidate, data: Series, values: list[np.ndarray], windows, final):
+    """The intervals of the last window's forecasts (the holdout's) and of the final ones: the
+    model's own, or, for a model that gives none, conformal ones from its windows' errors (the
+    holdout's from the windows before it, the final forecasts' from all of them)."""
+    if candidate.intervals or not data.levels:
+        return {k: (lo[:, -1], hi[:, -1]) for k, (lo, hi) in windows.bounds.items()}, final.bounds
+    h, count = data.horizon, windows.mean.shape[1]
+    scale = conformal.scales(values, count * h, data.season)
+    errors = conformal.scaled(window_actuals(values, h, count) - windows.mean, scale)
+    levels = tuple(data.levels)
+    return (conformal.bounds(windows.mean[:, -1], errors[:, :-1], scale, levels),
+            conformal.bounds(final.mean, errors, scale, levels))
 
 
 def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glance:
@@ -117,16 +142,15 @@ def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Eva
     began = time.perf_counter()
     dates = calendar(candidate, data, rows)
     windows = candidate.cross_validate(values, data.horizon, data.windows + 1, levels, **dates)
-    means, bounds = windows.mean, windows.bounds
-    scores = window_scores(settings.metric, data, values, means)
+    scores = window_scores(settings.metric, data, values, windows.mean)
     cv, holdout = _spread(data.count, rows, scores[:, :-1].mean(axis=1)), _spread(data.count, rows, scores[:, -1])
-    last = {k: (lo[:, -1], hi[:, -1]) for k, (lo, hi) in bounds.items()}
-    shares = {k: coverage(data.holdout()[rows], lo, hi) for k, (lo, hi) in last.items()}
-    scored_model = candidate.forecasts(*_filled(data, rows, means[:, -1], last, holdout=True), holdout, shares)
     fit_start = time.perf_counter()
     made = candidate.forecast(values, data.horizon, levels, **dates)
     fit_seconds = time.perf_counter() - fit_start
-    final = candidate.forecasts(*_filled(data, rows, made.mean, made.bounds))
+    last, made_bounds = interval_bounds(candidate, data, values, windows, made)
+    shares = {k: coverage(data.holdout()[rows], lo, hi) for k, (lo, hi) in last.items()}
+    scored_model = candidate.forecasts(*_filled(data, rows, windows.mean[:, -1], last, holdout=True), holdout, shares)
+    final = candidate.forecasts(*_filled(data, rows, made.mean, made_bounds))
     scored_model.fallback = final.fallback = frozenset(set(range(data.count)) - set(rows.tolist()))
     scored_model.failed = final.failed = frozenset(int(rows[k]) for k in windows.failed | made.failed)
     work = time.perf_counter() - began  # the candidate's own fitting and forecasting; the rest is the harness's

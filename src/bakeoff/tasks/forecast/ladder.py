@@ -55,7 +55,7 @@ class ForecastCandidate(Candidate):
     tasks: ClassVar[tuple[str, ...]] = ("forecast",)
     requires: ClassVar[tuple[str, ...]] = ("statsforecast",)
     needs_import, install_with = "statsforecast", INSTALL
-    intervals: ClassVar[bool] = True  # the model gives prediction intervals
+    intervals: ClassVar[bool] = True  # the model gives prediction intervals (else: conformal ones, see conformal.py)
     local: ClassVar[bool] = True  # one model per series: evaluated on a sample of them when all would not fit
     intermittent_only: ClassVar[bool] = False  # raced only when the series are intermittent
     calendar: ClassVar[bool] = False  # uses calendar features: forecast and cross_validate take `starts`

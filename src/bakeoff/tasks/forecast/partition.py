@@ -19,7 +19,7 @@ import pandas as pd
 from bakeoff.core.time_limit import attempt
 from bakeoff.errors import DataError
 from bakeoff.tasks.forecast.data import Series, series_from
-from bakeoff.tasks.forecast.evaluate import window_scores
+from bakeoff.tasks.forecast.evaluate import interval_bounds, window_scores
 from bakeoff.tasks.forecast.fitting import level_label
 from bakeoff.tasks.forecast.ladder import suited
 from bakeoff.tasks.forecast.selection import best_per_series, choose
@@ -93,8 +93,9 @@ def _run(cls, data: Series, plan: PartitionPlan) -> dict:
         return {**run, **failure, "seconds": time.perf_counter() - began}
     windows, made = done
     scores = window_scores(plan.card.evaluate.metric, data, data.values, windows.mean)
+    _, bounds = interval_bounds(candidate, data, data.values, windows, made)
     return {**run, "params": candidate.learned_per_series(), "cv": scores[:, :-1].mean(axis=1),
-            "holdout": scores[:, -1], "mean": made.mean, "bounds": made.bounds, "failed": made.failed | windows.failed,
+            "holdout": scores[:, -1], "mean": made.mean, "bounds": bounds, "failed": made.failed | windows.failed,
             "seconds": time.perf_counter() - began}
 
 
