@@ -48,6 +48,31 @@ def official(series, forecasts: np.ndarray, only: list[int] | None = None) -> tu
     return s, m, (s / NAIVE2[0] + m / NAIVE2[1]) / 2
 
 
+def held(series, bounds: dict, only: list[int] | None = None) -> str:
+    """The share of holdout actuals inside the 80 % and 95 % intervals ("-" for none), over the
+    series `only`, when given."""
+    keep = list(range(series.count)) if only is None else only
+    actual = series.holdout()[keep]
+    shares = []
+    for level in (80.0, 95.0):
+        if level not in bounds:
+            return "-"
+        low, high = (b[keep] for b in bounds[level])
+        shares.append(f"{100 * np.mean((actual >= low) & (actual <= high)):.1f}")
+    return "/".join(shares)
+
+
+def chosen_bounds(models: dict, choice: list[str], horizon: int) -> dict:
+    """Each series' 80 % and 95 % interval from its chosen candidate (NaN where it gives none)."""
+    missing = np.full(horizon, np.nan)
+    out = {}
+    for level in (80.0, 95.0):
+        sides = [[models[name].bounds[level][side][k] if level in models[name].bounds else missing
+                  for k, name in enumerate(choice)] for side in (0, 1)]
+        out[level] = (np.stack(sides[0]), np.stack(sides[1]))
+    return out
+
+
 def run_bakeoff(budget: str | None, only: list[str], out: Path):
     from bakeoff.core.bake import bake
     from bakeoff.core.card import load_card
@@ -131,12 +156,14 @@ def main() -> None:
         choice = [line.split(",")[1] for line in (run_dir / "selection.csv").read_text().splitlines()[1:]]
     figures = {"wall_seconds": wall, "candidates": {}}
     print(f"bakeoff on M4 Hourly: {wall:.1f} s wall ({result['recommended']} recommended for every series)")
-    print(f"{'forecasts':<28}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}{'bakeoff s':>11}{'statsforecast s':>17}{'ratio':>7}")
+    print(f"{'forecasts':<28}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}{'bakeoff s':>11}{'statsforecast s':>17}{'ratio':>7}"
+          f"{'80/95 % hold':>14}")
     if holdout:
         per_series = np.stack([holdout[name][k] for k, name in enumerate(choice)])
         s, m, o = official(series, per_series)
-        figures["per_series"] = {"smape": s, "mase": m, "owa": o}
-        print(f"{'per-series choice':<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}")
+        figures["per_series"] = {"smape": s, "mase": m, "owa": o,
+                                 "held": held(series, chosen_bounds(models, choice, series.horizon))}
+        print(f"{'per-series choice':<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{'':>35}{figures['per_series']['held']:>14}")
     classes = ladder()
     for row in result["candidates"]:
         name = row["name"]
@@ -145,16 +172,20 @@ def main() -> None:
             continue
         if name in sampled:  # scored on its sample only; statsforecast on every series would be other work
             s, m, o = official(series, holdout[name], sampled[name])
-            print(f"{name + f' ({len(sampled[name])} series)':<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{row['wall_seconds']:>11.1f}")
-            figures["candidates"][name] = {"smape": s, "mase": m, "owa": o, "series": len(sampled[name]),
+            cover = held(series, models[name].bounds, sampled[name])
+            print(f"{name + f' ({len(sampled[name])} series)':<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{row['wall_seconds']:>11.1f}"
+                  f"{'':>24}{cover:>14}")
+            figures["candidates"][name] = {"smape": s, "mase": m, "owa": o, "series": len(sampled[name]), "held": cover,
                                            "bakeoff_seconds": row["wall_seconds"], "statsforecast_seconds": None}
             continue
         s, m, o = official(series, holdout[name])
         peer = None if args.no_peer or name not in classes else statsforecast_seconds(name, series, classes[name])
-        ratio = f"{row['wall_seconds'] / peer:>7.2f}" if peer else ""
+        ratio = f"{row['wall_seconds'] / peer:>7.2f}" if peer else f"{'':>7}"
         peer_text = f"{peer:>17.1f}" if peer else f"{'':>17}"
-        print(f"{name:<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{row['wall_seconds']:>11.1f}{peer_text}{ratio}")
+        cover = held(series, models[name].bounds)
+        print(f"{name:<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{row['wall_seconds']:>11.1f}{peer_text}{ratio}{cover:>14}")
         figures["candidates"][name] = {"smape": s, "mase": m, "owa": o, "bakeoff_seconds": row["wall_seconds"],
+                                       "held": cover,
                                        "statsforecast_seconds": peer, "status": row["status"]}
     for label, value in M4_BENCHMARKS.items():
         print(f"{'M4 benchmark ' + label:<28}{value:>8.3f}")

@@ -1,8 +1,8 @@
 """Do bakeoff's 95 % score intervals contain the score its models get on unseen rows?
 
 Usage:
-    python benchmarks/coverage.py [--data adult telco] [--seeds 5] [--budget 90] \\
-        [--test-share 0.3] [--bakeoff-holdout 0.0] [--json benchmarks/coverage.json]
+    python benchmarks/score_coverage.py [--data adult telco] [--seeds 5] [--budget 90] \\
+        [--test-share 0.3] [--bakeoff-holdout 0.0] [--json benchmarks/score_coverage.json]
 
 For each data set and each seed 0..seeds-1:
 
@@ -104,8 +104,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bakeoff-holdout", type=float, default=0.0,
                         help="bakeoff's own holdout share of the rest (default 0: its final models "
                              "are fitted on every training row)")
-    parser.add_argument("--json", type=Path, default=HERE / "coverage.json",
-                        help="write the raw figures here (default benchmarks/coverage.json; "
+    parser.add_argument("--json", type=Path, default=HERE / "score_coverage.json",
+                        help="write the raw figures here (default benchmarks/score_coverage.json; "
                              "'-' for none)")
     return parser.parse_args(argv)
 
