@@ -406,6 +406,35 @@ def test_a_candidate_too_slow_for_every_series_is_judged_on_a_sample_and_never_r
     assert forecasts["lo_80"].isna().sum() == HORIZON * (80 - slow["fold_fit_rows"])  # no interval outside the sample
 
 
+def test_a_candidate_too_slow_even_for_its_quick_pass_is_skipped_with_what_it_would_need(tmp_path, m4):
+    """One series takes it 1 s a window: its quick pass would need 19 s of a 6.7 s slice. It is
+    judged on one series instead, and skipped for what its smallest sample (30 series, the two
+    windows, the holdout and the forecast: about 120 s) would need, not cut off as a timeout."""
+    write_series(tmp_path, m4, count=80, keep=400)
+    (tmp_path / "crawl.py").write_text(textwrap.dedent("""
+        import time
+        from bakeoff.tasks.forecast.ladder import SeasonalNaive
+
+        class Crawl(SeasonalNaive):
+            name, rung, family = "crawl", 2, "test"
+
+            def cross_validate(self, series, horizon, windows, levels=()):
+                time.sleep(1.0 * len(series))
+                return super().cross_validate(series, horizon, windows, levels)
+    """))
+    card = CARD.replace('only = ["naive", "seasonal_naive", "ses", "theta", "global_lightgbm"]',
+                        'only = ["naive", "seasonal_naive"]\nextra = ["crawl:Crawl"]')
+    write_card(tmp_path, card.replace('total = "90s"', 'total = "30s"').replace('"40s"', '"12s"'))
+    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads((next((tmp_path / "runs").iterdir()) / "result.json").read_text())
+    crawl = next(r for r in result["candidates"] if r["name"] == "crawl")
+    assert crawl["status"] == "skipped", crawl
+    number, unit = crawl["error"].split("needs about ")[1].split()[:2]
+    assert unit == "min" and 1.9 <= float(number) <= 2.25, crawl["error"]
+    assert {r["status"] for r in result["candidates"] if r["name"] != "crawl"} == {"ok"}
+
+
 @pytest.mark.parametrize("values, words", [
     (lambda rows: rows.assign(date=np.arange(len(rows)) * 1.5), ["float64 numbers", "dates"]),
     (lambda rows: rows.assign(date=rows["date"].where(rows.index != 3)), ["empty values"]),

@@ -71,26 +71,24 @@ def interval_bounds(candidate: ForecastCandidate, data: Series, values: list[np.
 
 
 def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glance:
-    """The quick pass: the candidate's last evaluation window on a sample of the series. Half the
-    sample goes first (it pays the first call's costs: imports, compiling); then half of it and
-    all of it are timed, which tells a fixed cost per call (statsforecast's or mlforecast's own
-    set-up, a global model's training) apart from the cost per series."""
+    """The quick pass: the candidate's last evaluation window on a sample of the series. One
+    series goes first (it pays the first call's costs: imports, compiling); then half the sample
+    and all of it are timed, which tells a fixed cost per call (statsforecast's or mlforecast's
+    own set-up, a global model's training) apart from the cost per series. A candidate so slow
+    that those would not fit its `seconds` is judged on the first series alone (its time taken as
+    the cost per series, a little high), so the schedule learns what it would need rather than
+    seeing its quick pass cut off (not a global model: its cost is per call, not per series)."""
     candidate = build(cls, data, settings)
     rng = np.random.default_rng(settings.seed)
     picked = np.sort(rng.choice(data.count, min(QUICK_SERIES, data.count), replace=False))
     sample = [data.values[i][:-data.horizon] for i in picked]
     began = time.perf_counter()
     halves = max(len(sample) // 2, 1)
-    _timed(candidate, sample[:halves], data, calendar(candidate, data, picked[:halves]))  # pays the first call's costs
-    half, seconds_all = float("inf"), float("inf")
-    for _ in range(2):  # a cheap one timed twice, the faster kept: a moment's stall on a busy machine
-        #                 would read as a fixed cost and hide the cost per series
-        half = min(half, _timed(candidate, sample[:halves], data, calendar(candidate, data, picked[:halves]))[0])
-        took, means = _timed(candidate, sample, data, calendar(candidate, data, picked))
-        seconds_all = min(seconds_all, took)
-        if seconds_all > RETIME_BELOW:
-            break
-    one_fit = fit_seconds_at(data.count, len(sample), half, seconds_all)
+    first, means = _timed(candidate, sample[:1], data, calendar(candidate, data, picked[:1]))
+    if candidate.local and first * (halves + len(sample)) > seconds - first:  # slow: its need, from one series
+        one_fit, sample = first * data.count, sample[:1]
+    else:
+        one_fit, means = _cost_per_fit(candidate, sample, picked, data)
     score = float(np.nanmean(window_scores(settings.metric, data, sample, means)))
     fits = data.windows + 2  # the windows, the holdout, the forecasts users get
     every = one_fit * fits < CHEAP_SECONDS or not candidate.local  # cheap, or a global model: never sampled
@@ -99,6 +97,21 @@ def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glanc
     return Glance(score, len(sample), time.perf_counter() - began, one_fit * fits + 0.5, 0.0, False,
                   folds_seconds=one_fit * fits, fit_power=1.0, train_rows=data.count,
                   min_rows=data.count if every else min(MIN_SERIES, data.count))
+
+
+def _cost_per_fit(candidate: ForecastCandidate, sample: list[np.ndarray], picked, data: Series):
+    """Seconds of one fit of every series (from timings of half the sample and all of it) and
+    the sample's forecasts."""
+    halves = max(len(sample) // 2, 1)
+    half, seconds_all = float("inf"), float("inf")
+    for _ in range(2):  # a cheap one timed twice, the faster kept: a moment's stall on a busy machine
+        #                 would read as a fixed cost and hide the cost per series
+        half = min(half, _timed(candidate, sample[:halves], data, calendar(candidate, data, picked[:halves]))[0])
+        took, means = _timed(candidate, sample, data, calendar(candidate, data, picked))
+        seconds_all = min(seconds_all, took)
+        if seconds_all > RETIME_BELOW:
+            break
+    return fit_seconds_at(data.count, len(sample), half, seconds_all), means
 
 
 def _timed(candidate: ForecastCandidate, series: list[np.ndarray], data: Series,
