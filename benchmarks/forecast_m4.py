@@ -164,11 +164,13 @@ def main() -> None:
         figures["per_series"] = {"smape": s, "mase": m, "owa": o,
                                  "held": held(series, chosen_bounds(models, choice, series.horizon))}
         print(f"{'per-series choice':<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{'':>35}{figures['per_series']['held']:>14}")
-    classes = ladder()
+    classes, unfinished = ladder(), []
     for row in result["candidates"]:
         name = row["name"]
         if name not in holdout:
             print(f"{name:<28}{row['status']:>24}{row['wall_seconds']:>11.1f}")
+            figures["candidates"][name] = {"status": row["status"], "error": row["error"]}
+            unfinished.append(f"  {name}: {row['error']}")
             continue
         if name in sampled:  # scored on its sample only; statsforecast on every series would be other work
             s, m, o = official(series, holdout[name], sampled[name])
@@ -189,12 +191,13 @@ def main() -> None:
                                        "statsforecast_seconds": peer, "status": row["status"]}
     for label, value in M4_BENCHMARKS.items():
         print(f"{'M4 benchmark ' + label:<28}{value:>8.3f}")
+    print("\n".join(unfinished))
     best_smape = figures.get("per_series", {}).get("smape", float("inf"))
-    both = [c for c in figures["candidates"].values() if c["statsforecast_seconds"]]
+    both = [c for c in figures["candidates"].values() if c.get("statsforecast_seconds")]
     ours, theirs = sum(c["bakeoff_seconds"] for c in both), sum(c["statsforecast_seconds"] for c in both)
     ratio = ours / theirs if theirs else float("inf")
     print(f"{'statistical rungs, total':<28}{'':>24}{ours:>11.1f}{theirs:>17.1f}{ratio:>7.2f}  (in the whole run)")
-    alone = statistical_alone(args.budget, [n for n, c in figures["candidates"].items() if c["statsforecast_seconds"]])
+    alone = statistical_alone(args.budget, [n for n, c in figures["candidates"].items() if c.get("statsforecast_seconds")])
     ratio_alone = alone / theirs if theirs and alone else float("inf")
     figures["statistical_seconds"] = {"bakeoff_in_whole_run": ours, "bakeoff_alone": alone, "statsforecast": theirs,
                                       "ratio_in_whole_run": ratio, "ratio": ratio_alone}

@@ -432,6 +432,7 @@ def test_a_candidate_too_slow_even_for_its_quick_pass_is_skipped_with_what_it_wo
     assert crawl["status"] == "skipped", crawl
     number, unit = crawl["error"].split("needs about ")[1].split()[:2]
     assert unit == "min" and 1.9 <= float(number) <= 2.25, crawl["error"]
+    assert "raise [budget] per_candidate to 3m" in crawl["error"] and "on 1 series" in crawl["error"]
     assert {r["status"] for r in result["candidates"] if r["name"] != "crawl"} == {"ok"}
 
 

@@ -151,7 +151,8 @@ def _settings(card: Card, task: Task, prepared: Prepared, metric: Metric, n: int
             f"latencies read high and slices end sooner; use [budget] workers <= {cores}")
     return RaceSettings(metric.name, card.budget.total_seconds, card.budget.per_candidate_seconds,
                         card.budget.trials, card.evaluate.seed, workers, resamples, card.base_dir,
-                        card.budget.memory_bytes, metric.higher_is_better, card.evaluate.refit)
+                        card.budget.memory_bytes, metric.higher_is_better, card.evaluate.refit,
+                        task.sampled_note[1])
 
 
 def fair_share(per_candidate: float, total: float, workers: int, candidates: int) -> float:

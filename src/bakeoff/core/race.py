@@ -51,6 +51,7 @@ class RaceSettings:
     memory_bytes: int | None = None  # address-space limit of each worker
     higher_is_better: bool = True
     refit: str = "all"  # the saved model learns from: "all" rows, or the "train"ing part only
+    unit: str = "rows"  # what a quick pass is fitted on: rows, series, customers
 
 
 @dataclass
@@ -206,14 +207,15 @@ class _Race:
 
     def _crowded_out(self, name: str) -> Outcome:
         cls, glance, s = self.classes[name], self.glances[name], self.settings
-        room = max(self.left(), 0.0)
-        more = budget_to_include(s.total_seconds, least(glance), s.workers)
-        remedy = f"raise [budget] total to {card_duration(more)}"
+        room, need = max(self.left(), 0.0), least(glance)
+        total = f"total to {card_duration(budget_to_include(s.total_seconds, need, s.workers))}"
+        remedy = (f"raise [budget] {total}" if need <= s.per_candidate_seconds else  # else no total would help
+                  f"raise [budget] per_candidate to {card_duration(-(-need // 60) * 60)} and {total}")
         return Outcome(cls.name, cls.rung, cls.family, "skipped",
-                       f"its full evaluation needs about {human_seconds(least(glance))} and "
-                       f"{human_seconds(room)} of the budget were left for it; {remedy} to include it (its "
-                       f"quick pass scored {glance.score:.4g} with default settings on {glance.rows:,} rows)",
-                       glance=glance, remedy=remedy)
+                       f"its full evaluation needs about {human_seconds(need)} and "
+                       f"{human_seconds(min(room, s.per_candidate_seconds))} of the budget were left for it; "
+                       f"{remedy} to include it (its quick pass scored {glance.score:.4g} with default "
+                       f"settings on {glance.rows:,} {s.unit})", glance=glance, remedy=remedy)
 
     def _record(self, outcome: Outcome) -> None:
         self.outcomes[outcome.name] = outcome
