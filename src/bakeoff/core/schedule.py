@@ -195,7 +195,8 @@ def full_slice(glance: Glance, waiting: list[Glance], capacity: float, per_candi
     `MIN_FIT_ROWS` rows) and its full need, and its folds fit on fewer rows. It is stopped at
     `MARGIN` times its plan (the estimate may be low; what it overruns, those after it lose),
     and never less than 3 s past it, so it plans within `per_candidate` (the card's, or the wall
-    time left) divided by `MARGIN`.
+    time left) divided by `MARGIN`; a need beyond that counts only up to it in the sums above
+    (the time it cannot use goes to the others).
 
     >>> g = Glance(0.5, 100, 0.1, 2.0, 1.0, True)  # needs 2 + 0.5 = 2.5 s
     >>> seconds, guide = full_slice(g, [g], capacity=15.0, per_candidate=60)
@@ -208,9 +209,13 @@ def full_slice(glance: Glance, waiting: list[Glance], capacity: float, per_candi
     3.6
     >>> full_slice(g, [g], capacity=15.0, per_candidate=60, gain=3.0, waiting_gain=1.0)[1].tuning_seconds
     7.5
+    >>> theta = Glance(0.5, 12, 0.1, 40.0, 0.0, False, folds_seconds=40.0, train_rows=414, min_rows=30)
+    >>> slow = dataclasses.replace(theta, evaluate_seconds=5000.0, folds_seconds=5000.0)  # hours
+    >>> full_slice(theta, [slow], capacity=200.0, per_candidate=120)[1].fit_rows is None  # all 414: it fits
+    True
     """
-    everyone = [glance, *waiting]
-    full, low = sum(needed(g) for g in everyone), sum(least(g) for g in everyone)
+    everyone, cap = [glance, *waiting], per_candidate / MARGIN  # no job plans more than `cap`
+    full, low = sum(min(needed(g), cap) for g in everyone), sum(min(least(g), cap) for g in everyone)
     if capacity >= full:
         others = len(waiting) * gain if waiting_gain is None else waiting_gain
         share = gain / (gain + others) if glance.tunable else 0.0
@@ -221,8 +226,8 @@ def full_slice(glance: Glance, waiting: list[Glance], capacity: float, per_candi
             planned = needed(glance) + (capacity - full) * share
     else:
         share = min(max((capacity - low) / (full - low), 0.0), 1.0) if full > low else 0.0
-        planned = least(glance) + share * (needed(glance) - least(glance))
-    planned = min(planned, per_candidate / MARGIN)
+        planned = least(glance) + share * (min(needed(glance), cap) - least(glance))
+    planned = min(planned, cap)
     rows = fit_rows(glance, planned)
     tuning = max(planned - needed(glance, rows), 0.0) if glance.tunable else 0.0
     stop = max(MARGIN * planned, planned + 3 * MIN_SLICE)  # a busy machine's worker start can take seconds
