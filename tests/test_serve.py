@@ -78,11 +78,11 @@ def request_rows() -> list[dict]:
 class Server:
     """`bakeoff serve` in its own process on a free loopback port."""
 
-    def __init__(self, folder: Path, *args: str, name: str = "churn"):
+    def __init__(self, folder: Path, *args: str, name: str = "churn", env: dict | None = None):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
+        env = {**os.environ, "MLFLOW_TRACKING_URI": "", **(env or {})}
         self.process = subprocess.Popen([str(BAKEOFF), "serve", name, "--registry", registry(folder), "--port",
                                          str(self.port), *args], cwd=folder, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -309,6 +309,24 @@ def test_a_restart_starts_from_this_machine_s_copy_and_catches_up_with_the_regis
         client.set_registered_model_alias("churn", "champion", before)
     assert first == before and now == int(other)  # started from the copy; caught up
     assert "as last served here, checking the registry" in err
+
+
+def test_a_first_start_on_a_new_machine_serves_the_registry_s_champion_and_keeps_a_copy(shop, tmp_path):
+    """No copy of the model here: the registry is read in a process of its own (while the server
+    imports what loading needs); the champion it names is served, and kept for the next start."""
+    from mlflow import MlflowClient
+
+    champion = MlflowClient(tracking_uri=registry(shop)).get_model_version_by_alias("churn", "champion")
+    machine = {"BAKEOFF_CACHE": str(tmp_path / "new-machine")}
+    with Server(shop, "--log", str(tmp_path / "first.duckdb"), env=machine) as server:
+        answer = server.predict(request_rows()[:3]).json()["predictions"]
+        err = server.stop()
+    assert {a["version"] for a in answer} == {int(champion.version)}
+    assert f"loaded champion: churn version {champion.version}" in err and "as last served" not in err
+    kept = list((tmp_path / "new-machine").rglob("champion.json"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text())["number"] == int(champion.version)
+    with Server(shop, "--log", str(tmp_path / "first.duckdb"), env=machine) as server:
+        assert "as last served here" in server.stop()
 
 
 def test_kill_9_under_load_loses_at_most_the_stated_second(shop):
