@@ -242,18 +242,18 @@ def test_daily_dates_give_a_weekly_season_and_filled_gaps_are_noted(tmp_path):
     assert any("gaps filled with zeros" in note for note in result["notes"])
     done = cli("predict", run_dir.name, "seasonal_naive", cwd=tmp_path)
     forecasts = pd.read_csv(pd.io.common.StringIO(done.stdout))
-    assert forecasts["time"].iloc[0] == "2024-03-01 00:00:00"  # the day after the last of 60
+    assert forecasts["time"].iloc[0] == "2024-03-01"  # the day after the last of 60, as the file writes its dates
     daily = long_rows()
     last_week = daily[daily["store"] == "s1"]["units"].to_numpy()[-7:]
     assert np.allclose(forecasts[forecasts["id"] == "s1"]["prediction"], last_week)  # season 7, inferred
 
 
 @pytest.mark.parametrize("change, words", [
-    (lambda rows: pd.concat([rows, rows.head(1)]), ["repeat", "(store, date)"]),
+    (lambda rows: pd.concat([rows, rows.head(1)]), ["repeat", "(store, date)", "(s0, 2024-01-01)"]),
     (lambda rows: rows.assign(date="soon"), ["not dates", "'date'"]),
-    (lambda rows: rows.drop(index=[5]), ["missing time steps", "fill"]),
+    (lambda rows: rows.drop(index=[5]), ["missing time steps (e.g. 2024-01-06)", "fill"]),
     (lambda rows: rows.assign(units="many"), ["not numeric", "'units'"]),
-    (lambda rows: rows.groupby("store").head(12), ["shorter than", "horizon"]),
+    (lambda rows: rows.groupby("store").head(12), ["shorter than", "horizon to 3 or less (5 with windows = 1)"]),
 ])
 def test_bad_series_are_refused_in_one_line_before_anything_is_written(tmp_path, change, words):
     change(long_rows()).to_csv(tmp_path / "daily.csv", index=False)

@@ -65,6 +65,13 @@ class Series:
         zeros = [np.mean(v == 0) for v in self.values]
         return float(np.mean(np.array(zeros) > INTERMITTENT_ZEROS)) > 0.5
 
+    def future_time_texts(self, k: int) -> list[list[str]]:
+        """`future_times` as the forecasts write them: dates alone when every one is at midnight
+        (2024-02-05, not 2024-02-05 00:00:00), as a daily or weekly file gives them."""
+        times = self.future_times(k)
+        dates_only = self.frequency != STEP and all(_midnight(t) for steps in times for t in steps)
+        return [[time_text(t, dates_only) for t in steps] for steps in times]
+
     def future_times(self, k: int) -> list:
         """The timestamps (or steps) of the next `k` steps after each series' end."""
         if self.frequency == STEP:
@@ -248,12 +255,26 @@ def seasons_of(frequency: str) -> list[int]:
     return [int(per_day), int(per_day * 7)] if per_day > 1 and float(per_day).is_integer() else [1]
 
 
+def _midnight(t) -> bool:
+    return isinstance(t, pd.Timestamp) and t == t.normalize()
+
+
+def time_text(t, dates_only: bool | None = None) -> str:
+    """A time as bakeoff writes it: a date alone at midnight (or when `dates_only`), else as pandas does.
+
+    >>> time_text(pd.Timestamp("2024-02-05")), time_text(pd.Timestamp("2024-02-05 13:00")), time_text(7)
+    ('2024-02-05', '2024-02-05 13:00:00', '7')
+    """
+    dates_only = _midnight(t) if dates_only is None else dates_only
+    return t.date().isoformat() if dates_only and isinstance(t, pd.Timestamp) else str(t)
+
+
 def _check_unique(frame: pd.DataFrame, key: str, time: str) -> None:
     repeated = frame.duplicated(["id", "time"])
     if repeated.any():
         first = frame[repeated].iloc[0]
         raise DataError(f"{int(repeated.sum()):,} rows repeat an ({key}, {time}) pair, e.g. "
-                        f"({first['id']}, {first['time']}); keep one row per series and time (sum or "
+                        f"({first['id']}, {time_text(first['time'])}); keep one row per series and time (sum or "
                         "average the repeats first)")
 
 
@@ -272,8 +293,9 @@ def _filled(group: pd.DataFrame, frequency: str, fill: str, key: str, time_name:
                         f"check {time_name!r} or set [forecast] frequency")
     gaps = len(full) - len(group)
     if fill == "none":
-        raise DataError(f"series {key!r} has {gaps:,} missing time steps; fill them in the data, or set "
-                        "[forecast] fill = \"zero\" (no sales is zero) or \"forward\" (repeat the last value)")
+        missing = ", ".join(time_text(t) for t in pd.Index(full).difference(pd.Index(times))[:3])
+        raise DataError(f"series {key!r} has {gaps:,} missing time steps (e.g. {missing}); fill them in the "
+                        "data, or set [forecast] fill = \"zero\" (no sales is zero) or \"forward\" (repeat the last value)")
     series = group.set_index("time")["value"].reindex(full)
     series = series.fillna(0.0) if fill == "zero" else series.ffill()
     if not any(n.startswith("gaps filled") for n in notes):
@@ -288,8 +310,23 @@ def _check_lengths(series: Series) -> None:
     if not short:
         return
     shortest, name = min(short)
-    fits = (shortest - 1) // series.horizon - 1
-    fix = (f"lower [forecast] windows to {fits} or the horizon" if fits >= 1 else
-           f"lower [forecast] horizon below {(shortest - 1) // 2} or leave such short series out")
     raise DataError(f"{len(short):,} series are shorter than the {need:,} steps a horizon of {series.horizon} "
-                    f"with {series.windows} evaluation windows needs ({name!r} has {shortest}); {fix}")
+                    f"with {series.windows} evaluation windows needs ({name!r} has {shortest}); "
+                    f"{_length_fix(shortest, series.horizon, series.windows)}")
+
+
+def _length_fix(shortest: int, horizon: int, windows: int) -> str:
+    """The card change that lets a series of `shortest` steps in (it needs horizon x (windows + 1)
+    steps and one more to learn from).
+
+    >>> _length_fix(400, 500, 2), _length_fix(400, 150, 2), _length_fix(16, 7, 2)
+    ('lower [forecast] horizon to 133 or less (199 with windows = 1)', 'lower [forecast] windows to 1 or the horizon to 133', 'lower [forecast] windows to 1 or the horizon to 5')
+    """
+    fits = (shortest - 1) // horizon - 1  # the windows this horizon allows
+    most = (shortest - 1) // (windows + 1)  # the horizon these windows allow
+    if most < 1:
+        return "leave such short series out"
+    if fits >= 1:
+        return f"lower [forecast] windows to {fits} or the horizon to {most}"
+    with_one = f" ({(shortest - 1) // 2} with windows = 1)" if windows > 1 else ""
+    return f"lower [forecast] horizon to {most} or less{with_one}"

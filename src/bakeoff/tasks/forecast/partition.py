@@ -67,7 +67,7 @@ def run_partition(frame: pd.DataFrame, plan: PartitionPlan) -> pd.DataFrame:
             cv[cls.name], holdout[cls.name] = runs[cls.name]["cv"], runs[cls.name]["holdout"]
     choice = choose(cv, {n: (runs[n]["rung"], runs[n]["params"]) for n in cv}, card.evaluate.tolerance) if cv else None
     best = best_per_series(cv) if cv else None
-    times = [[str(t) for t in steps] for steps in data.future_times(data.horizon)]
+    times = data.future_time_texts(data.horizon)
     rows = []
     for name, run in runs.items():
         for k, key in enumerate(data.ids):

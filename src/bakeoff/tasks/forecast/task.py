@@ -131,7 +131,7 @@ class ForecastTask:
             for path, model in ((model_file(name), ev.fitted), (model_file(name, holdout=True), ev.scored_model)):
                 if model is not None:
                     files[path] = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-        times = [[str(t) for t in steps] for steps in data.future_times(data.horizon)]
+        times = data.future_time_texts(data.horizon)
         files[SERIES_INDEX] = json.dumps({"ids": data.ids, "times": times, "target": card.data.target,
                                           "key_columns": data.key_columns, "key_parts": data.key_parts})
         files[SELECTION] = selection_csv(facts)
