@@ -10,6 +10,7 @@ would include it; the bake-off goes on.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,14 +158,22 @@ class _Race:
         pending = longest_first_when_roomy(pending, self.glances, max(self.left(), 0.0) * s.workers, s.trials)
         for name in left_out:
             self._record(self._crowded_out(name))
+        postponed: list[str] = []  # too little room now; asked again when a running job ends
         while pending or self.lanes.running:
             while pending and self.lanes.free():
-                self._start_full(pending.pop(0), pending)
-            for job, finished in self.lanes.wait():
+                name = pending.pop(0)
+                if not self._start_full(name, pending + postponed, can_wait=bool(self.lanes.running)):
+                    postponed.append(name)
+            ended = self.lanes.wait()
+            for job, finished in ended:
                 self._record(self._full_outcome(job, finished))
+            if ended and postponed:  # a job ended, often before its slice: its room is free again
+                pending, postponed = postponed + pending, []
 
-    def _start_full(self, name: str, waiting: list[str]) -> None:
-        """Start a full evaluation with the slice its (paced) estimate and the time left allow."""
+    def _start_full(self, name: str, waiting: list[str], can_wait: bool = False) -> bool:
+        """Start a full evaluation with the slice its (paced) estimate and the time left allow.
+        Too little room for it: False when it `can_wait` for a running job to end, else it is
+        recorded as crowded out."""
         s, glance = self.settings, self.glances[name]
         capacity = max(self.left(), 0.0) * s.workers - self.lanes.committed()
         pace = pace_of(self.observed)
@@ -174,10 +183,13 @@ class _Race:
                                     capacity, limit, gains[name],
                                     sum(gains[n] for n in waiting if self.glances[n].tunable), s.trials)
         if min(seconds, self.left()) < least(glance) / MARGIN:
+            if can_wait:
+                return False
             self._record(self._crowded_out(name))
-            return
+            return True
         self.lanes.start(_job(self.classes[name], self.jobs.full, s, min(seconds, self.left()), guide))
         self.observer.started(self.classes[name], seconds)
+        return True
 
     def _full_outcome(self, job: Job, finished: Finished) -> Outcome:
         """A full evaluation's outcome; one stopped after its checkpoint counts, with a remedy."""
@@ -208,11 +220,10 @@ class _Race:
     def _crowded_out(self, name: str) -> Outcome:
         cls, glance, s = self.classes[name], self.glances[name], self.settings
         room, need = max(self.left(), 0.0), least(glance)
-        total = f"total to {card_duration(budget_to_include(s.total_seconds, need, s.workers))}"
-        remedy = (f"raise [budget] {total}" if need <= s.per_candidate_seconds else  # else no total would help
-                  f"raise [budget] per_candidate to {card_duration(-(-need // 60) * 60)} and {total}")
+        remedy = more_budget(need, s)
+        smallest = f" on its smallest sample ({glance.min_rows:,} {s.unit})" if glance.min_rows < glance.train_rows else ""
         return Outcome(cls.name, cls.rung, cls.family, "skipped",
-                       f"its full evaluation needs about {human_seconds(need)} and "
+                       f"its full evaluation{smallest} needs about {human_seconds(need)} and "
                        f"{human_seconds(min(room, s.per_candidate_seconds))} of the budget were left for it; "
                        f"{remedy} to include it (its quick pass scored {glance.score:.4g} with default "
                        f"settings on {glance.rows:,} {s.unit})", glance=glance, remedy=remedy)
@@ -271,3 +282,20 @@ def _unfinished(cls, finished: Finished, seconds: float, remedy: str, what: str)
         return Outcome(cls.name, cls.rung, cls.family, "timeout", reason, None, finished.wall_seconds,
                        remedy=remedy)
     return Outcome(cls.name, cls.rung, cls.family, "failed", finished.error, None, finished.wall_seconds)
+
+
+def more_budget(need: float, s: RaceSettings) -> str:
+    """The [budget] change that makes room for a full evaluation of `need` seconds: more total,
+    and a longer slice when one job's is shorter (whole minutes past two).
+
+    >>> settings = RaceSettings("mase", 300.0, 120.0, 0, 0, 2)
+    >>> more_budget(100.0, settings), more_budget(381.0, settings)
+    ('raise [budget] total to 6m', 'raise [budget] per_candidate to 7m and total to 10m')
+    """
+    def said(seconds: float) -> str:
+        return card_duration(60 * math.ceil(seconds / 60) if seconds > 120 else seconds)
+
+    total = budget_to_include(s.total_seconds, need, s.workers)
+    if need <= s.per_candidate_seconds:
+        return f"raise [budget] total to {said(total)}"
+    return f"raise [budget] per_candidate to {said(need)} and total to {said(max(total, MARGIN * need))}"
