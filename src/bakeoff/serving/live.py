@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 import threading
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
-from bakeoff.errors import ConfigError, TrackingError
+from bakeoff.errors import ConfigError
 from bakeoff.serving.arms import CHALLENGER, CHAMPION
 
 POLL_SECONDS = 2.0
-WARM = ("sklearn.pipeline",)  # what unpickling a tabular model imports first, and slowest
 logger = logging.getLogger("bakeoff.serving")
 
 
@@ -56,40 +54,11 @@ class Live:
         from bakeoff.serving import cache
 
         kept = {alias: cache.recall(self.registry, self.name, alias) for alias in self.aliases}
-        if all(kept.values()):
-            self.arms = {alias: self._load(alias, version, folder) for alias, (version, folder) in kept.items()}
-            return [f"{alias}: {self.name} version {version.number} ({version.tags.get('bakeoff.candidate', '')}; "
-                    "as last served here, checking the registry)" for alias, (version, _) in kept.items()]
-        self._first_start()
-        kept = {alias: cache.recall(self.registry, self.name, alias) for alias in self.aliases}
+        if not all(kept.values()):
+            return self.refresh()
         self.arms = {alias: self._load(alias, version, folder) for alias, (version, folder) in kept.items()}
-        return [f"{alias}: {self.name} version {version.number} ({version.tags.get('bakeoff.candidate', '')})"
-                for alias, (version, _) in kept.items()]
-
-    def _first_start(self) -> None:
-        """No copy here yet: a child process asks the registry and keeps each alias's model in the
-        cache (MLflow's import and its store's first query: about 2.5 s) while this one imports
-        what loading a model of the most common kind needs (about 1 s); then they load from it."""
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe(duplex=False)
-        child = context.Process(target=_keep_and_say, args=(theirs, self.registry, self.name, self.aliases),
-                                name="bakeoff-registry", daemon=True)
-        child.start()
-        theirs.close()
-        for module in (*WARM, "bakeoff.tasks.tabular.serving"):
-            import_module(module)
-        try:
-            failure = ours.recv()
-        except EOFError:  # it died before it could say
-            child.join()
-            failure = TrackingError(f"could not read the registry {self.registry}: its reader ended with exit "
-                                    f"code {child.exitcode}")
-        child.join()
-        if failure is not None:
-            raise failure
-
+        return [f"{alias}: {self.name} version {version.number} ({version.tags.get('bakeoff.candidate', '')}; as "
+                "last served here, checking the registry)" for alias, (version, _) in kept.items()]
 
     def refresh(self) -> list[str]:
         """Load what each alias points at when it changed; the lines that say what changed."""
@@ -100,7 +69,8 @@ class Live:
             version = registry.current(self.registry, self.name, alias)
             if version is None:
                 if alias not in self.arms:
-                    raise no_alias(self.registry, self.name, alias)
+                    raise ConfigError(f"model {self.name!r} has no {alias} in the registry {self.registry}; run "
+                                      f"bakeoff promote RUN_ID CANDIDATE --name {self.name} --as {alias}")
                 continue
             held = self.arms.get(alias)
             if held is not None and (held.version, held.run_id) == (version.number, version.run_id):
@@ -147,34 +117,3 @@ class Live:
         if self._thread is not None:
             self._thread.join()
         self._folder.cleanup()
-
-
-def keep_current(registry_uri: str, name: str, aliases: tuple[str, ...]) -> None:
-    """Download what each alias points at into this machine's copy (`serving.cache`)."""
-    from bakeoff.adapters import registry
-    from bakeoff.serving import cache
-
-    for alias in aliases:
-        version = registry.current(registry_uri, name, alias)
-        if version is None:
-            raise no_alias(registry_uri, name, alias)
-        with tempfile.TemporaryDirectory(prefix="bakeoff-serve-") as folder:
-            cache.remember(registry_uri, version, alias, registry.download(registry_uri, version, Path(folder) / "m"))
-
-
-def _keep_and_say(pipe, registry_uri: str, name: str, aliases: tuple[str, ...]) -> None:
-    """`keep_current` in a child process: sends None, or what it raised; then ends at once (Python
-    freeing MLflow's modules at a normal exit takes most of a second)."""
-    try:
-        keep_current(registry_uri, name, aliases)
-        pipe.send(None)
-    except BaseException as err:  # noqa: BLE001 - the parent raises it
-        pipe.send(err)
-    finally:
-        pipe.close()
-        os._exit(0)
-
-
-def no_alias(registry_uri: str, name: str, alias: str) -> ConfigError:
-    return ConfigError(f"model {name!r} has no {alias} in the registry {registry_uri}; run "
-                       f"bakeoff promote RUN_ID CANDIDATE --name {name} --as {alias}")
