@@ -202,12 +202,16 @@ def main() -> None:
     figures["statistical_seconds"] = {"bakeoff_in_whole_run": ours, "bakeoff_alone": alone, "statsforecast": theirs,
                                       "ratio_in_whole_run": ratio, "ratio": ratio_alone}
     print(f"{'statistical rungs, alone':<28}{'':>24}{alone:>11.1f}{theirs:>17.1f}{ratio_alone:>7.2f}  (a run of them only)")
-    ratio = ratio_alone
+    judged = "a run of them only"
+    if ratio_alone == float("inf"):  # one was sampled there (its estimate near its slice): not the same work
+        judged = "the whole run: in the run of them only one was sampled"
+    else:
+        ratio = ratio_alone
     goals = [(f"per-series choice beats every M4 Hourly benchmark (sMAPE < {min(M4_BENCHMARKS.values())})",
               best_smape < min(M4_BENCHMARKS.values())),
              (f"per-series choice sMAPE <= {GOAL_SMAPE}", best_smape <= GOAL_SMAPE),
              (f"whole run <= {GOAL_SECONDS:.0f} s", wall <= GOAL_SECONDS),
-             (f"statistical rungs <= {GOAL_RATIO}x statsforecast's own time, in total ({ratio:.2f}x)",
+             (f"statistical rungs <= {GOAL_RATIO}x statsforecast's own time, in total ({ratio:.2f}x, {judged})",
               ratio <= GOAL_RATIO)]
     for text, ok in goals:
         print(f"  {'PASS' if ok else 'MISS'}  {text}")
