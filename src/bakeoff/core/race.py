@@ -221,7 +221,8 @@ class _Race:
         cls, glance, s = self.classes[name], self.glances[name], self.settings
         room, need = max(self.left(), 0.0), least(glance)
         remedy = more_budget(need, s)
-        smallest = f" on its smallest sample ({glance.min_rows:,} {s.unit})" if glance.min_rows < glance.train_rows else ""
+        sampled = glance.min_rows < glance.train_rows  # `need` is for its smallest sample
+        smallest = f" on its smallest sample ({glance.min_rows:,} {s.unit})" if sampled else ""
         return Outcome(cls.name, cls.rung, cls.family, "skipped",
                        f"its full evaluation{smallest} needs about {human_seconds(need)} and "
                        f"{human_seconds(min(room, s.per_candidate_seconds))} of the budget were left for it; "
