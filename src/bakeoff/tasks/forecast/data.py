@@ -295,7 +295,8 @@ def _filled(group: pd.DataFrame, frequency: str, fill: str, key: str, time_name:
     if fill == "none":
         missing = ", ".join(time_text(t) for t in pd.Index(full).difference(pd.Index(times))[:3])
         raise DataError(f"series {key!r} has {gaps:,} missing time steps (e.g. {missing}); fill them in the "
-                        "data, or set [forecast] fill = \"zero\" (no sales is zero) or \"forward\" (repeat the last value)")
+                        "data, or set [forecast] fill = \"zero\" (no sales is zero) or \"forward\" (repeat the "
+                        "last value)")
     series = group.set_index("time")["value"].reindex(full)
     series = series.fillna(0.0) if fill == "zero" else series.ffill()
     if not any(n.startswith("gaps filled") for n in notes):
