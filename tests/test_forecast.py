@@ -353,6 +353,33 @@ def test_intermittent_series_bring_croston_and_tsb_and_regular_ones_do_not(tmp_p
     assert done.returncode == 0 and not {"croston", "tsb"} & names and "theta" in names
 
 
+def test_counts_get_a_floor_of_zero_from_init_and_no_forecast_or_bound_goes_below_it(tmp_path):
+    """Unit sales with 60 % zeros: naive's normal interval around a last value of 0 reaches below
+    zero, as does the global model's on such series; with the card's floor none does."""
+    rows = long_rows(days=70)
+    rng = np.random.default_rng(1)
+    rows["units"] = np.where(rng.random(len(rows)) < 0.6, 0.0, rng.integers(1, 5, len(rows)))
+    rows.to_csv(tmp_path / "daily.csv", index=False)
+    done = cli("init", "daily.csv", "--task", "forecast", "--id", "store", "--time", "date", "--target", "units",
+               "--horizon", "7", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    card = (tmp_path / "bakeoff.toml").read_text()
+    assert "\nfloor = 0 " in card  # the target is never negative: written, not commented out
+    card = card.replace('# [ladder]\n# only = ["naive", "seasonal_naive", "theta", "auto_ets", "global_lightgbm"]',
+                        '[ladder]\nonly = ["naive", "ses", "croston"]').replace('total = "5m"', 'total = "40s"')
+    lowest = {}
+    for floor in ("floor = 0 ", "# floor = 0 "):
+        (tmp_path / "bakeoff.toml").write_text(card.replace("\nfloor = 0 ", "\n" + floor))
+        done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        run_id = sorted((tmp_path / "runs").iterdir())[-1].name
+        for name in ("naive", "ses", "croston"):
+            out = pd.read_csv(pd.io.common.StringIO(cli("predict", run_id, name, cwd=tmp_path).stdout))
+            lowest[floor, name] = out[["prediction", "lo_80", "lo_95"]].min().min()
+    assert all(lowest["floor = 0 ", name] >= 0 for name in ("naive", "ses", "croston")), lowest
+    assert lowest["# floor = 0 ", "naive"] < 0  # without it, the interval reaches below zero
+
+
 def test_interval_coverage_is_the_share_of_holdout_actuals_inside_the_interval(forecast_run):
     import pickle
 

@@ -43,6 +43,15 @@ class Series:
     key_parts: list[list[str]] = field(default_factory=list)  # per series its value of each key column
     starts: list[int] = field(default_factory=list)  # per series its first step, counted from a fixed
     #                                                   epoch; empty where the times are steps with no calendar
+    floor: float | None = None  # no forecast or interval bound below it ([forecast] floor)
+
+    def floored(self, values: np.ndarray) -> np.ndarray:
+        """Forecasts or interval bounds raised to the card's floor (unchanged without one; NaN stays NaN).
+
+        >>> Series([], [], [], STEP, [1], 1, 1, [], "", 0, floor=0.0).floored(np.array([-1.5, 2.0, np.nan])).tolist()
+        [0.0, 2.0, nan]
+        """
+        return values if self.floor is None else np.maximum(values, self.floor)
 
     @property
     def season(self) -> int:
@@ -129,7 +138,8 @@ def series_from(frame: pd.DataFrame, card: Card, sha256: str, frequency: str = "
     parts = [key.split(KEY_JOIN) for key in ids] if len(keys) > 1 else []
     series = Series(ids, values, lasts, frequency, seasons, section.horizon, section.windows,
                     section.level, sha256, len(frame), notes, keys if len(keys) > 1 else ["id"], parts,
-                    starts if frequency != STEP else [])  # steps 1, 2, 3 of each series need not be the same hours
+                    starts if frequency != STEP else [],  # steps 1, 2, 3 of each series need not be the same hours
+                    section.floor)
     _check_lengths(series)
     return series
 

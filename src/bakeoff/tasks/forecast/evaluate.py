@@ -59,15 +59,25 @@ def window_actuals(values: list[np.ndarray], horizon: int, windows: int) -> np.n
 def interval_bounds(candidate: ForecastCandidate, data: Series, values: list[np.ndarray], windows, final):
     """The intervals of the last window's forecasts (the holdout's) and of the final ones: the
     model's own, or, for a model that gives none, conformal ones from its windows' errors (the
-    holdout's from the windows before it, the final forecasts' from all of them)."""
+    holdout's from the windows before it, the final forecasts' from all of them); both raised to
+    the card's floor. `windows` and `final` are the candidate's forecasts, already floored."""
     if candidate.intervals or not data.levels:
-        return {k: (lo[:, -1], hi[:, -1]) for k, (lo, hi) in windows.bounds.items()}, final.bounds
-    h, count = data.horizon, windows.mean.shape[1]
-    scale = conformal.scales(values, count * h, data.season)
-    errors = conformal.scaled(window_actuals(values, h, count) - windows.mean, scale)
-    levels = tuple(data.levels)
-    return (conformal.bounds(windows.mean[:, -1], errors[:, :-1], scale, levels),
-            conformal.bounds(final.mean, errors, scale, levels))
+        last, ends = {k: (lo[:, -1], hi[:, -1]) for k, (lo, hi) in windows.bounds.items()}, final.bounds
+    else:
+        h, count = data.horizon, windows.mean.shape[1]
+        scale = conformal.scales(values, count * h, data.season)
+        errors = conformal.scaled(window_actuals(values, h, count) - windows.mean, scale)
+        levels = tuple(data.levels)
+        last = conformal.bounds(windows.mean[:, -1], errors[:, :-1], scale, levels)
+        ends = conformal.bounds(final.mean, errors, scale, levels)
+    return ({k: (data.floored(lo), data.floored(hi)) for k, (lo, hi) in last.items()},
+            {k: (data.floored(lo), data.floored(hi)) for k, (lo, hi) in ends.items()})
+
+
+def floored(data: Series, made):
+    """A candidate's forecasts (a `fitting.Made`) raised to the card's floor (its bounds are
+    floored where they are made final, in `interval_bounds`)."""
+    return made if data.floor is None else made._replace(mean=data.floored(made.mean))
 
 
 def glance_job(cls, data: Series, settings, seconds: float, guide=None) -> Glance:
@@ -121,7 +131,7 @@ def _timed(candidate: ForecastCandidate, series: list[np.ndarray], data: Series,
     levels = tuple(data.levels) if candidate.intervals else ()
     start = time.perf_counter()
     means = candidate.cross_validate(series, data.horizon, 1, levels, **dates).mean
-    return time.perf_counter() - start, means
+    return time.perf_counter() - start, data.floored(means)
 
 
 def calendar(candidate: ForecastCandidate, data: Series, rows) -> dict:
@@ -154,11 +164,11 @@ def evaluate_job(cls, data: Series, settings, seconds: float, guide=None) -> Eva
     values = [data.values[i] for i in rows]
     began = time.perf_counter()
     dates = calendar(candidate, data, rows)
-    windows = candidate.cross_validate(values, data.horizon, data.windows + 1, levels, **dates)
+    windows = floored(data, candidate.cross_validate(values, data.horizon, data.windows + 1, levels, **dates))
     scores = window_scores(settings.metric, data, values, windows.mean)
     cv, holdout = _spread(data.count, rows, scores[:, :-1].mean(axis=1)), _spread(data.count, rows, scores[:, -1])
     fit_start = time.perf_counter()
-    made = candidate.forecast(values, data.horizon, levels, **dates)
+    made = floored(data, candidate.forecast(values, data.horizon, levels, **dates))
     fit_seconds = time.perf_counter() - fit_start
     last, made_bounds = interval_bounds(candidate, data, values, windows, made)
     shares = {k: coverage(data.holdout()[rows], lo, hi) for k, (lo, hi) in last.items()}

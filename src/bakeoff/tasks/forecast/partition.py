@@ -19,7 +19,7 @@ import pandas as pd
 from bakeoff.core.time_limit import attempt
 from bakeoff.errors import DataError
 from bakeoff.tasks.forecast.data import Series, series_from
-from bakeoff.tasks.forecast.evaluate import interval_bounds, window_scores
+from bakeoff.tasks.forecast.evaluate import floored, interval_bounds, window_scores
 from bakeoff.tasks.forecast.fitting import level_label
 from bakeoff.tasks.forecast.ladder import suited
 from bakeoff.tasks.forecast.selection import best_per_series, choose
@@ -91,7 +91,7 @@ def _run(cls, data: Series, plan: PartitionPlan) -> dict:
                                      candidate.forecast(data.values, data.horizon, levels)), plan.seconds, "this partition")
     if failure:
         return {**run, **failure, "seconds": time.perf_counter() - began}
-    windows, made = done
+    windows, made = (floored(data, made) for made in done)
     scores = window_scores(plan.card.evaluate.metric, data, data.values, windows.mean)
     _, bounds = interval_bounds(candidate, data, data.values, windows, made)
     return {**run, "params": candidate.learned_per_series(), "cv": scores[:, :-1].mean(axis=1),

@@ -27,6 +27,7 @@ horizon = {horizon}
 windows = 2                # rolling-origin windows of `horizon` steps before the holdout
 level = [80, 95]           # prediction interval levels, in percent
 fill = "none"              # gaps: "none" refuses them, "zero", "forward"
+{floor_line}
 
 [evaluate]
 metric = "mase"            # mase, smape, rmse, mae, wape
@@ -66,8 +67,14 @@ def write_card_file(data: Path, output: Path, force: bool = False, *, target: st
         pass
     keys = [k.strip() for k in id.split(",") if k.strip()]
     id_value = f'"{keys[0]}"' if len(keys) == 1 else "[" + ", ".join(f'"{k}"' for k in keys) + "]"
-    text = CARD.format(name=Path(data).stem, card=output.name, source=source.as_posix(), id="/".join(keys),
-                       id_value=id_value, time=time, target=target, horizon=horizon)
-    prepare(card_from_text(text).with_base_dir(output.parent.resolve()))  # refuses what run would refuse
-    write_atomic(output, text)
+    fields = dict(name=Path(data).stem, card=output.name, source=source.as_posix(), id="/".join(keys),
+                  id_value=id_value, time=time, target=target, horizon=horizon)
+    text = CARD.format(**fields, floor_line=FLOORS[False])
+    series = prepare(card_from_text(text).with_base_dir(output.parent.resolve()))  # refuses what run would
+    counts = all(float(v.min()) >= 0 for v in series.values)  # never negative: counts, sales, visits
+    write_atomic(output, CARD.format(**fields, floor_line=FLOORS[counts]))
     return []
+
+
+FLOORS = {True: "floor = 0                  # no forecast below 0 (the target never is); remove to allow it",
+          False: "# floor = 0                # no forecast or interval below this (for counts and sales)"}

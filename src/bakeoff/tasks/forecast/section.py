@@ -22,6 +22,7 @@ class ForecastSection(BaseModel):
     windows: int = Field(2, ge=1, le=50)  # rolling-origin evaluation windows of `horizon` steps
     level: list[float] = Field(default_factory=lambda: [80.0, 95.0])  # prediction interval levels, %
     fill: Literal["none", "zero", "forward"] = "none"  # gaps in a series' timestamps
+    floor: float | None = None  # no forecast or interval bound below it (0 for counts and sales)
 
     @field_validator("season_length")
     @classmethod
