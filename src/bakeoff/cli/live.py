@@ -57,7 +57,7 @@ class LiveTable:
 
     def finished(self, outcome: Outcome) -> None:
         ev = outcome.evaluation
-        status = outcome.status if not outcome.error else f"{outcome.status}: {escape(outcome.error[:160])}"
+        status = outcome.status if not outcome.error else f"{outcome.status}: {escape(_short(outcome.error))}"
         row = [str(outcome.rung), outcome.name, status, "", "", "", "", ""]
         if ev is not None:
             row[3:] = [f"{ev.cv_score:.4f} [{ev.score_ci[0]:.3f}, {ev.score_ci[1]:.3f}]",
@@ -84,6 +84,17 @@ class LiveTable:
     def _refresh(self) -> None:
         if self.live is not None:
             self.live.update(self.table())
+
+
+def _short(reason: str, most: int = 320) -> str:
+    """A reason as the table shows it: whole when short, else cut at a word with where the rest is.
+
+    >>> _short("a b c", 4)
+    'a b … (the rest in result.json)'
+    """
+    if len(reason) <= most:
+        return reason
+    return reason[:most].rsplit(" ", 1)[0] + " … (the rest in result.json)"
 
 
 def run_live(card: Card, *, out: Path | None, track: bool) -> int:
