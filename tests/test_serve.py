@@ -194,6 +194,24 @@ def test_the_server_answers_as_bakeoff_predict_and_refuses_bad_rows_by_name(shop
     assert json.loads(first["inputs"])["x1"] == rows[0]["x1"]
 
 
+def test_docs_show_the_request_bodies_of_the_champion_and_their_example_is_answered(shop):
+    """The routes read raw JSON: /docs (OpenAPI) shows their bodies from the champion's training
+    columns and classes, and the example it shows is a request the server answers."""
+    with Server(shop, "--log", str(shop / "docs.duckdb")) as server:
+        paths = server.client.get("/openapi.json").json()["paths"]
+        predict = paths["/v1/predict"]["post"]["requestBody"]["content"]["application/json"]
+        columns = predict["schema"]["properties"]["rows"]["items"]["properties"]
+        labels = paths["/v1/feedback"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        answered = server.client.post("/v1/predict", json=predict["example"])
+        server.stop()
+    data = pd.read_csv(shop / "data.csv")
+    assert list(columns) == ["x1", "x2", "noise", "colour"]  # the training columns, as /v1/schema says
+    assert columns["x1"]["type"] == ["number", "null"] and columns["colour"]["type"] == ["string", "null"]
+    assert sorted(columns["colour"]["examples"]) == sorted(data["colour"].unique())
+    assert labels["oneOf"][0]["properties"]["label"]["enum"] == sorted(str(c) for c in data["label"].unique())
+    assert answered.status_code == 200 and len(answered.json()["predictions"]) == 1
+
+
 def test_split_sends_the_same_entities_to_the_challenger_every_time(shop):
     rows = [{"cid": f"e{i}", "x1": 0.1, "x2": 0.2, "noise": 0.0, "colour": "red"} for i in range(400)]
     with Server(shop, "--challenger", "split:0.3", "--log", str(shop / "split.duckdb")) as server:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import orjson
 
 from bakeoff.serving.arms import CHALLENGER, CHAMPION, Policy, arm_for
+from bakeoff.serving.openapi import feedback_body, predict_body
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: about 2,000 Telco rows per request
 MAX_ROWS = 5_000  # rows per request: a batch holds the one worker for its time
@@ -84,7 +85,10 @@ def _predict_route(app, live, log, settings: Settings, metrics: _Metrics, refuse
     from fastapi import Request
     from fastapi.responses import Response
 
-    @app.post("/v1/predict")
+    scorer = live.arms[CHAMPION].scorer
+    body = predict_body(scorer.fields(), MAX_ROWS)  # /docs: the champion's fields when the server started
+
+    @app.post("/v1/predict", openapi_extra={"requestBody": body})
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
         body = await _body(request, settings.max_body_bytes)
@@ -129,7 +133,9 @@ def _feedback_route(app, live, log, settings: Settings, refuse) -> None:
     from fastapi import Request
     from fastapi.responses import JSONResponse, Response
 
-    @app.post("/v1/feedback")
+    labels = getattr(live.arms[CHAMPION].scorer, "labels", lambda: None)()
+
+    @app.post("/v1/feedback", openapi_extra={"requestBody": feedback_body(labels)})
     async def feedback(request: Request) -> Response:
         scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
         if settings.token and (scheme.lower() != "bearer" or given.strip() != settings.token):
