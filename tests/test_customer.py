@@ -303,7 +303,10 @@ def test_a_served_customer_model_answers_as_bakeoff_predict(cdnow_run, tmp_path)
     with Server(folder, name="clv") as server:
         served = server.predict(rows).json()["predictions"]
         bad = server.predict([{**rows[0], "recency": rows[0]["age"] + 1}])
+        shown = server.client.get("/openapi.json").json()["paths"]["/v1/predict"]["post"]["requestBody"]
+        example = server.client.post("/v1/predict", json=shown["content"]["application/json"]["example"])
         server.stop()
+    assert example.status_code == 200, example.text  # /docs's example is a request it answers
     for column in ("expected_purchases", "p_active", "expected_spend", "value"):
         assert np.allclose([s[column] for s in served], offline[column], rtol=1e-9), column
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "recency"

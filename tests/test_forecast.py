@@ -606,7 +606,10 @@ def test_a_served_forecasting_model_answers_each_series_as_bakeoff_predict(forec
     with Server(folder, name="demand") as server:
         served = server.predict([{"id": key} for key in wanted]).json()["predictions"]
         unknown = server.predict([{"id": "no-such-series"}])
+        shown = server.client.get("/openapi.json").json()["paths"]["/v1/predict"]["post"]["requestBody"]
+        example = server.client.post("/v1/predict", json=shown["content"]["application/json"]["example"])
         server.stop()
+    assert example.status_code == 200, example.text  # /docs's example names one of the run's series
     for key, answer in zip(wanted, served):
         mine = offline[offline["id"] == key]
         assert answer["id"] == key and answer["candidate"] == mine["candidate"].iloc[0]

@@ -40,6 +40,9 @@ def _column(spec: dict) -> dict:
 
 
 def _example(spec: dict):
+    """The scorer's example value, else a category's first level, else 0."""
+    if "example" in spec:
+        return spec["example"]
     levels = spec.get("levels")
     return (levels[0] if levels else None) if spec.get("kind") == "category" else 0
 

@@ -63,11 +63,13 @@ class CustomerScorer:
 
     def fields(self) -> dict:
         unit = self.settings.get("time_unit", "time unit")
-        return {"purchases": {"kind": "number", "type": "repeat purchase days, 0 or more"},
-                "recency": {"kind": "number", "type": f"{unit}s since the last purchase"},
-                "age": {"kind": "number", "type": f"{unit}s since the first purchase"},
-                "mean_spend": {"kind": "number", "type": "mean spend of the repeat purchases, or null"},
-                "horizon": {"kind": "number", "type": f"{unit}s to predict over (default {self.settings['horizon']:g})"}}
+        return {"purchases": {"kind": "number", "type": "repeat purchase days, 0 or more", "example": 2},
+                "recency": {"kind": "number", "type": f"{unit}s since the last purchase", "example": 30},
+                "age": {"kind": "number", "type": f"{unit}s since the first purchase", "example": 60},
+                "mean_spend": {"kind": "number", "type": "mean spend of the repeat purchases, or null",
+                               "example": None},
+                "horizon": {"kind": "number", "type": f"{unit}s to predict over (default {self.settings['horizon']:g})",
+                            "example": None}}
 
     def clean(self, row: dict) -> dict:
         """The row's summary as numbers; a value that cannot be one is a BadValue naming it."""
