@@ -200,3 +200,55 @@ def test_a_slow_fit_tunes_on_a_sample_and_a_slow_evaluation_fits_its_folds_on_on
     seen.clear()
     cross_validate(Recorder(task="classification"), data, METRICS["roc_auc"], fit_rows=3000)
     assert seen == [3000, 3000, 3000]
+
+
+class _Named:
+    rung, family = 1, "test"
+
+
+class Early(_Named):
+    name = "early"
+
+
+class Late(_Named):
+    name = "late"
+
+
+class InstantEngine:
+    """No worker: a quick pass returns the glance given for its candidate, and every full
+    evaluation ends at once, however long its estimate said it would take (the race under test
+    is the real one; only the candidates' work is left out)."""
+
+    def __init__(self, glances):
+        self.glances, self.full = glances, []
+
+    def share(self, data):
+        pass
+
+    def start(self, job):
+        if job.target == "full":
+            self.full.append(job.name)
+        return job
+
+    def done(self, job):
+        return True
+
+    def collect(self, job):
+        from bakeoff.core.engine import Finished
+
+        return Finished(value=self.glances[job.name] if job.target == "quick" else object(), wall_seconds=0.01)
+
+
+def test_a_candidate_the_estimates_leave_no_room_for_runs_once_others_end_early():
+    """Two evaluations estimated at 150 s each, two workers for 120 s (240 worker-seconds): by the
+    estimates only one fits. The first ends at once; the second then finds the room and runs,
+    where it used to be skipped before anything had run."""
+    from bakeoff.core.race import Jobs, RaceSettings, race
+
+    estimates = {name: Glance(0.8, 1000, 0.1, 150.0, 0.0, False) for name in ("early", "late")}
+    engine = InstantEngine(estimates)
+    settings = RaceSettings("roc_auc", 120.0, 200.0, 0, 0, 2)
+    outcomes = {o.name: o for o in race([Early, Late], settings, engine, Jobs("quick", "full"))}
+    assert admit(["early", "late"], estimates, 240.0)[1] == ["late"]  # the estimates' verdict
+    assert {name: o.status for name, o in outcomes.items()} == {"early": "ok", "late": "ok"}
+    assert engine.full == ["early", "late"]

@@ -121,6 +121,7 @@ class _Race:
         self.glances: dict[str, Glance] = {}
         self.observed: list[tuple[float, float]] = []  # (seconds taken, estimated) of first assessments
         self.classes = {c.name: c for c in candidates}
+        self.tight: set[str] = set()  # full evaluations the estimates left no room for (see full_evaluations)
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -156,13 +157,14 @@ class _Race:
                            s.higher_is_better, s.trials)
         pending, left_out = admit(order, self.glances, max(self.left(), 0.0) * s.workers)
         pending = longest_first_when_roomy(pending, self.glances, max(self.left(), 0.0) * s.workers, s.trials)
-        for name in left_out:
-            self._record(self._crowded_out(name))
+        self.tight = set(left_out)  # not room for them by the estimates: last, and only into room that is free
+        pending += left_out
         postponed: list[str] = []  # too little room now; asked again when a running job ends
         while pending or self.lanes.running:
             while pending and self.lanes.free():
                 name = pending.pop(0)
-                if not self._start_full(name, pending + postponed, can_wait=bool(self.lanes.running)):
+                if not self._start_full(name, [n for n in pending + postponed if n not in self.tight],
+                                        can_wait=bool(self.lanes.running)):
                     postponed.append(name)
             ended = self.lanes.wait()
             for job, finished in ended:
@@ -182,7 +184,8 @@ class _Race:
         seconds, guide = full_slice(paced(glance, pace), [paced(self.glances[n], pace) for n in waiting],
                                     capacity, limit, gains[name],
                                     sum(gains[n] for n in waiting if self.glances[n].tunable), s.trials)
-        if min(seconds, self.left()) < least(glance) / MARGIN:
+        no_room = name in self.tight and capacity < least(glance)  # estimates are often high: others end early
+        if no_room or min(seconds, self.left()) < least(glance) / MARGIN:
             if can_wait:
                 return False
             self._record(self._crowded_out(name))
