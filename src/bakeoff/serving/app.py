@@ -85,10 +85,9 @@ def _predict_route(app, live, log, settings: Settings, metrics: _Metrics, refuse
     from fastapi import Request
     from fastapi.responses import Response
 
-    scorer = live.arms[CHAMPION].scorer
-    body = predict_body(scorer.fields(), MAX_ROWS)  # /docs: the champion's fields when the server started
+    documented = predict_body(live.arms[CHAMPION].scorer.fields(), MAX_ROWS)  # /docs: the champion's at start
 
-    @app.post("/v1/predict", openapi_extra={"requestBody": body})
+    @app.post("/v1/predict", openapi_extra={"requestBody": documented})
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
         body = await _body(request, settings.max_body_bytes)
