@@ -142,71 +142,18 @@ def main() -> None:
     args = parser.parse_args()
     from bakeoff.core.card import load_card
     from bakeoff.tasks.forecast.data import prepare
-    from bakeoff.tasks.forecast.ladder import ladder
 
     series = prepare(load_card(CARD))
     with tempfile.TemporaryDirectory() as tmp:
         outcome, wall = run_bakeoff(args.budget, [n for n in args.only.split(",") if n], Path(tmp))
-        run_dir = outcome.run_dir
-        result = json.loads((run_dir / "result.json").read_text())
-        models = {r["name"]: pickle.loads((run_dir / "models" / f"{r['name']}.train.pkl").read_bytes())
+        result = json.loads((outcome.run_dir / "result.json").read_text())
+        models = {r["name"]: pickle.loads((outcome.run_dir / "models" / f"{r['name']}.train.pkl").read_bytes())
                   for r in result["candidates"] if r["status"] == "ok"}
-        holdout = {name: m.mean for name, m in models.items()}
-        sampled = {name: sorted(set(range(series.count)) - set(m.fallback)) for name, m in models.items() if m.fallback}
-        choice = [line.split(",")[1] for line in (run_dir / "selection.csv").read_text().splitlines()[1:]]
-    figures = {"wall_seconds": wall, "candidates": {}}
+        choice = [line.split(",")[1] for line in (outcome.run_dir / "selection.csv").read_text().splitlines()[1:]]
     print(f"bakeoff on M4 Hourly: {wall:.1f} s wall ({result['recommended']} recommended for every series)")
-    print(f"{'forecasts':<28}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}{'bakeoff s':>11}{'statsforecast s':>17}{'ratio':>7}"
-          f"{'80/95 % hold':>14}")
-    if holdout:
-        per_series = np.stack([holdout[name][k] for k, name in enumerate(choice)])
-        s, m, o = official(series, per_series)
-        figures["per_series"] = {"smape": s, "mase": m, "owa": o,
-                                 "held": held(series, chosen_bounds(models, choice, series.horizon))}
-        print(f"{'per-series choice':<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{'':>35}{figures['per_series']['held']:>14}")
-    classes, unfinished = ladder(), []
-    for row in result["candidates"]:
-        name = row["name"]
-        if name not in holdout:
-            print(f"{name:<28}{row['status']:>24}{row['wall_seconds']:>11.1f}")
-            figures["candidates"][name] = {"status": row["status"], "error": row["error"]}
-            unfinished.append(f"  {name}: {row['error']}")
-            continue
-        if name in sampled:  # scored on its sample only; statsforecast on every series would be other work
-            s, m, o = official(series, holdout[name], sampled[name])
-            cover = held(series, models[name].bounds, sampled[name])
-            print(f"{name + f' ({len(sampled[name])} series)':<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{row['wall_seconds']:>11.1f}"
-                  f"{'':>24}{cover:>14}")
-            figures["candidates"][name] = {"smape": s, "mase": m, "owa": o, "series": len(sampled[name]), "held": cover,
-                                           "bakeoff_seconds": row["wall_seconds"], "statsforecast_seconds": None}
-            continue
-        s, m, o = official(series, holdout[name])
-        peer = None if args.no_peer or name not in classes else statsforecast_seconds(name, series, classes[name])
-        ratio = f"{row['wall_seconds'] / peer:>7.2f}" if peer else f"{'':>7}"
-        peer_text = f"{peer:>17.1f}" if peer else f"{'':>17}"
-        cover = held(series, models[name].bounds)
-        print(f"{name:<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{row['wall_seconds']:>11.1f}{peer_text}{ratio}{cover:>14}")
-        figures["candidates"][name] = {"smape": s, "mase": m, "owa": o, "bakeoff_seconds": row["wall_seconds"],
-                                       "held": cover,
-                                       "statsforecast_seconds": peer, "status": row["status"]}
-    for label, value in M4_BENCHMARKS.items():
-        print(f"{'M4 benchmark ' + label:<28}{value:>8.3f}")
-    print("\n".join(unfinished))
+    figures = {"wall_seconds": wall, **scored(series, result, models, choice, args.no_peer)}
+    ratio, judged = statistical_time(args.budget, figures)
     best_smape = figures.get("per_series", {}).get("smape", float("inf"))
-    both = [c for c in figures["candidates"].values() if c.get("statsforecast_seconds")]
-    ours, theirs = sum(c["bakeoff_seconds"] for c in both), sum(c["statsforecast_seconds"] for c in both)
-    ratio = ours / theirs if theirs else float("inf")
-    print(f"{'statistical rungs, total':<28}{'':>24}{ours:>11.1f}{theirs:>17.1f}{ratio:>7.2f}  (in the whole run)")
-    alone = statistical_alone(args.budget, [n for n, c in figures["candidates"].items() if c.get("statsforecast_seconds")])
-    ratio_alone = alone / theirs if theirs and alone else float("inf")
-    figures["statistical_seconds"] = {"bakeoff_in_whole_run": ours, "bakeoff_alone": alone, "statsforecast": theirs,
-                                      "ratio_in_whole_run": ratio, "ratio": ratio_alone}
-    print(f"{'statistical rungs, alone':<28}{'':>24}{alone:>11.1f}{theirs:>17.1f}{ratio_alone:>7.2f}  (a run of them only)")
-    judged = "a run of them only"
-    if ratio_alone == float("inf"):  # one was sampled there (its estimate near its slice): not the same work
-        judged = "the whole run: in the run of them only one was sampled"
-    else:
-        ratio = ratio_alone
     goals = [(f"per-series choice beats every M4 Hourly benchmark (sMAPE < {min(M4_BENCHMARKS.values())})",
               best_smape < min(M4_BENCHMARKS.values())),
              (f"per-series choice sMAPE <= {GOAL_SMAPE}", best_smape <= GOAL_SMAPE),
@@ -217,6 +164,65 @@ def main() -> None:
         print(f"  {'PASS' if ok else 'MISS'}  {text}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
+
+
+def scored(series, result: dict, models: dict, choice: list[str], no_peer: bool) -> dict:
+    """The table of the per-series choice and every candidate (with statsforecast's time for the
+    same model beside it), printed; its figures."""
+    from bakeoff.tasks.forecast.ladder import ladder
+
+    holdout = {name: m.mean for name, m in models.items()}
+    sampled = {name: sorted(set(range(series.count)) - set(m.fallback)) for name, m in models.items() if m.fallback}
+    figures: dict = {"candidates": {}}
+    print(f"{'forecasts':<28}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}{'bakeoff s':>11}{'statsforecast s':>17}{'ratio':>7}"
+          f"{'80/95 % hold':>14}")
+    if holdout:
+        s, m, o = official(series, np.stack([holdout[name][k] for k, name in enumerate(choice)]))
+        figures["per_series"] = {"smape": s, "mase": m, "owa": o,
+                                 "held": held(series, chosen_bounds(models, choice, series.horizon))}
+        print(f"{'per-series choice':<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{'':>35}{figures['per_series']['held']:>14}")
+    classes, unfinished = ladder(), []
+    for row in result["candidates"]:
+        name, seconds = row["name"], row["wall_seconds"]
+        if name not in holdout:
+            print(f"{name:<28}{row['status']:>24}{seconds:>11.1f}")
+            figures["candidates"][name] = {"status": row["status"], "error": row["error"]}
+            unfinished.append(f"  {name}: {row['error']}")
+            continue
+        rows = sampled.get(name)  # scored on its sample only; statsforecast on every series would be other work
+        s, m, o = official(series, holdout[name], rows)
+        cover = held(series, models[name].bounds, rows)
+        peer = None if no_peer or rows or name not in classes else statsforecast_seconds(name, series, classes[name])
+        label = name + (f" ({len(rows)} series)" if rows else "")
+        ratio = f"{seconds / peer:>7.2f}" if peer else f"{'':>7}"
+        peer_text = f"{peer:>17.1f}" if peer else f"{'':>17}"
+        print(f"{label:<28}{s:>8.3f}{m:>8.3f}{o:>8.3f}{seconds:>11.1f}{peer_text}{ratio}{cover:>14}")
+        figures["candidates"][name] = {"smape": s, "mase": m, "owa": o, "held": cover, "bakeoff_seconds": seconds,
+                                       "statsforecast_seconds": peer, "status": row["status"],
+                                       **({"series": len(rows)} if rows else {})}
+    for label, value in M4_BENCHMARKS.items():
+        print(f"{'M4 benchmark ' + label:<28}{value:>8.3f}")
+    print("\n".join(unfinished))
+    return figures
+
+
+def statistical_time(budget: str | None, figures: dict) -> tuple[float, str]:
+    """bakeoff's time for the statistical candidates that ran on every series against
+    statsforecast's, in the whole run and in a run of them only (printed; kept in `figures`):
+    the ratio the goal is judged on and which run that is."""
+    both = {n: c for n, c in figures["candidates"].items() if c.get("statsforecast_seconds")}
+    ours = sum(c["bakeoff_seconds"] for c in both.values())
+    theirs = sum(c["statsforecast_seconds"] for c in both.values())
+    ratio = ours / theirs if theirs else float("inf")
+    print(f"{'statistical rungs, total':<28}{'':>24}{ours:>11.1f}{theirs:>17.1f}{ratio:>7.2f}  (in the whole run)")
+    alone = statistical_alone(budget, list(both))
+    ratio_alone = alone / theirs if theirs and alone else float("inf")
+    figures["statistical_seconds"] = {"bakeoff_in_whole_run": ours, "bakeoff_alone": alone, "statsforecast": theirs,
+                                      "ratio_in_whole_run": ratio, "ratio": ratio_alone}
+    print(f"{'statistical rungs, alone':<28}{'':>24}{alone:>11.1f}{theirs:>17.1f}{ratio_alone:>7.2f}  (a run of them only)")
+    if ratio_alone == float("inf"):  # one was sampled there (its estimate near its slice): not the same work
+        return ratio, "the whole run: in the run of them only one was sampled"
+    return ratio_alone, "a run of them only"
 
 
 if __name__ == "__main__":
