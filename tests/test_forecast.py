@@ -399,23 +399,29 @@ def test_interval_coverage_is_the_share_of_holdout_actuals_inside_the_interval(f
                                                for _, g in frame.groupby("series")]))
 
 
-def test_a_candidate_too_slow_for_every_series_is_judged_on_a_sample_and_never_recommended(tmp_path, m4):
-    write_series(tmp_path, m4, count=80, keep=400)
-    (tmp_path / "slow.py").write_text(textwrap.dedent("""
+def run_with_slow_candidate(folder: Path, m4: pd.DataFrame, name: str, *, rung: int, seconds_per_series: float):
+    """80 M4 series (400 hours each) raced by naive, seasonal naive and `name`: seasonal naive's
+    forecasts at `seconds_per_series` a series and window, under a 30 s budget of 12 s slices."""
+    write_series(folder, m4, count=80, keep=400)
+    (folder / f"{name}.py").write_text(textwrap.dedent(f"""
         import time
         from bakeoff.tasks.forecast.ladder import SeasonalNaive
 
-        class Slow(SeasonalNaive):  # seasonal naive's forecasts at 0.1 s a series
-            name, rung, family = "slow", 1, "test"
+        class Slow(SeasonalNaive):
+            name, rung, family = "{name}", {rung}, "test"
 
             def cross_validate(self, series, horizon, windows, levels=()):
-                time.sleep(0.1 * len(series))
+                time.sleep({seconds_per_series} * len(series))
                 return super().cross_validate(series, horizon, windows, levels)
     """))
     card = CARD.replace('only = ["naive", "seasonal_naive", "ses", "theta", "global_lightgbm"]',
-                        'only = ["naive", "seasonal_naive"]\nextra = ["slow:Slow"]')
-    write_card(tmp_path, card.replace('total = "90s"', 'total = "30s"').replace('"40s"', '"12s"'))
-    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+                        f'only = ["naive", "seasonal_naive"]\nextra = ["{name}:Slow"]')
+    write_card(folder, card.replace('total = "90s"', 'total = "30s"').replace('"40s"', '"12s"'))
+    return cli("run", "bakeoff.toml", "--no-track", cwd=folder)
+
+
+def test_a_candidate_too_slow_for_every_series_is_judged_on_a_sample_and_never_recommended(tmp_path, m4):
+    done = run_with_slow_candidate(tmp_path, m4, "slow", rung=1, seconds_per_series=0.1)
     assert done.returncode == 0, done.stderr
     run_dir = next((tmp_path / "runs").iterdir())
     result = json.loads((run_dir / "result.json").read_text())
@@ -437,22 +443,7 @@ def test_a_candidate_too_slow_even_for_its_quick_pass_is_skipped_with_what_it_wo
     """One series takes it 1 s a window: its quick pass would need 19 s of a 6.7 s slice. It is
     judged on one series instead, and skipped for what its smallest sample (30 series, the two
     windows, the holdout and the forecast: about 120 s) would need, not cut off as a timeout."""
-    write_series(tmp_path, m4, count=80, keep=400)
-    (tmp_path / "crawl.py").write_text(textwrap.dedent("""
-        import time
-        from bakeoff.tasks.forecast.ladder import SeasonalNaive
-
-        class Crawl(SeasonalNaive):
-            name, rung, family = "crawl", 2, "test"
-
-            def cross_validate(self, series, horizon, windows, levels=()):
-                time.sleep(1.0 * len(series))
-                return super().cross_validate(series, horizon, windows, levels)
-    """))
-    card = CARD.replace('only = ["naive", "seasonal_naive", "ses", "theta", "global_lightgbm"]',
-                        'only = ["naive", "seasonal_naive"]\nextra = ["crawl:Crawl"]')
-    write_card(tmp_path, card.replace('total = "90s"', 'total = "30s"').replace('"40s"', '"12s"'))
-    done = cli("run", "bakeoff.toml", "--no-track", cwd=tmp_path)
+    done = run_with_slow_candidate(tmp_path, m4, "crawl", rung=2, seconds_per_series=1.0)
     assert done.returncode == 0, done.stderr
     result = json.loads((next((tmp_path / "runs").iterdir()) / "result.json").read_text())
     crawl = next(r for r in result["candidates"] if r["name"] == "crawl")
