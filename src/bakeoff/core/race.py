@@ -174,8 +174,8 @@ class _Race:
 
     def _start_full(self, name: str, waiting: list[str], can_wait: bool = False) -> bool:
         """Start a full evaluation with the slice its (paced) estimate and the time left allow.
-        Too little room for it: False when it `can_wait` for a running job to end, else it is
-        recorded as crowded out."""
+        Too little free room for one the estimates left out: False when it `can_wait` for a
+        running job to end; too little room otherwise: recorded as crowded out."""
         s, glance = self.settings, self.glances[name]
         capacity = max(self.left(), 0.0) * s.workers - self.lanes.committed()
         pace = pace_of(self.observed)
@@ -185,9 +185,9 @@ class _Race:
                                     capacity, limit, gains[name],
                                     sum(gains[n] for n in waiting if self.glances[n].tunable), s.trials)
         no_room = name in self.tight and capacity < least(glance)  # estimates are often high: others end early
+        if no_room and can_wait:  # room frees as running jobs end; wall time left only shrinks
+            return False
         if no_room or min(seconds, self.left()) < least(glance) / MARGIN:
-            if can_wait:
-                return False
             self._record(self._crowded_out(name))
             return True
         self.lanes.start(_job(self.classes[name], self.jobs.full, s, min(seconds, self.left()), guide))
